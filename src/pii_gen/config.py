@@ -1,0 +1,170 @@
+"""The one validated configuration model that every layer receives.
+
+A config file (YAML or JSON) and command-line flags both end up here; flags
+override the file.  Unknown fields are errors, so a typo never silently falls
+back to a default.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ConfigError
+
+Format = Literal["csv", "jsonl", "parquet"]
+PiiMode = Literal["strict", "realistic"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DemographicsConfig(_Section):
+    """Who is generated: the age range drawn from the census age/sex pyramid."""
+
+    min_age: int = Field(18, ge=0, le=100, description="youngest age generated")
+    max_age: int = Field(90, ge=0, le=100, description="oldest age generated")
+
+    @model_validator(mode="after")
+    def _range(self) -> "DemographicsConfig":
+        if self.min_age > self.max_age:
+            raise ValueError(f"min_age ({self.min_age}) must not exceed max_age ({self.max_age})")
+        return self
+
+
+class AddressConfig(_Section):
+    """How many addresses a person has besides the current home."""
+
+    max_previous: int = Field(4, ge=0, le=8, description="most previous home addresses per person")
+    unit_rate: float = Field(0.22, ge=0, le=1, description="share of homes with an apartment/unit")
+    po_box_rate: float = Field(0.05, ge=0, le=1, description="share of people with a PO box mailing address")
+    military_rate: float = Field(0.004, ge=0, le=1, description="share with an APO/FPO/DPO mailing address")
+    shipping_rate: float = Field(0.06, ge=0, le=1, description="share with a separate shipping address")
+
+
+class ContactConfig(_Section):
+    """Phones and e-mail addresses."""
+
+    home_phone_rate: float = Field(0.3, ge=0, le=1, description="base share with a home landline (rises with age)")
+    work_phone_rate: float = Field(0.25, ge=0, le=1, description="share of employed people with a work phone")
+    work_email_rate: float = Field(0.55, ge=0, le=1, description="share of employed people with a work e-mail")
+    unique_emails: bool = Field(False, description="make every e-mail address unique by adding the person id")
+
+
+class EmploymentConfig(_Section):
+    """Job histories."""
+
+    max_jobs: int = Field(5, ge=1, le=12, description="most jobs in one person's history")
+
+
+class GenerateConfig(_Section):
+    """Everything one ``pii_gen generate`` run needs."""
+
+    count: int = Field(1000, ge=0, description="number of people (-n)")
+    seed: int = Field(0, ge=0, lt=2**63, description="random seed; same seed and config give identical output")
+    workers: int | None = Field(None, ge=1, le=256, description="worker processes (default: all cores)")
+    format: Format = Field("csv", description="output format: csv, jsonl or parquet")
+    out: Path = Field(Path("people"), description="output folder")
+    pii_mode: PiiMode = Field("strict", description="strict: identifiers can never be real; realistic: structurally real")
+    quiet: bool = Field(False, description="no progress bar")
+    batch_size: int = Field(100_000, ge=1, le=10_000_000, description="people handed to a worker at a time")
+    as_of: dt.date = Field(dt.date(2026, 1, 1), description="the 'today' that ages and current jobs refer to")
+    demographics: DemographicsConfig = DemographicsConfig()
+    address: AddressConfig = AddressConfig()
+    contact: ContactConfig = ContactConfig()
+    employment: EmploymentConfig = EmploymentConfig()
+
+    def resolved_workers(self) -> int:
+        """Worker count to use: the configured one, or all cores."""
+        return self.workers or (os.cpu_count() or 1)
+
+
+def _describe(err: ValidationError) -> str:
+    """Turn pydantic's report into one line naming the field and what is allowed."""
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "config"
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(first["loc"][:-1])
+        allowed = ", ".join(sorted(parent.model_fields)) if parent else ""
+        return f"unknown config field '{where}'" + (f" (expected one of: {allowed})" if allowed else "")
+    msg = first["msg"]
+    if kind.startswith("literal_error"):
+        msg = msg.replace("Input should be", "must be")
+    value = first.get("input")
+    shown = "" if isinstance(value, (dict, list)) or value is None else f" (got {value!r})"
+    return f"invalid config field '{where}': {msg}{shown}"
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = GenerateConfig
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return None
+        model = field.annotation
+    return model
+
+
+def build_config(data: dict[str, Any] | None = None, **overrides: Any) -> GenerateConfig:
+    """Validate a mapping (from a file) plus overrides (from flags) into a config."""
+    merged: dict[str, Any] = dict(data or {})
+    for key, value in overrides.items():
+        if value is not None:
+            merged[key] = value
+    try:
+        return GenerateConfig.model_validate(merged)
+    except ValidationError as err:
+        raise ConfigError(_describe(err)) from None
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a YAML or JSON config file into a mapping, with one-line errors."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file '{p}' does not exist") from None
+    except OSError as err:
+        raise ConfigError(f"config file '{p}' cannot be read: {err.strerror}") from None
+    try:
+        data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"config file '{p}' is not valid {'JSON' if p.suffix == '.json' else 'YAML'}{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file '{p}' must hold a mapping of fields, not {type(data).__name__}")
+    return data
+
+
+def default_config_yaml() -> str:
+    """A commented YAML file with every field at its default, for users to edit."""
+    lines = ["# pii_gen configuration. Command-line flags override these values.", ""]
+
+    def emit(model: type[BaseModel], instance: BaseModel, indent: str) -> None:
+        for name, field in model.model_fields.items():
+            value = getattr(instance, name)
+            if isinstance(value, BaseModel):
+                lines.append(f"{indent}{name}:  # {field.description or (type(value).__doc__ or '').strip().splitlines()[0]}")
+                emit(type(value), value, indent + "  ")
+                continue
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, dt.date):
+                value = value.isoformat()
+            rendered = yaml.safe_dump(value, default_flow_style=True).strip()
+            if rendered.endswith("..."):
+                rendered = rendered[:-3].strip()
+            lines.append(f"{indent}{name}: {rendered}  # {field.description}")
+
+    emit(GenerateConfig, GenerateConfig(), "")
+    return "\n".join(lines) + "\n"

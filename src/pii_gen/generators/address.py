@@ -1,0 +1,153 @@
+"""Current home, previous homes with date ranges, and PO box, military and shipping addresses."""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..text import assemble, join, number_strings, take
+from .base import DAYS_PER_YEAR, Column, Context, SubGenerator, child_ids
+from .dates import as_of_days, date_array
+
+TYPE_VOCAB = pa.array(["home", "previous", "mailing", "shipping"])
+HOME, PREVIOUS, MAILING, SHIPPING = 0, 1, 2, 3
+DIRECTIONS = pa.array(["N", "S", "E", "W", "NE", "NW", "SE", "SW"])
+DIRECTION_RATE = 0.08
+MEAN_PREVIOUS_STAY_YEARS = 6.0
+SAME_STATE_MOVE = 0.65  # ACS: most movers stay within their state
+REGULAR, PO_BOX, MILITARY = 0, 1, 2
+SEQ_MAILING, SEQ_SHIPPING = 8, 9
+EIGHTEEN_YEARS = 6575  # days, to within one
+
+
+class Address(SubGenerator):
+    """Home ZIP drawn by the population of the person's race/ethnicity in each ZIP (Census 2020), so
+    city, county, state and coordinates all come from that one ZIP and agree; earlier homes chained
+    back in time to the person's 18th birthday; some PO box, military and shipping addresses."""
+
+    name = "address"
+    stream = 4
+    table = "addresses"
+    columns = (
+        "address_id", "person_id", "address_type", "street", "unit", "city", "state", "zip_code",
+        "county", "latitude", "longitude", "valid_from", "valid_to",
+    )  # fmt: skip
+    requires = ("race", "age", "birth_days")
+    provides = ("home_zip", "home_state", "home_since")
+
+    def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> dict[str, Column]:
+        cfg = ctx.config.address
+        places = ctx.ref.places
+        v = ctx.values
+        today = as_of_days(ctx.config.as_of)
+        age = v["age"].astype(np.int64)
+        birth = v["birth_days"].astype(np.int64)
+        # Independent living starts at 18 (minors have lived at home since birth).
+        adult_from = np.where(age >= 18, birth + EIGHTEEN_YEARS, birth)
+
+        home_zip = places.home_by_race.sample(rng, v["race"])
+        home_state = places.zip_state[home_zip]
+        mean_stay = np.clip(2.0 + 0.18 * (age - 18), 2.0, 14.0)
+        stay = np.floor(rng.exponential(mean_stay) * DAYS_PER_YEAR).astype(np.int64)
+        home_from = np.maximum(today - stay, adult_from)
+
+        # Previous homes: up to max_previous stays chained backwards from the current one.
+        k = cfg.max_previous
+        plan = [(np.arange(n), np.zeros(n, np.int64), home_zip, np.full(n, HOME), home_from, np.full(n, -1))]
+        if k:
+            years_before_home = (home_from - adult_from) / DAYS_PER_YEAR
+            count = np.minimum(rng.poisson(years_before_home / MEAN_PREVIOUS_STAY_YEARS), k)
+            dur = np.floor(rng.exponential(MEAN_PREVIOUS_STAY_YEARS, (n, k)) * DAYS_PER_YEAR).astype(np.int64) + 30
+            ends = home_from[:, None] - 1 - np.concatenate([np.zeros((n, 1), np.int64), np.cumsum(dur + 1, axis=1)[:, :-1]], axis=1)
+            starts = ends - dur
+            use = (np.arange(k)[None, :] < count[:, None]) & (ends > adult_from[:, None])
+            who, j = np.nonzero(use)
+            local = rng.random(len(who)) < SAME_STATE_MOVE
+            prev_zip = np.where(
+                local,
+                places.home_by_state.sample(rng, home_state[who]),
+                places.home_by_race.sample(rng, v["race"][who]),
+            )
+            plan.append((who, j + 1, prev_zip, np.full(len(who), PREVIOUS), np.maximum(starts[who, j], adult_from[who]), ends[who, j]))
+
+        # Mailing addresses: a PO box in the home state, or military mail for some adults.
+        r = rng.random(n)
+        military = (r < cfg.military_rate) & (age >= 18) & (age < 60)
+        po_box = (r >= cfg.military_rate) & (r < cfg.military_rate + cfg.po_box_rate) & places.po_box_by_state.has_group(home_state)
+        who = np.flatnonzero(po_box)
+        box_zip = places.po_box_by_state.sample(rng, home_state[who])
+        who_m = np.flatnonzero(military)
+        mil_zip = places.military_zips[places.military.sample(rng, len(who_m))]
+        mail_who = np.concatenate([who, who_m])
+        mail_zip = np.concatenate([box_zip, mil_zip])
+        plan.append((mail_who, np.full(len(mail_who), SEQ_MAILING), mail_zip, np.full(len(mail_who), MAILING), home_from[mail_who], np.full(len(mail_who), -1)))
+
+        ship = np.flatnonzero(rng.random(n) < cfg.shipping_rate)
+        ship_zip = places.home_by_state.sample(rng, home_state[ship])
+        ship_from = home_from[ship] + np.floor(rng.random(len(ship)) * (today - home_from[ship])).astype(np.int64)
+        plan.append((ship, np.full(len(ship), SEQ_SHIPPING), ship_zip, np.full(len(ship), SHIPPING), ship_from, np.full(len(ship), -1)))
+
+        who, seq, zips, kind, valid_from, valid_to = (np.concatenate(c) for c in zip(*plan))
+        address_id = child_ids(ctx.person_id[who], seq, 10)
+        order = np.argsort(address_id, kind="stable")
+        who, seq, zips, kind, valid_from, valid_to, address_id = (
+            a[order] for a in (who, seq, zips, kind, valid_from, valid_to, address_id)
+        )
+        m = len(who)
+        style = np.where(kind == MAILING, np.where(np.isin(zips, places.military_zips), MILITARY, PO_BOX), REGULAR)
+        street = assemble(
+            style,
+            {
+                REGULAR: lambda rows: _street(rng, places, len(rows)),
+                PO_BOX: lambda rows: join(["PO Box", number_strings(rng.integers(1, 20_000, len(rows)))], " "),
+                MILITARY: lambda rows: join(
+                    [pa.array(np.where(rng.random(len(rows)) < 0.5, "PSC", "Unit")),
+                     number_strings(rng.integers(1000, 10_000, len(rows))),
+                     pc.binary_join_element_wise("Box", number_strings(rng.integers(1, 10_000, len(rows))), " ")],
+                    " ",
+                ),
+            },
+        )
+        has_unit = (style == REGULAR) & (rng.random(m) < cfg.unit_rate)
+        unit = join([take(places.unit_vocab, places.unit.sample(rng, m)), _unit_numbers(rng, m)], " ")
+        unit = pc.if_else(pa.array(has_unit), unit, pa.nulls(m, pa.string()))
+
+        coords_missing = style == MILITARY
+        lat = places.zip_lat[zips] + rng.normal(0, 0.012, m)
+        lon = places.zip_lon[zips] + rng.normal(0, 0.012, m)
+        v.update(home_zip=home_zip, home_state=home_state, home_since=home_from)
+        return {
+            "address_id": address_id,
+            "person_id": ctx.person_id[who],
+            "address_type": TYPE_VOCAB.take(pa.array(kind)),
+            "street": street,
+            "unit": unit,
+            "city": take(places.zip_city, zips),
+            "state": take(places.zip_state_code, zips),
+            "zip_code": take(places.zip_code, zips),
+            "county": take(places.zip_county, zips),
+            "latitude": pa.array(np.round(lat, 5), mask=coords_missing),
+            "longitude": pa.array(np.round(lon, 5), mask=coords_missing),
+            "valid_from": date_array(valid_from),
+            "valid_to": date_array(valid_to, null_mask=valid_to < 0),
+        }
+
+
+def _street(rng: np.random.Generator, places, n: int) -> pa.Array:
+    """House number, an occasional direction, a street name and its USPS suffix abbreviation."""
+    number = np.floor(10 ** (rng.random(n) * 4.1)).astype(np.int64) + 1
+    direction = take(DIRECTIONS, rng.integers(0, len(DIRECTIONS), n), null_mask=rng.random(n) >= DIRECTION_RATE)
+    return join(
+        [number_strings(number), direction, take(places.street_vocab, places.street.sample(rng, n)),
+         take(places.suffix_vocab, places.suffix.sample(rng, n))],
+        " ",
+    )  # fmt: skip
+
+
+def _unit_numbers(rng: np.random.Generator, n: int) -> pa.Array:
+    """Unit numbers such as 12, 304 or 4B."""
+    floor_style = rng.random(n) < 0.25
+    letters = pa.array(np.array(list("ABCDEF"))[rng.integers(0, 6, n)])
+    plain = number_strings(np.where(rng.random(n) < 0.6, rng.integers(1, 40, n), rng.integers(100, 1000, n)))
+    lettered = pc.binary_join_element_wise(number_strings(rng.integers(1, 20, n)), letters, "")
+    return pc.if_else(pa.array(floor_style), lettered, plain)

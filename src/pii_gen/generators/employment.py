@@ -1,0 +1,156 @@
+"""Job histories: when people worked, in which occupation, for whom, and for what pay."""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..text import join, take
+from .base import DAYS_PER_YEAR, Column, Context, SubGenerator, child_ids
+from .dates import as_of_days, date_array
+
+# Age (years) at which working life starts, by highest education completed.
+CAREER_START_AGE = np.array([16.5, 18.3, 19.5, 20.5, 22.3, 25.0])
+# Employment is likelier with more education (BLS CPS, employment-population ratio by education).
+EDUCATION_EMPLOYMENT_FACTOR = np.array([0.78, 0.93, 1.0, 1.05, 1.1, 1.13])
+MEAN_PAST_JOB_YEARS = 4.5
+WAGE_GROWTH = 0.03  # nominal yearly growth used to deflate past salaries
+Z_KNOTS = np.array([-1.2815516, -0.6744898, 0.0, 0.6744898, 1.2815516])  # normal quantiles of p10..p90
+MIN_WORKING_AGE = 16
+
+
+class Employment(SubGenerator):
+    """Employment status from BLS employment-population ratios by age and sex (shifted by education);
+    careers that start after schooling ends and never before 16; jobs chained back in time with
+    gaps and occasional overlaps; occupations drawn by state employment (OEWS) weighted towards the
+    wage level that fits the person's education; salaries from the occupation's OEWS wage
+    percentiles, placed higher with experience and education and scaled by the state's wage level."""
+
+    name = "employment"
+    stream = 5
+    table = "employments"
+    columns = (
+        "employment_id", "person_id", "employer_name", "job_title", "occupation_code", "industry",
+        "start_date", "end_date", "annual_salary", "is_current",
+    )  # fmt: skip
+    requires = ("age", "sex", "education", "birth_days", "home_state", "home_zip", "last_name")
+    provides = ("employed", "current_salary", "current_employer_slug_base", "job_tenure_years", "work_years")
+
+    def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> dict[str, Column]:
+        work = ctx.ref.work
+        v = ctx.values
+        today = as_of_days(ctx.config.as_of)
+        k = ctx.config.employment.max_jobs
+        age = v["age"].astype(np.int64)
+        edu = v["education"].astype(np.int64)
+        birth = v["birth_days"].astype(np.int64)
+
+        rate = np.minimum(work.employment_rate[v["sex"], age] * EDUCATION_EMPLOYMENT_FACTOR[edu], 0.97)
+        start_age = np.maximum(CAREER_START_AGE[edu] + rng.random(n) * 1.5, MIN_WORKING_AGE)
+        career_start = birth + np.ceil(start_age * DAYS_PER_YEAR).astype(np.int64)
+        can_work = career_start < today - 30
+        employed = can_work & (rng.random(n) < rate)
+
+        # The most recent job: ongoing for the employed; otherwise it ended some time ago
+        # (around retirement age for the old).
+        retire_end = birth + np.floor((58 + rng.random(n) * 9) * DAYS_PER_YEAR).astype(np.int64)
+        gap_end = today - np.floor(rng.exponential(1.5, n) * DAYS_PER_YEAR).astype(np.int64)
+        last_end = np.where(employed, today, np.where(age >= 62, np.minimum(retire_end, today - 30), gap_end))
+        tenure_mean = np.clip(1.5 + 0.12 * (age - 20), 1.5, 8.0)
+        dur = rng.exponential(tenure_mean[:, None] * np.r_[1.0, np.full(k - 1, MEAN_PAST_JOB_YEARS / 4.0)][None, :], (n, k))
+        dur = np.floor(dur * DAYS_PER_YEAR).astype(np.int64) + 60
+        gap = np.where(rng.random((n, k)) < 0.6, 0, np.floor(rng.exponential(0.4, (n, k)) * DAYS_PER_YEAR)).astype(np.int64)
+        overlap = rng.random((n, k)) < 0.06
+        gap = np.where(overlap, -rng.integers(1, 90, (n, k)), gap)
+        gap[:, 0] = 0
+        starts = last_end[:, None] - np.cumsum(dur + gap, axis=1)
+        ends = starts + dur
+        use = can_work[:, None] & (ends > career_start[:, None] + 30) & (last_end[:, None] > career_start[:, None])
+        use &= np.cumsum(~use, axis=1) == 0  # a history stops at the first job that would predate the career
+        starts = np.maximum(starts, career_start[:, None])
+
+        who, j = np.nonzero(use)
+        m = len(who)
+        jobs = use.sum(axis=1)
+        current = (j == 0) & employed[who]
+
+        group = v["home_state"][who] * 6 + edu[who]
+        occ = work.by_state_education.sample(rng, group)
+        # People mostly stay in their line of work: many earlier jobs repeat the latest occupation.
+        latest = np.zeros(n, np.int64)
+        latest[who[j == 0]] = occ[j == 0]
+        occ = np.where((j > 0) & (rng.random(m) < 0.55), latest[who], occ)
+        industry = work.industry_by_occupation.sample(rng, occ)
+
+        start_d = starts[who, j]
+        end_d = ends[who, j]
+        experience = (start_d - career_start[who]) / DAYS_PER_YEAR
+        z = 0.8 * rng.standard_normal(m) + 0.35 * np.clip((experience - 10) / 8, -1.5, 1.5) + 0.25 * (edu[who] - 2.5) / 1.7
+        salary = _wage_at(work.wage_pct[occ], z) * work.state_wage_ratio[v["home_state"][who], occ]
+        years_ago = np.where(current, 0.0, (today - end_d) / DAYS_PER_YEAR)
+        salary = salary / (1 + WAGE_GROWTH) ** years_ago
+        salary = np.clip(np.round(salary, -2), 8_000, 2_000_000).astype(np.int32)
+
+        employer = _employer_names(rng, ctx, industry, who)
+        seq = jobs[who] - j  # chronological: 1 = first job
+        order = np.argsort(child_ids(ctx.person_id[who], seq, 100), kind="stable")
+
+        cur_rows = np.flatnonzero(current)
+        cur_salary = np.zeros(n, np.int64)
+        cur_salary[who[cur_rows]] = salary[cur_rows]
+        tenure = np.zeros(n)
+        tenure[who[cur_rows]] = (today - start_d[cur_rows]) / DAYS_PER_YEAR
+        work_years = np.zeros(n)
+        np.add.at(work_years, who, (np.where(current, today, end_d) - start_d) / DAYS_PER_YEAR)
+        slug_base = pa.nulls(n, pa.string())
+        if len(cur_rows):
+            idx = np.full(n, -1, np.int64)
+            idx[who[cur_rows]] = cur_rows
+            slug_base = employer.take(pa.array(np.where(idx >= 0, idx, 0), mask=idx < 0))
+        v.update(employed=employed, current_salary=cur_salary, current_employer_slug_base=slug_base,
+                 job_tenure_years=tenure, work_years=work_years)  # fmt: skip
+
+        o = pa.array(order.astype(np.int32))
+        return {
+            "employment_id": child_ids(ctx.person_id[who], seq, 100)[order],
+            "person_id": ctx.person_id[who][order],
+            "employer_name": employer.take(o),
+            "job_title": take(work.job_title, occ[order]),
+            "occupation_code": take(work.soc_code, occ[order]),
+            "industry": take(work.industry_vocab, industry[order]),
+            "start_date": date_array(start_d[order]),
+            "end_date": date_array(end_d[order], null_mask=current[order]),
+            "annual_salary": salary[order],
+            "is_current": current[order],
+        }
+
+
+def _wage_at(pct: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Wage at normal score ``z`` for rows of (p10, p25, p50, p75, p90): log-linear between the
+    published percentiles, extended past p10 and p90 along the outer segments' slopes."""
+    logw = np.log(np.maximum(pct, 1.0))
+    seg = np.clip(np.searchsorted(Z_KNOTS, z) - 1, 0, len(Z_KNOTS) - 2)
+    rows = np.arange(len(z))
+    x0, x1 = Z_KNOTS[seg], Z_KNOTS[seg + 1]
+    y0, y1 = logw[rows, seg], logw[rows, seg + 1]
+    zc = np.clip(z, -2.6, 2.6)  # tails beyond ~p0.5 / p99.5 would be implausible
+    return np.exp(y0 + (y1 - y0) * (zc - x0) / (x1 - x0))
+
+
+EMPLOYER_BASE_SURNAME, EMPLOYER_BASE_CITY = 0.55, 0.25  # the rest use a street/place name
+
+
+def _employer_names(rng: np.random.Generator, ctx: Context, industry: np.ndarray, who: np.ndarray) -> pa.Array:
+    """'<Base> <industry word> <legal form>', e.g. 'Garcia Construction LLC' or 'Springfield Medical Center'."""
+    work, places, names = ctx.ref.work, ctx.ref.places, ctx.ref.names
+    m = len(industry)
+    r = rng.random(m)
+    surname = take(names.surname_vocab, names.surname_by_race.sample(rng, rng.integers(0, 6, m)))
+    city = take(places.zip_city, ctx.values["home_zip"][who])
+    street = take(places.street_vocab, places.street.sample(rng, m))
+    base = pa.array(np.where(r < EMPLOYER_BASE_SURNAME, 0, np.where(r < EMPLOYER_BASE_SURNAME + EMPLOYER_BASE_CITY, 1, 2)).astype(np.int8))
+    chosen = pc.choose(base, surname, city, street)
+    stem = take(work.stem_vocab, work.stem_by_industry.sample(rng, industry))
+    legal = take(work.legal_vocab, work.legal.sample(rng, m))
+    legal = pc.if_else(pc.equal(legal, ""), pa.nulls(m, pa.string()), legal)
+    return join([chosen, stem, legal], " ")

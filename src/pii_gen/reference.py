@@ -1,0 +1,415 @@
+"""Census-style reference tables, loaded once per process and turned into samplers.
+
+The Parquet files live in ``data/`` (see ``data/SOURCES.md`` for where each
+comes from).  This module reads them and precomputes everything the
+sub-generators draw from, so that per-batch work is pure array indexing.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .errors import DataError
+from .sampling import GroupedSampler, Sampler
+
+RACES = ("white", "black", "asian", "native", "multiple", "hispanic")
+RACE_LABELS = (
+    "White",
+    "Black or African American",
+    "Asian or Pacific Islander",
+    "American Indian or Alaska Native",
+    "Two or more races",
+    "Hispanic or Latino",
+)
+EDUCATION = ("less_than_high_school", "high_school", "some_college", "associate", "bachelor", "graduate")
+MARITAL = ("never_married", "married", "separated", "divorced", "widowed")
+SEXES = ("F", "M")
+MAX_AGE = 100
+
+
+def data_dir() -> Path:
+    """The reference data folder: inside the installed package, else the source checkout's ``data/``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "data", here.parent.parent / "data"):
+        if (candidate / "first_names.parquet").exists():
+            return candidate
+    raise DataError("reference data not found: reinstall pii-gen (the data/ folder is missing)")
+
+
+def _read(name: str) -> pa.Table:
+    path = data_dir() / f"{name}.parquet"
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowInvalid) as err:
+        raise DataError(f"reference table {path.name} cannot be read: {err}") from None
+
+
+def _np(table: pa.Table, column: str, dtype: type | str | None = None) -> np.ndarray:
+    arr = table.column(column).to_numpy()
+    return arr.astype(dtype) if dtype is not None else arr
+
+
+def _csr(owner: np.ndarray, n_owners: int) -> tuple[np.ndarray, np.ndarray]:
+    """Start offset and count per owner for rows sorted by owner."""
+    counts = np.bincount(owner, minlength=n_owners)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return starts, counts
+
+
+@dataclass
+class Names:
+    first_vocab: pa.Array
+    first_by_year_sex: GroupedSampler  # group = (year - year_min) * 2 + sex
+    year_min: int
+    year_max: int
+    nickname_vocab: pa.Array
+    nickname_start: np.ndarray  # per first-name vocab index
+    nickname_count: np.ndarray
+    surname_vocab: pa.Array
+    surname_by_race: GroupedSampler
+
+
+@dataclass
+class Places:
+    states: pa.Array  # abbreviations, index = state index
+    state_names: pa.Array
+    wage_index: np.ndarray
+    zip_code: pa.Array
+    zip_city: pa.Array
+    zip_county: pa.Array
+    zip_state: np.ndarray  # state index per ZIP (-1 for military ZIPs)
+    zip_state_code: pa.Array  # state abbreviation per ZIP (AA/AE/AP for military)
+    zip_lat: np.ndarray
+    zip_lon: np.ndarray
+    home_by_race: GroupedSampler  # residential ZIPs, weighted by population of that race
+    home_by_state: GroupedSampler  # residential ZIPs of a state, by population
+    po_box_by_state: GroupedSampler  # PO box ZIPs of a state
+    military: Sampler  # over military_zips
+    military_zips: np.ndarray
+    area_codes: np.ndarray  # int NPAs
+    zip_npa_start: np.ndarray  # per ZIP into zip_npa (NPAs of the ZIP inside its state)
+    zip_npa_count: np.ndarray
+    zip_npa: np.ndarray
+    street_vocab: pa.Array
+    street: Sampler
+    suffix_vocab: pa.Array
+    suffix: Sampler
+    unit_vocab: pa.Array
+    unit: Sampler
+
+
+@dataclass
+class Work:
+    soc_code: pa.Array
+    job_title: pa.Array
+    wage_pct: np.ndarray  # (k, 5): p10, p25, p50, p75, p90 national annual wages
+    state_wage_ratio: np.ndarray  # (states, k): state median / national median (1 where unknown)
+    by_state_education: GroupedSampler  # group = state * len(EDUCATION) + education
+    industry_vocab: pa.Array
+    industry_by_occupation: GroupedSampler  # group = occupation index
+    stem_vocab: pa.Array
+    stem_by_industry: GroupedSampler  # group = industry index
+    legal_vocab: pa.Array
+    legal: Sampler
+    employment_rate: np.ndarray  # (2 sexes, MAX_AGE + 1)
+
+
+@dataclass
+class People:
+    age_sex: Sampler  # index = sex * (MAX_AGE + 1) + age, over all ages
+    age_sex_weights: np.ndarray  # (2, MAX_AGE + 1)
+    race: Sampler
+    education_by_age: np.ndarray  # (MAX_AGE + 1, len(EDUCATION)) shares
+    marital_by_age_sex: np.ndarray  # (2, MAX_AGE + 1, len(MARITAL)) shares
+    email_domains: dict[str, tuple[pa.Array, Sampler]]  # pii mode -> personal domains
+
+
+@dataclass
+class Reference:
+    names: Names
+    places: Places
+    work: Work
+    people: People
+
+
+def _names() -> Names:
+    fn = _read("first_names")
+    name_col = fn.column("name")
+    first_vocab = pc.unique(name_col)
+    first_vocab = first_vocab.take(pc.array_sort_indices(first_vocab))
+    name_idx = _np(fn.append_column("i", pc.index_in(name_col, first_vocab)), "i", np.int64)
+    year = _np(fn, "year", np.int64)
+    sex = (_np(fn, "sex").astype(str) == "M").astype(np.int64)
+    y0, y1 = int(year.min()), int(year.max())
+    groups = (year - y0) * 2 + sex
+    by_year_sex = GroupedSampler(groups, _np(fn, "count", np.float64), (y1 - y0 + 1) * 2, items=name_idx)
+
+    nk = _read("nicknames")
+    owner = pc.index_in(nk.column("name"), first_vocab)
+    keep = pc.is_valid(owner)
+    nk = nk.filter(keep)
+    owner_np = pc.index_in(nk.column("name"), first_vocab).to_numpy().astype(np.int64)
+    order = np.argsort(owner_np, kind="stable")
+    nick_vocab = nk.column("nickname").combine_chunks().take(pa.array(order))
+    start, count = _csr(owner_np[order], len(first_vocab))
+
+    sn = _read("surnames")
+    surname_vocab = sn.column("name").combine_chunks()
+    count_s = _np(sn, "count", np.float64)
+    pct = {
+        "white": "pct_white",
+        "black": "pct_black",
+        "asian": "pct_api",
+        "native": "pct_aian",
+        "multiple": "pct_2prace",
+        "hispanic": "pct_hispanic",
+    }
+    k = len(surname_vocab)
+    groups = np.repeat(np.arange(len(RACES)), k)
+    weights = np.concatenate([count_s * np.nan_to_num(_np(sn, pct[r], np.float64)) / 100 for r in RACES])
+    items = np.tile(np.arange(k), len(RACES))
+    return Names(
+        first_vocab=first_vocab,
+        first_by_year_sex=by_year_sex,
+        year_min=y0,
+        year_max=y1,
+        nickname_vocab=nick_vocab,
+        nickname_start=start,
+        nickname_count=count,
+        surname_vocab=surname_vocab,
+        surname_by_race=GroupedSampler(groups, weights, len(RACES), items=items),
+    )
+
+
+def _places() -> Places:
+    st = _read("states").sort_by("state")
+    states = st.column("state").combine_chunks()
+    n_states = len(states)
+    zc = _read("zip_codes")
+    ztype = _np(zc, "zip_type").astype(str)
+    state_idx = pc.index_in(zc.column("state"), states).to_numpy(zero_copy_only=False)
+    in_state = ~np.isnan(state_idx.astype(np.float64)) if state_idx.dtype == object else np.ones(len(zc), bool)
+    state_idx = np.where(in_state, np.nan_to_num(state_idx.astype(np.float64), nan=-1), -1).astype(np.int64)
+    pop = _np(zc, "population", np.float64)
+    residential = (ztype == "STANDARD") & (pop > 0) & (state_idx >= 0)
+    res_idx = np.flatnonzero(residential)
+
+    race_cols = [f"pop_{r}" for r in RACES]
+    groups = np.repeat(np.arange(len(RACES)), len(res_idx))
+    weights = np.concatenate([_np(zc, c, np.float64)[res_idx] for c in race_cols])
+    home_by_race = GroupedSampler(groups, weights, len(RACES), items=np.tile(res_idx, len(RACES)))
+    home_by_state = GroupedSampler(state_idx[res_idx], pop[res_idx], n_states, items=res_idx)
+
+    po = np.flatnonzero((ztype == "PO BOX") & (state_idx >= 0))
+    po_by_state = GroupedSampler(state_idx[po], np.ones(len(po)), n_states, items=po)
+    mil = np.flatnonzero(ztype == "MILITARY")
+
+    ac = _read("area_codes")
+    npa = _np(ac, "area_code").astype(np.int64)
+    npa_state = pc.index_in(ac.column("state"), states).to_numpy(zero_copy_only=False).astype(np.int64)
+    state_npas = [set(npa[npa_state == s].tolist()) for s in range(n_states)]
+    zip_npas = zc.column("area_codes").to_pylist()
+    # Per ZIP: its own area codes that belong to its state, else all of the state's.
+    owner, values = [], []
+    for z, (codes, s) in enumerate(zip(zip_npas, state_idx.tolist())):
+        if s < 0:
+            continue
+        own = sorted(int(c) for c in (codes or "").split(",") if c and int(c) in state_npas[s])
+        chosen = own or sorted(state_npas[s])
+        owner.extend([z] * len(chosen))
+        values.extend(chosen)
+    zstart, zcount = _csr(np.array(owner, dtype=np.int64), len(zc))
+
+    sn = _read("street_names")
+    sf = _read("street_suffixes")
+    ud = _read("unit_designators")
+    ratio = np.ones(n_states)
+    if "wage_index" in st.column_names:
+        ratio = np.nan_to_num(_np(st, "wage_index", np.float64), nan=1.0)
+    county = pc.if_else(pc.equal(zc.column("county"), ""), None, zc.column("county"))
+    return Places(
+        states=states,
+        state_names=st.column("name").combine_chunks(),
+        wage_index=ratio,
+        zip_code=zc.column("zip_code").combine_chunks(),
+        zip_city=pc.if_else(pa.array(ztype == "MILITARY"), pc.utf8_upper(zc.column("city")), zc.column("city")).combine_chunks(),
+        zip_state_code=zc.column("state").combine_chunks(),
+        zip_county=county.combine_chunks() if isinstance(county, pa.ChunkedArray) else county,
+        zip_state=state_idx,
+        zip_lat=_np(zc, "latitude", np.float64),
+        zip_lon=_np(zc, "longitude", np.float64),
+        home_by_race=home_by_race,
+        home_by_state=home_by_state,
+        po_box_by_state=po_by_state,
+        military=Sampler(np.ones(len(mil))),
+        military_zips=mil,
+        area_codes=npa,
+        zip_npa_start=zstart,
+        zip_npa_count=zcount,
+        zip_npa=np.array(values, dtype=np.int64),
+        street_vocab=sn.column("name").combine_chunks(),
+        street=Sampler(_np(sn, "weight", np.float64)),
+        suffix_vocab=sf.column("abbreviation").combine_chunks(),
+        suffix=Sampler(_np(sf, "weight", np.float64)),
+        unit_vocab=ud.column("abbreviation").combine_chunks(),
+        unit=Sampler(_np(ud, "weight", np.float64)),
+    )
+
+
+# Relative likelihood of holding an occupation of each wage quintile (columns,
+# lowest paid first) given the highest education completed (rows).  A modelling
+# choice calibrated so that education-income correlates as in ACS tables.
+EDUCATION_WAGE_AFFINITY = np.array(
+    [
+        [3.0, 1.6, 0.6, 0.2, 0.05],  # less than high school
+        [1.8, 1.5, 1.0, 0.5, 0.15],  # high school
+        [1.1, 1.2, 1.1, 0.8, 0.35],  # some college
+        [0.7, 1.0, 1.2, 1.1, 0.5],  # associate
+        [0.3, 0.5, 0.9, 1.4, 1.7],  # bachelor
+        [0.15, 0.3, 0.6, 1.3, 2.4],  # graduate
+    ]
+)
+
+
+def _work(places: Places) -> Work:
+    oc = _read("occupations").sort_by("soc_code")
+    soc = oc.column("soc_code").combine_chunks()
+    k = len(soc)
+    pct = np.column_stack([_np(oc, f"wage_p{p}", np.float64) for p in (10, 25, 50, 75, 90)])
+    emp = _np(oc, "employment", np.float64)
+    p50 = pct[:, 2]
+    # Employment-weighted wage quintile of each occupation.
+    order = np.argsort(p50)
+    cum = np.cumsum(emp[order]) / emp.sum()
+    quintile = np.empty(k, dtype=np.int64)
+    quintile[order] = np.minimum((cum * 5).astype(np.int64), 4)
+
+    n_states = len(places.states)
+    os_ = _read("occupation_states")
+    o_idx = pc.index_in(os_.column("soc_code"), soc).to_numpy(zero_copy_only=False)
+    s_idx = pc.index_in(os_.column("state"), places.states).to_numpy(zero_copy_only=False)
+    ok = ~(np.isnan(o_idx.astype(float)) | np.isnan(s_idx.astype(float)))
+    o_idx = o_idx[ok].astype(np.int64)
+    s_idx = s_idx[ok].astype(np.int64)
+    state_emp = np.zeros((n_states, k))
+    state_emp[s_idx, o_idx] = _np(os_, "employment", np.float64)[ok]
+    state_p50 = np.full((n_states, k), np.nan)
+    state_p50[s_idx, o_idx] = _np(os_, "wage_p50", np.float64)[ok]
+    ratio = state_p50 / p50[None, :]
+    ratio = np.where(np.isfinite(ratio) & (ratio > 0), ratio, places.wage_index[:, None])
+    # States that publish no figure for an occupation still employ some (national share).
+    state_emp = np.where(state_emp > 0, state_emp, 0.02 * emp[None, :] / emp.sum() * state_emp.sum(axis=1, keepdims=True))
+
+    n_edu = len(EDUCATION)
+    weights = state_emp[:, None, :] * EDUCATION_WAGE_AFFINITY[None, :, quintile]  # (states, edu, k)
+    groups = np.repeat(np.arange(n_states * n_edu), k)
+    by_state_edu = GroupedSampler(groups, weights.reshape(-1), n_states * n_edu, items=np.tile(np.arange(k), n_states * n_edu))
+
+    oi = _read("occupation_industries")
+    ind_vocab = pc.unique(oi.column("industry"))
+    ind_idx = pc.index_in(oi.column("industry"), ind_vocab).to_numpy().astype(np.int64)
+    occ_of = pc.index_in(oi.column("soc_code"), soc).to_numpy(zero_copy_only=False)
+    ok = ~np.isnan(occ_of.astype(float))
+    industry_by_occ = GroupedSampler(occ_of[ok].astype(np.int64), _np(oi, "employment", np.float64)[ok], k, items=ind_idx[ok])
+
+    # Employer-name stems per industry: the sector's own words plus the generic ('*') ones.
+    ew = _read("employer_words")
+    naics_of_industry = {}
+    for naics, ind in zip(oi.column("naics").to_pylist(), oi.column("industry").to_pylist()):
+        naics_of_industry.setdefault(ind, naics)
+    stems = ew.filter(pc.equal(ew.column("kind"), "stem"))
+    stem_vocab = stems.column("word").combine_chunks()
+    stem_naics = stems.column("naics").to_pylist()
+    stem_w = _np(stems, "weight", np.float64)
+    g, w, it = [], [], []
+    for i, ind in enumerate(ind_vocab.to_pylist()):
+        code = naics_of_industry.get(ind)
+        for j, (sn, sw) in enumerate(zip(stem_naics, stem_w)):
+            if sn == code or sn == "*":
+                g.append(i)
+                w.append(sw if sn == code else sw * 0.25)
+                it.append(j)
+    stem_by_ind = GroupedSampler(np.array(g), np.array(w), len(ind_vocab), items=np.array(it))
+    legal = ew.filter(pc.equal(ew.column("kind"), "suffix"))
+
+    er = _read("employment_by_age_sex")
+    rate = np.zeros((2, MAX_AGE + 1))
+    for lo, hi, sex, r in zip(*(er.column(c).to_pylist() for c in ("age_min", "age_max", "sex", "employment_rate"))):
+        rate[SEXES.index(sex), lo : min(hi, MAX_AGE) + 1] = r
+
+    return Work(
+        soc_code=soc,
+        job_title=oc.column("job_title").combine_chunks(),
+        wage_pct=pct,
+        state_wage_ratio=ratio,
+        by_state_education=by_state_edu,
+        industry_vocab=ind_vocab,
+        industry_by_occupation=industry_by_occ,
+        stem_vocab=stem_vocab,
+        stem_by_industry=stem_by_ind,
+        legal_vocab=legal.column("word").combine_chunks(),
+        legal=Sampler(_np(legal, "weight", np.float64)),
+        employment_rate=rate,
+    )
+
+
+def _by_age(table: pa.Table, columns: tuple[str, ...]) -> np.ndarray:
+    """Expand age-group rows into one row of shares per single year of age 0..MAX_AGE."""
+    out = np.zeros((MAX_AGE + 1, len(columns)))
+    lo_col, hi_col = table.column("age_min").to_pylist(), table.column("age_max").to_pylist()
+    vals = np.column_stack([_np(table, c, np.float64) for c in columns])
+    for lo, hi, v in zip(lo_col, hi_col, vals):
+        out[lo : min(hi, MAX_AGE) + 1] = v
+    first = min(lo_col)
+    out[:first] = vals[int(np.argmin(lo_col))]  # younger than the table: youngest group's shares
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def _people() -> People:
+    py = _read("age_sex_pyramid")
+    w = np.zeros((2, MAX_AGE + 1))
+    for lo, hi, m, f in zip(*(py.column(c).to_pylist() for c in ("age_min", "age_max", "male", "female"))):
+        hi = min(hi, MAX_AGE)
+        ages = np.arange(lo, hi + 1)
+        if hi - lo > 5:  # open-ended top group: survivorship falls off steeply
+            shape = np.exp(-0.13 * (ages - lo))
+        else:
+            shape = np.ones(len(ages))
+        shape = shape / shape.sum()
+        w[0, lo : hi + 1] = f * shape
+        w[1, lo : hi + 1] = m * shape
+
+    race = _read("race_ethnicity")
+    race_pop = dict(zip(race.column("race").to_pylist(), race.column("population").to_pylist()))
+    edu = _by_age(_read("education_by_age"), EDUCATION)
+    ms = _read("marital_status_by_age_sex")
+    marital = np.zeros((2, MAX_AGE + 1, len(MARITAL)))
+    for s, sex in enumerate(SEXES):
+        marital[s] = _by_age(ms.filter(pc.equal(ms.column("sex"), sex)), MARITAL)
+
+    ed = _read("email_domains")
+    domains = {}
+    for mode in ("strict", "realistic"):
+        sub = ed.filter(pc.and_(pc.equal(ed.column("mode"), mode), pc.equal(ed.column("kind"), "personal")))
+        domains[mode] = (sub.column("domain").combine_chunks(), Sampler(_np(sub, "weight", np.float64)))
+    return People(
+        age_sex=Sampler(w.reshape(-1)),
+        age_sex_weights=w,
+        race=Sampler(np.array([race_pop[r] for r in RACES], dtype=np.float64)),
+        education_by_age=edu,
+        marital_by_age_sex=marital,
+        email_domains=domains,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def load() -> Reference:
+    """All reference data, read and prepared once per process."""
+    places = _places()
+    return Reference(names=_names(), places=places, work=_work(places), people=_people())

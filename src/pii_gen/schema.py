@@ -1,0 +1,158 @@
+"""The output contract: every table, column, type, key and size, defined once.
+
+File writers, database DDL and the validator all read this module, so a column
+added here appears everywhere at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the output contract."""
+
+    name: str
+    type: pa.DataType
+    nullable: bool = False
+    max_length: int | None = None  # for strings: the longest value ever generated
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """One output table: its columns, primary key and foreign keys."""
+
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: str
+    foreign_keys: tuple[tuple[str, str, str], ...] = ()  # (column, table, column)
+    description: str = ""
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in self.columns])
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _s(name: str, length: int, nullable: bool = False, description: str = "") -> Column:
+    return Column(name, pa.string(), nullable, length, description)
+
+
+_FK_PERSON = (("person_id", "persons", "person_id"),)
+
+PERSONS = Table(
+    "persons",
+    (
+        Column("person_id", pa.int64(), description="key; 1..n in generation order"),
+        _s("ssn", 11, description="AAA-GG-SSSS; never SSA-issuable in strict mode"),
+        _s("first_name", 40),
+        _s("middle_name", 40, nullable=True, description="full name, an initial, or empty"),
+        _s("last_name", 40),
+        _s("name_suffix", 4, nullable=True, description="Jr., Sr., II, III or IV"),
+        _s("nickname", 40, nullable=True, description="familiar form of first_name, when one is used"),
+        _s("sex", 1, description="F or M"),
+        Column("date_of_birth", pa.date32()),
+        _s("race_ethnicity", 40, description="Census 2020 race/ethnicity group"),
+        _s("marital_status", 16),
+        _s("education", 24, description="highest level completed"),
+    ),
+    "person_id",
+    description="One row per person.",
+)
+
+ADDRESSES = Table(
+    "addresses",
+    (
+        Column("address_id", pa.int64(), description="key: person_id * 10 + sequence"),
+        Column("person_id", pa.int64()),
+        _s("address_type", 10, description="home (current), previous, mailing or shipping"),
+        _s("street", 60),
+        _s("unit", 16, nullable=True),
+        _s("city", 40),
+        _s("state", 2),
+        _s("zip_code", 5),
+        _s("county", 40, nullable=True),
+        Column("latitude", pa.float64(), nullable=True, description="empty for military (APO/FPO/DPO) mail"),
+        Column("longitude", pa.float64(), nullable=True),
+        Column("valid_from", pa.date32()),
+        Column("valid_to", pa.date32(), nullable=True, description="empty while the address is current"),
+    ),
+    "address_id",
+    _FK_PERSON,
+)
+
+PHONE_NUMBERS = Table(
+    "phone_numbers",
+    (
+        Column("phone_id", pa.int64(), description="key: person_id * 10 + sequence"),
+        Column("person_id", pa.int64()),
+        _s("phone_type", 6, description="mobile, home or work"),
+        _s("phone_number", 12, description="NPA-NXX-XXXX; 555-0100..0199 lines in strict mode"),
+        Column("is_primary", pa.bool_()),
+    ),
+    "phone_id",
+    _FK_PERSON,
+)
+
+EMAIL_ADDRESSES = Table(
+    "email_addresses",
+    (
+        Column("email_id", pa.int64(), description="key: person_id * 10 + sequence"),
+        Column("person_id", pa.int64()),
+        _s("email_type", 8, description="personal or work"),
+        _s("email", 96, description="reserved domains only in strict mode"),
+        Column("is_primary", pa.bool_()),
+    ),
+    "email_id",
+    _FK_PERSON,
+)
+
+EMPLOYMENTS = Table(
+    "employments",
+    (
+        Column("employment_id", pa.int64(), description="key: person_id * 100 + sequence"),
+        Column("person_id", pa.int64()),
+        _s("employer_name", 80),
+        _s("job_title", 100),
+        _s("occupation_code", 7, description="2018 SOC code"),
+        _s("industry", 80, description="NAICS sector"),
+        Column("start_date", pa.date32()),
+        Column("end_date", pa.date32(), nullable=True, description="empty for the current job"),
+        Column("annual_salary", pa.int32(), description="US dollars"),
+        Column("is_current", pa.bool_()),
+    ),
+    "employment_id",
+    _FK_PERSON,
+)
+
+FINANCIAL_PROFILES = Table(
+    "financial_profiles",
+    (
+        Column("person_id", pa.int64()),
+        Column("annual_income", pa.int32(), description="US dollars, all sources"),
+        Column("credit_score", pa.int16(), description="300-850"),
+        Column("total_debt", pa.int32(), description="US dollars outstanding"),
+        Column("debt_to_income", pa.float32(), description="monthly debt payments / monthly income"),
+        _s("credit_card_number", 19, description="Luhn-valid; no live issuer prefix in strict mode"),
+        _s("bank_account_number", 17),
+        _s("routing_number", 9, description="ABA checksum-valid; unassigned prefix in strict mode"),
+    ),
+    "person_id",
+    _FK_PERSON,
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (PERSONS, ADDRESSES, PHONE_NUMBERS, EMAIL_ADDRESSES, EMPLOYMENTS, FINANCIAL_PROFILES)
+}
