@@ -56,7 +56,8 @@ def generate(
     if config.pii_mode == "realistic":
         err_console.print(
             "[yellow]warning:[/] --pii-mode realistic makes structurally valid SSNs, phones, e-mails and cards "
-            "that may belong to real people; never publish or share this output."
+            "that may belong to real people; never publish or share this output.",
+            soft_wrap=True,
         )
     show = not config.quiet and err_console.is_terminal
     with Progress(
@@ -82,7 +83,8 @@ def generate(
         tables = ", ".join(f"{name} {rows:,}" for name, rows in result.rows.items())
         err_console.print(
             f"Wrote {result.rows.get('persons', 0):,} people to {config.out}/ as {config.format} "
-            f"in {result.seconds:.1f} s ({result.people_per_second:,.0f} people/s, {result.workers} workers): {tables}"
+            f"in {result.seconds:.1f} s ({result.people_per_second:,.0f} people/s, {result.workers} workers): {tables}",
+            soft_wrap=True,
         )
 
 
@@ -102,7 +104,7 @@ def create_config(path: str, force: bool) -> None:
         target.write_text(text, encoding="utf-8")
     except OSError as err:
         raise OutputError(f"cannot write '{target}': {err.strerror}") from None
-    err_console.print(f"Wrote {target}; edit it and pass it with: pii_gen generate --config {target}")
+    err_console.print(f"Wrote {target}; edit it and pass it with: pii_gen generate --config {target}", soft_wrap=True)
 
 
 def _one_line(message: str) -> str:
@@ -120,16 +122,16 @@ def main(argv: list[str] | None = None) -> Any:
         hint = ""
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
             hint = f" (see '{exc.ctx.command_path} --help')"
-        err_console.print(f"pii_gen: error: {_one_line(exc.format_message())}{hint}", markup=False)
+        click.echo(f"pii_gen: error: {_one_line(exc.format_message())}{hint}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
-        err_console.print("pii_gen: interrupted", markup=False)
+        click.echo("pii_gen: interrupted", err=True)
         sys.exit(130)
     except KeyboardInterrupt:
-        err_console.print("pii_gen: interrupted; nothing was written", markup=False)
+        click.echo("pii_gen: interrupted; nothing was written", err=True)
         sys.exit(130)
     except PiiGenError as exc:
-        err_console.print(f"pii_gen: error: {_one_line(str(exc))}", markup=False)
+        click.echo(f"pii_gen: error: {_one_line(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(0)

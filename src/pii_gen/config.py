@@ -95,8 +95,7 @@ def _describe(err: ValidationError) -> str:
         allowed = ", ".join(sorted(parent.model_fields)) if parent else ""
         return f"unknown config field '{where}'" + (f" (expected one of: {allowed})" if allowed else "")
     msg = first["msg"]
-    if kind.startswith("literal_error"):
-        msg = msg.replace("Input should be", "must be")
+    msg = msg.replace("Input should be", "must be")
     value = first.get("input")
     shown = "" if isinstance(value, (dict, list)) or value is None else f" (got {value!r})"
     return f"invalid config field '{where}': {msg}{shown}"

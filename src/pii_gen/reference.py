@@ -152,7 +152,9 @@ def _names() -> Names:
 
     nk = _read("nicknames")
     owner = pc.index_in(nk.column("name"), first_vocab)
-    keep = pc.is_valid(owner)
+    # The curated list also links names both ways (Jamie -> James); a nickname in use is the
+    # shorter, familiar form (Robert -> Bob), so only shorter forms are drawn.
+    keep = pc.and_(pc.is_valid(owner), pc.less(pc.utf8_length(nk.column("nickname")), pc.utf8_length(nk.column("name"))))
     nk = nk.filter(keep)
     owner_np = pc.index_in(nk.column("name"), first_vocab).to_numpy().astype(np.int64)
     order = np.argsort(owner_np, kind="stable")

@@ -18,6 +18,7 @@ SAME_STATE_MOVE = 0.65  # ACS: most movers stay within their state
 REGULAR, PO_BOX, MILITARY = 0, 1, 2
 SEQ_MAILING, SEQ_SHIPPING = 8, 9
 EIGHTEEN_YEARS = 6575  # days, to within one
+OPEN = np.iinfo(np.int64).min  # valid_to of an address still in use (day numbers go negative before 1970)
 
 
 class Address(SubGenerator):
@@ -53,7 +54,7 @@ class Address(SubGenerator):
 
         # Previous homes: up to max_previous stays chained backwards from the current one.
         k = cfg.max_previous
-        plan = [(np.arange(n), np.zeros(n, np.int64), home_zip, np.full(n, HOME), home_from, np.full(n, -1))]
+        plan = [(np.arange(n), np.zeros(n, np.int64), home_zip, np.full(n, HOME), home_from, np.full(n, OPEN))]
         if k:
             years_before_home = (home_from - adult_from) / DAYS_PER_YEAR
             count = np.minimum(rng.poisson(years_before_home / MEAN_PREVIOUS_STAY_YEARS), k)
@@ -61,6 +62,8 @@ class Address(SubGenerator):
             ends = home_from[:, None] - 1 - np.concatenate([np.zeros((n, 1), np.int64), np.cumsum(dur + 1, axis=1)[:, :-1]], axis=1)
             starts = ends - dur
             use = (np.arange(k)[None, :] < count[:, None]) & (ends > adult_from[:, None])
+            reached_18 = starts <= adult_from[:, None]  # this stay is cut at the 18th birthday
+            use &= (np.cumsum(reached_18, axis=1) - reached_18) == 0  # nothing before that
             who, j = np.nonzero(use)
             local = rng.random(len(who)) < SAME_STATE_MOVE
             prev_zip = np.where(
@@ -80,12 +83,12 @@ class Address(SubGenerator):
         mil_zip = places.military_zips[places.military.sample(rng, len(who_m))]
         mail_who = np.concatenate([who, who_m])
         mail_zip = np.concatenate([box_zip, mil_zip])
-        plan.append((mail_who, np.full(len(mail_who), SEQ_MAILING), mail_zip, np.full(len(mail_who), MAILING), home_from[mail_who], np.full(len(mail_who), -1)))
+        plan.append((mail_who, np.full(len(mail_who), SEQ_MAILING), mail_zip, np.full(len(mail_who), MAILING), home_from[mail_who], np.full(len(mail_who), OPEN)))
 
         ship = np.flatnonzero(rng.random(n) < cfg.shipping_rate)
         ship_zip = places.home_by_state.sample(rng, home_state[ship])
         ship_from = home_from[ship] + np.floor(rng.random(len(ship)) * (today - home_from[ship])).astype(np.int64)
-        plan.append((ship, np.full(len(ship), SEQ_SHIPPING), ship_zip, np.full(len(ship), SHIPPING), ship_from, np.full(len(ship), -1)))
+        plan.append((ship, np.full(len(ship), SEQ_SHIPPING), ship_zip, np.full(len(ship), SHIPPING), ship_from, np.full(len(ship), OPEN)))
 
         who, seq, zips, kind, valid_from, valid_to = (np.concatenate(c) for c in zip(*plan))
         address_id = child_ids(ctx.person_id[who], seq, 10)
@@ -112,9 +115,11 @@ class Address(SubGenerator):
         unit = join([take(places.unit_vocab, places.unit.sample(rng, m)), _unit_numbers(rng, m)], " ")
         unit = pc.if_else(pa.array(has_unit), unit, pa.nulls(m, pa.string()))
 
-        coords_missing = style == MILITARY
-        lat = places.zip_lat[zips] + rng.normal(0, 0.012, m)
-        lon = places.zip_lon[zips] + rng.normal(0, 0.012, m)
+        # Homes scatter around the ZIP's centre; PO boxes sit at it; some mail ZIPs have no location.
+        coords_missing = places.zip_lat[zips] == 0
+        jitter = np.where(style == REGULAR, 0.012, 0.0)
+        lat = places.zip_lat[zips] + rng.normal(0, 1, m) * jitter
+        lon = places.zip_lon[zips] + rng.normal(0, 1, m) * jitter
         v.update(home_zip=home_zip, home_state=home_state, home_since=home_from)
         return {
             "address_id": address_id,
@@ -129,7 +134,7 @@ class Address(SubGenerator):
             "latitude": pa.array(np.round(lat, 5), mask=coords_missing),
             "longitude": pa.array(np.round(lon, 5), mask=coords_missing),
             "valid_from": date_array(valid_from),
-            "valid_to": date_array(valid_to, null_mask=valid_to < 0),
+            "valid_to": date_array(np.where(valid_to == OPEN, 0, valid_to), null_mask=valid_to == OPEN),
         }
 
 

@@ -102,14 +102,20 @@ class FileSink(Sink):
 
 
 class ParquetSink(Sink):
-    """One Parquet file per table, a row group per batch, zstd-compressed."""
+    """One Parquet file per table, zstd-compressed, in row groups of a fixed size.
+
+    Row groups never follow batch boundaries, so the file is the same however
+    the run was batched or parallelised.
+    """
 
     extension = "parquet"
+    ROW_GROUP = 131_072
 
     def __init__(self, staging: Staging) -> None:
         super().__init__()
         self.staging = staging
         self.writers: dict[str, pq.ParquetWriter] = {}
+        self.pending: dict[str, list[pa.Table]] = {}
 
     def file_name(self, table: str) -> str:
         return f"{table}.parquet"
@@ -118,6 +124,7 @@ class ParquetSink(Sink):
         self.schemas = schemas
         for name, schema in schemas.items():
             self.rows[name] = 0
+            self.pending[name] = []
             self.writers[name] = pq.ParquetWriter(
                 self.staging.path(self.file_name(name)), schema, compression="zstd", compression_level=1
             )
@@ -125,7 +132,19 @@ class ParquetSink(Sink):
     def write(self, batch: Batch | EncodedBatch, rows: dict[str, int] | None = None) -> None:
         self._count(batch, rows)
         for name, table in batch.items():
-            self.writers[name].write_table(table, row_group_size=max(table.num_rows, 1))  # type: ignore[arg-type]
+            self.pending[name].append(table)  # type: ignore[arg-type]
+            self._flush(name, final=False)
+
+    def _flush(self, name: str, final: bool) -> None:
+        table = pa.concat_tables(self.pending[name]) if self.pending[name] else None
+        if table is None:
+            return
+        start = 0
+        while table.num_rows - start >= self.ROW_GROUP or (final and start < table.num_rows):
+            part = table.slice(start, min(self.ROW_GROUP, table.num_rows - start))
+            self.writers[name].write_table(part, row_group_size=self.ROW_GROUP)
+            start += part.num_rows
+        self.pending[name] = [table.slice(start)] if start < table.num_rows else []
 
     def checksums(self) -> dict[str, dict[str, object]]:
         out = {}
@@ -140,7 +159,8 @@ class ParquetSink(Sink):
         return out
 
     def close(self) -> None:
-        for w in self.writers.values():
+        for name, w in self.writers.items():
+            self._flush(name, final=True)
             w.close()
 
     def abort(self) -> None:

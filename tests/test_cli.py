@@ -1,0 +1,163 @@
+"""The command line as a user meets it: real processes, real files, real exit codes."""
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from pii_gen import GenerateConfig, PersonGenerator
+from pii_gen.schema import TABLES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "pii_gen.py"), *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_output_identical_for_1_and_2_workers(tmp_path, fmt):
+    outs = []
+    for workers, batch in ((1, 10_000), (2, 20_000)):
+        out = tmp_path / f"w{workers}"
+        r = run("generate", "-n", "45000", "--seed", "3", "--workers", str(workers), "--batch-size", str(batch),
+                "--format", fmt, "--out", str(out), "--quiet")  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        outs.append(digests(out))
+    assert outs[0] == outs[1]
+    assert set(outs[0]) == {f"{t}.{fmt}" for t in TABLES} | {"manifest.json"}
+
+
+def test_csv_round_trips_to_the_in_memory_tables(tmp_path):
+    r = run("generate", "-n", "12000", "--seed", "9", "--out", str(tmp_path), "--quiet", "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    expected = PersonGenerator(GenerateConfig(seed=9)).generate(12_000)
+    for name, spec in TABLES.items():
+        opts = pacsv.ConvertOptions(column_types=spec.arrow_schema, strings_can_be_null=True, quoted_strings_can_be_null=False)
+        got = pacsv.read_csv(tmp_path / f"{name}.csv", convert_options=opts)
+        want = expected[name]
+        assert got.num_rows == want.num_rows
+        for c in spec.columns:
+            assert got.column(c.name).to_pylist() == want.column(c.name).to_pylist(), (name, c.name)
+
+
+def test_manifest_records_counts_and_checksums(tmp_path):
+    r = run("generate", "-n", "5000", "--seed", "1", "--out", str(tmp_path), "--quiet", "--format", "jsonl")
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path / "manifest.json").read_text())
+    assert m["seed"] == 1 and m["count"] == 5000 and m["pii_mode"] == "strict"
+    for fname, info in m["files"].items():
+        data = (tmp_path / fname).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == info["sha256"]
+        assert data.count(b"\n") == info["rows"]
+    assert m["tables"]["persons"]["rows"] == 5000
+    first = json.loads((tmp_path / "persons.jsonl").open().readline())
+    assert list(first) == TABLES["persons"].column_names
+
+
+def test_config_file_and_flag_override(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    r = run("create-config", "--out", str(cfg))
+    assert r.returncode == 0, r.stderr
+    text = cfg.read_text()
+    assert "pii_mode: strict" in text and "# " in text
+    cfg.write_text(text.replace("count: 1000", "count: 1200").replace("format: csv", "format: parquet"))
+    out = tmp_path / "o"
+    r = run("generate", "--config", str(cfg), "--seed", "4", "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert pq.read_table(out / "persons.parquet").num_rows == 1200
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 4
+    again = run("create-config", "--out", str(cfg))
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+BAD_INPUT = [
+    (["generate", "-n", "-5"], "count"),
+    (["generate", "-n", "ten"], "ten"),
+    (["generate", "--format", "xml"], "xml"),
+    (["generate", "--pii-mode", "lax"], "lax"),
+    (["generate", "--workers", "0"], "workers"),
+    (["generate", "--frobnicate"], "--frobnicate"),
+    (["generate", "--config", "missing.yaml"], "missing.yaml"),
+]
+
+
+@pytest.mark.parametrize("args,needle", BAD_INPUT)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, needle):
+    out = tmp_path / "out"
+    r = run(*args, "--out", str(out), cwd=tmp_path) if args[0] == "generate" and "--out" not in args else run(*args, cwd=tmp_path)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert needle in lines[0] and "Traceback" not in r.stderr
+    assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        ("count: 10\nfrobs: 3\n", "frobs"),
+        ("address:\n  po_box_rate: 2\n", "address.po_box_rate"),
+        ("count: [1, 2\n", "not valid YAML"),
+        ("demographics:\n  min_age: 50\n  max_age: 20\n", "min_age"),
+        ("- 1\n- 2\n", "mapping"),
+    ],
+)
+def test_bad_config_file(tmp_path, content, needle):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(content)
+    r = run("generate", "--config", str(cfg), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2
+    assert len(r.stderr.strip().splitlines()) == 1 and needle in r.stderr, r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_output_path_that_is_a_file(tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("keep me")
+    r = run("generate", "-n", "10", "--out", str(f))
+    assert r.returncode == 2 and "not a folder" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert f.read_text() == "keep me"
+
+
+def test_unwritable_folder(tmp_path):
+    r = run("generate", "-n", "10", "--out", "/proc/pii_gen_cannot_write_here")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "cannot write" in r.stderr
+
+
+def test_failed_run_leaves_previous_output_untouched(tmp_path):
+    out = tmp_path / "o"
+    assert run("generate", "-n", "1000", "--out", str(out), "--quiet").returncode == 0
+    before = digests(out)
+    bad = run("generate", "-n", "1000", "--out", str(out), "--format", "xml")
+    assert bad.returncode == 2
+    assert digests(out) == before
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_realistic_mode_warns(tmp_path):
+    r = run("generate", "-n", "100", "--pii-mode", "realistic", "--out", str(tmp_path), "--quiet")
+    assert r.returncode == 0 and "warning" in r.stderr and "real people" in r.stderr
+
+
+def test_installed_console_script_runs(tmp_path):
+    exe = Path(sys.executable).with_name("pii_gen")
+    if not exe.exists():
+        pytest.skip("pii_gen console script not installed in this environment")
+    r = subprocess.run([str(exe), "generate", "-n", "100", "--out", str(tmp_path), "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert pa.csv.read_csv(tmp_path / "persons.csv").num_rows == 100
