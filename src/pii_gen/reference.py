@@ -73,6 +73,8 @@ class Names:
     nickname_count: np.ndarray
     surname_vocab: pa.Array
     surname_by_race: GroupedSampler
+    first_slug: pa.Array  # lower-case ASCII letters/digits of each first name, for e-mails
+    surname_slug: pa.Array
 
 
 @dataclass
@@ -113,10 +115,9 @@ class Work:
     by_state_education: GroupedSampler  # group = state * len(EDUCATION) + education
     industry_vocab: pa.Array
     industry_by_occupation: GroupedSampler  # group = occupation index
-    stem_vocab: pa.Array
-    stem_by_industry: GroupedSampler  # group = industry index
-    legal_vocab: pa.Array
-    legal: Sampler
+    employer_names: pa.Array
+    employer_domains: pa.Array  # lower-case letters/digits of the name, for work e-mail domains
+    employer_by_state_industry: GroupedSampler  # group = state * len(industry_vocab) + industry
     employment_rate: np.ndarray  # (2 sexes, MAX_AGE + 1)
 
 
@@ -186,7 +187,14 @@ def _names() -> Names:
         nickname_count=count,
         surname_vocab=surname_vocab,
         surname_by_race=GroupedSampler(groups, weights, len(RACES), items=items),
+        first_slug=slug(first_vocab),
+        surname_slug=slug(surname_vocab),
     )
+
+
+def slug(names: pa.Array) -> pa.Array:
+    """Lower-case ASCII letters and digits only, as mail systems' local parts and domains take them."""
+    return pc.replace_substring_regex(pc.utf8_lower(names), r"[^a-z0-9]", "")
 
 
 def _places() -> Places:
@@ -279,7 +287,7 @@ EDUCATION_WAGE_AFFINITY = np.array(
 )
 
 
-def _work(places: Places) -> Work:
+def _work(places: Places, names: Names) -> Work:
     oc = _read("occupations").sort_by("soc_code")
     soc = oc.column("soc_code").combine_chunks()
     k = len(soc)
@@ -320,25 +328,7 @@ def _work(places: Places) -> Work:
     ok = ~np.isnan(occ_of.astype(float))
     industry_by_occ = GroupedSampler(occ_of[ok].astype(np.int64), _np(oi, "employment", np.float64)[ok], k, items=ind_idx[ok])
 
-    # Employer-name stems per industry: the sector's own words plus the generic ('*') ones.
-    ew = _read("employer_words")
-    naics_of_industry = {}
-    for naics, ind in zip(oi.column("naics").to_pylist(), oi.column("industry").to_pylist()):
-        naics_of_industry.setdefault(ind, naics)
-    stems = ew.filter(pc.equal(ew.column("kind"), "stem"))
-    stem_vocab = stems.column("word").combine_chunks()
-    stem_naics = stems.column("naics").to_pylist()
-    stem_w = _np(stems, "weight", np.float64)
-    g, w, it = [], [], []
-    for i, ind in enumerate(ind_vocab.to_pylist()):
-        code = naics_of_industry.get(ind)
-        for j, (sn, sw) in enumerate(zip(stem_naics, stem_w)):
-            if sn == code or sn == "*":
-                g.append(i)
-                w.append(sw if sn == code else sw * 0.25)
-                it.append(j)
-    stem_by_ind = GroupedSampler(np.array(g), np.array(w), len(ind_vocab), items=np.array(it))
-    legal = ew.filter(pc.equal(ew.column("kind"), "suffix"))
+    employers = _employers(places, names, oi, ind_vocab)
 
     er = _read("employment_by_age_sex")
     rate = np.zeros((2, MAX_AGE + 1))
@@ -353,12 +343,66 @@ def _work(places: Places) -> Work:
         by_state_education=by_state_edu,
         industry_vocab=ind_vocab,
         industry_by_occupation=industry_by_occ,
-        stem_vocab=stem_vocab,
-        stem_by_industry=stem_by_ind,
-        legal_vocab=legal.column("word").combine_chunks(),
-        legal=Sampler(_np(legal, "weight", np.float64)),
+        employer_names=employers[0],
+        employer_domains=employers[1],
+        employer_by_state_industry=employers[2],
         employment_rate=rate,
     )
+
+
+EMPLOYERS_BASE = 30  # employers per state and industry, plus more for populous states
+EMPLOYERS_PER_POPULATION_SHARE = 4_000
+EMPLOYER_BASE_SURNAME, EMPLOYER_BASE_CITY = 0.55, 0.25  # the rest use a street/place name
+
+
+def _employers(places: Places, names: Names, oi: pa.Table, ind_vocab: pa.Array) -> tuple[pa.Array, pa.Array, GroupedSampler]:
+    """A fixed universe of employers for every state and industry, with Zipf-like sizes.
+
+    Names read '<base> <industry word> <legal form>': 'Garcia Construction LLC',
+    'Springfield Medical Center'.  People in one state and industry share
+    employers, as they do in life, and the universe is the same for every seed.
+    """
+    rng = np.random.default_rng(0x454D50)
+    ew = _read("employer_words")
+    n_states, n_ind = len(places.states), len(ind_vocab)
+    naics_of = {}
+    for naics, ind in zip(oi.column("naics").to_pylist(), oi.column("industry").to_pylist()):
+        naics_of.setdefault(ind, naics)
+    stems = ew.filter(pc.equal(ew.column("kind"), "stem"))
+    stem_naics = stems.column("naics").to_pylist()
+    stem_w = _np(stems, "weight", np.float64)
+    g, w, it = [], [], []
+    for i, ind in enumerate(ind_vocab.to_pylist()):
+        for j, (code, weight) in enumerate(zip(stem_naics, stem_w)):
+            if code == naics_of.get(ind) or code == "*":
+                g.append(i)
+                w.append(weight if code != "*" else weight * 0.25)
+                it.append(j)
+    stem_by_ind = GroupedSampler(np.array(g), np.array(w), n_ind, items=np.array(it))
+    legal = ew.filter(pc.equal(ew.column("kind"), "suffix"))
+    legal_vocab = pc.if_else(pc.equal(legal.column("word"), ""), None, legal.column("word")).combine_chunks()
+
+    state_pop = np.bincount(places.zip_state[places.home_by_state.items], minlength=n_states).astype(float)
+    share = state_pop / state_pop.sum()
+    per_state = (EMPLOYERS_BASE + EMPLOYERS_PER_POPULATION_SHARE * share).astype(np.int64)
+    counts = np.repeat(per_state, n_ind)  # group = state * n_ind + industry
+    group = np.repeat(np.arange(n_states * n_ind), counts)
+    state, industry = group // n_ind, group % n_ind
+    m = len(group)
+    rank = np.arange(m) - np.repeat(np.cumsum(counts) - counts, counts) + 1
+    r = rng.random(m)
+    surname = names.surname_vocab.take(pa.array(names.surname_by_race.sample(rng, rng.integers(0, len(RACES), m))))
+    city = places.zip_city.take(pa.array(places.home_by_state.sample(rng, state)))
+    street = places.street_vocab.take(pa.array(places.street.sample(rng, m)))
+    which = np.where(r < EMPLOYER_BASE_SURNAME, 0, np.where(r < EMPLOYER_BASE_SURNAME + EMPLOYER_BASE_CITY, 1, 2))
+    base = pc.choose(pa.array(which.astype(np.int8)), surname, city, street)
+    stem = stems.column("word").combine_chunks().take(pa.array(stem_by_ind.sample(rng, industry)))
+    legal_w = _np(legal, "weight", np.float64)
+    suffix = legal_vocab.take(pa.array(Sampler(legal_w).sample(rng, m)))
+    name = pc.binary_join_element_wise(base, stem, suffix, " ", null_handling="skip")
+    domain = pc.utf8_slice_codeunits(slug(pc.binary_join_element_wise(base, stem, "")), 0, 30)
+    sampler = GroupedSampler(group, 1.0 / rank**1.1, n_states * n_ind)
+    return name, domain, sampler
 
 
 def _by_age(table: pa.Table, columns: tuple[str, ...]) -> np.ndarray:
@@ -414,4 +458,5 @@ def _people() -> People:
 def load() -> Reference:
     """All reference data, read and prepared once per process."""
     places = _places()
-    return Reference(names=_names(), places=places, work=_work(places), people=_people())
+    names = _names()
+    return Reference(names=names, places=places, work=_work(places, names), people=_people())

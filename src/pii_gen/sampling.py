@@ -1,7 +1,6 @@
 """Vectorized weighted sampling, with or without a conditioning group.
 
-All samplers draw a whole batch with one ``searchsorted``; none loops over
-people.  A :class:`GroupedSampler` packs one cumulative distribution per group
+All samplers draw a whole batch at once; none loops over people.  A :class:`GroupedSampler` packs one cumulative distribution per group
 into a single sorted array (group ``g`` occupies keys ``g + cdf``), so drawing
 "a first name for each person's sex and birth year" is one call however many
 groups the batch touches.
@@ -18,8 +17,7 @@ class Sampler:
         w = np.asarray(weights, dtype=np.float64)
         if w.ndim != 1 or len(w) == 0 or not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0:
             raise ValueError("weights must be a non-empty vector of non-negative numbers with a positive sum")
-        cdf = np.cumsum(w)
-        self.cdf = cdf / cdf[-1]
+        self._grouped = GroupedSampler(np.zeros(len(w), np.int64), w, 1)
         self.size = len(w)
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -27,8 +25,7 @@ class Sampler:
 
     def draw(self, u: np.ndarray) -> np.ndarray:
         """Map uniforms in [0, 1) to indices (lets callers reuse or correlate uniforms)."""
-        idx = np.searchsorted(self.cdf, u, side="right")
-        return np.minimum(idx, self.size - 1).astype(np.int32)
+        return self._grouped.draw(np.zeros(len(u), np.int64), u)
 
 
 class GroupedSampler:
@@ -36,8 +33,9 @@ class GroupedSampler:
 
     ``groups[i]`` is the group of item ``items[i]`` and ``weights[i]`` its
     weight within the group.  ``sample(rng, g)`` returns, for every entry of the
-    group vector ``g``, an item of that group.  Groups without any positive
-    weight fall back to ``fallback`` (an item index) or raise.
+    group vector ``g``, an item of that group; drawing for a group without any
+    positive weight raises.  Draws are exact inverse-CDF draws, found through a
+    guide table in (expected) constant time rather than by binary search.
     """
 
     def __init__(self, groups: np.ndarray, weights: np.ndarray, n_groups: int, items: np.ndarray | None = None) -> None:
@@ -62,6 +60,12 @@ class GroupedSampler:
         self.starts = starts
         self.counts = counts
         self.n_groups = n_groups
+        # Guide table (indexed search): bucket i of group g covers u in [i/k, (i+1)/k) and
+        # points at the first item the search could end on, so a draw scans ~1 item.
+        bucket_group = groups
+        bucket_i = np.arange(len(groups)) - starts[groups]
+        lower = bucket_group + bucket_i / counts[groups]
+        self.guide = np.searchsorted(self.keys, lower, side="right")
 
     def has_group(self, g: np.ndarray) -> np.ndarray:
         return self.counts[g] > 0
@@ -72,7 +76,13 @@ class GroupedSampler:
     def draw(self, g: np.ndarray, u: np.ndarray) -> np.ndarray:
         if len(g) and not self.has_group(g).all():
             raise ValueError("a row belongs to a group with no items")
-        pos = np.searchsorted(self.keys, g + u, side="right")
+        g = np.asarray(g, dtype=np.int64)
+        x = g + u
+        pos = self.guide[self.starts[g] + (u * self.counts[g]).astype(np.int64)]
+        todo = np.flatnonzero(self.keys[pos] <= x)
+        while len(todo):
+            pos[todo] += 1
+            todo = todo[self.keys[pos[todo]] <= x[todo]]
         return self.items[pos]
 
 

@@ -27,7 +27,7 @@ class Contact(SubGenerator):
     stream = 6
     table = "phone_numbers"
     columns = ("phone_id", "person_id", "phone_type", "phone_number", "is_primary")
-    requires = ("age", "home_zip", "employed", "first_name", "last_name", "birth_year", "current_employer_slug_base")
+    requires = ("age", "home_zip", "employed", "first_idx", "last_idx", "birth_year", "current_employer")
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> dict[str, Column]:
         cfg = ctx.config.contact
@@ -77,15 +77,17 @@ class Email(SubGenerator):
         )
         who, kind = np.nonzero(has)
         m = len(who)
-        first = _slug(v["first_name"]).take(pa.array(who))
-        last = _slug(v["last_name"]).take(pa.array(who))
+        names = ctx.ref.names
+        first = take(names.first_slug, v["first_idx"][who])
+        last = take(names.surname_slug, v["last_idx"][who])
         yy = v["birth_year"][who]
 
         domains, domain_sampler = ctx.ref.people.email_domains[ctx.config.pii_mode]
         personal_domain = take(domains, domain_sampler.sample(rng, m))
-        employer = v["current_employer_slug_base"].take(pa.array(who))
+        employer = v["current_employer"][who]
         tld = ".example" if ctx.strict else ".com"
-        work_domain = pc.binary_join_element_wise(pc.utf8_slice_codeunits(_slug(employer), 0, 30), tld, "")
+        employer_domain = take(ctx.ref.work.employer_domains, np.maximum(employer, 0), null_mask=employer < 0)
+        work_domain = pc.binary_join_element_wise(employer_domain, tld, "")
 
         initial = pc.utf8_slice_codeunits(first, 0, 1)
         last_initial = pc.utf8_slice_codeunits(last, 0, 1)
@@ -127,8 +129,3 @@ class Email(SubGenerator):
             "email": join([local, "@", domain]),
             "is_primary": kind == first_kind[who],
         }
-
-
-def _slug(names: pa.Array) -> pa.Array:
-    """Lower-case ASCII letters and digits only, as mail systems' local parts and domains take them."""
-    return pc.replace_substring_regex(pc.utf8_lower(names), r"[^a-z0-9]", "")

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from ..text import join, take
+from ..text import take
 from .base import DAYS_PER_YEAR, Column, Context, SubGenerator, child_ids
 from .dates import as_of_days, date_array
 
@@ -23,7 +22,8 @@ class Employment(SubGenerator):
     """Employment status from BLS employment-population ratios by age and sex (shifted by education);
     careers that start after schooling ends and never before 16; jobs chained back in time with
     gaps and occasional overlaps; occupations drawn by state employment (OEWS) weighted towards the
-    wage level that fits the person's education; salaries from the occupation's OEWS wage
+    wage level that fits the person's education; employers from the state's employers in the job's
+    industry (the same employers recur across people); salaries from the occupation's OEWS wage
     percentiles, placed higher with experience and education and scaled by the state's wage level."""
 
     name = "employment"
@@ -33,8 +33,8 @@ class Employment(SubGenerator):
         "employment_id", "person_id", "employer_name", "job_title", "occupation_code", "industry",
         "start_date", "end_date", "annual_salary", "is_current",
     )  # fmt: skip
-    requires = ("age", "sex", "education", "birth_days", "home_state", "home_zip", "last_name")
-    provides = ("employed", "current_salary", "current_employer_slug_base", "job_tenure_years", "work_years")
+    requires = ("age", "sex", "education", "birth_days", "home_state")
+    provides = ("employed", "current_salary", "current_employer", "job_tenure_years", "work_years")
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> dict[str, Column]:
         work = ctx.ref.work
@@ -91,7 +91,7 @@ class Employment(SubGenerator):
         salary = salary / (1 + WAGE_GROWTH) ** years_ago
         salary = np.clip(np.round(salary, -2), 8_000, 2_000_000).astype(np.int32)
 
-        employer = _employer_names(rng, ctx, industry, who)
+        employer = work.employer_by_state_industry.sample(rng, v["home_state"][who] * len(work.industry_vocab) + industry)
         seq = jobs[who] - j  # chronological: 1 = first job
         order = np.argsort(child_ids(ctx.person_id[who], seq, 100), kind="stable")
 
@@ -102,19 +102,15 @@ class Employment(SubGenerator):
         tenure[who[cur_rows]] = (today - start_d[cur_rows]) / DAYS_PER_YEAR
         work_years = np.zeros(n)
         np.add.at(work_years, who, (np.where(current, today, end_d) - start_d) / DAYS_PER_YEAR)
-        slug_base = pa.nulls(n, pa.string())
-        if len(cur_rows):
-            idx = np.full(n, -1, np.int64)
-            idx[who[cur_rows]] = cur_rows
-            slug_base = employer.take(pa.array(np.where(idx >= 0, idx, 0), mask=idx < 0))
-        v.update(employed=employed, current_salary=cur_salary, current_employer_slug_base=slug_base,
+        current_employer = np.full(n, -1, np.int64)
+        current_employer[who[cur_rows]] = employer[cur_rows]
+        v.update(employed=employed, current_salary=cur_salary, current_employer=current_employer,
                  job_tenure_years=tenure, work_years=work_years)  # fmt: skip
 
-        o = pa.array(order.astype(np.int32))
         return {
             "employment_id": child_ids(ctx.person_id[who], seq, 100)[order],
             "person_id": ctx.person_id[who][order],
-            "employer_name": employer.take(o),
+            "employer_name": take(work.employer_names, employer[order]),
             "job_title": take(work.job_title, occ[order]),
             "occupation_code": take(work.soc_code, occ[order]),
             "industry": take(work.industry_vocab, industry[order]),
@@ -135,22 +131,3 @@ def _wage_at(pct: np.ndarray, z: np.ndarray) -> np.ndarray:
     y0, y1 = logw[rows, seg], logw[rows, seg + 1]
     zc = np.clip(z, -2.6, 2.6)  # tails beyond ~p0.5 / p99.5 would be implausible
     return np.exp(y0 + (y1 - y0) * (zc - x0) / (x1 - x0))
-
-
-EMPLOYER_BASE_SURNAME, EMPLOYER_BASE_CITY = 0.55, 0.25  # the rest use a street/place name
-
-
-def _employer_names(rng: np.random.Generator, ctx: Context, industry: np.ndarray, who: np.ndarray) -> pa.Array:
-    """'<Base> <industry word> <legal form>', e.g. 'Garcia Construction LLC' or 'Springfield Medical Center'."""
-    work, places, names = ctx.ref.work, ctx.ref.places, ctx.ref.names
-    m = len(industry)
-    r = rng.random(m)
-    surname = take(names.surname_vocab, names.surname_by_race.sample(rng, rng.integers(0, 6, m)))
-    city = take(places.zip_city, ctx.values["home_zip"][who])
-    street = take(places.street_vocab, places.street.sample(rng, m))
-    base = pa.array(np.where(r < EMPLOYER_BASE_SURNAME, 0, np.where(r < EMPLOYER_BASE_SURNAME + EMPLOYER_BASE_CITY, 1, 2)).astype(np.int8))
-    chosen = pc.choose(base, surname, city, street)
-    stem = take(work.stem_vocab, work.stem_by_industry.sample(rng, industry))
-    legal = take(work.legal_vocab, work.legal.sample(rng, m))
-    legal = pc.if_else(pc.equal(legal, ""), pa.nulls(m, pa.string()), legal)
-    return join([chosen, stem, legal], " ")
