@@ -44,10 +44,7 @@ def test_round_trip(tmp_path, fmt, batches):
     with file_sink(fmt, staging) as sink:
         sink.open({n: t.arrow_schema for n, t in TABLES.items()})
         for b in batches:
-            if sink.codec is not None:
-                sink.write({n: sink.codec.encode(t) for n, t in b.items()}, {n: t.num_rows for n, t in b.items()})
-            else:
-                sink.write(b)
+            sink.write(b)
     staging.commit()
     for name, spec in TABLES.items():
         want = pa.concat_tables([b[name] for b in batches])
@@ -64,9 +61,7 @@ def test_failure_leaves_nothing(tmp_path, fmt, batches):
     with pytest.raises(RuntimeError):
         with file_sink(fmt, staging) as sink:
             sink.open({n: t.arrow_schema for n, t in TABLES.items()})
-            sink.write(batches[0]) if sink.codec is None else sink.write(
-                {n: sink.codec.encode(t) for n, t in batches[0].items()}, {n: t.num_rows for n, t in batches[0].items()}
-            )
+            sink.write(batches[0])
             raise RuntimeError("disk on fire")
     staging.abort()
     assert list(tmp_path.iterdir()) == []

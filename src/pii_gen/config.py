@@ -73,7 +73,7 @@ class GenerateConfig(_Section):
     out: Path = Field(Path("people"), description="output folder")
     pii_mode: PiiMode = Field("strict", description="strict: identifiers can never be real; realistic: structurally real")
     quiet: bool = Field(False, description="no progress bar")
-    batch_size: int = Field(100_000, ge=1, le=10_000_000, description="people handed to a worker at a time")
+    batch_size: int = Field(30_000, ge=1, le=1_000_000, description="people handed to a worker at a time")
     as_of: dt.date = Field(dt.date(2026, 1, 1), description="the 'today' that ages and current jobs refer to")
     demographics: DemographicsConfig = DemographicsConfig()
     address: AddressConfig = AddressConfig()

@@ -2,47 +2,60 @@
 
 Workers are handed ranges of block numbers, never random state: each block's
 streams derive from (seed, block), so the output is the same for any worker
-count.  Workers also encode their batch (CSV, JSON Lines) so the parent only
-appends bytes.  At most a small window of batches is in flight, and the window
+count.  For CSV and JSON Lines the workers also encode their batch and write it
+straight into the output files at offsets claimed in task order, so no data
+passes through the parent.  At most a small window of batches is in flight, and the window
 shrinks when the processes together use more memory than allowed, so memory
 does not grow with the number of people.
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 from collections import deque
-from typing import Callable
+from typing import Any, Callable, Union
 
 import psutil
+import pyarrow as pa
 
 from .config import GenerateConfig
 from .person import PersonGenerator, blocks_for, blocks_per_batch, concat_batches
-from .sinks.base import Batch, Codec, EncodedBatch, Sink
+from .sinks.base import Batch, Sink
+from .sinks.direct import PartWriter, Receipt
+from .sinks.files import FileSink
 
-Task = tuple[int, int]  # [first block, stop block)
-Result = tuple[Batch | EncodedBatch, dict[str, int], int]
+Task = tuple[int, int, int]  # (task number, first block, stop block)
+Result = Union[Receipt, Batch]
 
-MEMORY_LIMIT = 1_200 * 1024 * 1024  # bytes, all processes together
+MEMORY_LIMIT = 1_400 * 1024 * 1024  # bytes, all processes together
 
-_worker_state: dict[str, object] = {}
+_worker_state: dict[str, Any] = {}
 
 
-def _init_worker(config_json: str, codec: Codec | None) -> None:
+def _init_worker(config_json: str, writer: PartWriter | None) -> None:
     _worker_state["generator"] = PersonGenerator(GenerateConfig.model_validate_json(config_json))
-    _worker_state["codec"] = codec
+    _worker_state["writer"] = writer
+    release_memory()
+
+
+def release_memory() -> None:
+    """Hand memory freed after loading back to the system, so idle workers stay small."""
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 def _run_task(task: Task) -> Result:
-    return _produce(_worker_state["generator"], task, _worker_state["codec"])  # type: ignore[arg-type]
+    return _produce(_worker_state["generator"], task, _worker_state["writer"])
 
 
-def _produce(gen: PersonGenerator, task: Task, codec: Codec | None) -> Result:
-    batch = concat_batches(list(gen.blocks(gen.config.count, *task)))
-    rows = {name: t.num_rows for name, t in batch.items()}
-    people = rows["persons"]
-    if codec is None:
-        return batch, rows, people
-    return {name: codec.encode(t) for name, t in batch.items()}, rows, people
+def _produce(gen: PersonGenerator, task: Task, writer: PartWriter | None) -> Result:
+    """Generate a task's blocks; write them directly when there is a writer, else return them."""
+    number, start, stop = task
+    batch = concat_batches(list(gen.blocks(gen.config.count, start, stop)))
+    return batch if writer is None else writer.write(number, batch)
 
 
 def _rss_all() -> int:
@@ -64,20 +77,23 @@ class PerformanceOptimizer:
         self.memory_limit = memory_limit
         per = blocks_per_batch(config.batch_size)
         total = blocks_for(config.count)
-        self.tasks: list[Task] = [(b, min(b + per, total)) for b in range(0, total, per)]
+        self.tasks: list[Task] = [(i, b, min(b + per, total)) for i, b in enumerate(range(0, total, per))]
         self.workers = max(1, min(config.resolved_workers(), len(self.tasks)))
         self.peak_rss = 0
 
     def run(self, sink: Sink, progress: Callable[[int], None] | None = None) -> None:
-        """Generate every block and write the batches to ``sink`` in block order."""
-        codec = getattr(sink, "codec", None)
-        if self.workers == 1:
+        """Generate every block and deliver it to ``sink`` in block order."""
+        parallel = self.workers > 1
+        ctx = mp.get_context("spawn") if parallel else None  # fork would copy Arrow's threads mid-state
+        writer = sink.part_writer(ctx) if isinstance(sink, FileSink) else None
+        if not parallel:
             gen = PersonGenerator(self.config)
             for task in self.tasks:
-                self._deliver(sink, _produce(gen, task, codec), progress)
+                self._deliver(sink, _produce(gen, task, writer), progress)
+            if writer is not None:
+                writer.close()
             return
-        ctx = mp.get_context("spawn")  # fork would copy Arrow's thread pools in an unknown state
-        pool = ctx.Pool(self.workers, initializer=_init_worker, initargs=(self.config.model_dump_json(), codec))
+        pool = ctx.Pool(self.workers, initializer=_init_worker, initargs=(self.config.model_dump_json(), writer))
         try:
             pending: deque = deque()
             todo = iter(self.tasks)
@@ -101,8 +117,12 @@ class PerformanceOptimizer:
             pool.join()
 
     def _deliver(self, sink: Sink, result: Result, progress: Callable[[int], None] | None) -> None:
-        batch, rows, people = result
-        sink.write(batch, rows)
+        if isinstance(result, Receipt):
+            sink.record(result)  # type: ignore[attr-defined]
+            people = result.rows["persons"]
+        else:
+            sink.write(result)
+            people = result["persons"].num_rows
         self.peak_rss = max(self.peak_rss, _rss_all())
         if progress is not None:
             progress(people)

@@ -8,7 +8,6 @@ from typing import Protocol
 import pyarrow as pa
 
 Batch = dict[str, pa.Table]
-EncodedBatch = dict[str, bytes]
 
 
 class Codec(Protocol):
@@ -25,12 +24,8 @@ class Sink(ABC):
     """A destination for batches of tables, schema fixed at ``open``.
 
     Use as a context manager: leaving the block normally commits the output,
-    leaving it through an exception discards whatever was written.  A sink may
-    offer a ``codec``; the engine then encodes batches in the worker processes
-    and hands the sink bytes (an :data:`EncodedBatch`) instead of tables.
+    leaving it through an exception discards whatever was written.
     """
-
-    codec: Codec | None = None
 
     def __init__(self) -> None:
         self.schemas: dict[str, pa.Schema] | None = None
@@ -41,8 +36,8 @@ class Sink(ABC):
         """Fix the tables and their schemas; create whatever the destination needs."""
 
     @abstractmethod
-    def write(self, batch: Batch | EncodedBatch, rows: dict[str, int] | None = None) -> None:
-        """Append one batch (tables, or bytes from ``codec`` with their row counts)."""
+    def write(self, batch: Batch) -> None:
+        """Append one batch of tables."""
 
     @abstractmethod
     def close(self) -> None:
@@ -52,10 +47,9 @@ class Sink(ABC):
     def abort(self) -> None:
         """Discard everything written since ``open``."""
 
-    def _count(self, batch: Batch | EncodedBatch, rows: dict[str, int] | None) -> None:
-        for name in batch:
-            n = rows[name] if rows is not None else batch[name].num_rows  # type: ignore[union-attr]
-            self.rows[name] = self.rows.get(name, 0) + n
+    def _count(self, batch: Batch) -> None:
+        for name, table in batch.items():
+            self.rows[name] = self.rows.get(name, 0) + table.num_rows
 
     def __enter__(self) -> "Sink":
         return self

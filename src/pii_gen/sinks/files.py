@@ -1,19 +1,20 @@
 """File outputs: one file per table in an output folder, replaced atomically at the end."""
 from __future__ import annotations
 
-import hashlib
 import os
+import zlib
 import shutil
 import uuid
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import OutputError
-from .base import Batch, Codec, EncodedBatch, Sink
+from .base import Batch, Codec, Sink
 from .codecs import CsvCodec, JsonlCodec
+from .direct import Ledger, PartWriter, Receipt, crc32_combine
 
 
 class Staging:
@@ -48,15 +49,21 @@ class Staging:
 
 
 class FileSink(Sink):
-    """Appends encoded tables (CSV or JSON Lines) to one file per table, hashing as it writes."""
+    """One file per table (CSV or JSON Lines), appended in order, with a running CRC-32.
+
+    Worker processes can write into the files directly: :meth:`part_writer`
+    hands out a :class:`PartWriter` and the engine passes the receipts back
+    through :meth:`record` in task order.
+    """
 
     def __init__(self, staging: Staging, codec: Codec) -> None:
         super().__init__()
         self.staging = staging
         self.codec = codec
-        self.files: dict[str, BinaryIO] = {}
-        self.hashes: dict[str, "hashlib._Hash"] = {}
+        self.crcs: dict[str, int] = {}
         self.sizes: dict[str, int] = {}
+        self._writer: PartWriter | None = None
+        self._tasks = 0
 
     def file_name(self, table: str) -> str:
         return f"{table}.{self.codec.extension}"
@@ -64,41 +71,51 @@ class FileSink(Sink):
     def open(self, schemas: dict[str, pa.Schema]) -> None:
         self.schemas = schemas
         for name, schema in schemas.items():
-            f = open(self.staging.path(self.file_name(name)), "wb", buffering=0)
-            self.files[name] = f
-            self.hashes[name] = hashlib.sha256()
-            self.sizes[name] = 0
+            header = self.codec.header(schema)
+            self.staging.path(self.file_name(name)).write_bytes(header)
+            self.crcs[name] = zlib.crc32(header)
+            self.sizes[name] = len(header)
             self.rows[name] = 0
-            self._append(name, self.codec.header(schema))
 
-    def _append(self, name: str, data: bytes) -> None:
-        if not data:
-            return
-        view = memoryview(data)
-        while view:
-            written = self.files[name].write(view)
-            view = view[written:]
-        self.hashes[name].update(data)
-        self.sizes[name] += len(data)
+    def part_writer(self, ctx: Any | None = None) -> PartWriter:
+        """A writer for this sink's files; with a multiprocessing context, usable from workers."""
+        names = list(self.schemas or {})
+        ledger = Ledger(names, [self.sizes[n] for n in names], ctx)
+        paths = {n: str(self.staging.path(self.file_name(n))) for n in names}
+        return PartWriter(paths, self.codec, ledger)
 
-    def write(self, batch: Batch | EncodedBatch, rows: dict[str, int] | None = None) -> None:
-        self._count(batch, rows)
-        for name, part in batch.items():
-            self._append(name, part if isinstance(part, bytes) else self.codec.encode(part))
+    def write(self, batch: Batch) -> None:
+        if self._writer is None:
+            self._writer = self.part_writer()
+        self.record(self._writer.write(self._tasks, batch))
+
+    def record(self, receipt: Receipt) -> None:
+        """Account for a task's bytes; receipts must come in task order."""
+        if receipt.task != self._tasks:
+            raise RuntimeError(f"receipt for task {receipt.task} arrived out of order (expected {self._tasks})")
+        self._tasks += 1
+        for name, size in receipt.sizes.items():
+            self.crcs[name] = crc32_combine(self.crcs[name], receipt.crcs[name], size)
+            self.sizes[name] += size
+            self.rows[name] += receipt.rows[name]
 
     def checksums(self) -> dict[str, dict[str, object]]:
         return {
-            self.file_name(n): {"table": n, "rows": self.rows[n], "bytes": self.sizes[n], "sha256": h.hexdigest()}
-            for n, h in self.hashes.items()
+            self.file_name(n): {"table": n, "rows": self.rows[n], "bytes": self.sizes[n], "crc32": f"{c:08x}"}
+            for n, c in self.crcs.items()
         }
 
     def close(self) -> None:
-        for f in self.files.values():
-            f.close()
+        if self._writer is not None:
+            self._writer.close()
+        for name in self.crcs:
+            actual = self.staging.path(self.file_name(name)).stat().st_size
+            if actual != self.sizes[name]:
+                raise OutputError(f"{self.file_name(name)} has {actual} bytes, expected {self.sizes[name]}")
 
     def abort(self) -> None:
-        for f in self.files.values():
-            f.close()
+        if self._writer is not None:
+            self._writer.close()
 
 
 class ParquetSink(Sink):
@@ -129,10 +146,10 @@ class ParquetSink(Sink):
                 self.staging.path(self.file_name(name)), schema, compression="zstd", compression_level=1
             )
 
-    def write(self, batch: Batch | EncodedBatch, rows: dict[str, int] | None = None) -> None:
-        self._count(batch, rows)
+    def write(self, batch: Batch) -> None:
+        self._count(batch)
         for name, table in batch.items():
-            self.pending[name].append(table)  # type: ignore[arg-type]
+            self.pending[name].append(table)
             self._flush(name, final=False)
 
     def _flush(self, name: str, final: bool) -> None:
@@ -147,14 +164,14 @@ class ParquetSink(Sink):
         self.pending[name] = [table.slice(start)] if start < table.num_rows else []
 
     def checksums(self) -> dict[str, dict[str, object]]:
-        out = {}
+        out: dict[str, dict[str, object]] = {}
         for name in self.writers:
             path = self.staging.path(self.file_name(name))
             out[self.file_name(name)] = {
                 "table": name,
                 "rows": self.rows[name],
                 "bytes": path.stat().st_size,
-                "sha256": _sha256_file(path),
+                "crc32": f"{_crc32_file(path):08x}",
             }
         return out
 
@@ -171,12 +188,12 @@ class ParquetSink(Sink):
                 pass
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
+def _crc32_file(path: Path) -> int:
+    crc = 0
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(8 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+            crc = zlib.crc32(chunk, crc)
+    return crc
 
 
 def file_sink(fmt: str, staging: Staging) -> FileSink | ParquetSink:
