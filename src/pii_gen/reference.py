@@ -102,6 +102,7 @@ class Places:
     street: Sampler
     suffix_vocab: pa.Array
     suffix: Sampler
+    street_and_suffix: pa.Array  # every 'name suffix' pair: index = name * len(suffix_vocab) + suffix
     unit_vocab: pa.Array
     unit: Sampler
 
@@ -267,6 +268,11 @@ def _places() -> Places:
         street=Sampler(_np(sn, "weight", np.float64)),
         suffix_vocab=sf.column("abbreviation").combine_chunks(),
         suffix=Sampler(_np(sf, "weight", np.float64)),
+        street_and_suffix=pc.binary_join_element_wise(
+            sn.column("name").combine_chunks().take(pa.array(np.repeat(np.arange(len(sn)), len(sf)))),
+            sf.column("abbreviation").combine_chunks().take(pa.array(np.tile(np.arange(len(sf)), len(sn)))),
+            " ",
+        ),
         unit_vocab=ud.column("abbreviation").combine_chunks(),
         unit=Sampler(_np(ud, "weight", np.float64)),
     )

@@ -112,8 +112,9 @@ class Address(SubGenerator):
             },
         )
         has_unit = (style == REGULAR) & (rng.random(m) < cfg.unit_rate)
-        unit = join([take(places.unit_vocab, places.unit.sample(rng, m)), _unit_numbers(rng, m)], " ")
-        unit = pc.if_else(pa.array(has_unit), unit, pa.nulls(m, pa.string()))
+        k = int(has_unit.sum())
+        units = join([take(places.unit_vocab, places.unit.sample(rng, k)), _unit_numbers(rng, k)], " ")
+        unit = take(units, np.cumsum(has_unit) - 1, null_mask=~has_unit)
 
         # Homes scatter around the ZIP's centre; PO boxes sit at it; some mail ZIPs have no location.
         coords_missing = places.zip_lat[zips] == 0
@@ -142,17 +143,16 @@ def _street(rng: np.random.Generator, places, n: int) -> pa.Array:
     """House number, an occasional direction, a street name and its USPS suffix abbreviation."""
     number = np.floor(10 ** (rng.random(n) * 4.1)).astype(np.int64) + 1
     direction = take(DIRECTIONS, rng.integers(0, len(DIRECTIONS), n), null_mask=rng.random(n) >= DIRECTION_RATE)
-    return join(
-        [number_strings(number), direction, take(places.street_vocab, places.street.sample(rng, n)),
-         take(places.suffix_vocab, places.suffix.sample(rng, n))],
-        " ",
-    )  # fmt: skip
+    name_suffix = places.street.sample(rng, n) * len(places.suffix_vocab) + places.suffix.sample(rng, n)
+    return join([number_strings(number), direction, take(places.street_and_suffix, name_suffix)], " ")
+
+
+UNIT_LETTERS = pa.array(list("ABCDEF"))
 
 
 def _unit_numbers(rng: np.random.Generator, n: int) -> pa.Array:
     """Unit numbers such as 12, 304 or 4B."""
-    floor_style = rng.random(n) < 0.25
-    letters = pa.array(np.array(list("ABCDEF"))[rng.integers(0, 6, n)])
+    lettered = rng.random(n) < 0.25
     plain = number_strings(np.where(rng.random(n) < 0.6, rng.integers(1, 40, n), rng.integers(100, 1000, n)))
-    lettered = pc.binary_join_element_wise(number_strings(rng.integers(1, 20, n)), letters, "")
-    return pc.if_else(pa.array(floor_style), lettered, plain)
+    letter = take(UNIT_LETTERS, rng.integers(0, len(UNIT_LETTERS), n), null_mask=~lettered)
+    return join([plain, letter])
