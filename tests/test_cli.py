@@ -162,3 +162,11 @@ def test_installed_console_script_runs(tmp_path):
     r = subprocess.run([str(exe), "generate", "-n", "100", "--out", str(tmp_path), "--quiet"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert pa.csv.read_csv(tmp_path / "persons.csv").num_rows == 100
+
+
+def test_shipped_default_config_matches_the_model():
+    from pii_gen.config import build_config, default_config_yaml, read_config_file
+
+    shipped = ROOT / "config" / "default.yaml"
+    assert shipped.read_text() == default_config_yaml()  # regenerate with: pii_gen create-config --out config/default.yaml --force
+    assert build_config(read_config_file(shipped)) == build_config({})
