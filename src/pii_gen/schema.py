@@ -19,6 +19,7 @@ class Column:
     nullable: bool = False
     max_length: int | None = None  # for strings: the longest value ever generated
     description: str = ""
+    repetitive: bool = False  # few distinct values: worth dictionary-encoding in columnar formats
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class Table:
         return pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in self.columns])
 
     @property
+    def repetitive_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.repetitive]
+
+    @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
@@ -46,8 +51,13 @@ class Table:
         raise KeyError(name)
 
 
-def _s(name: str, length: int, nullable: bool = False, description: str = "") -> Column:
-    return Column(name, pa.string(), nullable, length, description)
+def _s(name: str, length: int, nullable: bool = False, description: str = "", repetitive: bool = False) -> Column:
+    return Column(name, pa.string(), nullable, length, description, repetitive)
+
+
+def _r(name: str, length: int, nullable: bool = False, description: str = "") -> Column:
+    """A string column with few distinct values (names, places, categories)."""
+    return _s(name, length, nullable, description, repetitive=True)
 
 
 _FK_PERSON = (("person_id", "persons", "person_id"),)
@@ -57,16 +67,16 @@ PERSONS = Table(
     (
         Column("person_id", pa.int64(), description="key; 1..n in generation order"),
         _s("ssn", 11, description="AAA-GG-SSSS; never SSA-issuable in strict mode"),
-        _s("first_name", 40),
-        _s("middle_name", 40, nullable=True, description="full name, an initial, or empty"),
-        _s("last_name", 40),
-        _s("name_suffix", 4, nullable=True, description="Jr., Sr., II, III or IV"),
-        _s("nickname", 40, nullable=True, description="familiar form of first_name, when one is used"),
-        _s("sex", 1, description="F or M"),
+        _r("first_name", 40),
+        _r("middle_name", 40, nullable=True, description="full name, an initial, or empty"),
+        _r("last_name", 40),
+        _r("name_suffix", 4, nullable=True, description="Jr., Sr., II, III or IV"),
+        _r("nickname", 40, nullable=True, description="familiar form of first_name, when one is used"),
+        _r("sex", 1, description="F or M"),
         Column("date_of_birth", pa.date32()),
-        _s("race_ethnicity", 40, description="Census 2020 race/ethnicity group"),
-        _s("marital_status", 16),
-        _s("education", 24, description="highest level completed"),
+        _r("race_ethnicity", 40, description="Census 2020 race/ethnicity group"),
+        _r("marital_status", 16),
+        _r("education", 24, description="highest level completed"),
     ),
     "person_id",
     description="One row per person.",
@@ -77,13 +87,13 @@ ADDRESSES = Table(
     (
         Column("address_id", pa.int64(), description="key: person_id * 10 + sequence"),
         Column("person_id", pa.int64()),
-        _s("address_type", 10, description="home (current), previous, mailing or shipping"),
+        _r("address_type", 10, description="home (current), previous, mailing or shipping"),
         _s("street", 60),
         _s("unit", 16, nullable=True),
-        _s("city", 40),
-        _s("state", 2),
-        _s("zip_code", 5),
-        _s("county", 40, nullable=True),
+        _r("city", 40),
+        _r("state", 2),
+        _r("zip_code", 5),
+        _r("county", 40, nullable=True),
         Column("latitude", pa.float64(), nullable=True, description="empty for military (APO/FPO/DPO) mail"),
         Column("longitude", pa.float64(), nullable=True),
         Column("valid_from", pa.date32()),
@@ -98,7 +108,7 @@ PHONE_NUMBERS = Table(
     (
         Column("phone_id", pa.int64(), description="key: person_id * 10 + sequence"),
         Column("person_id", pa.int64()),
-        _s("phone_type", 6, description="mobile, home or work"),
+        _r("phone_type", 6, description="mobile, home or work"),
         _s("phone_number", 12, description="NPA-NXX-XXXX; 555-0100..0199 lines in strict mode"),
         Column("is_primary", pa.bool_()),
     ),
@@ -111,7 +121,7 @@ EMAIL_ADDRESSES = Table(
     (
         Column("email_id", pa.int64(), description="key: person_id * 10 + sequence"),
         Column("person_id", pa.int64()),
-        _s("email_type", 8, description="personal or work"),
+        _r("email_type", 8, description="personal or work"),
         _s("email", 96, description="reserved domains only in strict mode"),
         Column("is_primary", pa.bool_()),
     ),
@@ -124,10 +134,10 @@ EMPLOYMENTS = Table(
     (
         Column("employment_id", pa.int64(), description="key: person_id * 100 + sequence"),
         Column("person_id", pa.int64()),
-        _s("employer_name", 80),
-        _s("job_title", 100),
-        _s("occupation_code", 7, description="2018 SOC code"),
-        _s("industry", 80, description="NAICS sector"),
+        _r("employer_name", 80),
+        _r("job_title", 100),
+        _r("occupation_code", 7, description="2018 SOC code"),
+        _r("industry", 80, description="NAICS sector"),
         Column("start_date", pa.date32()),
         Column("end_date", pa.date32(), nullable=True, description="empty for the current job"),
         Column("annual_salary", pa.int32(), description="US dollars"),

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import OutputError
+from ..schema import TABLES
 from .base import Batch, Codec, Sink
 from .codecs import CsvCodec, JsonlCodec
 from .direct import Ledger, PartWriter, Receipt, crc32_combine
@@ -119,7 +120,8 @@ class FileSink(Sink):
 
 
 class ParquetSink(Sink):
-    """One Parquet file per table, zstd-compressed, in row groups of a fixed size.
+    """One Parquet file per table, zstd-compressed, in row groups of a fixed size; columns with few
+    distinct values are dictionary-encoded, the others (SSNs, e-mails, card numbers) are not.
 
     Row groups never follow batch boundaries, so the file is the same however
     the run was batched or parallelised.
@@ -143,7 +145,11 @@ class ParquetSink(Sink):
             self.rows[name] = 0
             self.pending[name] = []
             self.writers[name] = pq.ParquetWriter(
-                self.staging.path(self.file_name(name)), schema, compression="zstd", compression_level=1
+                self.staging.path(self.file_name(name)),
+                schema,
+                compression="zstd",
+                compression_level=1,
+                use_dictionary=TABLES[name].repetitive_columns if name in TABLES else True,
             )
 
     def write(self, batch: Batch) -> None:
