@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import __version__
-from .config import GenerateConfig
+from .config import RUN_FIELDS, GenerateConfig, build_config
+from .db.url import parse as parse_url
+from .errors import PiiGenError
+from .sinks.database import DatabaseSink
 from .engine import PerformanceOptimizer
 from .person import BLOCK_SIZE
 from .schema import TABLES
 from .sinks import Staging, file_sink
 
-# Settings that change how a run goes, never what it produces.
-RUN_ONLY_FIELDS = {"out", "workers", "quiet", "batch_size"}
 
 
 @dataclass
@@ -26,6 +27,8 @@ class RunResult:
     seconds: float
     workers: int
     peak_rss: int
+    run_id: str | None = None  # database loads: the id to resume or audit with
+    retries: int = 0  # database loads: batches retried after transient errors
 
     @property
     def people_per_second(self) -> float:
@@ -42,13 +45,56 @@ def manifest(config: GenerateConfig, files: dict[str, dict[str, object]]) -> dic
         "count": config.count,
         "pii_mode": config.pii_mode,
         "format": config.format,
-        "config": config.model_dump(mode="json", exclude=RUN_ONLY_FIELDS),
+        "config": config.model_dump(mode="json", exclude=set(RUN_FIELDS)),
         "tables": {name: {"rows": info["rows"], "file": f} for f, info in files.items() for name in [info["table"]]},
         "files": files,
     }
 
 
+class Interrupted(PiiGenError):
+    """Ctrl-C stopped a database load between batches; it can be resumed."""
+
+    exit_code = 130
+
+
 def generate(config: GenerateConfig, progress: Callable[[int], None] | None = None) -> RunResult:
+    """Generate ``config.count`` people: into ``config.db`` when set, else into files in ``config.out``."""
+    if config.db is not None:
+        return load_database(config, progress)
+    return write_files(config, progress)
+
+
+def load_database(config: GenerateConfig, progress: Callable[[int], None] | None = None) -> RunResult:
+    """Load people into a database, one logged transaction per batch (see :mod:`pii_gen.sinks.database`).
+
+    With ``config.resume`` the interrupted run's own config (seed, count, batch size)
+    is used and loading continues after its last logged batch.
+    """
+    started = time.perf_counter()
+    url = parse_url(config.db)
+    sink = DatabaseSink(url, config, config.db_schema, config.if_exists, config.resume)
+    run = sink.prepare()
+    gen_config = build_config(
+        run.config.model_dump(), workers=config.workers, quiet=config.quiet, batch_size=run.config.batch_size
+    )
+    optimizer = PerformanceOptimizer(gen_config, first_task=run.first_batch)
+    with sink:
+        sink.open({name: t.arrow_schema for name, t in TABLES.items()})
+        optimizer.run(sink, progress, graceful=True)
+        if optimizer.interrupted:
+            sink.abort()
+            loaded = sink.next_batch
+            raise Interrupted(
+                f"interrupted: {loaded} batches are loaded (run {run.run_id}); continue with: "
+                f"pii_gen generate --db '{url.redacted()}' --resume {run.run_id}"
+            )
+    return RunResult(
+        rows=dict(sink.rows), files={}, seconds=time.perf_counter() - started, workers=optimizer.workers,
+        peak_rss=optimizer.peak_rss, run_id=run.run_id, retries=sink.retries,
+    )  # fmt: skip
+
+
+def write_files(config: GenerateConfig, progress: Callable[[int], None] | None = None) -> RunResult:
     """Generate ``config.count`` people into ``config.out`` as one file per table plus manifest.json.
 
     Files are written to a hidden folder first and moved into place only when

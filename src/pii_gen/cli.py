@@ -15,7 +15,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from . import __version__, api
 from .config import build_config, default_config_yaml, read_config_file
+from .db import ddl
+from .db.loaders import connect
+from .db.url import DEFAULT_DUCKDB, redact
+from .db.url import parse as parse_url
 from .errors import ConfigError, OutputError, PiiGenError
+from .sinks.database import ensure_schema
 
 err_console = Console(stderr=True, highlight=False)
 
@@ -35,6 +40,11 @@ def cli() -> None:
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML or JSON config file.")
 @click.option("--pii-mode", type=click.Choice(["strict", "realistic"]), help="strict (default) or realistic identifiers.")
 @click.option("--batch-size", type=int, help="People handed to a worker at a time.")
+@click.option("--db", is_flag=False, flag_value=DEFAULT_DUCKDB, default=None,
+              help=f"Load into this database URL instead of files (alone: {DEFAULT_DUCKDB}).")
+@click.option("--schema", "db_schema", help="Database schema (namespace) for the tables.")
+@click.option("--if-exists", type=click.Choice(["fail", "append", "replace"]), help="When the tables already hold rows.")
+@click.option("--resume", help="Run id of an interrupted database load to continue.")
 @click.option("-q", "--quiet", is_flag=True, default=None, help="No progress bar or summary.")
 def generate(
     count: int | None,
@@ -45,14 +55,20 @@ def generate(
     config_file: Path | None,
     pii_mode: str | None,
     batch_size: int | None,
+    db: str | None,
+    db_schema: str | None,
+    if_exists: str | None,
+    resume: str | None,
     quiet: bool | None,
 ) -> None:
-    """Generate people into one file per table in an output folder."""
+    """Generate people into one file per table in an output folder, or into a database (--db)."""
     data = read_config_file(config_file) if config_file else {}
     config = build_config(
         data, count=count, seed=seed, workers=workers, format=fmt, out=out, pii_mode=pii_mode,
-        batch_size=batch_size, quiet=quiet,
+        batch_size=batch_size, quiet=quiet, db=db, db_schema=db_schema, if_exists=if_exists, resume=resume,
     )  # fmt: skip
+    if config.resume and not config.db:
+        raise ConfigError("--resume needs --db with the database of the interrupted run")
     if config.pii_mode == "realistic":
         err_console.print(
             "[yellow]warning:[/] --pii-mode realistic makes structurally valid SSNs, phones, e-mails and cards "
@@ -79,13 +95,50 @@ def generate(
                 bar.update(task, rate=f"{bar.tasks[0].completed / elapsed:,.0f}")
 
         result = api.generate(config, advance)
-    if not config.quiet:
+    if not config.quiet and result.run_id:
+        tables = ", ".join(f"{name} {rows:,}" for name, rows in result.rows.items())
+        err_console.print(
+            f"Loaded {result.rows.get('persons', 0):,} people into {parse_url(config.db).redacted()} "
+            f"in {result.seconds:.1f} s ({result.people_per_second:,.0f} people/s, run {result.run_id}, "
+            f"{result.retries} retried batches): {tables}",
+            soft_wrap=True,
+        )
+    elif not config.quiet:
         tables = ", ".join(f"{name} {rows:,}" for name, rows in result.rows.items())
         err_console.print(
             f"Wrote {result.rows.get('persons', 0):,} people to {config.out}/ as {config.format} "
             f"in {result.seconds:.1f} s ({result.people_per_second:,.0f} people/s, {result.workers} workers): {tables}",
             soft_wrap=True,
         )
+
+
+@cli.command("create-schema")
+@click.option("--db", help="Database URL to create the tables in.")
+@click.option("--schema", "db_schema", help="Database schema (namespace) for the tables.")
+@click.option("--drop-existing", is_flag=True, help="Drop pii_gen's tables first (their rows are lost).")
+@click.option("--dialect", type=click.Choice(list(ddl.DIALECTS)), help="With --dry-run: the SQL dialect to print.")
+@click.option("--dry-run", is_flag=True, help="Print the DDL instead of connecting.")
+def create_schema(db: str | None, db_schema: str | None, drop_existing: bool, dialect: str | None, dry_run: bool) -> None:
+    """Create the output tables (with keys and indexes) in a database, or print their DDL."""
+    if dry_run:
+        name = dialect or (parse_url(db).dialect if db else None)
+        if name is None:
+            raise ConfigError("--dry-run needs --dialect (one of: " + ", ".join(ddl.DIALECTS) + ") or --db")
+        click.echo(ddl.script(name, db_schema, drop_existing), nl=False)
+        return
+    if not db:
+        raise ConfigError("create-schema needs --db URL (or --dry-run --dialect D to print the DDL)")
+    url = parse_url(db)
+    conn = connect(url, db_schema)
+    try:
+        ensure_schema(conn, drop_existing=drop_existing)
+    except PiiGenError:
+        raise
+    except Exception as err:  # noqa: BLE001 - driver errors, reported without the password
+        raise OutputError(f"cannot create the schema in {url.redacted()}: {' '.join(redact(str(err), url.password).split())}") from None
+    finally:
+        conn.close()
+    err_console.print(f"Created pii_gen's tables in {url.redacted()}", soft_wrap=True)
 
 
 @cli.command("create-config")

@@ -21,6 +21,10 @@ Format = Literal["csv", "jsonl", "parquet"]
 PiiMode = Literal["strict", "realistic"]
 
 
+#: Fields that say how a run goes (where to, how fast), never what it produces.
+RUN_FIELDS = frozenset({"out", "workers", "quiet", "batch_size", "db", "db_schema", "if_exists", "resume"})
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -75,6 +79,11 @@ class GenerateConfig(_Section):
     quiet: bool = Field(False, description="no progress bar")
     batch_size: int = Field(30_000, ge=1, le=1_000_000, description="people handed to a worker at a time")
     as_of: dt.date = Field(dt.date(2026, 1, 1), description="the 'today' that ages and current jobs refer to")
+    first_person_id: int = Field(1, ge=1, lt=2**40, description="person_id of the first person: 1 plus a multiple of 10,000")
+    db: str | None = Field(None, description="load into this database URL instead of writing files")
+    db_schema: str | None = Field(None, description="database schema (namespace) for the tables")
+    if_exists: Literal["fail", "append", "replace"] = Field("fail", description="when the tables already hold rows")
+    resume: str | None = Field(None, description="run id of an interrupted database load to continue")
     demographics: DemographicsConfig = DemographicsConfig()
     address: AddressConfig = AddressConfig()
     contact: ContactConfig = ContactConfig()

@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import multiprocessing as mp
 import os
+import signal
 from collections import deque
 from typing import Any, Callable, Iterator, Union
 
@@ -35,6 +36,7 @@ _worker_state: dict[str, Any] = {}
 
 
 def _init_worker(config_json: str, writer: PartWriter | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     _worker_state["generator"] = PersonGenerator(GenerateConfig.model_validate_json(config_json))
     _worker_state["writer"] = writer
     release_memory()
@@ -94,17 +96,37 @@ def _rss_all() -> int:
 class PerformanceOptimizer:
     """Runs a generation plan across worker processes with bounded memory."""
 
-    def __init__(self, config: GenerateConfig, memory_limit: int = MEMORY_LIMIT) -> None:
+    def __init__(self, config: GenerateConfig, memory_limit: int = MEMORY_LIMIT, first_task: int = 0) -> None:
         self.config = config
         self.memory_limit = memory_limit
         per = blocks_per_batch(config.batch_size)
         total = blocks_for(config.count)
-        self.tasks: list[Task] = [(i, b, min(b + per, total)) for i, b in enumerate(range(0, total, per))]
+        tasks = [(i, b, min(b + per, total)) for i, b in enumerate(range(0, total, per))]
+        self.tasks: list[Task] = tasks[first_task:]
+        self.interrupted = False
         self.workers = max(1, min(config.resolved_workers(), len(self.tasks)))
         self.peak_rss = 0
 
-    def run(self, sink: Sink, progress: Callable[[int], None] | None = None) -> None:
-        """Generate every block and deliver it to ``sink`` in block order."""
+    def run(self, sink: Sink, progress: Callable[[int], None] | None = None, graceful: bool = False) -> None:
+        """Generate every block and deliver it to ``sink`` in block order.
+
+        With ``graceful``, Ctrl-C lets the batch being delivered finish, then stops
+        with ``self.interrupted`` set (a database load can then be resumed);
+        otherwise Ctrl-C raises at once and the sink discards everything.
+        """
+        previous = signal.getsignal(signal.SIGINT)
+        if graceful:
+            signal.signal(signal.SIGINT, self._request_stop)
+        try:
+            self._run(sink, progress)
+        finally:
+            if graceful:
+                signal.signal(signal.SIGINT, previous)
+
+    def _request_stop(self, signum: int, frame: object) -> None:
+        self.interrupted = True
+
+    def _run(self, sink: Sink, progress: Callable[[int], None] | None) -> None:
         parallel = self.workers > 1
         ctx = mp.get_context("spawn") if parallel else None  # fork would copy Arrow's threads mid-state
         writer = sink.part_writer(ctx) if isinstance(sink, FileSink) else None
@@ -112,6 +134,8 @@ class PerformanceOptimizer:
             gen = PersonGenerator(self.config)
             for task in self.tasks:
                 self._deliver(sink, _produce(gen, task, writer), progress)
+                if self.interrupted:
+                    break
             if writer is not None:
                 writer.close()
             return
@@ -123,16 +147,19 @@ class PerformanceOptimizer:
             window = 2 * self.workers
             exhausted = False
             while True:
-                while not exhausted and len(pending) < window and (not pending or _rss_all() < self.memory_limit):
+                while not exhausted and not self.interrupted and len(pending) < window and (not pending or _rss_all() < self.memory_limit):
                     task = next(todo, None)
                     if task is None:
                         exhausted = True
                         break
                     pending.append(pool.apply_async(_run_task, (task,)))
-                if not pending:
+                if not pending or self.interrupted:
                     break
                 self._deliver(sink, pending.popleft().get(), progress)
-            pool.close()
+            if self.interrupted:
+                pool.terminate()
+            else:
+                pool.close()
         except BaseException:
             pool.terminate()
             raise

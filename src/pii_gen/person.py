@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from .config import GenerateConfig, build_config
+from .errors import ConfigError
 from .generators import REGISTRY, Context, SubGenerator
 from .reference import Reference, load
 from .schema import TABLES
@@ -39,17 +40,21 @@ class PersonGenerator:
     def __init__(self, config: GenerateConfig | None = None, *, seed: int | None = None) -> None:
         base = config or GenerateConfig()
         self.config = base if seed is None else build_config(base.model_dump(), seed=seed)
+        if (self.config.first_person_id - 1) % BLOCK_SIZE:
+            raise ConfigError(f"first_person_id must be 1 plus a multiple of {BLOCK_SIZE} (got {self.config.first_person_id})")
+        self.first_block = (self.config.first_person_id - 1) // BLOCK_SIZE
         self.ref: Reference = load()
         self.generators: list[SubGenerator] = [cls() for cls in REGISTRY]
 
     def block(self, index: int, size: int = BLOCK_SIZE) -> Batch:
         """The tables for block ``index`` holding ``size`` people (only the last block is short)."""
-        first = index * BLOCK_SIZE + 1
+        absolute = self.first_block + index  # streams follow the ids, so appended people are new people
+        first = absolute * BLOCK_SIZE + 1
         ctx = Context(self.config, self.ref, np.arange(first, first + size, dtype=np.int64))
         produced: dict[str, dict[str, object]] = {name: {} for name in TABLES}
         produced["persons"]["person_id"] = ctx.person_id
         for gen in self.generators:
-            columns = gen.generate(size, block_rng(self.config.seed, index, gen.stream), ctx)
+            columns = gen.generate(size, block_rng(self.config.seed, absolute, gen.stream), ctx)
             produced[gen.table].update(columns)
         return {name: _to_table(name, cols) for name, cols in produced.items()}
 

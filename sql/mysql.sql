@@ -1,0 +1,104 @@
+-- pii_gen schema for mysql; generated from src/pii_gen/schema.py, do not edit by hand.
+CREATE TABLE `pii_gen_runs` (
+    `run_id` VARCHAR(36) NOT NULL,
+    `seed` BIGINT NOT NULL,
+    `person_count` BIGINT NOT NULL,
+    `batch_size` INT NOT NULL,
+    `config` VARCHAR(4000) NOT NULL,
+    `started_at` DATETIME(6) NOT NULL,
+    `finished_at` DATETIME(6),
+    CONSTRAINT `pk_pii_gen_runs` PRIMARY KEY (`run_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE `pii_gen_load_log` (
+    `run_id` VARCHAR(36) NOT NULL,
+    `table_name` VARCHAR(40) NOT NULL,
+    `batch_number` INT NOT NULL,
+    `row_count` BIGINT NOT NULL,
+    `checksum` VARCHAR(8) NOT NULL,
+    `loaded_at` DATETIME(6) NOT NULL,
+    CONSTRAINT `pk_pii_gen_load_log` PRIMARY KEY (`run_id`, `table_name`, `batch_number`),
+    CONSTRAINT `fk_pii_gen_load_log_run_id` FOREIGN KEY (`run_id`) REFERENCES `pii_gen_runs` (`run_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE `persons` (
+    `person_id` BIGINT NOT NULL,
+    `ssn` VARCHAR(11) NOT NULL,
+    `first_name` VARCHAR(40) NOT NULL,
+    `middle_name` VARCHAR(40),
+    `last_name` VARCHAR(40) NOT NULL,
+    `name_suffix` VARCHAR(4),
+    `nickname` VARCHAR(40),
+    `sex` VARCHAR(1) NOT NULL,
+    `date_of_birth` DATE NOT NULL,
+    `race_ethnicity` VARCHAR(40) NOT NULL,
+    `marital_status` VARCHAR(16) NOT NULL,
+    `education` VARCHAR(24) NOT NULL,
+    CONSTRAINT `pk_persons` PRIMARY KEY (`person_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE `addresses` (
+    `address_id` BIGINT NOT NULL,
+    `person_id` BIGINT NOT NULL,
+    `address_type` VARCHAR(10) NOT NULL,
+    `street` VARCHAR(60) NOT NULL,
+    `unit` VARCHAR(16),
+    `city` VARCHAR(40) NOT NULL,
+    `state` VARCHAR(2) NOT NULL,
+    `zip_code` VARCHAR(5) NOT NULL,
+    `county` VARCHAR(40),
+    `latitude` DOUBLE,
+    `longitude` DOUBLE,
+    `valid_from` DATE NOT NULL,
+    `valid_to` DATE,
+    CONSTRAINT `pk_addresses` PRIMARY KEY (`address_id`),
+    CONSTRAINT `fk_addresses_person_id` FOREIGN KEY (`person_id`) REFERENCES `persons` (`person_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE `phone_numbers` (
+    `phone_id` BIGINT NOT NULL,
+    `person_id` BIGINT NOT NULL,
+    `phone_type` VARCHAR(6) NOT NULL,
+    `phone_number` VARCHAR(12) NOT NULL,
+    `is_primary` BOOLEAN NOT NULL,
+    CONSTRAINT `pk_phone_numbers` PRIMARY KEY (`phone_id`),
+    CONSTRAINT `fk_phone_numbers_person_id` FOREIGN KEY (`person_id`) REFERENCES `persons` (`person_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE `email_addresses` (
+    `email_id` BIGINT NOT NULL,
+    `person_id` BIGINT NOT NULL,
+    `email_type` VARCHAR(8) NOT NULL,
+    `email` VARCHAR(96) NOT NULL,
+    `is_primary` BOOLEAN NOT NULL,
+    CONSTRAINT `pk_email_addresses` PRIMARY KEY (`email_id`),
+    CONSTRAINT `fk_email_addresses_person_id` FOREIGN KEY (`person_id`) REFERENCES `persons` (`person_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE `employments` (
+    `employment_id` BIGINT NOT NULL,
+    `person_id` BIGINT NOT NULL,
+    `employer_name` VARCHAR(80) NOT NULL,
+    `job_title` VARCHAR(100) NOT NULL,
+    `occupation_code` VARCHAR(7) NOT NULL,
+    `industry` VARCHAR(80) NOT NULL,
+    `start_date` DATE NOT NULL,
+    `end_date` DATE,
+    `annual_salary` INT NOT NULL,
+    `is_current` BOOLEAN NOT NULL,
+    CONSTRAINT `pk_employments` PRIMARY KEY (`employment_id`),
+    CONSTRAINT `fk_employments_person_id` FOREIGN KEY (`person_id`) REFERENCES `persons` (`person_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE `financial_profiles` (
+    `person_id` BIGINT NOT NULL,
+    `annual_income` INT NOT NULL,
+    `credit_score` SMALLINT NOT NULL,
+    `total_debt` INT NOT NULL,
+    `debt_to_income` FLOAT NOT NULL,
+    `credit_card_number` VARCHAR(19) NOT NULL,
+    `bank_account_number` VARCHAR(17) NOT NULL,
+    `routing_number` VARCHAR(9) NOT NULL,
+    CONSTRAINT `pk_financial_profiles` PRIMARY KEY (`person_id`),
+    CONSTRAINT `fk_financial_profiles_person_id` FOREIGN KEY (`person_id`) REFERENCES `persons` (`person_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

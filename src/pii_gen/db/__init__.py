@@ -1,0 +1,1 @@
+"""Databases: URLs, DDL and bulk loading."""

@@ -1,0 +1,187 @@
+"""DDL for every supported database, rendered from the one output contract in ``schema.py``.
+
+Besides the contract's tables there are two bookkeeping tables: ``pii_gen_runs``
+(one row per load, with the config that makes it reproducible) and
+``pii_gen_load_log`` (one row per table and batch, written in the same
+transaction as the batch's rows, so the log says exactly what is loaded).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from ..errors import ConfigError
+from ..schema import TABLES, Column, Table
+
+DIALECTS = ("postgresql", "tsql", "mysql", "sqlite", "duckdb")
+
+RUNS = Table(
+    "pii_gen_runs",
+    (
+        Column("run_id", pa.string(), max_length=36),
+        Column("seed", pa.int64()),
+        Column("person_count", pa.int64()),
+        Column("batch_size", pa.int32()),
+        Column("config", pa.string(), max_length=4000, description="the generation config as JSON"),
+        Column("started_at", pa.timestamp("us")),
+        Column("finished_at", pa.timestamp("us"), nullable=True),
+    ),
+    "run_id",
+)
+
+LOAD_LOG = Table(
+    "pii_gen_load_log",
+    (
+        Column("run_id", pa.string(), max_length=36),
+        Column("table_name", pa.string(), max_length=40),
+        Column("batch_number", pa.int32()),
+        Column("row_count", pa.int64()),
+        Column("checksum", pa.string(), max_length=8, description="CRC-32 of the batch's CSV encoding"),
+        Column("loaded_at", pa.timestamp("us")),
+    ),
+    "run_id, table_name, batch_number",
+    (("run_id", "pii_gen_runs", "run_id"),),
+)
+
+BOOKKEEPING = (RUNS, LOAD_LOG)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    quote: tuple[str, str]
+    types: dict[str, str]  # arrow type id -> SQL type; strings use ``string`` with {n}
+    schemas: bool = True  # supports a schema (namespace) qualifier
+
+    def q(self, identifier: str) -> str:
+        return f"{self.quote[0]}{identifier}{self.quote[1]}"
+
+    def sql_type(self, column: Column) -> str:
+        t = column.type
+        if pa.types.is_string(t):
+            return self.types["string"].format(n=column.max_length or 255)
+        for key, test in (
+            ("int64", pa.types.is_int64),
+            ("int32", pa.types.is_int32),
+            ("int16", pa.types.is_int16),
+            ("float64", pa.types.is_float64),
+            ("float32", pa.types.is_float32),
+            ("bool", pa.types.is_boolean),
+            ("date", pa.types.is_date),
+            ("timestamp", pa.types.is_timestamp),
+        ):
+            if test(t):
+                return self.types[key]
+        raise TypeError(f"no SQL type for {t}")
+
+
+_COMMON = {"int64": "BIGINT", "int32": "INTEGER", "int16": "SMALLINT", "date": "DATE"}
+
+DIALECT_SPECS: dict[str, Dialect] = {
+    "postgresql": Dialect(
+        "postgresql",
+        ('"', '"'),
+        {**_COMMON, "float64": "DOUBLE PRECISION", "float32": "REAL", "bool": "BOOLEAN", "timestamp": "TIMESTAMP",
+         "string": "VARCHAR({n})"},  # fmt: skip
+    ),
+    "tsql": Dialect(
+        "tsql",
+        ("[", "]"),
+        {**_COMMON, "int32": "INT", "float64": "FLOAT", "float32": "REAL", "bool": "BIT", "timestamp": "DATETIME2(6)",
+         "string": "NVARCHAR({n})"},  # fmt: skip
+    ),
+    "mysql": Dialect(
+        "mysql",
+        ("`", "`"),
+        {**_COMMON, "int32": "INT", "float64": "DOUBLE", "float32": "FLOAT", "bool": "BOOLEAN", "timestamp": "DATETIME(6)",
+         "string": "VARCHAR({n})"},  # fmt: skip
+    ),
+    "sqlite": Dialect(
+        "sqlite",
+        ('"', '"'),
+        {"int64": "INTEGER", "int32": "INTEGER", "int16": "INTEGER", "float64": "REAL", "float32": "REAL",
+         "bool": "BOOLEAN", "date": "DATE", "timestamp": "TIMESTAMP", "string": "VARCHAR({n})"},  # fmt: skip
+        schemas=False,
+    ),
+    "duckdb": Dialect(
+        "duckdb",
+        ('"', '"'),
+        {**_COMMON, "float64": "DOUBLE", "float32": "REAL", "bool": "BOOLEAN", "timestamp": "TIMESTAMP",
+         "string": "VARCHAR({n})"},  # fmt: skip
+    ),
+}
+
+
+def dialect(name: str) -> Dialect:
+    try:
+        return DIALECT_SPECS[name]
+    except KeyError:
+        raise ConfigError(f"unknown SQL dialect '{name}' (expected one of: {', '.join(DIALECTS)})") from None
+
+
+def all_tables() -> list[Table]:
+    """Bookkeeping tables first, then the contract in foreign-key order (persons first)."""
+    return [*BOOKKEEPING, *TABLES.values()]
+
+
+def qualified(d: Dialect, table: str, schema: str | None) -> str:
+    return f"{d.q(schema)}.{d.q(table)}" if schema else d.q(table)
+
+
+def create_table(d: Dialect, table: Table, schema: str | None = None) -> list[str]:
+    """CREATE TABLE (with keys) and the indexes users would want on ``person_id``."""
+    lines = [
+        f"    {d.q(c.name)} {d.sql_type(c)}{'' if c.nullable else ' NOT NULL'}" for c in table.columns
+    ]
+    pk = ", ".join(d.q(k.strip()) for k in table.primary_key.split(","))
+    lines.append(f"    CONSTRAINT {d.q('pk_' + table.name)} PRIMARY KEY ({pk})")
+    for column, parent, parent_col in table.foreign_keys:
+        lines.append(
+            f"    CONSTRAINT {d.q(f'fk_{table.name}_{column}')} FOREIGN KEY ({d.q(column)}) "
+            f"REFERENCES {qualified(d, parent, schema)} ({d.q(parent_col)})"
+        )
+    suffix = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" if d.name == "mysql" else ""
+    statements = [f"CREATE TABLE {qualified(d, table.name, schema)} (\n" + ",\n".join(lines) + f"\n){suffix}"]
+    if table.name in TABLES and table.primary_key != "person_id" and any(c.name == "person_id" for c in table.columns):
+        index = f"ix_{table.name}_person_id"
+        on = qualified(d, table.name, schema)
+        # MySQL/MariaDB index the foreign key already; a second index would only slow loading.
+        if d.name != "mysql":
+            statements.append(f"CREATE INDEX {d.q(index)} ON {on} ({d.q('person_id')})")
+    return statements
+
+
+def create_schema(d: Dialect, schema: str) -> str:
+    if d.name == "tsql":
+        return f"IF SCHEMA_ID(N'{schema}') IS NULL EXEC(N'CREATE SCHEMA {d.q(schema)}')"
+    if d.name == "mysql":
+        return f"CREATE DATABASE IF NOT EXISTS {d.q(schema)} DEFAULT CHARACTER SET utf8mb4"
+    return f"CREATE SCHEMA IF NOT EXISTS {d.q(schema)}"
+
+
+def drop_table(d: Dialect, table: Table, schema: str | None = None) -> str:
+    return f"DROP TABLE IF EXISTS {qualified(d, table.name, schema)}"
+
+
+def statements(name: str, schema: str | None = None, drop_existing: bool = False) -> list[str]:
+    """Every statement that creates the whole schema, in order."""
+    d = dialect(name)
+    if schema and not d.schemas:
+        raise ConfigError(f"{name} has no schemas; leave out --schema (got '{schema}')")
+    out: list[str] = []
+    if schema:
+        out.append(create_schema(d, schema))
+    if drop_existing:
+        out.extend(drop_table(d, t, schema) for t in reversed(all_tables()))
+    for table in all_tables():
+        out.extend(create_table(d, table, schema))
+    return out
+
+
+def script(name: str, schema: str | None = None, drop_existing: bool = False) -> str:
+    """The DDL as one script, statements separated the way the dialect's tools expect."""
+    sep = "\nGO\n" if name == "tsql" else ";\n"
+    body = (sep if name == "tsql" else ";\n\n").join(statements(name, schema, drop_existing))
+    header = f"-- pii_gen schema for {name}; generated from src/pii_gen/schema.py, do not edit by hand.\n"
+    return header + body + (sep if name == "tsql" else ";\n")

@@ -1,0 +1,252 @@
+"""Loading into a database: one transaction per batch, logged, retried, resumable.
+
+Each batch's rows for every table go in one transaction together with one
+``pii_gen_load_log`` row per table (run id, table, batch number, rows,
+checksum).  So the log always says exactly what is in the tables:
+
+* a transient error (dropped connection, deadlock, timeout) reconnects and
+  retries the batch with backoff; if the error hit during COMMIT, the log
+  decides whether the batch is in (then it is not loaded twice);
+* ``--resume RUN_ID`` continues after the last logged batch, with no gap and no
+  duplicate, because the same config and seed regenerate the same batches;
+* after the load, the row counts of every table are checked against the log.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+import zlib
+from dataclasses import dataclass
+from typing import Literal
+
+import pyarrow as pa
+
+from ..config import RUN_FIELDS, GenerateConfig, build_config
+from ..db import ddl
+from ..db.loaders import Connection, connect, now
+from ..db.url import DatabaseURL, redact
+from ..errors import OutputError, PiiGenError
+from ..person import BLOCK_SIZE
+from ..schema import TABLES
+from .base import Batch, Sink
+from .codecs import CsvCodec
+
+IfExists = Literal["fail", "append", "replace"]
+RETRIES = 6
+BACKOFF_SECONDS = 0.2
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    config: GenerateConfig
+    first_batch: int  # batches before this one are already loaded (resume)
+
+
+def _error_line(url: DatabaseURL, err: BaseException) -> str:
+    return " ".join(redact(str(err), url.password).split())[:500]
+
+
+def ensure_schema(conn: Connection, drop_existing: bool = False) -> None:
+    """Create whatever of the schema is missing (or everything, after dropping, with ``drop_existing``)."""
+    d = conn.dialect
+    if conn.schema:
+        try:
+            conn.execute(ddl.create_schema(d, conn.schema))
+            conn.commit()
+        except Exception:  # noqa: BLE001 - exists, or not allowed while it exists
+            conn.rollback()
+    if drop_existing:
+        for table in reversed(ddl.all_tables()):
+            conn.execute(ddl.drop_table(d, table, conn.schema))
+        conn.commit()
+    # Look first, create after: a failed look-up aborts the transaction it runs in.
+    missing = [t for t in ddl.all_tables() if not conn.table_exists(t.name)]
+    for table in missing:
+        for statement in ddl.create_table(d, table, conn.schema):
+            conn.execute(statement)
+    conn.commit()
+
+
+class DatabaseSink(Sink):
+    """Loads batches into the contract's tables of one database."""
+
+    def __init__(self, url: DatabaseURL, config: GenerateConfig, schema: str | None = None,
+                 if_exists: IfExists = "fail", resume: str | None = None) -> None:  # fmt: skip
+        super().__init__()
+        self.url = url
+        self.config = config
+        self.schema = schema
+        self.if_exists = if_exists
+        self.resume = resume
+        self.conn: Connection | None = None
+        self.run: RunRecord | None = None
+        self.next_batch = 0
+        self.retries = 0
+        self._codec = CsvCodec()
+
+    # -- set-up ------------------------------------------------------------------
+    def connect(self) -> Connection:
+        return connect(self.url, self.schema)
+
+    def prepare(self) -> RunRecord:
+        """Connect, create the schema, check the tables, and start (or pick up) the run."""
+        self.conn = self.connect()
+        try:
+            ensure_schema(self.conn, drop_existing=self.if_exists == "replace" and not self.resume)
+            self.run = self._resume() if self.resume else self._start()
+        except PiiGenError:
+            self.conn.close()
+            raise
+        except Exception as err:  # noqa: BLE001
+            self.conn.close()
+            raise OutputError(f"cannot prepare {self.url.redacted()}: {_error_line(self.url, err)}") from None
+        self.next_batch = self.run.first_batch
+        return self.run
+
+    def _start(self) -> RunRecord:
+        conn = self.conn
+        assert conn is not None
+        if self.if_exists == "fail":
+            busy = [t for t in TABLES if conn.execute(f"SELECT COUNT(*) FROM {conn.table(t)}")[0][0]]
+            if busy:
+                raise OutputError(
+                    f"table {busy[0]} in {self.url.redacted()} already holds rows; pass --if-exists append "
+                    "or --if-exists replace"
+                )
+        if self.if_exists == "append":
+            # New people continue the ids (and so the SSN sequence) after those already loaded.
+            top = conn.execute(f"SELECT MAX(person_id) FROM {conn.table('persons')}")[0][0]
+            if top:
+                first = -(-int(top) // BLOCK_SIZE) * BLOCK_SIZE + 1  # the next whole block
+                self.config = build_config(self.config.model_dump(), first_person_id=first)
+        run_id = str(uuid.uuid4())
+        conn.execute(
+            f"INSERT INTO {conn.table('pii_gen_runs')} (run_id, seed, person_count, batch_size, config, started_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
+            (run_id, self.config.seed, self.config.count, self.config.batch_size, _config_json(self.config), now()),
+        )
+        conn.commit()
+        return RunRecord(run_id, self.config, 0)
+
+    def _resume(self) -> RunRecord:
+        conn = self.conn
+        assert conn is not None
+        rows = conn.execute(f"SELECT config, finished_at FROM {conn.table('pii_gen_runs')} WHERE run_id = %s", (self.resume,))
+        if not rows:
+            raise OutputError(f"no run '{self.resume}' in {self.url.redacted()} to resume")
+        if rows[0][1] is not None:
+            raise OutputError(f"run '{self.resume}' already finished; nothing to resume")
+        config = GenerateConfig.model_validate_json(rows[0][0])
+        done = conn.execute(
+            f"SELECT DISTINCT batch_number FROM {conn.table('pii_gen_load_log')} WHERE run_id = %s", (self.resume,)
+        )
+        loaded = sorted(r[0] for r in done)
+        if loaded != list(range(len(loaded))):
+            raise OutputError(f"run '{self.resume}' has gaps in its load log; it cannot be resumed safely")
+        return RunRecord(str(self.resume), config, len(loaded))
+
+    def open(self, schemas: dict[str, pa.Schema]) -> None:
+        self.schemas = schemas
+        if self.conn is None:
+            self.prepare()
+        self.rows = {name: 0 for name in schemas}
+
+    # -- loading -------------------------------------------------------------------
+    def write(self, batch: Batch) -> None:
+        number = self.next_batch
+        for attempt in range(RETRIES + 1):
+            try:
+                self._load(number, batch)
+                break
+            except Exception as err:  # noqa: BLE001
+                assert self.conn is not None
+                if attempt == RETRIES or not self.conn.is_transient(err):
+                    raise OutputError(
+                        f"loading batch {number} into {self.url.redacted()} failed: {_error_line(self.url, err)}"
+                    ) from None
+                self.retries += 1
+                time.sleep(BACKOFF_SECONDS * 2**attempt)
+                self._reconnect()
+                if self._logged(number):  # the commit went through before the connection dropped
+                    break
+        self.next_batch += 1
+        for name, table in batch.items():
+            self.rows[name] += table.num_rows
+
+    def _load(self, number: int, batch: Batch) -> None:
+        conn = self.conn
+        assert conn is not None and self.run is not None
+        log = []
+        for name, spec in TABLES.items():  # persons first: the foreign keys need it
+            data = batch[name]
+            conn.load(spec, data)
+            log.append((self.run.run_id, name, number, data.num_rows, f"{zlib.crc32(self._codec.encode(data)):08x}", now()))
+        cur_sql = (
+            f"INSERT INTO {conn.table('pii_gen_load_log')} "
+            "(run_id, table_name, batch_number, row_count, checksum, loaded_at) VALUES (%s, %s, %s, %s, %s, %s)"
+        )
+        for row in log:
+            conn.execute(cur_sql, row)
+        conn.commit()
+
+    def _reconnect(self) -> None:
+        if self.conn is not None:
+            self.conn.rollback()
+            self.conn.close()
+        for attempt in range(RETRIES):
+            try:
+                self.conn = self.connect()
+                return
+            except OutputError:
+                time.sleep(BACKOFF_SECONDS * 2**attempt)
+        self.conn = self.connect()
+
+    def _logged(self, number: int) -> bool:
+        assert self.conn is not None and self.run is not None
+        rows = self.conn.execute(
+            f"SELECT COUNT(*) FROM {self.conn.table('pii_gen_load_log')} WHERE run_id = %s AND batch_number = %s",
+            (self.run.run_id, number),
+        )
+        self.conn.commit()
+        return bool(rows[0][0])
+
+    # -- finishing -----------------------------------------------------------------
+    def verify(self) -> dict[str, tuple[int, int]]:
+        """Rows per table: (in the table, according to the load log of every run)."""
+        conn = self.conn
+        assert conn is not None
+        logged = dict(
+            conn.execute(f"SELECT table_name, SUM(row_count) FROM {conn.table('pii_gen_load_log')} GROUP BY table_name")
+        )
+        out = {t: (conn.execute(f"SELECT COUNT(*) FROM {conn.table(t)}")[0][0], int(logged.get(t, 0) or 0)) for t in TABLES}
+        conn.commit()
+        return out
+
+    def close(self) -> None:
+        conn = self.conn
+        if conn is None or self.run is None:
+            return
+        try:
+            counts = self.verify()
+            wrong = {t: c for t, c in counts.items() if c[0] != c[1]}
+            if wrong:
+                t, (have, logged) = next(iter(wrong.items()))
+                raise OutputError(f"table {t} holds {have} rows but the load log accounts for {logged}")
+            conn.execute(
+                f"UPDATE {conn.table('pii_gen_runs')} SET finished_at = %s WHERE run_id = %s", (now(), self.run.run_id)
+            )
+            conn.commit()
+        finally:
+            conn.close()
+
+    def abort(self) -> None:
+        if self.conn is not None:
+            self.conn.rollback()
+            self.conn.close()
+
+
+def _config_json(config: GenerateConfig) -> str:
+    """What regenerates the same batches (batch size included), and never the database URL."""
+    return json.dumps(config.model_dump(mode="json", exclude=set(RUN_FIELDS - {"batch_size"})), sort_keys=True)
