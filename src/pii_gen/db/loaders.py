@@ -1,8 +1,9 @@
 """One connection type per database path, each with its fastest proper bulk load.
 
 * PostgreSQL: psycopg ``COPY ... FROM STDIN`` fed the CSV encoding of the batch.
-* ODBC (SQL Server, and MySQL/MariaDB or PostgreSQL through their ODBC drivers):
-  pyodbc ``fast_executemany`` with explicit ``setinputsizes``, in chunks.
+* ODBC (SQL Server, and PostgreSQL through its ODBC driver): pyodbc
+  ``fast_executemany`` with explicit ``setinputsizes``, in chunks.
+* MySQL/MariaDB (through the MariaDB ODBC driver): batched multi-row INSERTs.
 * DuckDB: inserts straight from the Arrow table.
 * SQLite: ``executemany`` inside the batch's transaction.
 
@@ -23,6 +24,8 @@ from .ddl import Dialect, dialect, qualified
 from .url import DatabaseURL, redact
 
 ODBC_CHUNK = 20_000  # rows per fast_executemany call: bounded memory in the driver
+MYSQL_ROWS_PER_INSERT = 2_000
+MYSQL_MAX_PARAMS = 60_000  # under the server's 65,535 placeholders per statement
 
 
 class Connection:
@@ -138,6 +141,8 @@ def _odbc_type(column: Any) -> tuple[int, int, int]:
 class OdbcConnection(Connection):
     """SQL Server's path, identical for every ODBC target (tested against PostgreSQL and MariaDB)."""
 
+    fast_executemany = True  # parameter arrays; False only to measure the difference
+
     def __init__(self, url: DatabaseURL, schema: str | None) -> None:
         super().__init__(url, schema)
         import pyodbc
@@ -151,7 +156,10 @@ class OdbcConnection(Connection):
         marks = ", ".join("?" for _ in table.columns)
         sizes = [_odbc_type(c) for c in table.columns]
         cur = self.raw.cursor()
-        cur.fast_executemany = True
+        if self.dialect.name == "mysql":
+            self._multi_row_insert(cur, table, data, cols)
+            return
+        cur.fast_executemany = self.fast_executemany
         statement = f"INSERT INTO {self.table(table.name)} ({cols}) VALUES ({marks})"
         for start in range(0, data.num_rows, ODBC_CHUNK):
             part = data.slice(start, ODBC_CHUNK)
@@ -162,6 +170,19 @@ class OdbcConnection(Connection):
             errors = [m for m in cur.messages if not str(m[0]).lstrip("[").startswith("01")]
             if errors:
                 raise pyodbc.DatabaseError(*errors[0])
+        cur.close()
+
+    def _multi_row_insert(self, cur: Any, table: Table, data: pa.Table, cols: str) -> None:
+        """MySQL/MariaDB: batched multi-row INSERTs; their ODBC driver sends parameter arrays row by row."""
+        width = len(table.columns)
+        per_statement = max(1, min(MYSQL_ROWS_PER_INSERT, MYSQL_MAX_PARAMS // width))
+        row = "(" + ", ".join("?" for _ in range(width)) + ")"
+        prefix = f"INSERT INTO {self.table(table.name)} ({cols}) VALUES "
+        full = prefix + ", ".join([row] * per_statement)
+        for start in range(0, data.num_rows, per_statement):
+            part = data.slice(start, per_statement)
+            flat = [v for r in zip(*(part.column(c).to_pylist() for c in table.column_names)) for v in r]
+            cur.execute(full if part.num_rows == per_statement else prefix + ", ".join([row] * part.num_rows), flat)
         cur.close()
 
     @staticmethod
