@@ -87,13 +87,17 @@ def redact(text: str, password: str = "") -> str:
     return text
 
 
+def _odbc_password(connection_string: str) -> str:
+    found = re.search(r"(?i)\b(?:pwd|password)\s*=\s*(\{[^}]*\}|[^;]*)", connection_string)
+    return found.group(1).strip("{}") if found else ""
+
+
 def parse(url: str | None) -> DatabaseURL:
     """Parse a database URL (or an ODBC connection string) into a :class:`DatabaseURL`."""
     if not url:
         url = DEFAULT_DUCKDB
     if "://" not in url and "=" in url and ";" in url:  # a bare ODBC connection string: SQL Server
-        pwd = re.search(r"(?i)\b(?:pwd|password)\s*=\s*(\{[^}]*\}|[^;]*)", url)
-        return DatabaseURL("tsql", "odbc", odbc=url, password=(pwd.group(1).strip("{}") if pwd else ""))
+        return DatabaseURL("tsql", "odbc", odbc=url, password=_odbc_password(url))
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
@@ -109,8 +113,7 @@ def parse(url: str | None) -> DatabaseURL:
         return DatabaseURL(dialect, path, file=file, query=query)
     odbc_connect = dict(query).get("odbc_connect")
     if odbc_connect:
-        pwd = re.search(r"(?i)\b(?:pwd|password)\s*=\s*(\{[^}]*\}|[^;]*)", odbc_connect)
-        return DatabaseURL(dialect, "odbc", odbc=odbc_connect, password=(pwd.group(1).strip("{}") if pwd else ""))
+        return DatabaseURL(dialect, "odbc", scheme=scheme, odbc=odbc_connect, password=_odbc_password(odbc_connect))
     try:
         port = parts.port
     except ValueError:
