@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.metadata
-import os
 import platform
 import resource
 import shlex

@@ -15,7 +15,6 @@ import time
 import uuid
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from pii_gen import GenerateConfig, PersonGenerator

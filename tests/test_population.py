@@ -47,7 +47,8 @@ def test_keys_unique_and_foreign_keys_resolve(population):
         keys = col(population[name], spec.primary_key)
         assert len(np.unique(keys)) == len(keys), name
         for column, parent, parent_col in spec.foreign_keys:
-            assert set(col(population[name], column).tolist()) <= persons, name
+            parent_keys = set(col(population[parent], parent_col).tolist())
+            assert set(col(population[name], column).tolist()) <= parent_keys, name
 
 
 def test_child_rows_come_in_key_order(population):

@@ -150,6 +150,8 @@ class OdbcConnection(Connection):
         self.raw = pyodbc.connect(url.odbc_connection_string(), autocommit=False)
 
     def load(self, table: Table, data: pa.Table) -> None:
+        import pyodbc
+
         if data.num_rows == 0:
             return
         cols = ", ".join(self.dialect.q(c) for c in table.column_names)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 
 from ..text import take
 from .base import DAYS_PER_YEAR, Column, Context, SubGenerator, child_ids
