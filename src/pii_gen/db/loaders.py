@@ -141,7 +141,7 @@ def _odbc_type(column: Any) -> tuple[int, int, int]:
 class OdbcConnection(Connection):
     """SQL Server's path, identical for every ODBC target (tested against PostgreSQL and MariaDB)."""
 
-    fast_executemany = True  # parameter arrays; False only to measure the difference
+    fast_executemany = True  # the fast path (parameter arrays, or multi-row INSERTs); False: plain, to measure
 
     def __init__(self, url: DatabaseURL, schema: str | None) -> None:
         super().__init__(url, schema)
@@ -158,7 +158,7 @@ class OdbcConnection(Connection):
         marks = ", ".join("?" for _ in table.columns)
         sizes = [_odbc_type(c) for c in table.columns]
         cur = self.raw.cursor()
-        if self.dialect.name == "mysql":
+        if self.dialect.name == "mysql" and self.fast_executemany:
             self._multi_row_insert(cur, table, data, cols)
             return
         cur.fast_executemany = self.fast_executemany
