@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pii_gen import GenerateConfig, PersonGenerator
 from pii_gen.schema import TABLES
 from pii_gen.sinks import Staging, file_sink
+from pii_gen.sinks.direct import crc32_combine
 
 
 def read_back(fmt: str, path: Path, schema: pa.Schema) -> pa.Table:
@@ -65,3 +69,9 @@ def test_failure_leaves_nothing(tmp_path, fmt, batches):
             raise RuntimeError("disk on fire")
     staging.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.binary(max_size=300))
+def test_crc32_combine_matches_zlib(a, b):
+    assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
