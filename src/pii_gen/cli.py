@@ -184,7 +184,8 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo("pii_gen: interrupted; nothing was written", err=True)
         sys.exit(130)
     except PiiGenError as exc:
-        click.echo(f"pii_gen: error: {_one_line(str(exc))}", err=True)
+        kind = "" if exc.exit_code == 130 else "error: "  # an interruption is not an error
+        click.echo(f"pii_gen: {kind}{_one_line(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(0)
