@@ -14,9 +14,21 @@ import time
 from typing import Callable
 
 FIELDS = [
-    "first_name", "last_name", "ssn", "date_of_birth", "street_address",
-    "city", "state", "zip_code", "phone", "email", "employer", "job_title",
-    "annual_income", "credit_score", "credit_card_number",
+    "first_name",
+    "last_name",
+    "ssn",
+    "date_of_birth",
+    "street_address",
+    "city",
+    "state",
+    "zip_code",
+    "phone",
+    "email",
+    "employer",
+    "job_title",
+    "annual_income",
+    "credit_score",
+    "credit_card_number",
 ]
 
 

@@ -39,6 +39,7 @@ BASELINES: dict[str, tuple[Callable[[int, int], int], int]] = {
 
 # --------------------------------------------------------------------------- helpers
 
+
 def int_list(text: str) -> list[int]:
     """Parse '1000000,10_000_000' into a list of ints."""
     return [int(part) for part in text.split(",") if part.strip()]
@@ -66,6 +67,7 @@ def emit(text: str = "") -> None:
 
 
 # --------------------------------------------------------------------------- machine
+
 
 def cpu_model() -> str:
     """CPU model name from /proc/cpuinfo, falling back to platform.processor()."""
@@ -97,6 +99,7 @@ def machine_info() -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- generator runs
+
 
 class TreeRSS(threading.Thread):
     """Poll the RSS of a process plus all its descendants (summed per sample); keep the peak."""
@@ -152,8 +155,22 @@ def run_generator(n: int, fmt: str, workers: int, out_root: Path, seed: int, con
     """Run one generation as a subprocess, measure it, then delete its output."""
     out = out_root / f"{fmt}-{n}-w{workers}"
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, str(REPO / "pii_gen.py"), "generate", "-n", str(n), "--format", fmt,
-           "--workers", str(workers), "--out", str(out), "--quiet", "--seed", str(seed)]
+    cmd = [
+        sys.executable,
+        str(REPO / "pii_gen.py"),
+        "generate",
+        "-n",
+        str(n),
+        "--format",
+        fmt,
+        "--workers",
+        str(workers),
+        "--out",
+        str(out),
+        "--quiet",
+        "--seed",
+        str(seed),
+    ]
     if config is not None:
         cmd += ["--config", str(config)]
     cpu_before = children_cpu()
@@ -170,20 +187,38 @@ def run_generator(n: int, fmt: str, workers: int, out_root: Path, seed: int, con
         written = dir_bytes(out)
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    return {"n": n, "format": fmt, "workers": workers, "profile": "same fields" if config else "full",
-            "seconds": seconds, "people_per_s": n / seconds,
-            "bytes": written, "bytes_per_s": written / seconds, "peak_rss": peak,
-            "cpu_s": children_cpu() - cpu_before}
+    return {
+        "n": n,
+        "format": fmt,
+        "workers": workers,
+        "profile": "same fields" if config else "full",
+        "seconds": seconds,
+        "people_per_s": n / seconds,
+        "bytes": written,
+        "bytes_per_s": written / seconds,
+        "peak_rss": peak,
+        "cpu_s": children_cpu() - cpu_before,
+    }
 
 
 def run_cells(r: dict) -> list[str]:
     """Format one generator run as table cells (order of RUN_HEADERS)."""
-    return [f"{r['n']:,}", r["format"], r["workers"], r["profile"], f"{r['seconds']:.2f}", f"{r['people_per_s']:,.0f}",
-            f"{r['bytes'] / 1e6:,.1f}", f"{r['bytes_per_s'] / 1e6:,.1f}", f"{r['peak_rss'] / MiB:,.0f}",
-            f"{r['cpu_s']:.1f}"]
+    return [
+        f"{r['n']:,}",
+        r["format"],
+        r["workers"],
+        r["profile"],
+        f"{r['seconds']:.2f}",
+        f"{r['people_per_s']:,.0f}",
+        f"{r['bytes'] / 1e6:,.1f}",
+        f"{r['bytes_per_s'] / 1e6:,.1f}",
+        f"{r['peak_rss'] / MiB:,.0f}",
+        f"{r['cpu_s']:.1f}",
+    ]
 
 
 # --------------------------------------------------------------------------- targets
+
 
 def compute_targets(runs: list[dict], base: dict[str, dict], disk_bps: float) -> list[list[str]]:
     """Ratios against the performance targets: [check, value, target, PASS/MISS/info]."""
@@ -204,14 +239,22 @@ def compute_targets(runs: list[dict], base: dict[str, dict], disk_bps: float) ->
             continue
         for r in same:
             ratio = r["people_per_s"] / base[lib]["people_per_s"]
-            check(f"{r['format']} n={r['n']:,}, 1 worker, same fields ÷ {lib} (per core)", f"{ratio:,.1f}×",
-                  f"≥ {goal}×", ratio >= goal)
+            check(
+                f"{r['format']} n={r['n']:,}, 1 worker, same fields ÷ {lib} (per core)",
+                f"{ratio:,.1f}×",
+                f"≥ {goal}×",
+                ratio >= goal,
+            )
         for fmt in fmts:
             one = by.get((big, fmt, 1))
             if one:
                 ratio = one["people_per_s"] / base[lib]["people_per_s"]
-                check(f"{fmt} n={big:,}, 1 worker, full histories ÷ {lib} (per core)", f"{ratio:,.1f}×",
-                      "(info: ~12 rows per person vs their 1)", None)
+                check(
+                    f"{fmt} n={big:,}, 1 worker, full histories ÷ {lib} (per core)",
+                    f"{ratio:,.1f}×",
+                    "(info: ~12 rows per person vs their 1)",
+                    None,
+                )
     for n in ns:
         for fmt in fmts:
             for w in workers:
@@ -219,7 +262,9 @@ def compute_targets(runs: list[dict], base: dict[str, dict], disk_bps: float) ->
                 if w > 1 and one and many:
                     ratio = many["people_per_s"] / one["people_per_s"]
                     goal = 0.85 * w
-                    check(f"{fmt} n={n:,}, {w} ÷ 1 workers throughput", f"{ratio:.2f}×", f"≥ {goal:.2f}×", ratio >= goal)
+                    check(
+                        f"{fmt} n={n:,}, {w} ÷ 1 workers throughput", f"{ratio:.2f}×", f"≥ {goal:.2f}×", ratio >= goal
+                    )
     for fmt in fmts:
         for w in workers:
             hi, lo = by.get((big, fmt, w)), by.get((small, fmt, w))
@@ -230,8 +275,12 @@ def compute_targets(runs: list[dict], base: dict[str, dict], disk_bps: float) ->
                 check(f"{fmt} {w}w peak RSS n={big:,} ÷ n={small:,}", f"{ratio:.2f}", "≤ 1.2", ratio <= 1.2)
                 ratio = hi["seconds"] / lo["seconds"]
                 check(f"{fmt} {w}w time n={big:,} ÷ n={small:,}", f"{ratio:.2f}", f"ideal {big / small:g}", None)
-            check(f"{fmt} {w}w peak RSS at n={big:,}", f"{hi['peak_rss'] / MiB:,.0f} MiB", "< 1536 MiB",
-                  hi["peak_rss"] < 1.5 * GiB)
+            check(
+                f"{fmt} {w}w peak RSS at n={big:,}",
+                f"{hi['peak_rss'] / MiB:,.0f} MiB",
+                "< 1536 MiB",
+                hi["peak_rss"] < 1.5 * GiB,
+            )
             if fmt == "csv" and w > 1:
                 ratio = hi["bytes_per_s"] / disk_bps
                 check(f"csv {w}w n={big:,} write rate ÷ raw disk", f"{ratio:.2f}", "(share of disk)", None)
@@ -243,6 +292,7 @@ def compute_targets(runs: list[dict], base: dict[str, dict], disk_bps: float) ->
 
 
 # --------------------------------------------------------------------------- main
+
 
 def parse_args() -> argparse.Namespace:
     """Command-line options."""
@@ -298,27 +348,53 @@ def main() -> None:
         emit(md_row(base_rows[-1]))
 
     disk_bps = disk_write_speed(str(args.out_dir), args.disk_bytes)
-    disk_line = (f"Raw sequential write in the output folder: **{disk_bps / 1e6:,.0f} MB/s** "
-                 f"({args.disk_bytes / MiB:,.0f} MiB, fsync'd).")
+    disk_line = (
+        f"Raw sequential write in the output folder: **{disk_bps / 1e6:,.0f} MB/s** "
+        f"({args.disk_bytes / MiB:,.0f} MiB, fsync'd)."
+    )
     emit("\n## Disk\n\n" + disk_line)
 
     targets = md_table(["check", "value", "target", "status"], compute_targets(runs, base, disk_bps))
     emit("\n## Targets\n\n" + targets)
 
-    report = "\n".join([
-        "# pii_gen benchmark results", "",
-        f"Date: {date}", "",
-        "## Machine", "", machine_table, "",
-        "## Reproduce", "", "```sh", command, "```", "",
-        "## Generator runs", "",
-        "One subprocess per run; output deleted after measuring. MB = 10^6 bytes (all files incl. manifest). "
-        "Peak RSS is the sum over the process tree (parent + workers) sampled every 0.05 s. "
-        "CPU s = user + system seconds of the whole tree.", "",
-        md_table(RUN_HEADERS, [run_cells(r) for r in runs]), "",
-        "## Baselines (single-core, per-row)", "", md_table(base_headers, base_rows), "",
-        "## Disk", "", disk_line, "",
-        "## Targets", "", targets, "",
-    ])
+    report = "\n".join(
+        [
+            "# pii_gen benchmark results",
+            "",
+            f"Date: {date}",
+            "",
+            "## Machine",
+            "",
+            machine_table,
+            "",
+            "## Reproduce",
+            "",
+            "```sh",
+            command,
+            "```",
+            "",
+            "## Generator runs",
+            "",
+            "One subprocess per run; output deleted after measuring. MB = 10^6 bytes (all files incl. manifest). "
+            "Peak RSS is the sum over the process tree (parent + workers) sampled every 0.05 s. "
+            "CPU s = user + system seconds of the whole tree.",
+            "",
+            md_table(RUN_HEADERS, [run_cells(r) for r in runs]),
+            "",
+            "## Baselines (single-core, per-row)",
+            "",
+            md_table(base_headers, base_rows),
+            "",
+            "## Disk",
+            "",
+            disk_line,
+            "",
+            "## Targets",
+            "",
+            targets,
+            "",
+        ]
+    )
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(report)
     emit(f"\nReport written to {args.results}")

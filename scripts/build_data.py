@@ -107,10 +107,12 @@ RACE_P2_2020: list[tuple[str, int, str]] = [
     ("white", 191_697_647, "White alone, not Hispanic or Latino"),
     ("black", 39_940_338, "Black or African American alone, not Hispanic or Latino"),
     ("native", 2_251_699, "American Indian and Alaska Native alone, not Hispanic or Latino"),
-    ("asian", 19_618_719 + 622_018,
-     "Asian alone or Native Hawaiian and Other Pacific Islander alone, not Hispanic or Latino"),
-    ("multiple", 1_689_833 + 13_548_983,
-     "Two or more races or Some Other Race alone, not Hispanic or Latino"),
+    (
+        "asian",
+        19_618_719 + 622_018,
+        "Asian alone or Native Hawaiian and Other Pacific Islander alone, not Hispanic or Latino",
+    ),
+    ("multiple", 1_689_833 + 13_548_983, "Two or more races or Some Other Race alone, not Hispanic or Latino"),
     ("hispanic", 62_080_044, "Hispanic or Latino (of any race)"),
 ]
 US_POP_2020 = 331_449_281
@@ -118,16 +120,56 @@ US_POP_2020 = 331_449_281
 # 2020 Census resident population by state (2020 Census P1 / apportionment
 # release, resident population), keyed by USPS abbreviation.
 STATE_POP_2020: dict[str, int] = {
-    "AL": 5_024_279, "AK": 733_391, "AZ": 7_151_502, "AR": 3_011_524, "CA": 39_538_223,
-    "CO": 5_773_714, "CT": 3_605_944, "DE": 989_948, "DC": 689_545, "FL": 21_538_187,
-    "GA": 10_711_908, "HI": 1_455_271, "ID": 1_839_106, "IL": 12_812_508, "IN": 6_785_528,
-    "IA": 3_190_369, "KS": 2_937_880, "KY": 4_505_836, "LA": 4_657_757, "ME": 1_362_359,
-    "MD": 6_177_224, "MA": 7_029_917, "MI": 10_077_331, "MN": 5_706_494, "MS": 2_961_279,
-    "MO": 6_154_913, "MT": 1_084_225, "NE": 1_961_504, "NV": 3_104_614, "NH": 1_377_529,
-    "NJ": 9_288_994, "NM": 2_117_522, "NY": 20_201_249, "NC": 10_439_388, "ND": 779_094,
-    "OH": 11_799_448, "OK": 3_959_353, "OR": 4_237_256, "PA": 13_002_700, "RI": 1_097_379,
-    "SC": 5_118_425, "SD": 886_667, "TN": 6_910_840, "TX": 29_145_505, "UT": 3_271_616,
-    "VT": 643_077, "VA": 8_631_393, "WA": 7_705_281, "WV": 1_793_716, "WI": 5_893_718,
+    "AL": 5_024_279,
+    "AK": 733_391,
+    "AZ": 7_151_502,
+    "AR": 3_011_524,
+    "CA": 39_538_223,
+    "CO": 5_773_714,
+    "CT": 3_605_944,
+    "DE": 989_948,
+    "DC": 689_545,
+    "FL": 21_538_187,
+    "GA": 10_711_908,
+    "HI": 1_455_271,
+    "ID": 1_839_106,
+    "IL": 12_812_508,
+    "IN": 6_785_528,
+    "IA": 3_190_369,
+    "KS": 2_937_880,
+    "KY": 4_505_836,
+    "LA": 4_657_757,
+    "ME": 1_362_359,
+    "MD": 6_177_224,
+    "MA": 7_029_917,
+    "MI": 10_077_331,
+    "MN": 5_706_494,
+    "MS": 2_961_279,
+    "MO": 6_154_913,
+    "MT": 1_084_225,
+    "NE": 1_961_504,
+    "NV": 3_104_614,
+    "NH": 1_377_529,
+    "NJ": 9_288_994,
+    "NM": 2_117_522,
+    "NY": 20_201_249,
+    "NC": 10_439_388,
+    "ND": 779_094,
+    "OH": 11_799_448,
+    "OK": 3_959_353,
+    "OR": 4_237_256,
+    "PA": 13_002_700,
+    "RI": 1_097_379,
+    "SC": 5_118_425,
+    "SD": 886_667,
+    "TN": 6_910_840,
+    "TX": 29_145_505,
+    "UT": 3_271_616,
+    "VT": 643_077,
+    "VA": 8_631_393,
+    "WA": 7_705_281,
+    "WV": 1_793_716,
+    "WI": 5_893_718,
     "WY": 576_851,
 }
 
@@ -195,11 +237,19 @@ MARITAL_BY_AGE_SEX: list[tuple[int, int, str, float, float, float, float, float]
 # BLS Current Population Survey, 2024 annual averages, Table 3 (employment
 # status by age and sex): approximate employment-population ratios.
 EMPLOYMENT_BY_AGE_SEX: list[tuple[int, int, str, float]] = [
-    (16, 19, "M", 0.338), (20, 24, "M", 0.670), (25, 34, "M", 0.844),
-    (35, 44, "M", 0.874), (45, 54, "M", 0.854), (55, 64, "M", 0.703),
+    (16, 19, "M", 0.338),
+    (20, 24, "M", 0.670),
+    (25, 34, "M", 0.844),
+    (35, 44, "M", 0.874),
+    (45, 54, "M", 0.854),
+    (55, 64, "M", 0.703),
     (65, 100, "M", 0.229),
-    (16, 19, "F", 0.352), (20, 24, "F", 0.672), (25, 34, "F", 0.759),
-    (35, 44, "F", 0.746), (45, 54, "F", 0.739), (55, 64, "F", 0.589),
+    (16, 19, "F", 0.352),
+    (20, 24, "F", 0.672),
+    (25, 34, "F", 0.759),
+    (35, 44, "F", 0.746),
+    (45, 54, "F", 0.739),
+    (55, 64, "F", 0.589),
     (65, 100, "F", 0.153),
 ]
 
@@ -207,182 +257,474 @@ EMPLOYMENT_BY_AGE_SEX: list[tuple[int, int, str, float]] = [
 # entries follow the ordering of the National League of Cities / Census
 # "most common street names" list; everything else is modelled.
 STREET_NAMES: list[tuple[str, float]] = [
-    ("Second", 10866), ("Third", 10131), ("First", 9898), ("Fourth", 9190),
-    ("Park", 8926), ("Fifth", 8186), ("Main", 7644), ("Sixth", 7283),
-    ("Oak", 6946), ("Seventh", 6377), ("Pine", 6170), ("Maple", 6103),
-    ("Cedar", 5644), ("Eighth", 5524), ("Elm", 5233), ("Washington", 4974),
-    ("Ninth", 4908), ("Lake", 4901), ("Hill", 4877), ("Tenth", 4500),
+    ("Second", 10866),
+    ("Third", 10131),
+    ("First", 9898),
+    ("Fourth", 9190),
+    ("Park", 8926),
+    ("Fifth", 8186),
+    ("Main", 7644),
+    ("Sixth", 7283),
+    ("Oak", 6946),
+    ("Seventh", 6377),
+    ("Pine", 6170),
+    ("Maple", 6103),
+    ("Cedar", 5644),
+    ("Eighth", 5524),
+    ("Elm", 5233),
+    ("Washington", 4974),
+    ("Ninth", 4908),
+    ("Lake", 4901),
+    ("Hill", 4877),
+    ("Tenth", 4500),
 ]
 _STREET_TIERS: list[tuple[float, str]] = [
-    (4200, "Walnut|Spring|North|Ridge|Church|Willow|Mill|Sunset|Jackson|Cherry|"
-           "Highland|Lincoln|Jefferson|Center|Franklin|Madison|Meadow|River|Forest|Chestnut"),
-    (3000, "Adams|Spruce|Birch|Hickory|Lakeview|South|West|East|Valley|Dogwood|"
-           "Sycamore|Poplar|Locust|Magnolia|Broad|Market|High|Union|School|Water|"
-           "College|Front|Railroad|Liberty|Cleveland|Monroe|Wilson|Grant|Lee|Hillcrest"),
-    (2000, "Woodland|Prospect|Pleasant|Riverside|Fairview|Vine|Laurel|Holly|Ash|Mulberry|"
-           "Hamilton|Harrison|Taylor|Polk|Pierce|Garfield|McKinley|Roosevelt|Kennedy|Hilltop|"
-           "Country Club|Mountain View|Valley View|Oak Ridge|Pine Ridge|Cherry Hill|Forest Hill|"
-           "Spring Valley|Sunnyside|Greenwood|Glenwood|Edgewood|Elmwood|Oakwood|Lakewood|"
-           "Maplewood|Parkview|Ridgeview|Crestview|Westview|Woodlawn|Orchard|Prairie|Bridge|"
-           "Academy|Depot|Canal|Ferry|Harbor|Bay"),
-    (1300, "Cypress|Juniper|Redwood|Aspen|Beech|Hemlock|Cottonwood|Linden|Alder|Pecan|"
-           "Peach|Apple|Olive|Palm|Orange|Lemon|Persimmon|Sassafras|Tamarack|Evergreen|"
-           "Rose|Lily|Iris|Violet|Daisy|Tulip|Lilac|Jasmine|Honeysuckle|Azalea|"
-           "Camellia|Orchid|Primrose|Sunflower|Clover|Ivy|Heather|Fern|Sage|Lavender|"
-           "Robin|Cardinal|Bluebird|Dove|Hawk|Eagle|Quail|Pheasant|Heron|Swan|"
-           "Mockingbird|Sparrow|Wren|Oriole|Falcon|Deer|Fox|Bear|Elk|Buffalo"),
-    (900, "Virginia|Ohio|Pennsylvania|Delaware|Maryland|Carolina|Georgia|Kentucky|Tennessee|Michigan|"
-          "Indiana|Illinois|Missouri|Iowa|Kansas|Nebraska|Dakota|Montana|Oregon|Nevada|"
-          "Texas|Florida|Alabama|Arizona|Colorado|Vermont|Maine|Wyoming|Utah|Idaho|"
-          "Boston|Chicago|Dayton|Lexington|Richmond|Savannah|Charleston|Augusta|Parkside|Memphis"),
-    (650, "Summit|Vista|Crest|Glen|Brook|Creek|Canyon|Mesa|Shore|Beach|"
-          "Ocean|Island|Bayview|Lakeshore|Hillside|Brookside|Riverview|Seaview|Sunrise|Sunnyslope|"
-          "Belmont|Bellevue|Fairfield|Fairway|Hawthorne|Kingston|Linwood|Meadowbrook|Northview|Oakland|"
-          "Pinewood|Rosewood|Sherwood|Southview|Stonegate|Westwood|Wildwood|Windsor|Woodside|Greenfield"),
-    (450, "Airport|Cemetery|Commerce|Division|Factory|Fort|Industrial|Mission|Plaza|Quarry|"
-          "Station|Tower|Court House|Post Office|Mill Pond|Old Mill|Schoolhouse|Meetinghouse|Chapel|Cathedral|"
-          "Independence|Freedom|Victory|Heritage|Pioneer|Frontier|Colonial|Patriot|Constitution|Capitol|"
-          "University|Seminary|Hospital|Fairground|Stadium|Arsenal|Armory|Lighthouse|Wharf|Pier"),
-    (320, "Whispering Pines|Shady Oak|Old Oak|Twin Oaks|Three Oaks|Live Oak|White Oak|Red Oak|Pin Oak|Post Oak|"
-          "Silver Maple|Sugar Maple|Red Maple|Long Leaf|Tall Pine|Pine Cone|Pine Hill|Pine Valley|Oak Hill|Oak Grove|"
-          "Cedar Ridge|Cedar Hill|Cedar Creek|Elm Grove|Walnut Grove|Willow Creek|Willow Brook|Bear Creek|Deer Run|Fox Run|"
-          "Stony Brook|Rock Creek|Mill Creek|Spring Creek|Clear Creek|Silver Lake|Crystal Lake|Green Valley|Hidden Valley|Sleepy Hollow|"
-          "Rolling Hills|Sunset Ridge|Eagle Ridge|Hunters Ridge|Timber Ridge|Stone Ridge|Quail Run|Pheasant Run|Turkey Trot|Saddle Brook"),
+    (
+        4200,
+        "Walnut|Spring|North|Ridge|Church|Willow|Mill|Sunset|Jackson|Cherry|"
+        "Highland|Lincoln|Jefferson|Center|Franklin|Madison|Meadow|River|Forest|Chestnut",
+    ),
+    (
+        3000,
+        "Adams|Spruce|Birch|Hickory|Lakeview|South|West|East|Valley|Dogwood|"
+        "Sycamore|Poplar|Locust|Magnolia|Broad|Market|High|Union|School|Water|"
+        "College|Front|Railroad|Liberty|Cleveland|Monroe|Wilson|Grant|Lee|Hillcrest",
+    ),
+    (
+        2000,
+        "Woodland|Prospect|Pleasant|Riverside|Fairview|Vine|Laurel|Holly|Ash|Mulberry|"
+        "Hamilton|Harrison|Taylor|Polk|Pierce|Garfield|McKinley|Roosevelt|Kennedy|Hilltop|"
+        "Country Club|Mountain View|Valley View|Oak Ridge|Pine Ridge|Cherry Hill|Forest Hill|"
+        "Spring Valley|Sunnyside|Greenwood|Glenwood|Edgewood|Elmwood|Oakwood|Lakewood|"
+        "Maplewood|Parkview|Ridgeview|Crestview|Westview|Woodlawn|Orchard|Prairie|Bridge|"
+        "Academy|Depot|Canal|Ferry|Harbor|Bay",
+    ),
+    (
+        1300,
+        "Cypress|Juniper|Redwood|Aspen|Beech|Hemlock|Cottonwood|Linden|Alder|Pecan|"
+        "Peach|Apple|Olive|Palm|Orange|Lemon|Persimmon|Sassafras|Tamarack|Evergreen|"
+        "Rose|Lily|Iris|Violet|Daisy|Tulip|Lilac|Jasmine|Honeysuckle|Azalea|"
+        "Camellia|Orchid|Primrose|Sunflower|Clover|Ivy|Heather|Fern|Sage|Lavender|"
+        "Robin|Cardinal|Bluebird|Dove|Hawk|Eagle|Quail|Pheasant|Heron|Swan|"
+        "Mockingbird|Sparrow|Wren|Oriole|Falcon|Deer|Fox|Bear|Elk|Buffalo",
+    ),
+    (
+        900,
+        "Virginia|Ohio|Pennsylvania|Delaware|Maryland|Carolina|Georgia|Kentucky|Tennessee|Michigan|"
+        "Indiana|Illinois|Missouri|Iowa|Kansas|Nebraska|Dakota|Montana|Oregon|Nevada|"
+        "Texas|Florida|Alabama|Arizona|Colorado|Vermont|Maine|Wyoming|Utah|Idaho|"
+        "Boston|Chicago|Dayton|Lexington|Richmond|Savannah|Charleston|Augusta|Parkside|Memphis",
+    ),
+    (
+        650,
+        "Summit|Vista|Crest|Glen|Brook|Creek|Canyon|Mesa|Shore|Beach|"
+        "Ocean|Island|Bayview|Lakeshore|Hillside|Brookside|Riverview|Seaview|Sunrise|Sunnyslope|"
+        "Belmont|Bellevue|Fairfield|Fairway|Hawthorne|Kingston|Linwood|Meadowbrook|Northview|Oakland|"
+        "Pinewood|Rosewood|Sherwood|Southview|Stonegate|Westwood|Wildwood|Windsor|Woodside|Greenfield",
+    ),
+    (
+        450,
+        "Airport|Cemetery|Commerce|Division|Factory|Fort|Industrial|Mission|Plaza|Quarry|"
+        "Station|Tower|Court House|Post Office|Mill Pond|Old Mill|Schoolhouse|Meetinghouse|Chapel|Cathedral|"
+        "Independence|Freedom|Victory|Heritage|Pioneer|Frontier|Colonial|Patriot|Constitution|Capitol|"
+        "University|Seminary|Hospital|Fairground|Stadium|Arsenal|Armory|Lighthouse|Wharf|Pier",
+    ),
+    (
+        320,
+        "Whispering Pines|Shady Oak|Old Oak|Twin Oaks|Three Oaks|Live Oak|White Oak|Red Oak|Pin Oak|Post Oak|"
+        "Silver Maple|Sugar Maple|Red Maple|Long Leaf|Tall Pine|Pine Cone|Pine Hill|Pine Valley|Oak Hill|Oak Grove|"
+        "Cedar Ridge|Cedar Hill|Cedar Creek|Elm Grove|Walnut Grove|Willow Creek|Willow Brook|Bear Creek|Deer Run|Fox Run|"
+        "Stony Brook|Rock Creek|Mill Creek|Spring Creek|Clear Creek|Silver Lake|Crystal Lake|Green Valley|Hidden Valley|Sleepy Hollow|"
+        "Rolling Hills|Sunset Ridge|Eagle Ridge|Hunters Ridge|Timber Ridge|Stone Ridge|Quail Run|Pheasant Run|Turkey Trot|Saddle Brook",
+    ),
 ]
 
 # USPS Publication 28, Appendix C1 street suffixes with modelled weights.
 STREET_SUFFIXES: list[tuple[str, str, float]] = [
-    ("Street", "St", 22.0), ("Road", "Rd", 18.0), ("Drive", "Dr", 14.0),
-    ("Avenue", "Ave", 12.0), ("Lane", "Ln", 9.0), ("Court", "Ct", 5.0),
-    ("Way", "Way", 3.0), ("Place", "Pl", 2.5), ("Circle", "Cir", 2.5),
-    ("Trail", "Trl", 1.5), ("Boulevard", "Blvd", 1.2), ("Highway", "Hwy", 1.2),
-    ("Parkway", "Pkwy", 0.6), ("Terrace", "Ter", 0.6), ("Loop", "Loop", 0.5),
-    ("Run", "Run", 0.4), ("Ridge", "Rdg", 0.4), ("Pike", "Pike", 0.3),
-    ("Path", "Path", 0.3), ("Point", "Pt", 0.3), ("Cove", "Cv", 0.3),
-    ("Crossing", "Xing", 0.25), ("Square", "Sq", 0.2), ("Alley", "Aly", 0.2),
-    ("Hollow", "Holw", 0.2), ("Bend", "Bnd", 0.2), ("Creek", "Crk", 0.2),
-    ("Hill", "Hl", 0.2), ("View", "Vw", 0.15), ("Trace", "Trce", 0.15),
-    ("Landing", "Lndg", 0.15), ("Pass", "Pass", 0.1), ("Row", "Row", 0.1),
-    ("Walk", "Walk", 0.1), ("Plaza", "Plz", 0.1), ("Glen", "Gln", 0.1),
-    ("Grove", "Grv", 0.1), ("Heights", "Hts", 0.1), ("Estates", "Ests", 0.1),
-    ("Manor", "Mnr", 0.1), ("Knoll", "Knl", 0.1), ("Vista", "Vis", 0.1),
-    ("Park", "Park", 0.1), ("Meadows", "Mdws", 0.08), ("Spur", "Spur", 0.05),
-    ("Expressway", "Expy", 0.05), ("Crescent", "Cres", 0.05), ("Commons", "Cmns", 0.05),
-    ("Freeway", "Fwy", 0.03), ("Turnpike", "Tpke", 0.03), ("Station", "Sta", 0.03),
-    ("Center", "Ctr", 0.03), ("Harbor", "Hbr", 0.03), ("Green", "Grn", 0.03),
-    ("Gardens", "Gdns", 0.03), ("Village", "Vlg", 0.03), ("Lake", "Lk", 0.03),
-    ("Isle", "Isle", 0.02), ("Mall", "Mall", 0.01),
+    ("Street", "St", 22.0),
+    ("Road", "Rd", 18.0),
+    ("Drive", "Dr", 14.0),
+    ("Avenue", "Ave", 12.0),
+    ("Lane", "Ln", 9.0),
+    ("Court", "Ct", 5.0),
+    ("Way", "Way", 3.0),
+    ("Place", "Pl", 2.5),
+    ("Circle", "Cir", 2.5),
+    ("Trail", "Trl", 1.5),
+    ("Boulevard", "Blvd", 1.2),
+    ("Highway", "Hwy", 1.2),
+    ("Parkway", "Pkwy", 0.6),
+    ("Terrace", "Ter", 0.6),
+    ("Loop", "Loop", 0.5),
+    ("Run", "Run", 0.4),
+    ("Ridge", "Rdg", 0.4),
+    ("Pike", "Pike", 0.3),
+    ("Path", "Path", 0.3),
+    ("Point", "Pt", 0.3),
+    ("Cove", "Cv", 0.3),
+    ("Crossing", "Xing", 0.25),
+    ("Square", "Sq", 0.2),
+    ("Alley", "Aly", 0.2),
+    ("Hollow", "Holw", 0.2),
+    ("Bend", "Bnd", 0.2),
+    ("Creek", "Crk", 0.2),
+    ("Hill", "Hl", 0.2),
+    ("View", "Vw", 0.15),
+    ("Trace", "Trce", 0.15),
+    ("Landing", "Lndg", 0.15),
+    ("Pass", "Pass", 0.1),
+    ("Row", "Row", 0.1),
+    ("Walk", "Walk", 0.1),
+    ("Plaza", "Plz", 0.1),
+    ("Glen", "Gln", 0.1),
+    ("Grove", "Grv", 0.1),
+    ("Heights", "Hts", 0.1),
+    ("Estates", "Ests", 0.1),
+    ("Manor", "Mnr", 0.1),
+    ("Knoll", "Knl", 0.1),
+    ("Vista", "Vis", 0.1),
+    ("Park", "Park", 0.1),
+    ("Meadows", "Mdws", 0.08),
+    ("Spur", "Spur", 0.05),
+    ("Expressway", "Expy", 0.05),
+    ("Crescent", "Cres", 0.05),
+    ("Commons", "Cmns", 0.05),
+    ("Freeway", "Fwy", 0.03),
+    ("Turnpike", "Tpke", 0.03),
+    ("Station", "Sta", 0.03),
+    ("Center", "Ctr", 0.03),
+    ("Harbor", "Hbr", 0.03),
+    ("Green", "Grn", 0.03),
+    ("Gardens", "Gdns", 0.03),
+    ("Village", "Vlg", 0.03),
+    ("Lake", "Lk", 0.03),
+    ("Isle", "Isle", 0.02),
+    ("Mall", "Mall", 0.01),
 ]
 
 # USPS Publication 28, Appendix C2 secondary unit designators, modelled weights.
 UNIT_DESIGNATORS: list[tuple[str, str, float]] = [
-    ("Apartment", "Apt", 60.0), ("Unit", "Unit", 15.0), ("Suite", "Ste", 8.0),
-    ("Building", "Bldg", 3.0), ("Lot", "Lot", 3.0), ("Floor", "Fl", 3.0),
-    ("Room", "Rm", 2.0), ("Space", "Spc", 1.0), ("Trailer", "Trlr", 1.0),
-    ("Rear", "Rear", 0.8), ("Basement", "Bsmt", 0.5), ("Lower", "Lowr", 0.4),
-    ("Penthouse", "Ph", 0.3), ("Front", "Frnt", 0.3), ("Upper", "Uppr", 0.3),
-    ("Department", "Dept", 0.2), ("Office", "Ofc", 0.2), ("Side", "Side", 0.1),
-    ("Lobby", "Lbby", 0.05), ("Slip", "Slip", 0.05), ("Hangar", "Hngr", 0.02),
-    ("Pier", "Pier", 0.02), ("Stop", "Stop", 0.02), ("Key", "Key", 0.01),
+    ("Apartment", "Apt", 60.0),
+    ("Unit", "Unit", 15.0),
+    ("Suite", "Ste", 8.0),
+    ("Building", "Bldg", 3.0),
+    ("Lot", "Lot", 3.0),
+    ("Floor", "Fl", 3.0),
+    ("Room", "Rm", 2.0),
+    ("Space", "Spc", 1.0),
+    ("Trailer", "Trlr", 1.0),
+    ("Rear", "Rear", 0.8),
+    ("Basement", "Bsmt", 0.5),
+    ("Lower", "Lowr", 0.4),
+    ("Penthouse", "Ph", 0.3),
+    ("Front", "Frnt", 0.3),
+    ("Upper", "Uppr", 0.3),
+    ("Department", "Dept", 0.2),
+    ("Office", "Ofc", 0.2),
+    ("Side", "Side", 0.1),
+    ("Lobby", "Lbby", 0.05),
+    ("Slip", "Slip", 0.05),
+    ("Hangar", "Hngr", 0.02),
+    ("Pier", "Pier", 0.02),
+    ("Stop", "Stop", 0.02),
+    ("Key", "Key", 0.01),
 ]
 
 # Email domains. "strict" uses only names reserved by RFC 2606 / RFC 6761;
 # "realistic" uses common US consumer mailbox providers with modelled shares.
 EMAIL_DOMAINS: list[tuple[str, str, float]] = [
-    ("strict", "example.com", 0.30), ("strict", "example.org", 0.15),
-    ("strict", "example.net", 0.15), ("strict", "mail.example", 0.12),
-    ("strict", "inbox.test", 0.08), ("strict", "post.example", 0.08),
-    ("strict", "webmail.test", 0.06), ("strict", "letters.example", 0.06),
-    ("realistic", "gmail.com", 0.400), ("realistic", "yahoo.com", 0.140),
-    ("realistic", "hotmail.com", 0.080), ("realistic", "icloud.com", 0.070),
-    ("realistic", "outlook.com", 0.050), ("realistic", "aol.com", 0.050),
-    ("realistic", "comcast.net", 0.030), ("realistic", "msn.com", 0.020),
-    ("realistic", "live.com", 0.020), ("realistic", "att.net", 0.020),
-    ("realistic", "me.com", 0.015), ("realistic", "sbcglobal.net", 0.015),
-    ("realistic", "verizon.net", 0.010), ("realistic", "cox.net", 0.010),
-    ("realistic", "bellsouth.net", 0.010), ("realistic", "charter.net", 0.008),
-    ("realistic", "protonmail.com", 0.008), ("realistic", "ymail.com", 0.005),
-    ("realistic", "mac.com", 0.004), ("realistic", "optonline.net", 0.004),
-    ("realistic", "earthlink.net", 0.003), ("realistic", "frontier.com", 0.003),
-    ("realistic", "rocketmail.com", 0.002), ("realistic", "gmx.com", 0.002),
+    ("strict", "example.com", 0.30),
+    ("strict", "example.org", 0.15),
+    ("strict", "example.net", 0.15),
+    ("strict", "mail.example", 0.12),
+    ("strict", "inbox.test", 0.08),
+    ("strict", "post.example", 0.08),
+    ("strict", "webmail.test", 0.06),
+    ("strict", "letters.example", 0.06),
+    ("realistic", "gmail.com", 0.400),
+    ("realistic", "yahoo.com", 0.140),
+    ("realistic", "hotmail.com", 0.080),
+    ("realistic", "icloud.com", 0.070),
+    ("realistic", "outlook.com", 0.050),
+    ("realistic", "aol.com", 0.050),
+    ("realistic", "comcast.net", 0.030),
+    ("realistic", "msn.com", 0.020),
+    ("realistic", "live.com", 0.020),
+    ("realistic", "att.net", 0.020),
+    ("realistic", "me.com", 0.015),
+    ("realistic", "sbcglobal.net", 0.015),
+    ("realistic", "verizon.net", 0.010),
+    ("realistic", "cox.net", 0.010),
+    ("realistic", "bellsouth.net", 0.010),
+    ("realistic", "charter.net", 0.008),
+    ("realistic", "protonmail.com", 0.008),
+    ("realistic", "ymail.com", 0.005),
+    ("realistic", "mac.com", 0.004),
+    ("realistic", "optonline.net", 0.004),
+    ("realistic", "earthlink.net", 0.003),
+    ("realistic", "frontier.com", 0.003),
+    ("realistic", "rocketmail.com", 0.002),
+    ("realistic", "gmx.com", 0.002),
 ]
 
 # Employer-name vocabulary per OEWS sector: stem words with modelled weights.
 EMPLOYER_STEMS: dict[str, list[tuple[str, float]]] = {
-    "11": [("Farms", 4), ("Ranch", 3), ("Orchards", 2), ("Nursery", 2), ("Agriculture", 2), ("Timber", 1), ("Dairy", 2)],
+    "11": [
+        ("Farms", 4),
+        ("Ranch", 3),
+        ("Orchards", 2),
+        ("Nursery", 2),
+        ("Agriculture", 2),
+        ("Timber", 1),
+        ("Dairy", 2),
+    ],
     "21": [("Mining", 3), ("Energy", 4), ("Oil & Gas", 3), ("Resources", 3), ("Quarry", 2), ("Drilling", 2)],
     "22": [("Power", 3), ("Electric", 4), ("Water Company", 2), ("Gas & Electric", 2), ("Energy", 3), ("Utilities", 3)],
-    "23": [("Construction", 5), ("Builders", 4), ("Contractors", 3), ("Roofing", 2), ("Plumbing", 2), ("Electric", 2), ("Paving", 1), ("Homes", 2)],
-    "31-33": [("Manufacturing", 5), ("Industries", 4), ("Products", 3), ("Fabrication", 2), ("Machine Works", 2), ("Foods", 2), ("Plastics", 1), ("Steel", 1)],
+    "23": [
+        ("Construction", 5),
+        ("Builders", 4),
+        ("Contractors", 3),
+        ("Roofing", 2),
+        ("Plumbing", 2),
+        ("Electric", 2),
+        ("Paving", 1),
+        ("Homes", 2),
+    ],
+    "31-33": [
+        ("Manufacturing", 5),
+        ("Industries", 4),
+        ("Products", 3),
+        ("Fabrication", 2),
+        ("Machine Works", 2),
+        ("Foods", 2),
+        ("Plastics", 1),
+        ("Steel", 1),
+    ],
     "42": [("Supply", 5), ("Distributors", 4), ("Wholesale", 3), ("Trading", 2), ("Imports", 1), ("Sales", 2)],
-    "44-45": [("Market", 4), ("Hardware", 2), ("Outfitters", 2), ("Grocery", 3), ("Pharmacy", 2), ("Furniture", 2), ("Auto Sales", 2), ("Boutique", 1), ("Store", 3)],
-    "48-49": [("Logistics", 5), ("Trucking", 4), ("Transport", 3), ("Freight", 3), ("Warehousing", 2), ("Moving & Storage", 2), ("Express", 2)],
-    "51": [("Media", 4), ("Communications", 3), ("Publishing", 2), ("Software", 3), ("Broadcasting", 1), ("Networks", 2), ("Digital", 2)],
-    "52": [("Financial", 4), ("Bank", 4), ("Credit Union", 3), ("Insurance", 4), ("Capital", 3), ("Investments", 2), ("Savings & Loan", 1)],
-    "53": [("Realty", 5), ("Properties", 4), ("Real Estate", 3), ("Rentals", 2), ("Property Management", 2), ("Leasing", 1)],
-    "54": [("Consulting", 5), ("Law Offices", 2), ("Engineering", 3), ("Accounting", 3), ("Design", 2), ("Solutions", 3), ("Technologies", 3), ("Partners", 2)],
+    "44-45": [
+        ("Market", 4),
+        ("Hardware", 2),
+        ("Outfitters", 2),
+        ("Grocery", 3),
+        ("Pharmacy", 2),
+        ("Furniture", 2),
+        ("Auto Sales", 2),
+        ("Boutique", 1),
+        ("Store", 3),
+    ],
+    "48-49": [
+        ("Logistics", 5),
+        ("Trucking", 4),
+        ("Transport", 3),
+        ("Freight", 3),
+        ("Warehousing", 2),
+        ("Moving & Storage", 2),
+        ("Express", 2),
+    ],
+    "51": [
+        ("Media", 4),
+        ("Communications", 3),
+        ("Publishing", 2),
+        ("Software", 3),
+        ("Broadcasting", 1),
+        ("Networks", 2),
+        ("Digital", 2),
+    ],
+    "52": [
+        ("Financial", 4),
+        ("Bank", 4),
+        ("Credit Union", 3),
+        ("Insurance", 4),
+        ("Capital", 3),
+        ("Investments", 2),
+        ("Savings & Loan", 1),
+    ],
+    "53": [
+        ("Realty", 5),
+        ("Properties", 4),
+        ("Real Estate", 3),
+        ("Rentals", 2),
+        ("Property Management", 2),
+        ("Leasing", 1),
+    ],
+    "54": [
+        ("Consulting", 5),
+        ("Law Offices", 2),
+        ("Engineering", 3),
+        ("Accounting", 3),
+        ("Design", 2),
+        ("Solutions", 3),
+        ("Technologies", 3),
+        ("Partners", 2),
+    ],
     "55": [("Holdings", 5), ("Enterprises", 4), ("Management", 3), ("Ventures", 2), ("Capital Group", 1)],
-    "56": [("Staffing", 4), ("Services", 5), ("Cleaning", 3), ("Security", 3), ("Landscaping", 3), ("Waste Management", 2), ("Facility Services", 2)],
+    "56": [
+        ("Staffing", 4),
+        ("Services", 5),
+        ("Cleaning", 3),
+        ("Security", 3),
+        ("Landscaping", 3),
+        ("Waste Management", 2),
+        ("Facility Services", 2),
+    ],
     "61": [("Academy", 4), ("School", 5), ("College", 3), ("Learning Center", 3), ("Institute", 2), ("Tutoring", 1)],
-    "62": [("Health", 5), ("Medical Center", 4), ("Clinic", 4), ("Family Practice", 3), ("Hospital", 3), ("Home Care", 3), ("Dental", 2), ("Pediatrics", 1), ("Senior Living", 2)],
-    "71": [("Fitness", 4), ("Recreation", 3), ("Entertainment", 3), ("Golf Club", 2), ("Theater", 2), ("Sports Club", 2), ("Arts Center", 1)],
-    "72": [("Restaurant", 5), ("Grill", 4), ("Cafe", 3), ("Diner", 3), ("Hotel", 3), ("Inn", 2), ("Bakery", 2), ("Catering", 2), ("Pizza", 2)],
-    "81": [("Auto Repair", 4), ("Salon", 3), ("Cleaners", 2), ("Repair Service", 3), ("Car Wash", 2), ("Pet Care", 1), ("Church", 2), ("Barber Shop", 1)],
-    "99": [("County Government", 4), ("Public Works Department", 3), ("Housing Authority", 2), ("Transit Authority", 2), ("Water District", 2), ("Public Library", 1), ("Parks Department", 2), ("Police Department", 2)],
+    "62": [
+        ("Health", 5),
+        ("Medical Center", 4),
+        ("Clinic", 4),
+        ("Family Practice", 3),
+        ("Hospital", 3),
+        ("Home Care", 3),
+        ("Dental", 2),
+        ("Pediatrics", 1),
+        ("Senior Living", 2),
+    ],
+    "71": [
+        ("Fitness", 4),
+        ("Recreation", 3),
+        ("Entertainment", 3),
+        ("Golf Club", 2),
+        ("Theater", 2),
+        ("Sports Club", 2),
+        ("Arts Center", 1),
+    ],
+    "72": [
+        ("Restaurant", 5),
+        ("Grill", 4),
+        ("Cafe", 3),
+        ("Diner", 3),
+        ("Hotel", 3),
+        ("Inn", 2),
+        ("Bakery", 2),
+        ("Catering", 2),
+        ("Pizza", 2),
+    ],
+    "81": [
+        ("Auto Repair", 4),
+        ("Salon", 3),
+        ("Cleaners", 2),
+        ("Repair Service", 3),
+        ("Car Wash", 2),
+        ("Pet Care", 1),
+        ("Church", 2),
+        ("Barber Shop", 1),
+    ],
+    "99": [
+        ("County Government", 4),
+        ("Public Works Department", 3),
+        ("Housing Authority", 2),
+        ("Transit Authority", 2),
+        ("Water District", 2),
+        ("Public Library", 1),
+        ("Parks Department", 2),
+        ("Police Department", 2),
+    ],
 }
 EMPLOYER_SUFFIXES: list[tuple[str, float]] = [
-    ("LLC", 0.30), ("Inc.", 0.25), ("", 0.22), ("Corp.", 0.06),
-    ("Co.", 0.06), ("Group", 0.06), ("& Associates", 0.03), ("Company", 0.02),
+    ("LLC", 0.30),
+    ("Inc.", 0.25),
+    ("", 0.22),
+    ("Corp.", 0.06),
+    ("Co.", 0.06),
+    ("Group", 0.06),
+    ("& Associates", 0.03),
+    ("Company", 0.02),
 ]
 
 # Human-friendly job titles for OEWS titles the generic rule handles poorly.
 JOB_TITLE_OVERRIDES: dict[str, str] = {
-    "11-1021": "Operations Manager", "11-3071": "Logistics Manager",
-    "11-9031": "Childcare Center Director", "11-9032": "School Administrator",
-    "11-9033": "College Administrator", "11-9141": "Property Manager",
-    "13-1011": "Talent Agent", "13-1121": "Event Planner",
-    "13-1141": "Compensation and Benefits Specialist", "15-1299": "Computer Specialist",
-    "15-2099": "Mathematical Scientist", "19-4099": "Science Technician",
-    "21-1012": "School Counselor", "21-1018": "Mental Health Counselor",
-    "21-1021": "Child and Family Social Worker", "21-2011": "Clergy Member",
-    "21-2021": "Religious Education Director", "25-1051": "Earth Sciences Professor",
-    "25-1062": "Cultural Studies Professor", "25-1121": "Fine Arts Professor",
-    "25-1194": "Vocational Instructor", "25-1199": "Professor",
-    "25-3011": "Adult Education Instructor", "25-9044": "Graduate Teaching Assistant",
-    "27-3023": "Journalist", "29-1222": "Pathologist",
-    "29-2061": "Licensed Practical Nurse", "31-1120": "Home Health Aide",
-    "33-3051": "Police Officer", "33-3052": "Transit Police Officer",
-    "35-2011": "Fast Food Cook", "35-2012": "Cafeteria Cook",
-    "35-2013": "Private Household Cook", "35-2014": "Restaurant Cook",
-    "35-2015": "Short Order Cook", "37-1012": "Landscaping Supervisor",
-    "37-2012": "Housekeeper", "39-3093": "Locker Room Attendant",
-    "39-7010": "Tour Guide", "41-3031": "Financial Services Sales Agent",
-    "41-3091": "Sales Representative", "43-3031": "Bookkeeper",
-    "43-4031": "Court Clerk", "43-4081": "Hotel Desk Clerk",
-    "43-5061": "Production Planning Clerk", "43-5071": "Shipping and Receiving Clerk",
-    "43-9041": "Insurance Claims Clerk", "45-1011": "First-Line Supervisor of Farm Workers",
-    "47-2071": "Paving Equipment Operator", "47-3019": "Construction Helper",
-    "47-4011": "Building Inspector", "47-4090": "Construction Worker",
-    "47-5022": "Excavating Machine Operator", "49-2011": "Computer Repair Technician",
-    "49-2021": "Tower Equipment Installer", "49-2092": "Electric Motor Repairer",
-    "49-3021": "Auto Body Repairer", "49-3031": "Diesel Mechanic",
-    "49-3053": "Small Engine Mechanic", "49-9021": "HVAC Mechanic",
-    "49-9091": "Vending Machine Repairer", "49-9095": "Mobile Home Installer",
-    "49-9098": "Maintenance Helper", "49-9099": "Maintenance and Repair Worker",
-    "51-2011": "Aircraft Assembler", "51-2028": "Electronics Assembler",
-    "51-2031": "Engine Assembler", "51-3022": "Meat and Poultry Trimmer",
-    "51-3091": "Food Roasting Machine Operator", "51-4031": "Press Machine Operator",
-    "51-4033": "Grinding Machine Operator", "51-4072": "Molding Machine Operator",
-    "51-4122": "Welding Machine Operator", "51-6021": "Garment Presser",
-    "51-6051": "Hand Sewer", "51-6064": "Textile Winding Machine Operator",
-    "51-6099": "Textile Worker", "51-8031": "Water Treatment Plant Operator",
-    "51-9012": "Separating Machine Operator", "51-9021": "Crushing Machine Operator",
-    "51-9041": "Extruding Machine Operator", "51-9051": "Furnace Operator",
-    "51-9061": "Quality Control Inspector", "51-9123": "Production Painter",
-    "51-9124": "Spray Machine Operator", "51-9192": "Cleaning Equipment Operator",
-    "53-3032": "Truck Driver", "53-3051": "School Bus Driver",
-    "53-3052": "Transit Bus Driver", "53-4022": "Railroad Brake Operator",
-    "53-7051": "Forklift Operator", "53-7061": "Vehicle Cleaner",
+    "11-1021": "Operations Manager",
+    "11-3071": "Logistics Manager",
+    "11-9031": "Childcare Center Director",
+    "11-9032": "School Administrator",
+    "11-9033": "College Administrator",
+    "11-9141": "Property Manager",
+    "13-1011": "Talent Agent",
+    "13-1121": "Event Planner",
+    "13-1141": "Compensation and Benefits Specialist",
+    "15-1299": "Computer Specialist",
+    "15-2099": "Mathematical Scientist",
+    "19-4099": "Science Technician",
+    "21-1012": "School Counselor",
+    "21-1018": "Mental Health Counselor",
+    "21-1021": "Child and Family Social Worker",
+    "21-2011": "Clergy Member",
+    "21-2021": "Religious Education Director",
+    "25-1051": "Earth Sciences Professor",
+    "25-1062": "Cultural Studies Professor",
+    "25-1121": "Fine Arts Professor",
+    "25-1194": "Vocational Instructor",
+    "25-1199": "Professor",
+    "25-3011": "Adult Education Instructor",
+    "25-9044": "Graduate Teaching Assistant",
+    "27-3023": "Journalist",
+    "29-1222": "Pathologist",
+    "29-2061": "Licensed Practical Nurse",
+    "31-1120": "Home Health Aide",
+    "33-3051": "Police Officer",
+    "33-3052": "Transit Police Officer",
+    "35-2011": "Fast Food Cook",
+    "35-2012": "Cafeteria Cook",
+    "35-2013": "Private Household Cook",
+    "35-2014": "Restaurant Cook",
+    "35-2015": "Short Order Cook",
+    "37-1012": "Landscaping Supervisor",
+    "37-2012": "Housekeeper",
+    "39-3093": "Locker Room Attendant",
+    "39-7010": "Tour Guide",
+    "41-3031": "Financial Services Sales Agent",
+    "41-3091": "Sales Representative",
+    "43-3031": "Bookkeeper",
+    "43-4031": "Court Clerk",
+    "43-4081": "Hotel Desk Clerk",
+    "43-5061": "Production Planning Clerk",
+    "43-5071": "Shipping and Receiving Clerk",
+    "43-9041": "Insurance Claims Clerk",
+    "45-1011": "First-Line Supervisor of Farm Workers",
+    "47-2071": "Paving Equipment Operator",
+    "47-3019": "Construction Helper",
+    "47-4011": "Building Inspector",
+    "47-4090": "Construction Worker",
+    "47-5022": "Excavating Machine Operator",
+    "49-2011": "Computer Repair Technician",
+    "49-2021": "Tower Equipment Installer",
+    "49-2092": "Electric Motor Repairer",
+    "49-3021": "Auto Body Repairer",
+    "49-3031": "Diesel Mechanic",
+    "49-3053": "Small Engine Mechanic",
+    "49-9021": "HVAC Mechanic",
+    "49-9091": "Vending Machine Repairer",
+    "49-9095": "Mobile Home Installer",
+    "49-9098": "Maintenance Helper",
+    "49-9099": "Maintenance and Repair Worker",
+    "51-2011": "Aircraft Assembler",
+    "51-2028": "Electronics Assembler",
+    "51-2031": "Engine Assembler",
+    "51-3022": "Meat and Poultry Trimmer",
+    "51-3091": "Food Roasting Machine Operator",
+    "51-4031": "Press Machine Operator",
+    "51-4033": "Grinding Machine Operator",
+    "51-4072": "Molding Machine Operator",
+    "51-4122": "Welding Machine Operator",
+    "51-6021": "Garment Presser",
+    "51-6051": "Hand Sewer",
+    "51-6064": "Textile Winding Machine Operator",
+    "51-6099": "Textile Worker",
+    "51-8031": "Water Treatment Plant Operator",
+    "51-9012": "Separating Machine Operator",
+    "51-9021": "Crushing Machine Operator",
+    "51-9041": "Extruding Machine Operator",
+    "51-9051": "Furnace Operator",
+    "51-9061": "Quality Control Inspector",
+    "51-9123": "Production Painter",
+    "51-9124": "Spray Machine Operator",
+    "51-9192": "Cleaning Equipment Operator",
+    "53-3032": "Truck Driver",
+    "53-3051": "School Bus Driver",
+    "53-3052": "Transit Bus Driver",
+    "53-4022": "Railroad Brake Operator",
+    "53-7051": "Forklift Operator",
+    "53-7061": "Vehicle Cleaner",
     "53-7121": "Tank Car Loader",
 }
 
@@ -406,14 +748,19 @@ def build_first_names() -> None:
     for sex, col in (("F", "count_female"), ("M", "count_male")):
         t = ssa.filter(pc.greater_equal(ssa[col], FIRST_NAME_MIN_COUNT))
         names = t["first_name"].to_pylist()
-        parts.append(pa.table({
-            "year": pc.cast(t["year"], pa.int16()),
-            "sex": pa.array([sex] * t.num_rows, pa.string()),
-            "name": pa.array([ssa_case.get(n, n.capitalize()) for n in names], pa.string()),
-            "count": pc.cast(t[col], pa.int32()),
-        }))
+        parts.append(
+            pa.table(
+                {
+                    "year": pc.cast(t["year"], pa.int16()),
+                    "sex": pa.array([sex] * t.num_rows, pa.string()),
+                    "name": pa.array([ssa_case.get(n, n.capitalize()) for n in names], pa.string()),
+                    "count": pc.cast(t[col], pa.int32()),
+                }
+            )
+        )
     table = pa.concat_tables(parts).sort_by(
-        [("year", "ascending"), ("sex", "ascending"), ("count", "descending"), ("name", "ascending")])
+        [("year", "ascending"), ("sex", "ascending"), ("count", "descending"), ("name", "ascending")]
+    )
     schema = pa.schema([("year", pa.int16()), ("sex", pa.string()), ("name", pa.string()), ("count", pa.int32())])
     write_table("first_names", table, schema)
 
@@ -422,8 +769,14 @@ def build_first_names() -> None:
 # 2. Surnames (Census 2020)
 # --------------------------------------------------------------------------
 
-PCT_COLS = [("pctwhite", "pct_white"), ("pctblack", "pct_black"), ("pctapi", "pct_api"),
-            ("pctaian", "pct_aian"), ("pct2prace", "pct_2prace"), ("pcthispanic", "pct_hispanic")]
+PCT_COLS = [
+    ("pctwhite", "pct_white"),
+    ("pctblack", "pct_black"),
+    ("pctapi", "pct_api"),
+    ("pctaian", "pct_aian"),
+    ("pct2prace", "pct_2prace"),
+    ("pcthispanic", "pct_hispanic"),
+]
 
 
 def fill_suppressed(values: list[Optional[float]]) -> list[float]:
@@ -453,8 +806,7 @@ def load_surnames() -> list[tuple]:
 
 def build_surnames(rows: list[tuple]) -> None:
     """Write the surname table."""
-    schema = pa.schema([("name", pa.string()), ("count", pa.int32())]
-                       + [(n, pa.float32()) for _, n in PCT_COLS])
+    schema = pa.schema([("name", pa.string()), ("count", pa.int32())] + [(n, pa.float32()) for _, n in PCT_COLS])
     write_table("surnames", rows_to_table(rows, schema), schema)
 
 
@@ -506,17 +858,34 @@ def build_geography() -> None:
         if not (st in keep or (st in military and z["zip_code_type"] == "MILITARY")):
             continue
         by_race = pops.get(z["zip_code"], [0] * len(RACES))
-        rows.append((
-            z["zip_code"], z["zip_code_type"], z["city"], st, z["county"] or "",
-            float(z["lat"]), float(z["long"]),
-            ",".join(npa for npa in z["area_codes"] or [] if npa in us_npas),
-            sum(by_race), *by_race,
-        ))
+        rows.append(
+            (
+                z["zip_code"],
+                z["zip_code_type"],
+                z["city"],
+                st,
+                z["county"] or "",
+                float(z["lat"]),
+                float(z["long"]),
+                ",".join(npa for npa in z["area_codes"] or [] if npa in us_npas),
+                sum(by_race),
+                *by_race,
+            )
+        )
     schema = pa.schema(
-        [("zip_code", pa.string()), ("zip_type", pa.string()), ("city", pa.string()),
-         ("state", pa.string()), ("county", pa.string()), ("latitude", pa.float64()),
-         ("longitude", pa.float64()), ("area_codes", pa.string()), ("population", pa.int32())]
-        + [(f"pop_{r}", pa.int32()) for r in RACES])
+        [
+            ("zip_code", pa.string()),
+            ("zip_type", pa.string()),
+            ("city", pa.string()),
+            ("state", pa.string()),
+            ("county", pa.string()),
+            ("latitude", pa.float64()),
+            ("longitude", pa.float64()),
+            ("area_codes", pa.string()),
+            ("population", pa.int32()),
+        ]
+        + [(f"pop_{r}", pa.int32()) for r in RACES]
+    )
     write_table("zip_codes", rows_to_table(rows, schema), schema)
 
     # States: typed-in 2020 Census resident population, OEWS wage index.
@@ -524,8 +893,15 @@ def build_geography() -> None:
         raise SystemExit("state populations do not sum to the 2020 US total")
     wage_index = state_wage_index()
     srows = [(s.abbr, s.name, s.fips, STATE_POP_2020[s.abbr], wage_index[s.abbr]) for s in states]
-    sschema = pa.schema([("state", pa.string()), ("name", pa.string()), ("fips", pa.string()),
-                         ("population", pa.int64()), ("wage_index", pa.float32())])
+    sschema = pa.schema(
+        [
+            ("state", pa.string()),
+            ("name", pa.string()),
+            ("fips", pa.string()),
+            ("population", pa.int64()),
+            ("wage_index", pa.float32()),
+        ]
+    )
     write_table("states", rows_to_table(srows, sschema), sschema)
 
     # Area codes from libphonenumber's English geocoding data.
@@ -537,10 +913,45 @@ def build_geography() -> None:
     write_table("area_codes", rows_to_table(arows, aschema), aschema)
 
 
-NON_GEOGRAPHIC_NPA = {"500", "521", "522", "523", "524", "525", "526", "527", "528", "529",
-                      "533", "544", "555", "566", "577", "588", "600", "700", "710",
-                      "800", "822", "833", "844", "855", "866", "877", "880", "881",
-                      "882", "883", "884", "885", "886", "887", "888", "889", "900"}
+NON_GEOGRAPHIC_NPA = {
+    "500",
+    "521",
+    "522",
+    "523",
+    "524",
+    "525",
+    "526",
+    "527",
+    "528",
+    "529",
+    "533",
+    "544",
+    "555",
+    "566",
+    "577",
+    "588",
+    "600",
+    "700",
+    "710",
+    "800",
+    "822",
+    "833",
+    "844",
+    "855",
+    "866",
+    "877",
+    "880",
+    "881",
+    "882",
+    "883",
+    "884",
+    "885",
+    "886",
+    "887",
+    "888",
+    "889",
+    "900",
+}
 
 
 def area_codes(states: list) -> set[tuple[str, str]]:
@@ -558,8 +969,7 @@ def area_codes(states: list) -> set[tuple[str, str]]:
         return tail if tail in abbrs and ", " in desc else by_name.get(tail)
 
     def valid(npa: str) -> bool:
-        return (npa[0] not in "01" and npa[1:] != "11" and npa not in NON_GEOGRAPHIC_NPA
-                and npa[1] != "9")
+        return npa[0] not in "01" and npa[1:] != "11" and npa not in NON_GEOGRAPHIC_NPA and npa[1] != "9"
 
     result: set[tuple[str, str]] = set()
     nanp = {k: v.get("en", "") for k, v in GEOCODE_DATA.items() if k.startswith("1") and len(k) >= 4}
@@ -651,9 +1061,28 @@ def state_wage_index() -> dict[str, float]:
     return out
 
 
-NOT_PLURAL = {"Electronics", "Mechatronics", "Economics", "Physics", "Athletics", "Analytics",
-              "Graphics", "Logistics", "Mathematics", "Statistics", "Robotics", "Sales",
-              "Operations", "Systems", "Services", "Bus", "Police", "Clergy", "Gas", "Claims"}
+NOT_PLURAL = {
+    "Electronics",
+    "Mechatronics",
+    "Economics",
+    "Physics",
+    "Athletics",
+    "Analytics",
+    "Graphics",
+    "Logistics",
+    "Mathematics",
+    "Statistics",
+    "Robotics",
+    "Sales",
+    "Operations",
+    "Systems",
+    "Services",
+    "Bus",
+    "Police",
+    "Clergy",
+    "Gas",
+    "Claims",
+}
 
 
 def _is_plural(word: str) -> bool:
@@ -699,7 +1128,7 @@ def job_title(soc: str, title: str) -> str:
     if soc in JOB_TITLE_OVERRIDES:
         return JOB_TITLE_OVERRIDES[soc]
     helper = title.startswith("Helpers--")
-    base = title[len("Helpers--"):] if helper else title
+    base = title[len("Helpers--") :] if helper else title
     segs = base.split(",")
     k = 0
     if not _is_plural(segs[0].strip().split(" ")[-1]):
@@ -716,7 +1145,7 @@ def job_title(soc: str, title: str) -> str:
     else:
         out = _head_of_list(head)
     if out.startswith("Miscellaneous "):
-        out = out[len("Miscellaneous "):]
+        out = out[len("Miscellaneous ") :]
     if helper:
         out = (out[: -len(" Worker")] if out.endswith(" Worker") else out) + " Helper"
     if "Postsecondary" in title and out.endswith(" Teacher") and segs[0].endswith("Teachers"):
@@ -754,10 +1183,20 @@ def build_occupations() -> list[tuple[str, str]]:
             continue
         soc = soc_fmt(occ)
         occ_rows.append((soc, titles[occ], job_title(soc, titles[occ]), soc[:2], emp, *wages))
-    schema = pa.schema([("soc_code", pa.string()), ("title", pa.string()), ("job_title", pa.string()),
-                        ("major_group", pa.string()), ("employment", pa.int32()),
-                        ("wage_p10", pa.float32()), ("wage_p25", pa.float32()), ("wage_p50", pa.float32()),
-                        ("wage_p75", pa.float32()), ("wage_p90", pa.float32())])
+    schema = pa.schema(
+        [
+            ("soc_code", pa.string()),
+            ("title", pa.string()),
+            ("job_title", pa.string()),
+            ("major_group", pa.string()),
+            ("employment", pa.int32()),
+            ("wage_p10", pa.float32()),
+            ("wage_p25", pa.float32()),
+            ("wage_p50", pa.float32()),
+            ("wage_p75", pa.float32()),
+            ("wage_p90", pa.float32()),
+        ]
+    )
     write_table("occupations", rows_to_table(occ_rows, schema), schema)
     kept = {r[0] for r in occ_rows}
     national_emp = {r[0]: r[4] for r in occ_rows}
@@ -771,13 +1210,18 @@ def build_occupations() -> list[tuple[str, str]]:
         if abbr and soc in kept and emp is not None:
             st_rows.append((soc, abbr, emp, annual_wage(row, 13, 8)))
     st_rows.sort(key=lambda r: (r[0], r[1]))
-    sschema = pa.schema([("soc_code", pa.string()), ("state", pa.string()),
-                         ("employment", pa.int32()), ("wage_p50", pa.float32())])
+    sschema = pa.schema(
+        [("soc_code", pa.string()), ("state", pa.string()), ("employment", pa.int32()), ("wage_p50", pa.float32())]
+    )
     write_table("occupation_states", rows_to_table(st_rows, sschema), sschema)
 
     # National employment by NAICS sector.
-    sectors = {code: sector_code(name) for code, name in db.execute(
-        "SELECT industry_code, industry_name FROM industry WHERE display_level = 2 AND industry_name LIKE 'Sector%'")}
+    sectors = {
+        code: sector_code(name)
+        for code, name in db.execute(
+            "SELECT industry_code, industry_name FROM industry WHERE display_level = 2 AND industry_name LIKE 'Sector%'"
+        )
+    }
     ind_rows = []
     for row in db.execute("SELECT * FROM cell WHERE key LIKE 'OEUN0000000%' ORDER BY key"):
         ind, soc = row[0][11:17], soc_fmt(row[0][17:])
@@ -788,8 +1232,9 @@ def build_occupations() -> list[tuple[str, str]]:
     for soc in sorted(kept - covered):  # fallback: whole occupation in Other Services
         ind_rows.append((soc, "81", "Other Services (except Public Administration)", national_emp[soc]))
     ind_rows.sort(key=lambda r: (r[0], r[1]))
-    ischema = pa.schema([("soc_code", pa.string()), ("naics", pa.string()),
-                         ("industry", pa.string()), ("employment", pa.int32())])
+    ischema = pa.schema(
+        [("soc_code", pa.string()), ("naics", pa.string()), ("industry", pa.string()), ("employment", pa.int32())]
+    )
     write_table("occupation_industries", rows_to_table(ind_rows, ischema), ischema)
     print(f"    ({len(kept - covered)} occupations used the sector fallback)")
     return sorted({(c, n) for c, n in sectors.values()})
@@ -844,20 +1289,27 @@ def build_demographics() -> None:
     write_table("age_sex_pyramid", rows_to_table(AGE_SEX_2020, s), s)
 
     _check_shares(EDUCATION_BY_AGE, 2)
-    s = pa.schema([("age_min", pa.int16()), ("age_max", pa.int16())] + [
-        (n, pa.float32()) for n in ("less_than_high_school", "high_school", "some_college",
-                                     "associate", "bachelor", "graduate")])
+    s = pa.schema(
+        [("age_min", pa.int16()), ("age_max", pa.int16())]
+        + [
+            (n, pa.float32())
+            for n in ("less_than_high_school", "high_school", "some_college", "associate", "bachelor", "graduate")
+        ]
+    )
     write_table("education_by_age", rows_to_table(EDUCATION_BY_AGE, s), s)
 
     _check_shares(MARITAL_BY_AGE_SEX, 3)
     rows = sorted(MARITAL_BY_AGE_SEX, key=lambda r: (r[0], r[2]))
-    s = pa.schema([("age_min", pa.int16()), ("age_max", pa.int16()), ("sex", pa.string())] + [
-        (n, pa.float32()) for n in ("never_married", "married", "separated", "divorced", "widowed")])
+    s = pa.schema(
+        [("age_min", pa.int16()), ("age_max", pa.int16()), ("sex", pa.string())]
+        + [(n, pa.float32()) for n in ("never_married", "married", "separated", "divorced", "widowed")]
+    )
     write_table("marital_status_by_age_sex", rows_to_table(rows, s), s)
 
     rows = sorted(EMPLOYMENT_BY_AGE_SEX, key=lambda r: (r[0], r[2]))
-    s = pa.schema([("age_min", pa.int16()), ("age_max", pa.int16()), ("sex", pa.string()),
-                   ("employment_rate", pa.float32())])
+    s = pa.schema(
+        [("age_min", pa.int16()), ("age_max", pa.int16()), ("sex", pa.string()), ("employment_rate", pa.float32())]
+    )
     write_table("employment_by_age_sex", rows_to_table(rows, s), s)
 
     if sum(n for _, n, _ in RACE_P2_2020) != US_POP_2020:

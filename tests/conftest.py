@@ -1,4 +1,5 @@
 """Shared fixtures: populations generated once per test session at fixed seeds."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """The command line as a user meets it: real processes, real files, real exit codes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -47,7 +48,9 @@ def test_csv_round_trips_to_the_in_memory_tables(tmp_path):
     assert r.returncode == 0, r.stderr
     expected = PersonGenerator(GenerateConfig(seed=9)).generate(12_000)
     for name, spec in TABLES.items():
-        opts = pacsv.ConvertOptions(column_types=spec.arrow_schema, strings_can_be_null=True, quoted_strings_can_be_null=False)
+        opts = pacsv.ConvertOptions(
+            column_types=spec.arrow_schema, strings_can_be_null=True, quoted_strings_can_be_null=False
+        )
         got = pacsv.read_csv(tmp_path / f"{name}.csv", convert_options=opts)
         want = expected[name]
         assert got.num_rows == want.num_rows
@@ -99,7 +102,11 @@ BAD_INPUT = [
 @pytest.mark.parametrize("args,needle", BAD_INPUT)
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, needle):
     out = tmp_path / "out"
-    r = run(*args, "--out", str(out), cwd=tmp_path) if args[0] == "generate" and "--out" not in args else run(*args, cwd=tmp_path)
+    r = (
+        run(*args, "--out", str(out), cwd=tmp_path)
+        if args[0] == "generate" and "--out" not in args
+        else run(*args, cwd=tmp_path)
+    )
     assert r.returncode == 2, (r.stdout, r.stderr)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1, r.stderr
@@ -159,7 +166,9 @@ def test_installed_console_script_runs(tmp_path):
     exe = Path(sys.executable).with_name("pii_gen")
     if not exe.exists():
         pytest.skip("pii_gen console script not installed in this environment")
-    r = subprocess.run([str(exe), "generate", "-n", "100", "--out", str(tmp_path), "--quiet"], capture_output=True, text=True)
+    r = subprocess.run(
+        [str(exe), "generate", "-n", "100", "--out", str(tmp_path), "--quiet"], capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stderr
     assert pa.csv.read_csv(tmp_path / "persons.csv").num_rows == 100
 
@@ -168,5 +177,7 @@ def test_shipped_default_config_matches_the_model():
     from pii_gen.config import build_config, default_config_yaml, read_config_file
 
     shipped = ROOT / "config" / "default.yaml"
-    assert shipped.read_text() == default_config_yaml()  # regenerate with: pii_gen create-config --out config/default.yaml --force
+    assert (
+        shipped.read_text() == default_config_yaml()
+    )  # regenerate with: pii_gen create-config --out config/default.yaml --force
     assert build_config(read_config_file(shipped)) == build_config({})

@@ -5,6 +5,7 @@ PII_GEN_TEST_POSTGRES_URL, PII_GEN_TEST_MARIADB_URL (loaded through ODBC, the SQ
 Server path) and PII_GEN_TEST_POSTGRES_ODBC_URL.  A test whose variable is unset
 skips with the reason, unless PII_GEN_REQUIRE_DB=1, which makes it fail instead.
 """
+
 from __future__ import annotations
 
 import os
@@ -62,7 +63,11 @@ def target(request, tmp_path):
     yield url, schema
     conn = connect(parse(url), schema)
     d = conn.dialect
-    stmt = f"DROP DATABASE IF EXISTS {d.q(schema)}" if d.name == "mysql" else f"DROP SCHEMA IF EXISTS {d.q(schema)} CASCADE"
+    stmt = (
+        f"DROP DATABASE IF EXISTS {d.q(schema)}"
+        if d.name == "mysql"
+        else f"DROP SCHEMA IF EXISTS {d.q(schema)} CASCADE"
+    )
     conn.execute(stmt)
     conn.commit()
     conn.close()
@@ -79,9 +84,10 @@ def test_load_counts_keys_and_rows(target, expected):
             assert conn.execute(f"SELECT COUNT(*) FROM {conn.table(name)}")[0][0] == expected[name].num_rows, name
         for name, spec in TABLES.items():
             for column, parent, parent_col in spec.foreign_keys:
+                child, key = conn.dialect.q(column), conn.dialect.q(parent_col)
                 orphans = conn.execute(
                     f"SELECT COUNT(*) FROM {conn.table(name)} c LEFT JOIN {conn.table(parent)} p "
-                    f"ON c.{conn.dialect.q(column)} = p.{conn.dialect.q(parent_col)} WHERE p.{conn.dialect.q(parent_col)} IS NULL"
+                    f"ON c.{child} = p.{key} WHERE p.{key} IS NULL"
                 )[0][0]
                 assert orphans == 0, name
         # A sample of rows equals the file output for the same seed.

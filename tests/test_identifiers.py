@@ -1,4 +1,5 @@
 """Identifier rules: strict values are well-formed but can never be issued."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings

@@ -1,4 +1,5 @@
 """The generated population honours the output contract and agrees with itself and the census tables."""
+
 from __future__ import annotations
 
 import re
@@ -60,7 +61,10 @@ def test_child_rows_come_in_key_order(population):
 @pytest.fixture(scope="module")
 def zips():
     z = pq.read_table(data_dir() / "zip_codes.parquet")
-    return {zc: (city, st, county) for zc, city, st, county in zip(*(z.column(c).to_pylist() for c in ("zip_code", "city", "state", "county")))}
+    return {
+        zc: (city, st, county)
+        for zc, city, st, county in zip(*(z.column(c).to_pylist() for c in ("zip_code", "city", "state", "county")))
+    }
 
 
 def test_city_state_zip_county_agree(population, zips):
@@ -111,7 +115,9 @@ def test_ages_within_configured_range_and_dates_possible(population):
 
 def test_jobs_start_after_16_and_end_after_start(population):
     e = population["employments"]
-    birth = dict(zip(col(population["persons"], "person_id").tolist(), days(population["persons"], "date_of_birth").tolist()))
+    birth = dict(
+        zip(col(population["persons"], "person_id").tolist(), days(population["persons"], "date_of_birth").tolist())
+    )
     start = days(e, "start_date")
     end = e.column("end_date")
     b = np.array([birth[p] for p in col(e, "person_id").tolist()])

@@ -1,4 +1,5 @@
 """The registry table: every contract column is produced exactly once, in dependency order."""
+
 from pii_gen.generators import REGISTRY
 from pii_gen.schema import TABLES
 

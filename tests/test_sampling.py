@@ -1,4 +1,5 @@
 """Samplers draw at the requested frequencies, per group."""
+
 import numpy as np
 import pytest
 

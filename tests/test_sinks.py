@@ -1,4 +1,5 @@
 """One contract every sink honours: what goes in comes back out, and a failure leaves nothing."""
+
 from __future__ import annotations
 
 import json

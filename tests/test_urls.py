@@ -1,4 +1,5 @@
 """Database URLs parse into the right path, and a password never survives into text."""
+
 import pytest
 
 from pii_gen.db.url import parse, redact

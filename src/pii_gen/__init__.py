@@ -1,4 +1,5 @@
 """pii_gen: a fast, census-grounded synthetic population generator that is safe by default."""
+
 from __future__ import annotations
 
 __version__ = "0.1.0"

@@ -1,4 +1,5 @@
 """The Python API the command line is a thin layer over."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,6 @@ from .engine import PerformanceOptimizer
 from .person import BLOCK_SIZE
 from .schema import TABLES
 from .sinks import Staging, file_sink
-
 
 
 @dataclass

@@ -3,6 +3,7 @@
 Every user error becomes one line on stderr and exit status 2; this module is
 the one place that happens.
 """
+
 from __future__ import annotations
 
 import sys
@@ -38,12 +39,21 @@ def cli() -> None:
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), help="Output format.")
 @click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: people).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML or JSON config file.")
-@click.option("--pii-mode", type=click.Choice(["strict", "realistic"]), help="strict (default) or realistic identifiers.")
+@click.option(
+    "--pii-mode", type=click.Choice(["strict", "realistic"]), help="strict (default) or realistic identifiers."
+)
 @click.option("--batch-size", type=int, help="People handed to a worker at a time.")
-@click.option("--db", is_flag=False, flag_value=DEFAULT_DUCKDB, default=None,
-              help=f"Load into this database URL instead of files (alone: {DEFAULT_DUCKDB}).")
+@click.option(
+    "--db",
+    is_flag=False,
+    flag_value=DEFAULT_DUCKDB,
+    default=None,
+    help=f"Load into this database URL instead of files (alone: {DEFAULT_DUCKDB}).",
+)
 @click.option("--schema", "db_schema", help="Database schema (namespace) for the tables.")
-@click.option("--if-exists", type=click.Choice(["fail", "append", "replace"]), help="When the tables already hold rows.")
+@click.option(
+    "--if-exists", type=click.Choice(["fail", "append", "replace"]), help="When the tables already hold rows."
+)
 @click.option("--resume", help="Run id of an interrupted database load to continue.")
 @click.option("-q", "--quiet", is_flag=True, default=None, help="No progress bar or summary.")
 def generate(
@@ -118,7 +128,9 @@ def generate(
 @click.option("--drop-existing", is_flag=True, help="Drop pii_gen's tables first (their rows are lost).")
 @click.option("--dialect", type=click.Choice(list(ddl.DIALECTS)), help="With --dry-run: the SQL dialect to print.")
 @click.option("--dry-run", is_flag=True, help="Print the DDL instead of connecting.")
-def create_schema(db: str | None, db_schema: str | None, drop_existing: bool, dialect: str | None, dry_run: bool) -> None:
+def create_schema(
+    db: str | None, db_schema: str | None, drop_existing: bool, dialect: str | None, dry_run: bool
+) -> None:
     """Create the output tables (with keys and indexes) in a database, or print their DDL."""
     if dry_run:
         name = dialect or (parse_url(db).dialect if db else None)
@@ -135,7 +147,9 @@ def create_schema(db: str | None, db_schema: str | None, drop_existing: bool, di
     except PiiGenError:
         raise
     except Exception as err:  # noqa: BLE001 - driver errors, reported without the password
-        raise OutputError(f"cannot create the schema in {url.redacted()}: {' '.join(redact(str(err), url.password).split())}") from None
+        raise OutputError(
+            f"cannot create the schema in {url.redacted()}: {' '.join(redact(str(err), url.password).split())}"
+        ) from None
     finally:
         conn.close()
     err_console.print(f"Created pii_gen's tables in {url.redacted()}", soft_wrap=True)

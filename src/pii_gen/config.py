@@ -4,6 +4,7 @@ A config file (YAML or JSON) and command-line flags both end up here; flags
 override the file.  Unknown fields are errors, so a typo never silently falls
 back to a default.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -75,11 +76,15 @@ class GenerateConfig(_Section):
     workers: int | None = Field(None, ge=1, le=256, description="worker processes (default: all cores)")
     format: Format = Field("csv", description="output format: csv, jsonl or parquet")
     out: Path = Field(Path("people"), description="output folder")
-    pii_mode: PiiMode = Field("strict", description="strict: identifiers can never be real; realistic: structurally real")
+    pii_mode: PiiMode = Field(
+        "strict", description="strict: identifiers can never be real; realistic: structurally real"
+    )
     quiet: bool = Field(False, description="no progress bar")
     batch_size: int = Field(30_000, ge=1, le=1_000_000, description="people handed to a worker at a time")
     as_of: dt.date = Field(dt.date(2026, 1, 1), description="the 'today' that ages and current jobs refer to")
-    first_person_id: int = Field(1, ge=1, lt=2**40, description="person_id of the first person: 1 plus a multiple of 10,000")
+    first_person_id: int = Field(
+        1, ge=1, lt=2**40, description="person_id of the first person: 1 plus a multiple of 10,000"
+    )
     db: str | None = Field(None, description="load into this database URL instead of writing files")
     db_schema: str | None = Field(None, description="database schema (namespace) for the tables")
     if_exists: Literal["fail", "append", "replace"] = Field("fail", description="when the tables already hold rows")
@@ -146,7 +151,9 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     except (yaml.YAMLError, json.JSONDecodeError) as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"config file '{p}' is not valid {'JSON' if p.suffix == '.json' else 'YAML'}{where}") from None
+        raise ConfigError(
+            f"config file '{p}' is not valid {'JSON' if p.suffix == '.json' else 'YAML'}{where}"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -162,7 +169,9 @@ def default_config_yaml() -> str:
         for name, field in model.model_fields.items():
             value = getattr(instance, name)
             if isinstance(value, BaseModel):
-                lines.append(f"{indent}{name}:  # {field.description or (type(value).__doc__ or '').strip().splitlines()[0]}")
+                lines.append(
+                    f"{indent}{name}:  # {field.description or (type(value).__doc__ or '').strip().splitlines()[0]}"
+                )
                 emit(type(value), value, indent + "  ")
                 continue
             if isinstance(value, Path):

@@ -8,6 +8,7 @@ passes through the parent.  At most a small window of batches is in flight, and 
 shrinks when the processes together use more memory than allowed, so memory
 does not grow with the number of people.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -147,7 +148,12 @@ class PerformanceOptimizer:
             window = 2 * self.workers
             exhausted = False
             while True:
-                while not exhausted and not self.interrupted and len(pending) < window and (not pending or _rss_all() < self.memory_limit):
+                while (
+                    not exhausted
+                    and not self.interrupted
+                    and len(pending) < window
+                    and (not pending or _rss_all() < self.memory_limit)
+                ):
                     task = next(todo, None)
                     if task is None:
                         exhausted = True

@@ -3,6 +3,7 @@
 The CLI turns any :class:`PiiGenError` into a single line on stderr and exit
 status 2; anything else is a bug and keeps its traceback.
 """
+
 from __future__ import annotations
 
 

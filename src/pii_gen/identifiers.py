@@ -14,6 +14,7 @@ Rules and their sources (see README, "Safety"):
 * Routing numbers: ABA check digit valid, first two digits 50-59, a range the
   ABA has not assigned (assigned: 00-12, 21-32, 61-72, 80).
 """
+
 from __future__ import annotations
 
 import math
@@ -72,8 +73,10 @@ def realistic_ssn_parts(index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     group = (i // 9_999) % 99 + 1
     serial = i % 9_999 + 1
     # Numbers known to have been misused publicly are never handed out.
-    bad = ((area == 78) & (group == 5) & (serial == 1120)) | ((area == 219) & (group == 9) & (serial == 9999)) | (
-        (area == 457) & (group == 55) & (serial == 5462)
+    bad = (
+        ((area == 78) & (group == 5) & (serial == 1120))
+        | ((area == 219) & (group == 9) & (serial == 9999))
+        | ((area == 457) & (group == 55) & (serial == 5462))
     )
     serial = np.where(bad, serial - 1, serial)
     return area, group, serial
@@ -132,8 +135,13 @@ def luhn_valid(number_digits: np.ndarray) -> np.ndarray:
 # (first digits, total length, share) of the big networks' public IIN ranges.
 _REALISTIC_CARDS = (
     ("4", 16, 0.52),  # Visa
-    ("51", 16, 0.06), ("52", 16, 0.06), ("53", 16, 0.06), ("54", 16, 0.06), ("55", 16, 0.05),  # Mastercard
-    ("34", 15, 0.05), ("37", 15, 0.07),  # American Express
+    ("51", 16, 0.06),
+    ("52", 16, 0.06),
+    ("53", 16, 0.06),
+    ("54", 16, 0.06),
+    ("55", 16, 0.05),  # Mastercard
+    ("34", 15, 0.05),
+    ("37", 15, 0.07),  # American Express
     ("6011", 16, 0.07),  # Discover
 )
 

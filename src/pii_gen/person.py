@@ -6,6 +6,7 @@ derived from ``(seed, b, sub-generator stream)``.  Batches, workers and
 processes only decide which blocks run where, never what a block contains, so
 output is identical however the work is split.
 """
+
 from __future__ import annotations
 
 from typing import Iterator
@@ -41,7 +42,9 @@ class PersonGenerator:
         base = config or GenerateConfig()
         self.config = base if seed is None else build_config(base.model_dump(), seed=seed)
         if (self.config.first_person_id - 1) % BLOCK_SIZE:
-            raise ConfigError(f"first_person_id must be 1 plus a multiple of {BLOCK_SIZE} (got {self.config.first_person_id})")
+            raise ConfigError(
+                f"first_person_id must be 1 plus a multiple of {BLOCK_SIZE} (got {self.config.first_person_id})"
+            )
         self.first_block = (self.config.first_person_id - 1) // BLOCK_SIZE
         self.ref: Reference = load()
         self.generators: list[SubGenerator] = [cls() for cls in REGISTRY]

@@ -4,6 +4,7 @@ The Parquet files live in ``data/`` (see ``data/SOURCES.md`` for where each
 comes from).  This module reads them and precomputes everything the
 sub-generators draw from, so that per-batch work is pure array indexing.
 """
+
 from __future__ import annotations
 
 import functools
@@ -156,7 +157,9 @@ def _names() -> Names:
     owner = pc.index_in(nk.column("name"), first_vocab)
     # The curated list also links names both ways (Jamie -> James); a nickname in use is the
     # shorter, familiar form (Robert -> Bob), so only shorter forms are drawn.
-    keep = pc.and_(pc.is_valid(owner), pc.less(pc.utf8_length(nk.column("nickname")), pc.utf8_length(nk.column("name"))))
+    keep = pc.and_(
+        pc.is_valid(owner), pc.less(pc.utf8_length(nk.column("nickname")), pc.utf8_length(nk.column("name")))
+    )
     nk = nk.filter(keep)
     owner_np = pc.index_in(nk.column("name"), first_vocab).to_numpy().astype(np.int64)
     order = np.argsort(owner_np, kind="stable")
@@ -249,7 +252,9 @@ def _places() -> Places:
         state_names=st.column("name").combine_chunks(),
         wage_index=ratio,
         zip_code=zc.column("zip_code").combine_chunks(),
-        zip_city=pc.if_else(pa.array(ztype == "MILITARY"), pc.utf8_upper(zc.column("city")), zc.column("city")).combine_chunks(),
+        zip_city=pc.if_else(
+            pa.array(ztype == "MILITARY"), pc.utf8_upper(zc.column("city")), zc.column("city")
+        ).combine_chunks(),
         zip_state_code=zc.column("state").combine_chunks(),
         zip_county=county.combine_chunks() if isinstance(county, pa.ChunkedArray) else county,
         zip_state=state_idx,
@@ -320,19 +325,25 @@ def _work(places: Places, names: Names) -> Work:
     ratio = state_p50 / p50[None, :]
     ratio = np.where(np.isfinite(ratio) & (ratio > 0), ratio, places.wage_index[:, None])
     # States that publish no figure for an occupation still employ some (national share).
-    state_emp = np.where(state_emp > 0, state_emp, 0.02 * emp[None, :] / emp.sum() * state_emp.sum(axis=1, keepdims=True))
+    state_emp = np.where(
+        state_emp > 0, state_emp, 0.02 * emp[None, :] / emp.sum() * state_emp.sum(axis=1, keepdims=True)
+    )
 
     n_edu = len(EDUCATION)
     weights = state_emp[:, None, :] * EDUCATION_WAGE_AFFINITY[None, :, quintile]  # (states, edu, k)
     groups = np.repeat(np.arange(n_states * n_edu), k)
-    by_state_edu = GroupedSampler(groups, weights.reshape(-1), n_states * n_edu, items=np.tile(np.arange(k), n_states * n_edu))
+    by_state_edu = GroupedSampler(
+        groups, weights.reshape(-1), n_states * n_edu, items=np.tile(np.arange(k), n_states * n_edu)
+    )
 
     oi = _read("occupation_industries")
     ind_vocab = pc.unique(oi.column("industry"))
     ind_idx = pc.index_in(oi.column("industry"), ind_vocab).to_numpy().astype(np.int64)
     occ_of = pc.index_in(oi.column("soc_code"), soc).to_numpy(zero_copy_only=False)
     ok = ~np.isnan(occ_of.astype(float))
-    industry_by_occ = GroupedSampler(occ_of[ok].astype(np.int64), _np(oi, "employment", np.float64)[ok], k, items=ind_idx[ok])
+    industry_by_occ = GroupedSampler(
+        occ_of[ok].astype(np.int64), _np(oi, "employment", np.float64)[ok], k, items=ind_idx[ok]
+    )
 
     employers = _employers(places, names, oi, ind_vocab)
 
@@ -361,7 +372,9 @@ EMPLOYERS_PER_POPULATION_SHARE = 4_000
 EMPLOYER_BASE_SURNAME, EMPLOYER_BASE_CITY = 0.55, 0.25  # the rest use a street/place name
 
 
-def _employers(places: Places, names: Names, oi: pa.Table, ind_vocab: pa.Array) -> tuple[pa.Array, pa.Array, GroupedSampler]:
+def _employers(
+    places: Places, names: Names, oi: pa.Table, ind_vocab: pa.Array
+) -> tuple[pa.Array, pa.Array, GroupedSampler]:
     """A fixed universe of employers for every state and industry, with Zipf-like sizes.
 
     Names read '<base> <industry word> <legal form>': 'Garcia Construction LLC',

@@ -1,10 +1,12 @@
 """Vectorized weighted sampling, with or without a conditioning group.
 
-All samplers draw a whole batch at once; none loops over people.  A :class:`GroupedSampler` packs one cumulative distribution per group
-into a single sorted array (group ``g`` occupies keys ``g + cdf``), so drawing
-"a first name for each person's sex and birth year" is one call however many
-groups the batch touches.
+All samplers draw a whole batch at once; none loops over people.  A
+:class:`GroupedSampler` packs one cumulative distribution per group into a
+single sorted array (group ``g`` occupies keys ``g + cdf``), so drawing "a first
+name for each person's sex and birth year" is one call however many groups the
+batch touches.
 """
+
 from __future__ import annotations
 
 import numpy as np

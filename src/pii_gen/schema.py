@@ -3,6 +3,7 @@
 File writers, database DDL and the validator all read this module, so a column
 added here appears everywhere at once.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

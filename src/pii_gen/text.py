@@ -4,6 +4,7 @@ Fixed-width identifiers (SSNs, phone numbers, card numbers, ZIP codes) are
 assembled as a byte matrix and handed to Arrow as one buffer; free text is
 joined with Arrow compute kernels.
 """
+
 from __future__ import annotations
 
 from typing import Sequence, Union
@@ -53,7 +54,9 @@ def from_matrix(matrix: np.ndarray) -> pa.StringArray:
 
 def take(vocab: pa.Array, idx: np.ndarray, null_mask: np.ndarray | None = None) -> pa.Array:
     """Look indices up in a vocabulary; rows where ``null_mask`` is true become null."""
-    indices = pa.array(idx, type=pa.int32(), mask=null_mask) if null_mask is not None else pa.array(idx, type=pa.int32())
+    indices = (
+        pa.array(idx, type=pa.int32(), mask=null_mask) if null_mask is not None else pa.array(idx, type=pa.int32())
+    )
     return vocab.take(indices)
 
 

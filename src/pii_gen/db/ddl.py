@@ -5,6 +5,7 @@ Besides the contract's tables there are two bookkeeping tables: ``pii_gen_runs``
 ``pii_gen_load_log`` (one row per table and batch, written in the same
 transaction as the batch's rows, so the log says exactly what is loaded).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -82,33 +83,68 @@ DIALECT_SPECS: dict[str, Dialect] = {
     "postgresql": Dialect(
         "postgresql",
         ('"', '"'),
-        {**_COMMON, "float64": "DOUBLE PRECISION", "float32": "REAL", "bool": "BOOLEAN", "timestamp": "TIMESTAMP",
-         "string": "VARCHAR({n})"},  # fmt: skip
+        {
+            **_COMMON,
+            "float64": "DOUBLE PRECISION",
+            "float32": "REAL",
+            "bool": "BOOLEAN",
+            "timestamp": "TIMESTAMP",
+            "string": "VARCHAR({n})",
+        },  # fmt: skip
     ),
     "tsql": Dialect(
         "tsql",
         ("[", "]"),
-        {**_COMMON, "int32": "INT", "float64": "FLOAT", "float32": "REAL", "bool": "BIT", "timestamp": "DATETIME2(6)",
-         "string": "NVARCHAR({n})"},  # fmt: skip
+        {
+            **_COMMON,
+            "int32": "INT",
+            "float64": "FLOAT",
+            "float32": "REAL",
+            "bool": "BIT",
+            "timestamp": "DATETIME2(6)",
+            "string": "NVARCHAR({n})",
+        },  # fmt: skip
     ),
     "mysql": Dialect(
         "mysql",
         ("`", "`"),
-        {**_COMMON, "int32": "INT", "float64": "DOUBLE", "float32": "FLOAT", "bool": "BOOLEAN", "timestamp": "DATETIME(6)",
-         "string": "VARCHAR({n})"},  # fmt: skip
+        {
+            **_COMMON,
+            "int32": "INT",
+            "float64": "DOUBLE",
+            "float32": "FLOAT",
+            "bool": "BOOLEAN",
+            "timestamp": "DATETIME(6)",
+            "string": "VARCHAR({n})",
+        },  # fmt: skip
     ),
     "sqlite": Dialect(
         "sqlite",
         ('"', '"'),
-        {"int64": "INTEGER", "int32": "INTEGER", "int16": "INTEGER", "float64": "REAL", "float32": "REAL",
-         "bool": "BOOLEAN", "date": "DATE", "timestamp": "TIMESTAMP", "string": "VARCHAR({n})"},  # fmt: skip
+        {
+            "int64": "INTEGER",
+            "int32": "INTEGER",
+            "int16": "INTEGER",
+            "float64": "REAL",
+            "float32": "REAL",
+            "bool": "BOOLEAN",
+            "date": "DATE",
+            "timestamp": "TIMESTAMP",
+            "string": "VARCHAR({n})",
+        },  # fmt: skip
         schemas=False,
     ),
     "duckdb": Dialect(
         "duckdb",
         ('"', '"'),
-        {**_COMMON, "float64": "DOUBLE", "float32": "REAL", "bool": "BOOLEAN", "timestamp": "TIMESTAMP",
-         "string": "VARCHAR({n})"},  # fmt: skip
+        {
+            **_COMMON,
+            "float64": "DOUBLE",
+            "float32": "REAL",
+            "bool": "BOOLEAN",
+            "timestamp": "TIMESTAMP",
+            "string": "VARCHAR({n})",
+        },  # fmt: skip
     ),
 }
 
@@ -131,9 +167,7 @@ def qualified(d: Dialect, table: str, schema: str | None) -> str:
 
 def create_table(d: Dialect, table: Table, schema: str | None = None) -> list[str]:
     """CREATE TABLE (with keys) and the indexes users would want on ``person_id``."""
-    lines = [
-        f"    {d.q(c.name)} {d.sql_type(c)}{'' if c.nullable else ' NOT NULL'}" for c in table.columns
-    ]
+    lines = [f"    {d.q(c.name)} {d.sql_type(c)}{'' if c.nullable else ' NOT NULL'}" for c in table.columns]
     pk = ", ".join(d.q(k.strip()) for k in table.primary_key.split(","))
     lines.append(f"    CONSTRAINT {d.q('pk_' + table.name)} PRIMARY KEY ({pk})")
     for column, parent, parent_col in table.foreign_keys:

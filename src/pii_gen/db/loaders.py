@@ -9,6 +9,7 @@
 
 Every loader runs inside one transaction per batch that the caller commits.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -111,7 +112,9 @@ class PostgresConnection(Connection):
     def is_transient(exc: BaseException) -> bool:
         import psycopg
 
-        if isinstance(exc, (psycopg.OperationalError, psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)):
+        if isinstance(
+            exc, (psycopg.OperationalError, psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
+        ):
             return True
         return isinstance(exc, psycopg.InterfaceError)
 
@@ -201,7 +204,8 @@ class OdbcConnection(Connection):
             state.startswith(("08", "40", "HYT"))
             or state == "57P01"
             or "savepoint failed" in text
-            or "connection" in text and ("lost" in text or "gone away" in text or "not open" in text)
+            or "connection" in text
+            and ("lost" in text or "gone away" in text or "not open" in text)
         )
 
 
@@ -285,7 +289,7 @@ def connect(url: DatabaseURL, schema: str | None = None) -> Connection:
         extra = {"psycopg": "postgresql", "pyodbc": "odbc", "duckdb": "duckdb"}.get(err.name or "", "db")
         raise OutputError(
             f"cannot load {url.redacted()}: the driver '{err.name}' is missing; install it with "
-            f"pip install \"pii-gen[{extra}]\""
+            f'pip install "pii-gen[{extra}]"'
         ) from None
     except Exception as err:  # noqa: BLE001 - every driver has its own error classes
         message = " ".join(redact(str(err), url.password).split())

@@ -1,4 +1,5 @@
 """Database URLs in the SQLAlchemy style, parsed once, and never shown with their password."""
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,11 @@ SCHEMES = {
     "sqlite": ("sqlite", "native"),
     "duckdb": ("duckdb", "native"),
 }
-DEFAULT_ODBC_DRIVERS = {"postgresql": "PostgreSQL Unicode", "mysql": "MariaDB Unicode", "tsql": "ODBC Driver 18 for SQL Server"}
+DEFAULT_ODBC_DRIVERS = {
+    "postgresql": "PostgreSQL Unicode",
+    "mysql": "MariaDB Unicode",
+    "tsql": "ODBC Driver 18 for SQL Server",
+}
 DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "tsql": 1433}
 
 
@@ -109,7 +114,9 @@ def parse(url: str | None) -> DatabaseURL:
         rest = url.split("://", 1)[1].split("?", 1)[0]
         file = unquote(rest[1:] if rest.startswith("/") else rest)  # sqlite:///rel.db, sqlite:////abs.db
         if not file:
-            raise ConfigError(f"{dialect} URL needs a file, e.g. {dialect}:///people.{'db' if dialect == 'sqlite' else 'duckdb'}")
+            raise ConfigError(
+                f"{dialect} URL needs a file, e.g. {dialect}:///people.{'db' if dialect == 'sqlite' else 'duckdb'}"
+            )
         return DatabaseURL(dialect, path, file=file, query=query)
     odbc_connect = dict(query).get("odbc_connect")
     if odbc_connect:
@@ -120,7 +127,9 @@ def parse(url: str | None) -> DatabaseURL:
         raise ConfigError(f"database URL has an invalid port: {redact(url)}") from None
     database = unquote(parts.path.lstrip("/"))
     if not parts.hostname and not database:
-        raise ConfigError(f"database URL names no host or database: {redact(url)} (e.g. {dialect}://user@127.0.0.1/test)")
+        raise ConfigError(
+            f"database URL names no host or database: {redact(url)} (e.g. {dialect}://user@127.0.0.1/test)"
+        )
     return DatabaseURL(
         dialect,
         path,

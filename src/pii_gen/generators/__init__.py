@@ -1,4 +1,5 @@
 """The sub-generators and the one registry table that fixes their order."""
+
 from __future__ import annotations
 
 from .address import Address

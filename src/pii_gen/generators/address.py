@@ -1,4 +1,5 @@
 """Current home, previous homes with date ranges, and PO box, military and shipping addresses."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,7 +60,11 @@ class Address(SubGenerator):
             years_before_home = (home_from - adult_from) / DAYS_PER_YEAR
             count = np.minimum(rng.poisson(years_before_home / MEAN_PREVIOUS_STAY_YEARS), k)
             dur = np.floor(rng.exponential(MEAN_PREVIOUS_STAY_YEARS, (n, k)) * DAYS_PER_YEAR).astype(np.int64) + 30
-            ends = home_from[:, None] - 1 - np.concatenate([np.zeros((n, 1), np.int64), np.cumsum(dur + 1, axis=1)[:, :-1]], axis=1)
+            ends = (
+                home_from[:, None]
+                - 1
+                - np.concatenate([np.zeros((n, 1), np.int64), np.cumsum(dur + 1, axis=1)[:, :-1]], axis=1)
+            )
             starts = ends - dur
             use = (np.arange(k)[None, :] < count[:, None]) & (ends > adult_from[:, None])
             reached_18 = starts <= adult_from[:, None]  # this stay is cut at the 18th birthday
@@ -71,24 +76,55 @@ class Address(SubGenerator):
                 places.home_by_state.sample(rng, home_state[who]),
                 places.home_by_race.sample(rng, v["race"][who]),
             )
-            plan.append((who, j + 1, prev_zip, np.full(len(who), PREVIOUS), np.maximum(starts[who, j], adult_from[who]), ends[who, j]))
+            plan.append(
+                (
+                    who,
+                    j + 1,
+                    prev_zip,
+                    np.full(len(who), PREVIOUS),
+                    np.maximum(starts[who, j], adult_from[who]),
+                    ends[who, j],
+                )
+            )
 
         # Mailing addresses: a PO box in the home state, or military mail for some adults.
         r = rng.random(n)
         military = (r < cfg.military_rate) & (age >= 18) & (age < 60)
-        po_box = (r >= cfg.military_rate) & (r < cfg.military_rate + cfg.po_box_rate) & places.po_box_by_state.has_group(home_state)
+        po_box = (
+            (r >= cfg.military_rate)
+            & (r < cfg.military_rate + cfg.po_box_rate)
+            & places.po_box_by_state.has_group(home_state)
+        )
         who = np.flatnonzero(po_box)
         box_zip = places.po_box_by_state.sample(rng, home_state[who])
         who_m = np.flatnonzero(military)
         mil_zip = places.military_zips[places.military.sample(rng, len(who_m))]
         mail_who = np.concatenate([who, who_m])
         mail_zip = np.concatenate([box_zip, mil_zip])
-        plan.append((mail_who, np.full(len(mail_who), SEQ_MAILING), mail_zip, np.full(len(mail_who), MAILING), home_from[mail_who], np.full(len(mail_who), OPEN)))
+        plan.append(
+            (
+                mail_who,
+                np.full(len(mail_who), SEQ_MAILING),
+                mail_zip,
+                np.full(len(mail_who), MAILING),
+                home_from[mail_who],
+                np.full(len(mail_who), OPEN),
+            )
+        )
 
         ship = np.flatnonzero(rng.random(n) < cfg.shipping_rate)
         ship_zip = places.home_by_state.sample(rng, home_state[ship])
         ship_from = home_from[ship] + np.floor(rng.random(len(ship)) * (today - home_from[ship])).astype(np.int64)
-        plan.append((ship, np.full(len(ship), SEQ_SHIPPING), ship_zip, np.full(len(ship), SHIPPING), ship_from, np.full(len(ship), OPEN)))
+        plan.append(
+            (
+                ship,
+                np.full(len(ship), SEQ_SHIPPING),
+                ship_zip,
+                np.full(len(ship), SHIPPING),
+                ship_from,
+                np.full(len(ship), OPEN),
+            )
+        )
 
         who, seq, zips, kind, valid_from, valid_to = (np.concatenate(c) for c in zip(*plan))
         address_id = child_ids(ctx.person_id[who], seq, 10)
@@ -104,9 +140,11 @@ class Address(SubGenerator):
                 REGULAR: lambda rows: _street(rng, places, len(rows)),
                 PO_BOX: lambda rows: join(["PO Box", number_strings(rng.integers(1, 20_000, len(rows)))], " "),
                 MILITARY: lambda rows: join(
-                    [pa.array(np.where(rng.random(len(rows)) < 0.5, "PSC", "Unit")),
-                     number_strings(rng.integers(1000, 10_000, len(rows))),
-                     pc.binary_join_element_wise("Box", number_strings(rng.integers(1, 10_000, len(rows))), " ")],
+                    [
+                        pa.array(np.where(rng.random(len(rows)) < 0.5, "PSC", "Unit")),
+                        number_strings(rng.integers(1000, 10_000, len(rows))),
+                        pc.binary_join_element_wise("Box", number_strings(rng.integers(1, 10_000, len(rows))), " "),
+                    ],
                     " ",
                 ),
             },

@@ -1,4 +1,5 @@
 """What every sub-generator is: a small class that declares its columns and draws them for a block."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

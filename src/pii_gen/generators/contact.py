@@ -1,4 +1,5 @@
 """Phone numbers with the home state's area codes and e-mail addresses built from the name."""
+
 from __future__ import annotations
 
 import numpy as np

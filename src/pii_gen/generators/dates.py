@@ -1,4 +1,5 @@
 """Calendar arithmetic on whole columns of dates, held as int32 days since 1970-01-01."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Sex, birth date, race/ethnicity, education and marital status, drawn from census tables."""
+
 from __future__ import annotations
 
 import numpy as np

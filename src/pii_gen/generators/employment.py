@@ -1,4 +1,5 @@
 """Job histories: when people worked, in which occupation, for whom, and for what pay."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,9 +57,13 @@ class Employment(SubGenerator):
         gap_end = today - np.floor(rng.exponential(1.5, n) * DAYS_PER_YEAR).astype(np.int64)
         last_end = np.where(employed, today, np.where(age >= 62, np.minimum(retire_end, today - 30), gap_end))
         tenure_mean = np.clip(1.5 + 0.12 * (age - 20), 1.5, 8.0)
-        dur = rng.exponential(tenure_mean[:, None] * np.r_[1.0, np.full(k - 1, MEAN_PAST_JOB_YEARS / 4.0)][None, :], (n, k))
+        dur = rng.exponential(
+            tenure_mean[:, None] * np.r_[1.0, np.full(k - 1, MEAN_PAST_JOB_YEARS / 4.0)][None, :], (n, k)
+        )
         dur = np.floor(dur * DAYS_PER_YEAR).astype(np.int64) + 60
-        gap = np.where(rng.random((n, k)) < 0.6, 0, np.floor(rng.exponential(0.4, (n, k)) * DAYS_PER_YEAR)).astype(np.int64)
+        gap = np.where(rng.random((n, k)) < 0.6, 0, np.floor(rng.exponential(0.4, (n, k)) * DAYS_PER_YEAR)).astype(
+            np.int64
+        )
         overlap = rng.random((n, k)) < 0.06
         gap = np.where(overlap, -rng.integers(1, 90, (n, k)), gap)
         gap[:, 0] = 0
@@ -84,13 +89,19 @@ class Employment(SubGenerator):
         start_d = starts[who, j]
         end_d = ends[who, j]
         experience = (start_d - career_start[who]) / DAYS_PER_YEAR
-        z = 0.8 * rng.standard_normal(m) + 0.35 * np.clip((experience - 10) / 8, -1.5, 1.5) + 0.25 * (edu[who] - 2.5) / 1.7
+        z = (
+            0.8 * rng.standard_normal(m)
+            + 0.35 * np.clip((experience - 10) / 8, -1.5, 1.5)
+            + 0.25 * (edu[who] - 2.5) / 1.7
+        )
         salary = _wage_at(work.wage_pct[occ], z) * work.state_wage_ratio[v["home_state"][who], occ]
         years_ago = np.where(current, 0.0, (today - end_d) / DAYS_PER_YEAR)
         salary = salary / (1 + WAGE_GROWTH) ** years_ago
         salary = np.clip(np.round(salary, -2), 8_000, 2_000_000).astype(np.int32)
 
-        employer = work.employer_by_state_industry.sample(rng, v["home_state"][who] * len(work.industry_vocab) + industry)
+        employer = work.employer_by_state_industry.sample(
+            rng, v["home_state"][who] * len(work.industry_vocab) + industry
+        )
         seq = jobs[who] - j  # chronological: 1 = first job
         order = np.argsort(child_ids(ctx.person_id[who], seq, 100), kind="stable")
 

@@ -1,4 +1,5 @@
 """Income, debt, credit score, a card and a bank account per person."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,8 +42,12 @@ class Financial(SubGenerator):
         ages, rates = zip(*MORTGAGE_RATE_BY_AGE)
         mortgage_p = np.asarray(rates)[np.searchsorted(ages, age, side="right") - 1]
         has_mortgage = rng.random(n) < mortgage_p * np.clip(income / 60_000, 0.3, 1.6)
-        mortgage = np.where(has_mortgage, np.clip(rng.lognormal(np.log(2.6 * np.maximum(income, 20_000)), 0.5), 30_000, 1_500_000), 0)
-        consumer = np.where(rng.random(n) < DEBT_RATE, rng.lognormal(np.log(0.22 * np.maximum(income, 15_000) + 4_000), 0.9), 0)
+        mortgage = np.where(
+            has_mortgage, np.clip(rng.lognormal(np.log(2.6 * np.maximum(income, 20_000)), 0.5), 30_000, 1_500_000), 0
+        )
+        consumer = np.where(
+            rng.random(n) < DEBT_RATE, rng.lognormal(np.log(0.22 * np.maximum(income, 15_000) + 4_000), 0.9), 0
+        )
         debt = np.round(mortgage + consumer).astype(np.int64)
         payments = mortgage * 0.0062 + consumer * 0.028
         dti = np.where(debt > 0, np.minimum(payments / np.maximum(income / 12, 1), 5.0), 0.0)

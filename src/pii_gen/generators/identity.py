@@ -1,4 +1,5 @@
 """Social Security numbers: distinct per person, never issuable in strict mode."""
+
 from __future__ import annotations
 
 import numpy as np

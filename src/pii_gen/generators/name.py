@@ -1,4 +1,5 @@
 """First, middle and last names, suffixes and nicknames."""
+
 from __future__ import annotations
 
 import numpy as np

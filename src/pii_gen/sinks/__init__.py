@@ -1,4 +1,5 @@
 """Output destinations: each a :class:`~pii_gen.sinks.base.Sink`."""
+
 from .base import Batch, Codec, Sink
 from .files import FileSink, ParquetSink, Staging, file_sink
 

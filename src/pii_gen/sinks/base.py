@@ -1,4 +1,5 @@
 """The one interface every output destination implements."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -54,7 +55,9 @@ class Sink(ABC):
     def __enter__(self) -> "Sink":
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None:
             self.close()
         else:

@@ -1,4 +1,5 @@
 """CSV and JSON Lines encoding of whole Arrow tables, without a per-row loop."""
+
 from __future__ import annotations
 
 import io

@@ -11,6 +11,7 @@ checksum).  So the log always says exactly what is in the tables:
   duplicate, because the same config and seed regenerate the same batches;
 * after the load, the row counts of every table are checked against the log.
 """
+
 from __future__ import annotations
 
 import json
@@ -133,7 +134,9 @@ class DatabaseSink(Sink):
     def _resume(self) -> RunRecord:
         conn = self.conn
         assert conn is not None
-        rows = conn.execute(f"SELECT config, finished_at FROM {conn.table('pii_gen_runs')} WHERE run_id = %s", (self.resume,))
+        rows = conn.execute(
+            f"SELECT config, finished_at FROM {conn.table('pii_gen_runs')} WHERE run_id = %s", (self.resume,)
+        )
         if not rows:
             raise OutputError(f"no run '{self.resume}' in {self.url.redacted()} to resume")
         if rows[0][1] is not None:
@@ -182,7 +185,9 @@ class DatabaseSink(Sink):
         for name, spec in TABLES.items():  # persons first: the foreign keys need it
             data = batch[name]
             conn.load(spec, data)
-            log.append((self.run.run_id, name, number, data.num_rows, f"{zlib.crc32(self._codec.encode(data)):08x}", now()))
+            log.append(
+                (self.run.run_id, name, number, data.num_rows, f"{zlib.crc32(self._codec.encode(data)):08x}", now())
+            )
         cur_sql = (
             f"INSERT INTO {conn.table('pii_gen_load_log')} "
             "(run_id, table_name, batch_number, row_count, checksum, loaded_at) VALUES (%s, %s, %s, %s, %s, %s)"
@@ -220,7 +225,9 @@ class DatabaseSink(Sink):
         logged = dict(
             conn.execute(f"SELECT table_name, SUM(row_count) FROM {conn.table('pii_gen_load_log')} GROUP BY table_name")
         )
-        out = {t: (conn.execute(f"SELECT COUNT(*) FROM {conn.table(t)}")[0][0], int(logged.get(t, 0) or 0)) for t in TABLES}
+        out = {
+            t: (conn.execute(f"SELECT COUNT(*) FROM {conn.table(t)}")[0][0], int(logged.get(t, 0) or 0)) for t in TABLES
+        }
         conn.commit()
         return out
 

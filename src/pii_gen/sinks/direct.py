@@ -7,6 +7,7 @@ processes, and the file comes out exactly as a single writer would produce it.
 Each chunk's CRC-32 is computed where it is written; the parent combines them
 into the whole file's CRC-32.
 """
+
 from __future__ import annotations
 
 import os
@@ -91,9 +92,7 @@ class PartWriter:
                 written = os.pwrite(fd, view, offset)
                 view, offset = view[written:], offset + written
             crcs[name] = zlib.crc32(chunk)
-        return Receipt(
-            task, {n: batch[n].num_rows for n in names}, {n: len(d) for n, d in zip(names, data)}, crcs
-        )
+        return Receipt(task, {n: batch[n].num_rows for n in names}, {n: len(d) for n, d in zip(names, data)}, crcs)
 
     def close(self) -> None:
         for fd in self._fds.values():

@@ -1,4 +1,5 @@
 """File outputs: one file per table in an output folder, replaced atomically at the end."""
+
 from __future__ import annotations
 
 import os
