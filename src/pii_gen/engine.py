@@ -140,12 +140,14 @@ class PerformanceOptimizer:
             if writer is not None:
                 writer.close()
             return
+        if writer is None:
+            release_memory()  # the parent receives every batch: keep its allocator pages between batches
         with _worker_environment():
             pool = ctx.Pool(self.workers, initializer=_init_worker, initargs=(self.config.model_dump_json(), writer))
         try:
             pending: deque = deque()
             todo = iter(self.tasks)
-            window = 2 * self.workers
+            window = 2 * self.workers if writer is not None else self.workers + 1  # batches in flight
             exhausted = False
             while True:
                 while (
