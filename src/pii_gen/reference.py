@@ -56,6 +56,11 @@ def _np(table: pa.Table, column: str, dtype: type | str | None = None) -> np.nda
     return arr.astype(dtype) if dtype is not None else arr
 
 
+def _index(values: pa.ChunkedArray | pa.Array, vocab: pa.Array) -> np.ndarray:
+    """Position of each value in ``vocab``, -1 where it is not there."""
+    return pc.fill_null(pc.index_in(values, vocab), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def _csr(owner: np.ndarray, n_owners: int) -> tuple[np.ndarray, np.ndarray]:
     """Start offset and count per owner for rows sorted by owner."""
     counts = np.bincount(owner, minlength=n_owners)
@@ -146,7 +151,7 @@ def _names() -> Names:
     name_col = fn.column("name")
     first_vocab = pc.unique(name_col)
     first_vocab = first_vocab.take(pc.array_sort_indices(first_vocab))
-    name_idx = _np(fn.append_column("i", pc.index_in(name_col, first_vocab)), "i", np.int64)
+    name_idx = _index(name_col, first_vocab)
     year = _np(fn, "year", np.int64)
     sex = (_np(fn, "sex").astype(str) == "M").astype(np.int64)
     y0, y1 = int(year.min()), int(year.max())
@@ -161,7 +166,7 @@ def _names() -> Names:
         pc.is_valid(owner), pc.less(pc.utf8_length(nk.column("nickname")), pc.utf8_length(nk.column("name")))
     )
     nk = nk.filter(keep)
-    owner_np = pc.index_in(nk.column("name"), first_vocab).to_numpy().astype(np.int64)
+    owner_np = _index(nk.column("name"), first_vocab)
     order = np.argsort(owner_np, kind="stable")
     nick_vocab = nk.column("nickname").combine_chunks().take(pa.array(order))
     start, count = _csr(owner_np[order], len(first_vocab))
@@ -207,9 +212,7 @@ def _places() -> Places:
     n_states = len(states)
     zc = _read("zip_codes")
     ztype = _np(zc, "zip_type").astype(str)
-    state_idx = pc.index_in(zc.column("state"), states).to_numpy(zero_copy_only=False)
-    in_state = ~np.isnan(state_idx.astype(np.float64)) if state_idx.dtype == object else np.ones(len(zc), bool)
-    state_idx = np.where(in_state, np.nan_to_num(state_idx.astype(np.float64), nan=-1), -1).astype(np.int64)
+    state_idx = _index(zc.column("state"), states)  # -1: military ZIPs (AA/AE/AP)
     pop = _np(zc, "population", np.float64)
     residential = (ztype == "STANDARD") & (pop > 0) & (state_idx >= 0)
     res_idx = np.flatnonzero(residential)
@@ -226,7 +229,7 @@ def _places() -> Places:
 
     ac = _read("area_codes")
     npa = _np(ac, "area_code").astype(np.int64)
-    npa_state = pc.index_in(ac.column("state"), states).to_numpy(zero_copy_only=False).astype(np.int64)
+    npa_state = _index(ac.column("state"), states)
     state_npas = [set(npa[npa_state == s].tolist()) for s in range(n_states)]
     zip_npas = zc.column("area_codes").to_pylist()
     # Per ZIP: its own area codes that belong to its state, else all of the state's.
@@ -313,11 +316,10 @@ def _work(places: Places, names: Names) -> Work:
 
     n_states = len(places.states)
     os_ = _read("occupation_states")
-    o_idx = pc.index_in(os_.column("soc_code"), soc).to_numpy(zero_copy_only=False)
-    s_idx = pc.index_in(os_.column("state"), places.states).to_numpy(zero_copy_only=False)
-    ok = ~(np.isnan(o_idx.astype(float)) | np.isnan(s_idx.astype(float)))
-    o_idx = o_idx[ok].astype(np.int64)
-    s_idx = s_idx[ok].astype(np.int64)
+    o_idx = _index(os_.column("soc_code"), soc)
+    s_idx = _index(os_.column("state"), places.states)
+    ok = (o_idx >= 0) & (s_idx >= 0)
+    o_idx, s_idx = o_idx[ok], s_idx[ok]
     state_emp = np.zeros((n_states, k))
     state_emp[s_idx, o_idx] = _np(os_, "employment", np.float64)[ok]
     state_p50 = np.full((n_states, k), np.nan)
@@ -338,12 +340,10 @@ def _work(places: Places, names: Names) -> Work:
 
     oi = _read("occupation_industries")
     ind_vocab = pc.unique(oi.column("industry"))
-    ind_idx = pc.index_in(oi.column("industry"), ind_vocab).to_numpy().astype(np.int64)
-    occ_of = pc.index_in(oi.column("soc_code"), soc).to_numpy(zero_copy_only=False)
-    ok = ~np.isnan(occ_of.astype(float))
-    industry_by_occ = GroupedSampler(
-        occ_of[ok].astype(np.int64), _np(oi, "employment", np.float64)[ok], k, items=ind_idx[ok]
-    )
+    ind_idx = _index(oi.column("industry"), ind_vocab)
+    occ_of = _index(oi.column("soc_code"), soc)
+    ok = occ_of >= 0
+    industry_by_occ = GroupedSampler(occ_of[ok], _np(oi, "employment", np.float64)[ok], k, items=ind_idx[ok])
 
     employers = _employers(places, names, oi, ind_vocab)
 

@@ -62,22 +62,14 @@ def take(vocab: pa.Array, idx: np.ndarray, null_mask: np.ndarray | None = None) 
 
 def join(parts: Sequence[pa.Array | str], sep: str = "") -> pa.Array:
     """Element-wise concatenation; a null part is skipped together with its separator."""
-    arrays = [p for p in parts]
     if sep == "":
-        return pc.binary_join_element_wise(*arrays, "", null_handling="replace", null_replacement="")
-    return pc.binary_join_element_wise(*arrays, sep, null_handling="skip")
+        return pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="")
+    return pc.binary_join_element_wise(*parts, sep, null_handling="skip")
 
 
 def number_strings(values: np.ndarray) -> pa.Array:
     """Integers as their decimal strings."""
     return pc.cast(pa.array(values), pa.string())
-
-
-def null_where(arr: pa.Array, mask: np.ndarray) -> pa.Array:
-    """``arr`` with the rows where ``mask`` is true set to null."""
-    if not mask.any():
-        return arr
-    return pc.if_else(pa.array(mask), pa.nulls(len(arr), arr.type), arr)
 
 
 def assemble(codes: np.ndarray, builders: dict[int, "callable"]) -> pa.Array:

@@ -76,7 +76,12 @@ class Connection:
             self.rollback()
             return False
 
-    def load(self, table: Table, data: pa.Table) -> None:
+    def columns(self, table: Table) -> str:
+        """The table's quoted column list, in contract order."""
+        return ", ".join(self.dialect.q(c) for c in table.column_names)
+
+    def load(self, table: Table, data: pa.Table, csv: bytes | None = None) -> None:
+        """Append ``data`` to ``table`` in the open transaction (``csv``: its CSV encoding, if already made)."""
         raise NotImplementedError
 
     @staticmethod
@@ -100,13 +105,14 @@ class PostgresConnection(Connection):
         self.raw = psycopg.connect(**kwargs, autocommit=False)
         self._codec = CsvCodec()
 
-    def load(self, table: Table, data: pa.Table) -> None:
+    def load(self, table: Table, data: pa.Table, csv: bytes | None = None) -> None:
         if data.num_rows == 0:
             return
-        cols = ", ".join(self.dialect.q(c) for c in table.column_names)
         with self.raw.cursor() as cur:
-            with cur.copy(f"COPY {self.table(table.name)} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
-                copy.write(self._codec.encode(data))
+            with cur.copy(
+                f"COPY {self.table(table.name)} ({self.columns(table)}) FROM STDIN WITH (FORMAT csv)"
+            ) as copy:
+                copy.write(csv if csv is not None else self._codec.encode(data))
 
     @staticmethod
     def is_transient(exc: BaseException) -> bool:
@@ -117,6 +123,11 @@ class PostgresConnection(Connection):
         ):
             return True
         return isinstance(exc, psycopg.InterfaceError)
+
+
+def _rows(data: pa.Table, table: Table) -> list[tuple]:
+    """The rows of ``data`` as tuples of Python values, in contract column order."""
+    return list(zip(*(data.column(c).to_pylist() for c in table.column_names)))
 
 
 def _odbc_type(column: Any) -> tuple[int, int, int]:
@@ -152,12 +163,12 @@ class OdbcConnection(Connection):
 
         self.raw = pyodbc.connect(url.odbc_connection_string(), autocommit=False)
 
-    def load(self, table: Table, data: pa.Table) -> None:
+    def load(self, table: Table, data: pa.Table, csv: bytes | None = None) -> None:
         import pyodbc
 
         if data.num_rows == 0:
             return
-        cols = ", ".join(self.dialect.q(c) for c in table.column_names)
+        cols = self.columns(table)
         marks = ", ".join("?" for _ in table.columns)
         sizes = [_odbc_type(c) for c in table.columns]
         cur = self.raw.cursor()
@@ -167,10 +178,8 @@ class OdbcConnection(Connection):
         cur.fast_executemany = self.fast_executemany
         statement = f"INSERT INTO {self.table(table.name)} ({cols}) VALUES ({marks})"
         for start in range(0, data.num_rows, ODBC_CHUNK):
-            part = data.slice(start, ODBC_CHUNK)
-            rows = list(zip(*(part.column(c).to_pylist() for c in table.column_names)))
             cur.setinputsizes(sizes)
-            cur.executemany(statement, rows)
+            cur.executemany(statement, _rows(data.slice(start, ODBC_CHUNK), table))
             # Some drivers (MariaDB's) report a failed row only as a message, not an exception.
             errors = [m for m in cur.messages if not str(m[0]).lstrip("[").startswith("01")]
             if errors:
@@ -186,7 +195,7 @@ class OdbcConnection(Connection):
         full = prefix + ", ".join([row] * per_statement)
         for start in range(0, data.num_rows, per_statement):
             part = data.slice(start, per_statement)
-            flat = [v for r in zip(*(part.column(c).to_pylist() for c in table.column_names)) for v in r]
+            flat = [v for r in _rows(part, table) for v in r]
             cur.execute(full if part.num_rows == per_statement else prefix + ", ".join([row] * part.num_rows), flat)
         cur.close()
 
@@ -217,18 +226,16 @@ class SqliteConnection(Connection):
         self.raw = sqlite3.connect(url.file, isolation_level="DEFERRED")
         self.raw.execute("PRAGMA foreign_keys = ON")
 
-    def load(self, table: Table, data: pa.Table) -> None:
+    def load(self, table: Table, data: pa.Table, csv: bytes | None = None) -> None:
         if data.num_rows == 0:
             return
-        cols = ", ".join(self.dialect.q(c) for c in table.column_names)
         marks = ", ".join("?" for _ in table.columns)
-        columns = []
-        for c in table.columns:
-            arr = data.column(c.name)
-            if pa.types.is_date(c.type):
-                arr = pc.cast(arr, pa.string())  # ISO dates, SQLite's convention
-            columns.append(arr.to_pylist())
-        self.raw.executemany(f"INSERT INTO {self.table(table.name)} ({cols}) VALUES ({marks})", zip(*columns))
+        for i, c in enumerate(table.columns):
+            if pa.types.is_date(c.type):  # ISO dates, SQLite's convention
+                data = data.set_column(i, c.name, pc.cast(data.column(c.name), pa.string()))
+        self.raw.executemany(
+            f"INSERT INTO {self.table(table.name)} ({self.columns(table)}) VALUES ({marks})", _rows(data, table)
+        )
 
     @staticmethod
     def is_transient(exc: BaseException) -> bool:
@@ -266,10 +273,10 @@ class DuckdbConnection(Connection):
             pass
         self.raw.close()
 
-    def load(self, table: Table, data: pa.Table) -> None:
+    def load(self, table: Table, data: pa.Table, csv: bytes | None = None) -> None:
         if data.num_rows == 0:
             return
-        cols = ", ".join(self.dialect.q(c) for c in table.column_names)
+        cols = self.columns(table)
         self.raw.register("pii_gen_batch", data)
         self.raw.execute(f"INSERT INTO {self.table(table.name)} ({cols}) SELECT {cols} FROM pii_gen_batch")
         self.raw.unregister("pii_gen_batch")

@@ -17,11 +17,17 @@ class Identity(SubGenerator):
     table = "persons"
     columns = ("ssn",)
 
+    def __init__(self) -> None:
+        self._params: dict[tuple[int, int], tuple[int, int]] = {}
+
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> dict[str, Column]:
         strict = ctx.strict
         space = ids.STRICT_SSN_SPACE if strict else ids.REALISTIC_SSN_SPACE
         # The permutation is fixed by the run's seed, not the block, so ids never repeat across blocks.
-        params = ids.permutation_params(space, np.random.default_rng([ctx.config.seed, 0x55_4E]))
+        key = (ctx.config.seed, space)
+        if key not in self._params:
+            self._params[key] = ids.permutation_params(space, np.random.default_rng([ctx.config.seed, 0x55_4E]))
+        params = self._params[key]
         index = ids.permute(ctx.person_id - 1, space, params)
         parts = ids.strict_ssn_parts(index) if strict else ids.realistic_ssn_parts(index)
         return {"ssn": ids.format_ssn(*parts)}

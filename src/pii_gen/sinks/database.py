@@ -184,10 +184,9 @@ class DatabaseSink(Sink):
         log = []
         for name, spec in TABLES.items():  # persons first: the foreign keys need it
             data = batch[name]
-            conn.load(spec, data)
-            log.append(
-                (self.run.run_id, name, number, data.num_rows, f"{zlib.crc32(self._codec.encode(data)):08x}", now())
-            )
+            csv = self._codec.encode(data)  # the checksum's input, and PostgreSQL's COPY payload
+            conn.load(spec, data, csv)
+            log.append((self.run.run_id, name, number, data.num_rows, f"{zlib.crc32(csv):08x}", now()))
         cur_sql = (
             f"INSERT INTO {conn.table('pii_gen_load_log')} "
             "(run_id, table_name, batch_number, row_count, checksum, loaded_at) VALUES (%s, %s, %s, %s, %s, %s)"
