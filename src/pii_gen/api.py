@@ -14,7 +14,7 @@ from .errors import PiiGenError
 from .sinks.database import DatabaseSink
 from .engine import PerformanceOptimizer
 from .person import BLOCK_SIZE
-from .schema import TABLES
+from .variability import make_plan, tables_for
 from .sinks import Staging, file_sink
 
 
@@ -30,9 +30,16 @@ class RunResult:
     run_id: str | None = None  # database loads: the id to resume or audit with
     retries: int = 0  # database loads: batches retried after transient errors
 
+    people: int = 0  # people generated (persons rows less duplicate records)
+
     @property
     def people_per_second(self) -> float:
-        return self.rows.get("persons", 0) / self.seconds if self.seconds > 0 else 0.0
+        return self.people / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def duplicates(self) -> int:
+        """Duplicate person records that noise added."""
+        return self.rows.get("persons", 0) - self.people
 
 
 def manifest(config: GenerateConfig, files: dict[str, dict[str, object]]) -> dict[str, object]:
@@ -46,6 +53,7 @@ def manifest(config: GenerateConfig, files: dict[str, dict[str, object]]) -> dic
         "pii_mode": config.pii_mode,
         "format": config.format,
         "config": config.model_dump(mode="json", exclude=set(RUN_FIELDS)),
+        **({"noise": plan.describe()} if (plan := make_plan(config.noise)).active else {}),
         "tables": {name: {"rows": info["rows"], "file": f} for f, info in files.items() for name in [info["table"]]},
         "files": files,
     }
@@ -79,7 +87,7 @@ def load_database(config: GenerateConfig, progress: Callable[[int], None] | None
     )
     optimizer = PerformanceOptimizer(gen_config, first_task=run.first_batch)
     with sink:
-        sink.open({name: t.arrow_schema for name, t in TABLES.items()})
+        sink.open({name: t.arrow_schema for name, t in sink.tables.items()})
         optimizer.run(sink, progress, graceful=True)
         if optimizer.interrupted:
             sink.abort()
@@ -90,7 +98,7 @@ def load_database(config: GenerateConfig, progress: Callable[[int], None] | None
             )
     return RunResult(
         rows=dict(sink.rows), files={}, seconds=time.perf_counter() - started, workers=optimizer.workers,
-        peak_rss=optimizer.peak_rss, run_id=run.run_id, retries=sink.retries,
+        peak_rss=optimizer.peak_rss, run_id=run.run_id, retries=sink.retries, people=optimizer.people,
     )  # fmt: skip
 
 
@@ -106,7 +114,7 @@ def write_files(config: GenerateConfig, progress: Callable[[int], None] | None =
         sink = file_sink(config.format, staging)
         optimizer = PerformanceOptimizer(config)
         with sink:
-            sink.open({name: t.arrow_schema for name, t in TABLES.items()})
+            sink.open({name: t.arrow_schema for name, t in tables_for(config).items()})
             optimizer.run(sink, progress)
         files = sink.checksums()
         text = json.dumps(manifest(config, files), indent=2, sort_keys=False) + "\n"
@@ -121,4 +129,5 @@ def write_files(config: GenerateConfig, progress: Callable[[int], None] | None =
         seconds=time.perf_counter() - started,
         workers=optimizer.workers,
         peak_rss=optimizer.peak_rss,
+        people=optimizer.people,
     )

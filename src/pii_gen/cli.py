@@ -15,13 +15,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import __version__, api
-from .config import build_config, default_config_yaml, read_config_file
+from .config import NOISE_PROFILES, build_config, default_config_yaml, read_config_file
 from .db import ddl
 from .db.loaders import connect
 from .db.url import DEFAULT_DUCKDB, redact
 from .db.url import parse as parse_url
 from .errors import ConfigError, OutputError, PiiGenError
 from .sinks.database import ensure_schema
+from .variability import tables_for
 
 err_console = Console(stderr=True, highlight=False)
 
@@ -55,6 +56,9 @@ def cli() -> None:
     "--if-exists", type=click.Choice(["fail", "append", "replace"]), help="When the tables already hold rows."
 )
 @click.option("--resume", help="Run id of an interrupted database load to continue.")
+@click.option(
+    "--noise", type=click.Choice(NOISE_PROFILES), help="Data-quality noise profile (default none: clean data)."
+)
 @click.option("-q", "--quiet", is_flag=True, default=None, help="No progress bar or summary.")
 def generate(
     count: int | None,
@@ -69,10 +73,13 @@ def generate(
     db_schema: str | None,
     if_exists: str | None,
     resume: str | None,
+    noise: str | None,
     quiet: bool | None,
 ) -> None:
     """Generate people into one file per table in an output folder, or into a database (--db)."""
     data = read_config_file(config_file) if config_file else {}
+    if noise is not None:  # the profile flag keeps the file's per-column rates
+        data = {**data, "noise": {**(data.get("noise") or {}), "profile": noise}}
     config = build_config(
         data, count=count, seed=seed, workers=workers, format=fmt, out=out, pii_mode=pii_mode,
         batch_size=batch_size, quiet=quiet, db=db, db_schema=db_schema, if_exists=if_exists, resume=resume,
@@ -108,7 +115,7 @@ def generate(
     if not config.quiet and result.run_id:
         tables = ", ".join(f"{name} {rows:,}" for name, rows in result.rows.items())
         err_console.print(
-            f"Loaded {result.rows.get('persons', 0):,} people into {parse_url(config.db).redacted()} "
+            f"Loaded {result.people:,} people{_duplicates(result)} into {parse_url(config.db).redacted()} "
             f"in {result.seconds:.1f} s ({result.people_per_second:,.0f} people/s, run {result.run_id}, "
             f"{result.retries} retried batches): {tables}",
             soft_wrap=True,
@@ -116,7 +123,7 @@ def generate(
     elif not config.quiet:
         tables = ", ".join(f"{name} {rows:,}" for name, rows in result.rows.items())
         err_console.print(
-            f"Wrote {result.rows.get('persons', 0):,} people to {config.out}/ as {config.format} "
+            f"Wrote {result.people:,} people{_duplicates(result)} to {config.out}/ as {config.format} "
             f"in {result.seconds:.1f} s ({result.people_per_second:,.0f} people/s, {result.workers} workers): {tables}",
             soft_wrap=True,
         )
@@ -128,22 +135,24 @@ def generate(
 @click.option("--drop-existing", is_flag=True, help="Drop pii_gen's tables first (their rows are lost).")
 @click.option("--dialect", type=click.Choice(list(ddl.DIALECTS)), help="With --dry-run: the SQL dialect to print.")
 @click.option("--dry-run", is_flag=True, help="Print the DDL instead of connecting.")
+@click.option("--noise", type=click.Choice(NOISE_PROFILES), help="Tables for output with this noise profile.")
 def create_schema(
-    db: str | None, db_schema: str | None, drop_existing: bool, dialect: str | None, dry_run: bool
+    db: str | None, db_schema: str | None, drop_existing: bool, dialect: str | None, dry_run: bool, noise: str | None
 ) -> None:
     """Create the output tables (with keys and indexes) in a database, or print their DDL."""
+    tables = tables_for(build_config({"noise": {"profile": noise or "none"}}))
     if dry_run:
         name = dialect or (parse_url(db).dialect if db else None)
         if name is None:
             raise ConfigError("--dry-run needs --dialect (one of: " + ", ".join(ddl.DIALECTS) + ") or --db")
-        click.echo(ddl.script(name, db_schema, drop_existing), nl=False)
+        click.echo(ddl.script(name, db_schema, drop_existing, tables), nl=False)
         return
     if not db:
         raise ConfigError("create-schema needs --db URL (or --dry-run --dialect D to print the DDL)")
     url = parse_url(db)
     conn = connect(url, db_schema)
     try:
-        ensure_schema(conn, drop_existing=drop_existing)
+        ensure_schema(conn, drop_existing, tables)
     except PiiGenError:
         raise
     except Exception as err:  # noqa: BLE001 - driver errors, reported without the password
@@ -172,6 +181,10 @@ def create_config(path: str, force: bool) -> None:
     except OSError as err:
         raise OutputError(f"cannot write '{target}': {err.strerror}") from None
     err_console.print(f"Wrote {target}; edit it and pass it with: pii_gen generate --config {target}", soft_wrap=True)
+
+
+def _duplicates(result: api.RunResult) -> str:
+    return f" (+{result.duplicates:,} duplicate records)" if result.duplicates else ""
 
 
 def _one_line(message: str) -> str:

@@ -68,6 +68,66 @@ class EmploymentConfig(_Section):
     max_jobs: int = Field(5, ge=1, le=12, description="most jobs in one person's history")
 
 
+NoiseProfile = Literal["none", "light", "realistic", "heavy"]
+NOISE_PROFILES: tuple[str, ...] = ("none", "light", "realistic", "heavy")
+
+
+class ColumnNoise(_Section):
+    """Rates of each noise type for one column: the share of its values given that noise."""
+
+    typo: float = Field(0.0, ge=0, le=1, description="one-edit misspellings")
+    name_variant: float = Field(0.0, ge=0, le=1, description="nicknames, initials, swapped or changed names")
+    missing: float = Field(0.0, ge=0, le=1, description="null, empty or placeholder")
+    format: float = Field(0.0, ge=0, le=1, description="another format, case or stray whitespace")
+    wrong_value: float = Field(0.0, ge=0, le=1, description="wrong digits, swapped dates, copied values")
+    outlier: float = Field(0.0, ge=0, le=1, description="implausible or out-of-range values")
+
+    @model_validator(mode="after")
+    def _total(self) -> "ColumnNoise":
+        total = sum(self.rates().values())
+        if total > 1 + 1e-9:
+            raise ValueError(
+                f"rates add up to {total:.4g}; a value gets at most one kind of noise, so they must not exceed 1"
+            )
+        return self
+
+    def rates(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+
+class DuplicatesConfig(_Section):
+    """People recorded more than once: the record-linkage case."""
+
+    rate: float = Field(0.0, ge=0, le=1, description="share of people who appear again")
+    max_variants: int = Field(2, ge=1, le=9, description="most extra records of one person (1 up to this)")
+
+
+class NoiseConfig(_Section):
+    """Data-quality noise: a named profile (config/noise/*.yaml), with per-column rates overriding it."""
+
+    profile: NoiseProfile = Field("none", description="none (clean), light, realistic or heavy")
+    log: bool = Field(True, description="write the noise_log table: every change with its original value")
+    magnitude: float | None = Field(None, ge=1, le=10_000, description="how far outliers go (profile's if unset)")
+    duplicates: DuplicatesConfig | None = Field(None, description="duplicate records (profile's if unset)")
+    columns: dict[str, ColumnNoise] = Field(
+        default_factory=dict, description="'table.column': rates, overriding the profile's for that column"
+    )
+
+    @model_validator(mode="after")
+    def _columns_exist(self) -> "NoiseConfig":
+        if not self.columns:
+            return self
+        from .variability.registry import check_column  # the registry knows which noise fits which column
+
+        for key, rates in self.columns.items():
+            check_column(key, [name for name, rate in rates.rates().items() if rate > 0])
+        if self.profile != "none":
+            from .variability.plan import merge_columns
+
+            merge_columns(self.profile, self.columns)
+        return self
+
+
 class GenerateConfig(_Section):
     """Everything one ``pii_gen generate`` run needs."""
 
@@ -93,6 +153,7 @@ class GenerateConfig(_Section):
     address: AddressConfig = AddressConfig()
     contact: ContactConfig = ContactConfig()
     employment: EmploymentConfig = EmploymentConfig()
+    noise: NoiseConfig = Field(default_factory=NoiseConfig)
 
     def resolved_workers(self) -> int:
         """Worker count to use: the configured one, or all cores."""
@@ -109,7 +170,7 @@ def _describe(err: ValidationError) -> str:
         allowed = ", ".join(sorted(parent.model_fields)) if parent else ""
         return f"unknown config field '{where}'" + (f" (expected one of: {allowed})" if allowed else "")
     msg = first["msg"]
-    msg = msg.replace("Input should be", "must be")
+    msg = msg.replace("Input should be", "must be").removeprefix("Value error, ")
     value = first.get("input")
     shown = "" if isinstance(value, (dict, list)) or value is None else f" (got {value!r})"
     return f"invalid config field '{where}': {msg}{shown}"

@@ -23,7 +23,7 @@ import psutil
 import pyarrow as pa
 
 from .config import GenerateConfig
-from .person import PersonGenerator, blocks_for, blocks_per_batch, concat_batches
+from .person import BLOCK_SIZE, PersonGenerator, blocks_for, blocks_per_batch, concat_batches
 from .sinks.base import Batch, Sink
 from .sinks.direct import PartWriter, Receipt
 from .sinks.files import FileSink
@@ -107,6 +107,7 @@ class PerformanceOptimizer:
         self.interrupted = False
         self.workers = max(1, min(config.resolved_workers(), len(self.tasks)))
         self.peak_rss = 0
+        self.people = 0  # people delivered so far
 
     def run(self, sink: Sink, progress: Callable[[int], None] | None = None, graceful: bool = False) -> None:
         """Generate every block and deliver it to ``sink`` in block order.
@@ -134,7 +135,7 @@ class PerformanceOptimizer:
         if not parallel:
             gen = PersonGenerator(self.config)
             for task in self.tasks:
-                self._deliver(sink, _produce(gen, task, writer), progress)
+                self._deliver(sink, _produce(gen, task, writer), task, progress)
                 if self.interrupted:
                     break
             if writer is not None:
@@ -145,7 +146,7 @@ class PerformanceOptimizer:
         with _worker_environment():
             pool = ctx.Pool(self.workers, initializer=_init_worker, initargs=(self.config.model_dump_json(), writer))
         try:
-            pending: deque = deque()
+            pending: deque = deque()  # (task, result)
             todo = iter(self.tasks)
             window = 2 * self.workers if writer is not None else self.workers + 1  # batches in flight
             exhausted = False
@@ -160,10 +161,11 @@ class PerformanceOptimizer:
                     if task is None:
                         exhausted = True
                         break
-                    pending.append(pool.apply_async(_run_task, (task,)))
+                    pending.append((task, pool.apply_async(_run_task, (task,))))
                 if not pending or self.interrupted:
                     break
-                self._deliver(sink, pending.popleft().get(), progress)
+                task, result = pending.popleft()
+                self._deliver(sink, result.get(), task, progress)
             if self.interrupted:
                 pool.terminate()
             else:
@@ -174,13 +176,15 @@ class PerformanceOptimizer:
         finally:
             pool.join()
 
-    def _deliver(self, sink: Sink, result: Result, progress: Callable[[int], None] | None) -> None:
+    def _deliver(self, sink: Sink, result: Result, task: Task, progress: Callable[[int], None] | None) -> None:
         if isinstance(result, Receipt):
             sink.record(result)  # type: ignore[attr-defined]
-            people = result.rows["persons"]
         else:
             sink.write(result)
-            people = result["persons"].num_rows
+        # People generated, not person records: noise can add duplicate records.
+        _, start, stop = task
+        people = min(stop * BLOCK_SIZE, self.config.count) - start * BLOCK_SIZE
+        self.people += people
         self.peak_rss = max(self.peak_rss, _rss_all())
         if progress is not None:
             progress(people)

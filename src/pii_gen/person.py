@@ -18,7 +18,8 @@ from .config import GenerateConfig, build_config
 from .errors import ConfigError
 from .generators import REGISTRY, Context, SubGenerator
 from .reference import Reference, load
-from .schema import TABLES
+from .schema import TABLES, Table
+from .variability import VariabilityEngine
 
 BLOCK_SIZE = 10_000
 
@@ -48,6 +49,9 @@ class PersonGenerator:
         self.first_block = (self.config.first_person_id - 1) // BLOCK_SIZE
         self.ref: Reference = load()
         self.generators: list[SubGenerator] = [cls() for cls in REGISTRY]
+        noise = VariabilityEngine(self.config, self.ref)
+        self.noise: VariabilityEngine | None = noise if noise.active else None
+        self.tables: dict[str, Table] = noise.tables
 
     def block(self, index: int, size: int = BLOCK_SIZE) -> Batch:
         """The tables for block ``index`` holding ``size`` people (only the last block is short)."""
@@ -59,7 +63,10 @@ class PersonGenerator:
         for gen in self.generators:
             columns = gen.generate(size, block_rng(self.config.seed, absolute, gen.stream), ctx)
             produced[gen.table].update(columns)
-        return {name: _to_table(name, cols) for name, cols in produced.items()}
+        tables = {name: _to_table(name, cols) for name, cols in produced.items()}
+        if self.noise is not None:
+            tables = self.noise.apply(tables, lambda stream: block_rng(self.config.seed, absolute, stream))
+        return tables
 
     def blocks(self, n: int, start_block: int = 0, stop_block: int | None = None) -> Iterator[Batch]:
         """Blocks ``start_block`` up to ``stop_block`` of a population of ``n`` people."""
@@ -76,7 +83,9 @@ class PersonGenerator:
     def generate(self, n: int) -> Batch:
         """All tables for ``n`` people, in memory (use :meth:`iter_batches` for large ``n``)."""
         parts = list(self.blocks(n))
-        return concat_batches(parts) if parts else {name: t.arrow_schema.empty_table() for name, t in TABLES.items()}
+        return (
+            concat_batches(parts) if parts else {name: t.arrow_schema.empty_table() for name, t in self.tables.items()}
+        )
 
 
 def blocks_for(n: int) -> int:
@@ -91,7 +100,7 @@ def blocks_per_batch(batch_size: int) -> int:
 def concat_batches(parts: list[Batch]) -> Batch:
     if len(parts) == 1:
         return parts[0]
-    return {name: pa.concat_tables([p[name] for p in parts]) for name in TABLES}
+    return {name: pa.concat_tables([p[name] for p in parts]) for name in parts[0]}
 
 
 def _to_table(name: str, columns: dict[str, object]) -> pa.Table:

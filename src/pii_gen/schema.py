@@ -32,6 +32,7 @@ class Table:
     primary_key: str
     foreign_keys: tuple[tuple[str, str, str], ...] = ()  # (column, table, column)
     description: str = ""
+    key_factor: int | None = None  # child tables: primary key = person_id * key_factor + sequence
 
     @property
     def arrow_schema(self) -> pa.Schema:
@@ -102,6 +103,7 @@ ADDRESSES = Table(
     ),
     "address_id",
     _FK_PERSON,
+    key_factor=10,
 )
 
 PHONE_NUMBERS = Table(
@@ -115,6 +117,7 @@ PHONE_NUMBERS = Table(
     ),
     "phone_id",
     _FK_PERSON,
+    key_factor=10,
 )
 
 EMAIL_ADDRESSES = Table(
@@ -128,6 +131,7 @@ EMAIL_ADDRESSES = Table(
     ),
     "email_id",
     _FK_PERSON,
+    key_factor=10,
 )
 
 EMPLOYMENTS = Table(
@@ -146,6 +150,7 @@ EMPLOYMENTS = Table(
     ),
     "employment_id",
     _FK_PERSON,
+    key_factor=100,
 )
 
 FINANCIAL_PROFILES = Table(
@@ -162,6 +167,26 @@ FINANCIAL_PROFILES = Table(
     ),
     "person_id",
     _FK_PERSON,
+)
+
+# Only in output with noise (see pii_gen.variability): the link from a duplicate record to its
+# person, and the log of every change noise made.
+SOURCE_PERSON_ID = Column(
+    "source_person_id", pa.int64(), nullable=True, description="for a duplicate record: the person it duplicates"
+)
+
+NOISE_LOG = Table(
+    "noise_log",
+    (
+        _r("table_name", 32),
+        Column("record_id", pa.int64(), description="primary key of the changed row"),
+        _r("column_name", 32),
+        _r("noise_type", 16, description="typo, name_variant, missing, format, wrong_value, outlier or duplicate"),
+        _r("variant", 24, description="the finer kind of change"),
+        _s("original_value", 128, nullable=True, description="the clean value, as text"),
+    ),
+    "table_name, record_id, column_name",
+    description="One row per changed value (and per duplicate record): the truth behind noisy output.",
 )
 
 TABLES: dict[str, Table] = {

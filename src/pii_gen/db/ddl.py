@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from ..errors import ConfigError
-from ..schema import TABLES, Column, Table
+from ..schema import NOISE_LOG, TABLES, Column, Table
 
 DIALECTS = ("postgresql", "tsql", "mysql", "sqlite", "duckdb")
 
@@ -156,9 +156,18 @@ def dialect(name: str) -> Dialect:
         raise ConfigError(f"unknown SQL dialect '{name}' (expected one of: {', '.join(DIALECTS)})") from None
 
 
-def all_tables() -> list[Table]:
-    """Bookkeeping tables first, then the contract in foreign-key order (persons first)."""
-    return [*BOOKKEEPING, *TABLES.values()]
+def all_tables(tables: dict[str, Table] | None = None) -> list[Table]:
+    """Bookkeeping tables first, then the contract (``tables``, default the clean one) in foreign-key
+    order (persons first)."""
+    return [*BOOKKEEPING, *(tables or TABLES).values()]
+
+
+def droppable(tables: dict[str, Table] | None = None) -> list[Table]:
+    """Every table pii_gen may have created, in the order to drop them (children first)."""
+    found = all_tables(tables)
+    if NOISE_LOG.name not in {t.name for t in found}:
+        found.append(NOISE_LOG)
+    return list(reversed(found))
 
 
 def qualified(d: Dialect, table: str, schema: str | None) -> str:
@@ -198,8 +207,10 @@ def drop_table(d: Dialect, table: Table, schema: str | None = None) -> str:
     return f"DROP TABLE IF EXISTS {qualified(d, table.name, schema)}"
 
 
-def statements(name: str, schema: str | None = None, drop_existing: bool = False) -> list[str]:
-    """Every statement that creates the whole schema, in order."""
+def statements(
+    name: str, schema: str | None = None, drop_existing: bool = False, tables: dict[str, Table] | None = None
+) -> list[str]:
+    """Every statement that creates the whole schema (``tables``, default the clean contract), in order."""
     d = dialect(name)
     if schema and not d.schemas:
         raise ConfigError(f"{name} has no schemas; leave out --schema (got '{schema}')")
@@ -207,15 +218,17 @@ def statements(name: str, schema: str | None = None, drop_existing: bool = False
     if schema:
         out.append(create_schema(d, schema))
     if drop_existing:
-        out.extend(drop_table(d, t, schema) for t in reversed(all_tables()))
-    for table in all_tables():
+        out.extend(drop_table(d, t, schema) for t in droppable(tables))
+    for table in all_tables(tables):
         out.extend(create_table(d, table, schema))
     return out
 
 
-def script(name: str, schema: str | None = None, drop_existing: bool = False) -> str:
+def script(
+    name: str, schema: str | None = None, drop_existing: bool = False, tables: dict[str, Table] | None = None
+) -> str:
     """The DDL as one script, statements separated the way the dialect's tools expect."""
     sep = "\nGO\n" if name == "tsql" else ";\n"
-    body = (sep if name == "tsql" else ";\n\n").join(statements(name, schema, drop_existing))
+    body = (sep if name == "tsql" else ";\n\n").join(statements(name, schema, drop_existing, tables))
     header = f"-- pii_gen schema for {name}; generated from src/pii_gen/schema.py, do not edit by hand.\n"
     return header + body + (sep if name == "tsql" else ";\n")

@@ -29,7 +29,9 @@ from ..db.loaders import Connection, connect, now
 from ..db.url import DatabaseURL, redact
 from ..errors import OutputError, PiiGenError
 from ..person import BLOCK_SIZE
-from ..schema import TABLES
+from ..schema import Table
+from ..variability import tables_for
+from ..variability.duplicates import DUPLICATE_ID_BASE
 from .base import Batch, Sink
 from .codecs import CsvCodec
 
@@ -49,8 +51,9 @@ def _error_line(url: DatabaseURL, err: BaseException) -> str:
     return " ".join(redact(str(err), url.password).split())[:500]
 
 
-def ensure_schema(conn: Connection, drop_existing: bool = False) -> None:
-    """Create whatever of the schema is missing (or everything, after dropping, with ``drop_existing``)."""
+def ensure_schema(conn: Connection, drop_existing: bool = False, tables: dict[str, Table] | None = None) -> None:
+    """Create whatever of the schema (``tables``, default the clean contract) is missing, or everything
+    after dropping every table pii_gen may have made, with ``drop_existing``."""
     d = conn.dialect
     if conn.schema:
         try:
@@ -59,11 +62,11 @@ def ensure_schema(conn: Connection, drop_existing: bool = False) -> None:
         except Exception:  # noqa: BLE001 - exists, or not allowed while it exists
             conn.rollback()
     if drop_existing:
-        for table in reversed(ddl.all_tables()):
+        for table in ddl.droppable(tables):
             conn.execute(ddl.drop_table(d, table, conn.schema))
         conn.commit()
     # Look first, create after: a failed look-up aborts the transaction it runs in.
-    missing = [t for t in ddl.all_tables() if not conn.table_exists(t.name)]
+    missing = [t for t in ddl.all_tables(tables) if not conn.table_exists(t.name)]
     for table in missing:
         for statement in ddl.create_table(d, table, conn.schema):
             conn.execute(statement)
@@ -86,6 +89,7 @@ class DatabaseSink(Sink):
         self.next_batch = 0
         self.retries = 0
         self._codec = CsvCodec()
+        self.tables: dict[str, Table] = tables_for(config)
 
     # -- set-up ------------------------------------------------------------------
     def connect(self) -> Connection:
@@ -95,8 +99,12 @@ class DatabaseSink(Sink):
         """Connect, create the schema, check the tables, and start (or pick up) the run."""
         self.conn = self.connect()
         try:
-            ensure_schema(self.conn, drop_existing=self.if_exists == "replace" and not self.resume)
-            self.run = self._resume() if self.resume else self._start()
+            if self.resume:  # the interrupted run's own config decides the tables
+                self.run = self._resume()
+                self.tables = tables_for(self.run.config)
+            ensure_schema(self.conn, self.if_exists == "replace" and not self.resume, self.tables)
+            if not self.resume:
+                self.run = self._start()
         except PiiGenError:
             self.conn.close()
             raise
@@ -110,7 +118,7 @@ class DatabaseSink(Sink):
         conn = self.conn
         assert conn is not None
         if self.if_exists == "fail":
-            busy = [t for t in TABLES if conn.execute(f"SELECT COUNT(*) FROM {conn.table(t)}")[0][0]]
+            busy = [t for t in self.tables if conn.execute(f"SELECT COUNT(*) FROM {conn.table(t)}")[0][0]]
             if busy:
                 raise OutputError(
                     f"table {busy[0]} in {self.url.redacted()} already holds rows; pass --if-exists append "
@@ -118,7 +126,10 @@ class DatabaseSink(Sink):
                 )
         if self.if_exists == "append":
             # New people continue the ids (and so the SSN sequence) after those already loaded.
-            top = conn.execute(f"SELECT MAX(person_id) FROM {conn.table('persons')}")[0][0]
+            # Duplicate records (noise) have ids from DUPLICATE_ID_BASE up; new people follow the real ones.
+            top = conn.execute(
+                f"SELECT MAX(person_id) FROM {conn.table('persons')} WHERE person_id < {DUPLICATE_ID_BASE}"
+            )[0][0]
             if top:
                 first = -(-int(top) // BLOCK_SIZE) * BLOCK_SIZE + 1  # the next whole block
                 self.config = build_config(self.config.model_dump(), first_person_id=first)
@@ -182,7 +193,7 @@ class DatabaseSink(Sink):
         conn = self.conn
         assert conn is not None and self.run is not None
         log = []
-        for name, spec in TABLES.items():  # persons first: the foreign keys need it
+        for name, spec in self.tables.items():  # persons first: the foreign keys need it
             data = batch[name]
             csv = self._codec.encode(data)  # the checksum's input, and PostgreSQL's COPY payload
             conn.load(spec, data, csv)
@@ -225,7 +236,8 @@ class DatabaseSink(Sink):
             conn.execute(f"SELECT table_name, SUM(row_count) FROM {conn.table('pii_gen_load_log')} GROUP BY table_name")
         )
         out = {
-            t: (conn.execute(f"SELECT COUNT(*) FROM {conn.table(t)}")[0][0], int(logged.get(t, 0) or 0)) for t in TABLES
+            t: (conn.execute(f"SELECT COUNT(*) FROM {conn.table(t)}")[0][0], int(logged.get(t, 0) or 0))
+            for t in self.tables
         }
         conn.commit()
         return out

@@ -1,0 +1,19 @@
+"""Data-quality noise with ground truth: typos, name variants, missing values, format drift,
+wrong values, outliers and duplicate records, each at a configured rate per column."""
+
+from __future__ import annotations
+
+from ..config import GenerateConfig
+from ..schema import Table
+from .contract import contract
+from .engine import VariabilityEngine
+from .plan import NoisePlan, make_plan
+from .registry import NOISE_TYPES
+
+
+def tables_for(config: GenerateConfig) -> dict[str, Table]:
+    """The output contract of a run with this config (the clean one without noise)."""
+    return contract(make_plan(config.noise))
+
+
+__all__ = ["NOISE_TYPES", "NoisePlan", "VariabilityEngine", "contract", "make_plan", "tables_for"]

@@ -1,0 +1,154 @@
+"""VariabilityEngine: turns a block's clean tables into noisy ones, logging every change.
+
+Each (table, column) draws from its own random stream, derived like every
+other stream from (seed, block), so noise is deterministic and independent of
+worker count and batching, and a column's noise does not shift when another
+column's rates change.  Per cell one draw picks at most one noise type (the
+rates of a column never add up to more than 1), so every changed value is
+changed exactly once and its original is in the log.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..config import GenerateConfig
+from ..reference import Reference
+from ..schema import TABLES, Table
+from .base import Cells, NoiseType
+from .contract import contract
+from .duplicates import add_duplicates
+from .log import NoiseLog
+from .plan import NoisePlan, make_plan
+from .registry import NOISE_TYPES
+
+RngFor = Callable[[int], np.random.Generator]
+STREAM_BASE = 1_000_000  # far above the sub-generators' stream numbers
+
+
+def stream_of(name: str) -> int:
+    """The fixed stream number of a column ('table.column') or step."""
+    return STREAM_BASE + zlib.crc32(name.encode())
+
+
+class VariabilityEngine:
+    """Applies a run's noise plan to the blocks of clean tables."""
+
+    def __init__(self, config: GenerateConfig, ref: Reference) -> None:
+        self.config = config
+        self.ref = ref
+        self.plan: NoisePlan = make_plan(config.noise)
+        self.tables: dict[str, Table] = contract(self.plan)
+        self.types: dict[str, NoiseType] = {t.name: t() for t in NOISE_TYPES}
+
+    @property
+    def active(self) -> bool:
+        return self.plan.active
+
+    def apply(self, batch: dict[str, pa.Table], rng_for: RngFor) -> dict[str, pa.Table]:
+        """The noisy tables (plus ``noise_log``) for one block's clean tables."""
+        log = NoiseLog()
+        batch = add_duplicates(batch, rng_for(stream_of("duplicates")), self.plan.duplicates, log)
+        out = {name: self._table(name, batch[name], rng_for, log) for name in TABLES}
+        if self.plan.log:
+            out["noise_log"] = log.table()
+        return out
+
+    def _table(self, name: str, table: pa.Table, rng_for: RngFor, log: NoiseLog) -> pa.Table:
+        spec = self.tables[name]
+        cols = _Columns(table)
+        n = table.num_rows
+        locked = {c: np.zeros(n, dtype=bool) for c in table.column_names}
+        keys = cols[TABLES[name].primary_key]
+        for col in TABLES[name].column_names:
+            rates = self.plan.rates.get((name, col))
+            if not rates:
+                continue
+            rng = rng_for(stream_of(f"{name}.{col}"))
+            kinds = list(rates)
+            bounds = np.cumsum([rates[k] for k in kinds])
+            u = rng.random(n)
+            drawn = np.flatnonzero(u < bounds[-1])  # the few cells that get any noise
+            drawn = drawn[~locked[col][drawn]]
+            choice = np.searchsorted(bounds, u[drawn], side="right")
+            target = spec.column(col).type
+            changed: list[tuple[np.ndarray, pa.Array]] = []
+            for k, kind in enumerate(kinds):
+                noise = self.types[kind]
+                rows = drawn[choice == k]
+                before = cols[col].take(pa.array(rows))
+                keep = noise.eligible(col, before)
+                if not keep.all():
+                    rows, before = rows[keep], before.filter(pa.array(keep))
+                if len(rows) == 0:
+                    continue
+                change = noise.apply(
+                    Cells(cols, col, rows, before, target, rng, self.ref, self.config.pii_mode == "strict",
+                          self.config.as_of, self.plan.magnitude)
+                )  # fmt: skip
+                applied = change.applied & _differs(before, change.values, target)
+                for other, (where, _) in change.also.items():
+                    applied &= ~(where & locked[other][rows])
+                done = rows[applied]
+                changed.append((done, change.values.filter(pa.array(applied))))
+                locked[col][done] = True
+                log.add(name, keys.take(pa.array(done)), col, kind, change.variant[applied], noise.variants,
+                        before.filter(pa.array(applied)))  # fmt: skip
+                for other, (where, new) in change.also.items():
+                    mask = applied & where
+                    also_rows = rows[mask]
+                    old = cols[other].take(pa.array(also_rows))
+                    cols[other] = _scatter(
+                        cols[other], [(also_rows, new.filter(pa.array(mask)))], spec.column(other).type
+                    )
+                    locked[other][also_rows] = True
+                    log.add(
+                        name, keys.take(pa.array(also_rows)), other, kind, change.variant[mask], noise.variants, old
+                    )
+            cols[col] = _scatter(cols[col], changed, target)
+        arrays = [cols.raw(c.name) for c in spec.columns]
+        arrays = [a if a.type == c.type else a.cast(c.type) for a, c in zip(arrays, spec.columns)]
+        return pa.Table.from_arrays(arrays, schema=spec.arrow_schema)
+
+
+class _Columns(dict):
+    """A table's columns, combined into one array only when noise reads or changes them."""
+
+    def __init__(self, table: pa.Table) -> None:
+        super().__init__()
+        self._table = table
+
+    def __missing__(self, name: str) -> pa.Array:
+        value = self[name] = self._table.column(name).combine_chunks()
+        return value
+
+    def raw(self, name: str) -> pa.Array | pa.ChunkedArray:
+        """The column as it stands, without combining an untouched one."""
+        return self[name] if name in self else self._table.column(name)
+
+
+def _differs(before: pa.Array, after: pa.Array, target: pa.DataType) -> np.ndarray:
+    """Where a change really changes the value (as the output will show it)."""
+    a, b = before.cast(target), after.cast(target)
+    unequal = pc.not_equal(a, b)
+    return np.asarray(pc.fill_null(unequal, pc.not_equal(pc.is_valid(a), pc.is_valid(b))), dtype=bool)
+
+
+def _scatter(base: pa.Array, changed: list[tuple[np.ndarray, pa.Array]], target: pa.DataType) -> pa.Array:
+    """``base`` (cast to ``target``) with the given rows replaced by new values."""
+    if base.type != target:
+        base = base.cast(target)
+    changed = [(r, v) for r, v in changed if len(r)]
+    if not changed:
+        return base
+    n = len(base)
+    index = np.arange(n)
+    rows = np.concatenate([r for r, _ in changed])
+    index[rows] = n + np.arange(len(rows))
+    merged = pa.concat_arrays([base, *(v.cast(target) for _, v in changed)])
+    return merged.take(pa.array(index))

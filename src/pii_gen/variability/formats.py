@@ -1,0 +1,173 @@
+"""Format drift: the same value written the way another system or clerk writes it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..reference import _read
+from ..text import assemble, fixed_width, join
+from .base import Cells, Change, NoiseType, choose
+
+TEXT = ("first_name", "middle_name", "last_name", "city", "county", "employer_name", "job_title", "email")
+DATES = ("date_of_birth", "valid_from", "valid_to", "start_date", "end_date")
+DATE_FORMATS = ("%m/%d/%Y", "%d/%m/%Y", "%m/%d/%y", "%Y%m%d", "%b %d, %Y")  # as written by _date_form
+MONTHS = pa.array(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"])
+
+
+def _abbreviations(table: str, full: str) -> tuple[pa.Array, pa.Array]:
+    t = _read(table)
+    return t.column("abbreviation").combine_chunks(), t.column(full).combine_chunks()
+
+
+class FormatDrift(NoiseType):
+    """Phones as (212) 555-0123, 212.555.0123, +1 212 555 0123 or with an extension; dates in US,
+    day-first, two-digit-year and other formats; SSNs and card numbers without or with other
+    separators; street suffixes and unit designators spelt out or abbreviated with a period; upper,
+    lower or title case; stray whitespace."""
+
+    name = "format"
+    variants = (
+        "upper", "lower", "title", "whitespace", "spelt_out", "abbreviation_period",
+        "phone_parentheses", "phone_dots", "phone_international", "phone_digits", "phone_extension",
+        "date_us", "date_day_first", "date_two_digit_year", "date_compact", "date_month_name",
+        "ssn_digits", "ssn_spaces", "card_spaces", "card_dashes",
+    )  # fmt: skip
+    columns = {
+        "persons": ("ssn", "first_name", "middle_name", "last_name", "date_of_birth"),
+        "addresses": ("street", "unit", "city", "county", "valid_from", "valid_to"),
+        "phone_numbers": ("phone_number",),
+        "email_addresses": ("email",),
+        "employments": ("employer_name", "job_title", "start_date", "end_date"),
+        "financial_profiles": ("credit_card_number",),
+    }
+    description = "other phone, date, SSN, card and address formats; case; stray whitespace"
+
+    def __init__(self) -> None:
+        self._suffixes = _abbreviations("street_suffixes", "suffix")
+        self._units = _abbreviations("unit_designators", "designator")
+
+    def apply(self, cells: Cells) -> Change:
+        rng, n, v = cells.rng, len(cells), cells.values
+        col = cells.column
+        if col in DATES:
+            code = choose(rng, n, (0.4, 0.2, 0.2, 0.1, 0.1))
+            forms = {k: _date_form(v, k) for k in range(len(DATE_FORMATS))}
+            return Change(assemble(code, forms), np.ones(n, dtype=bool), 11 + code)
+        if col == "phone_number":
+            code = choose(rng, n, (0.3, 0.2, 0.2, 0.2, 0.1))
+            ext = pc.cast(pa.array(rng.integers(1, 10_000, n)), pa.string())
+            ext_word = pc.if_else(pa.array(rng.random(n) < 0.5), " x", " ext. ")
+            forms = {
+                0: _phone(v, lambda a, b, c: ("(", a, ") ", b, "-", c, "")),
+                1: _phone(v, lambda a, b, c: (a, b, c, ".")),
+                2: _phone(v, lambda a, b, c: ("+1", a, b, c, " ")),
+                3: _phone(v, lambda a, b, c: (a, b, c, "")),
+                4: lambda r: pc.binary_join_element_wise(v.take(r), ext_word.take(r), ext.take(r), ""),
+            }
+            return Change(assemble(code, forms), np.ones(n, dtype=bool), 6 + code)
+        if col == "ssn":
+            spaced = rng.random(n) < 0.3
+            values = pc.if_else(pa.array(spaced), pc.replace_substring(v, "-", " "), pc.replace_substring(v, "-", ""))
+            return Change(values, np.ones(n, dtype=bool), np.where(spaced, 17, 16))
+        if col == "credit_card_number":
+            groups = [pc.utf8_slice_codeunits(v, a, a + 4) for a in (0, 4, 8)] + [pc.utf8_slice_codeunits(v, 12, 19)]
+            dashed = rng.random(n) < 0.3
+            values = pc.if_else(
+                pa.array(dashed), pc.binary_join_element_wise(*groups, "-"), pc.binary_join_element_wise(*groups, " ")
+            )
+            return Change(values, np.ones(n, dtype=bool), np.where(dashed, 19, 18))
+        code = choose(rng, n, (0.35, 0.25, 0.15, 0.25))  # upper, lower, title, whitespace
+        if col in ("street", "unit"):
+            # Most street and unit drift is in the suffix or designator: Ln -> Lane, Apt -> Apartment, Apt.
+            abbr, full = self._suffixes if col == "street" else self._units
+            word = np.flatnonzero(rng.random(n) < 0.7)
+            spelt, kind, ok = _respell(v.take(pa.array(word)), abbr, full, col == "street", rng)
+            code[word[ok]] = kind[ok]
+        forms = {
+            0: lambda r: pc.utf8_upper(v.take(r)),
+            1: lambda r: pc.utf8_lower(v.take(r)),
+            2: lambda r: pc.utf8_title(v.take(r)),
+            3: lambda r: _whitespace(v.take(r), rng),
+        }
+        if col in ("street", "unit"):
+            at = np.full(n, -1)
+            at[word[ok]] = np.arange(ok.sum())
+            respelt = spelt.filter(pa.array(ok))
+            forms[4] = forms[5] = lambda r: respelt.take(pa.array(at[r]))
+        values = assemble(code, forms)
+        # A form that equals the original (upper case of "NW") is no change: stray whitespace instead.
+        same = np.flatnonzero(np.asarray(pc.fill_null(pc.equal(values, v), False), dtype=bool))
+        if len(same):
+            code[same] = 3
+            mask = np.zeros(n, dtype=bool)
+            mask[same] = True
+            values = pc.replace_with_mask(values, pa.array(mask), forms[3](same))
+        return Change(values, np.ones(n, dtype=bool), code)
+
+
+def _date_form(dates: pa.Array, form: int):
+    """A builder writing dates in ``DATE_FORMATS[form]``, digit by digit (strftime is far slower)."""
+
+    def build(rows: np.ndarray) -> pa.Array:
+        days = np.asarray(dates.take(pa.array(rows)).cast(pa.int32()), dtype=np.int64).astype("datetime64[D]")
+        month_start = days.astype("datetime64[M]")
+        y = days.astype("datetime64[Y]").astype(np.int64) + 1970
+        m = month_start.astype(np.int64) % 12 + 1
+        d = (days - month_start).astype(np.int64) + 1
+        k = len(rows)
+        if form == 4:
+            return join([MONTHS.take(pa.array(m - 1)), fixed_width(k, [" ", (d, 2), ", ", (y, 4)])])
+        parts = {
+            0: [(m, 2), "/", (d, 2), "/", (y, 4)],
+            1: [(d, 2), "/", (m, 2), "/", (y, 4)],
+            2: [(m, 2), "/", (d, 2), "/", (y % 100, 2)],
+            3: [(y, 4), (m, 2), (d, 2)],
+        }[form]
+        return fixed_width(k, parts)
+
+    return build
+
+
+def _phone(v: pa.Array, layout):
+    """A builder joining a phone's area code, exchange and line the way ``layout`` orders them."""
+
+    def build(rows: np.ndarray) -> pa.Array:
+        part = v.take(pa.array(rows))
+        npa, nxx, line = (pc.utf8_slice_codeunits(part, a, b) for a, b in ((0, 3), (4, 7), (8, 12)))
+        return pc.binary_join_element_wise(*layout(npa, nxx, line))
+
+    return build
+
+
+def _whitespace(v: pa.Array, rng: np.random.Generator) -> pa.Array:
+    """A leading or trailing space, or a doubled inner one."""
+    where = choose(rng, len(v), (0.4, 0.3, 0.3))
+    double = pc.replace_substring(v, " ", "  ", max_replacements=1)
+    has_space = pc.fill_null(pc.match_substring(v, " "), False)
+    inner = pc.if_else(has_space, double, pc.binary_join_element_wise(v, "  ", ""))
+    trailing = pc.binary_join_element_wise(v, " ", "")
+    leading = pc.binary_join_element_wise(" ", v, "")
+    return pc.if_else(pa.array(where == 0), trailing, pc.if_else(pa.array(where == 1), leading, inner))
+
+
+def _respell(v: pa.Array, abbr: pa.Array, full: pa.Array, last_word: bool, rng: np.random.Generator):
+    """Spell the street suffix (last word) or unit designator (first word) out, or add a period.
+
+    Returns the new values, their variant codes and where a known abbreviation was found.
+    """
+    pattern = r"^(?P<head>.*) (?P<word>[A-Za-z]+)$" if last_word else r"^(?P<word>[A-Za-z]+) (?P<head>.*)$"
+    parts = pc.extract_regex(v, pattern)
+    word, head = pc.struct_field(parts, "word"), pc.struct_field(parts, "head")
+    idx = pc.index_in(word, abbr)
+    spelt = full.take(pc.fill_null(idx, 0))
+    known = np.asarray(pc.fill_null(pc.and_(pc.is_valid(idx), pc.not_equal(spelt, word)), False), dtype=bool)
+    period = rng.random(len(v)) < 0.4
+    new_word = pc.if_else(pa.array(period), pc.binary_join_element_wise(word, ".", ""), spelt)
+    joined = (
+        pc.binary_join_element_wise(head, new_word, " ")
+        if last_word
+        else pc.binary_join_element_wise(new_word, head, " ")
+    )
+    return joined, np.where(period, 5, 4), known

@@ -1,0 +1,52 @@
+"""Missing values: nulls, empty strings and the placeholder tokens real records carry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from ..schema import TABLES
+from ..text import take
+from .base import Cells, Change, NoiseType, choose
+
+GENERIC = ("N/A", "UNKNOWN", "NONE", "-", "?")
+# Placeholders people type into forms that insist on a value; every one is safe (no real identifier).
+PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    "ssn": ("000-00-0000", "N/A", "UNKNOWN"),
+    "phone_number": ("000-000-0000", "N/A", "NONE"),
+    "email": ("none@example.com", "N/A", "NONE"),
+    "zip_code": ("00000", "N/A"),
+    "credit_card_number": ("0000000000000000", "N/A"),
+    "date": ("00/00/0000", "N/A", "UNKNOWN"),
+}
+
+
+def _data_columns() -> dict[str, tuple[str, ...]]:
+    """Every column that holds data: not a key, not a link to a person."""
+    out = {}
+    for name, table in TABLES.items():
+        keys = {table.primary_key, *(fk[0] for fk in table.foreign_keys)}
+        out[name] = tuple(c.name for c in table.columns if c.name not in keys)
+    return out
+
+
+class Missing(NoiseType):
+    """A value left out: null, an empty string, or a placeholder such as "N/A" or "000-00-0000"
+    (empty strings and placeholders only in text columns)."""
+
+    name = "missing"
+    variants = ("null", "empty", "placeholder")
+    columns = _data_columns()
+    description = "nulls, empty strings and placeholder tokens"
+
+    def apply(self, cells: Cells) -> Change:
+        n = len(cells)
+        if not pa.types.is_string(cells.target):
+            return Change(pa.nulls(n, cells.values.type), np.ones(n, dtype=bool), np.zeros(n, np.int64))
+        kind = choose(cells.rng, n, (0.6, 0.2, 0.2))
+        date = pa.types.is_date(cells.values.type)
+        tokens = pa.array(PLACEHOLDERS.get("date" if date else cells.column, GENERIC))
+        token = take(tokens, cells.rng.integers(0, len(tokens), n))
+        values = pa.array(np.where(kind == 1, "", None), type=pa.string())
+        values = pa.compute.if_else(pa.array(kind == 2), token, values)
+        return Change(values, np.ones(n, dtype=bool), kind)
