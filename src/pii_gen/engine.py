@@ -23,7 +23,7 @@ import psutil
 import pyarrow as pa
 
 from .config import GenerateConfig
-from .person import BLOCK_SIZE, PersonGenerator, blocks_for, blocks_per_batch, concat_batches
+from .person import BLOCK_SIZE, PersonGenerator, blocks_for, blocks_per_batch
 from .sinks.base import Batch, Sink
 from .sinks.direct import PartWriter, Receipt
 from .sinks.files import FileSink
@@ -79,7 +79,7 @@ def _run_task(task: Task) -> Result:
 def _produce(gen: PersonGenerator, task: Task, writer: PartWriter | None) -> Result:
     """Generate a task's blocks; write them directly when there is a writer, else return them."""
     number, start, stop = task
-    batch = concat_batches(list(gen.blocks(gen.config.count, start, stop)))
+    batch = gen.batch(gen.config.count, start, stop)
     return batch if writer is None else writer.write(number, batch)
 
 

@@ -53,8 +53,8 @@ class PersonGenerator:
         self.noise: VariabilityEngine | None = noise if noise.active else None
         self.tables: dict[str, Table] = noise.tables
 
-    def block(self, index: int, size: int = BLOCK_SIZE) -> Batch:
-        """The tables for block ``index`` holding ``size`` people (only the last block is short)."""
+    def clean_block(self, index: int, size: int = BLOCK_SIZE) -> Batch:
+        """The clean tables for block ``index`` holding ``size`` people (only the last block is short)."""
         absolute = self.first_block + index  # streams follow the ids, so appended people are new people
         first = absolute * BLOCK_SIZE + 1
         ctx = Context(self.config, self.ref, np.arange(first, first + size, dtype=np.int64))
@@ -63,29 +63,43 @@ class PersonGenerator:
         for gen in self.generators:
             columns = gen.generate(size, block_rng(self.config.seed, absolute, gen.stream), ctx)
             produced[gen.table].update(columns)
-        tables = {name: _to_table(name, cols) for name, cols in produced.items()}
-        if self.noise is not None:
-            tables = self.noise.apply(tables, lambda stream: block_rng(self.config.seed, absolute, stream))
-        return tables
+        return {name: _to_table(name, cols) for name, cols in produced.items()}
+
+    def batch(self, n: int, start_block: int, stop_block: int) -> Batch:
+        """Blocks ``start_block`` up to ``stop_block`` of a population of ``n`` people, as one batch.
+
+        Noise (when configured) runs on the whole batch at once; its draws follow the
+        blocks, so the result is the same however blocks are grouped into batches.
+        """
+        indices = range(start_block, min(stop_block, blocks_for(n)))
+        parts = [self.clean_block(b, min(BLOCK_SIZE, n - b * BLOCK_SIZE)) for b in indices]
+        if not parts:
+            return {name: t.arrow_schema.empty_table() for name, t in self.tables.items()}
+        if self.noise is None:
+            return concat_batches(parts)
+        seed = self.config.seed
+        absolute = [self.first_block + b for b in indices]
+        return self.noise.apply(parts, absolute, lambda block, stream: block_rng(seed, block, stream))
+
+    def block(self, index: int, size: int = BLOCK_SIZE) -> Batch:
+        """The tables (noisy when configured) for block ``index`` holding ``size`` people."""
+        return self.batch(index * BLOCK_SIZE + size, index, index + 1)
 
     def blocks(self, n: int, start_block: int = 0, stop_block: int | None = None) -> Iterator[Batch]:
-        """Blocks ``start_block`` up to ``stop_block`` of a population of ``n`` people."""
+        """Blocks ``start_block`` up to ``stop_block`` of a population of ``n`` people, one at a time."""
         last = blocks_for(n)
         for b in range(start_block, last if stop_block is None else min(stop_block, last)):
-            yield self.block(b, min(BLOCK_SIZE, n - b * BLOCK_SIZE))
+            yield self.batch(n, b, b + 1)
 
     def iter_batches(self, n: int, batch_size: int | None = None) -> Iterator[Batch]:
         """Stream a population of ``n`` people as batches of about ``batch_size`` people."""
         per = blocks_per_batch(batch_size or self.config.batch_size)
         for start in range(0, blocks_for(n), per):
-            yield concat_batches(list(self.blocks(n, start, start + per)))
+            yield self.batch(n, start, start + per)
 
     def generate(self, n: int) -> Batch:
         """All tables for ``n`` people, in memory (use :meth:`iter_batches` for large ``n``)."""
-        parts = list(self.blocks(n))
-        return (
-            concat_batches(parts) if parts else {name: t.arrow_schema.empty_table() for name, t in self.tables.items()}
-        )
+        return self.batch(n, 0, blocks_for(n))
 
 
 def blocks_for(n: int) -> int:

@@ -15,12 +15,17 @@ from ..reference import Reference
 
 @dataclass
 class Cells:
-    """The cells of one column chosen for one noise type in one block.
+    """The cells of one column chosen for one noise type in one batch of blocks.
 
-    ``table`` holds the block's whole table as it stands, column by column
-    (earlier columns may already be noisy), ``rows`` the chosen row positions and ``values`` the
-    column's values there.  ``target`` is the column's type in the noisy
-    contract (a date column with format drift becomes a string column).
+    ``table`` holds the batch's whole table as it stands, column by column
+    (earlier columns may already be noisy), ``rows`` the chosen row positions
+    and ``values`` the column's values there.  ``target`` is the column's type
+    in the noisy contract (a date column with format drift becomes a string
+    column).
+
+    Random numbers come from :meth:`uniform` and friends, one (or ``width``)
+    per chosen cell, each drawn from the stream of the cell's own block: a
+    cell's noise is the same whichever blocks are processed together.
     """
 
     table: dict[str, pa.Array]
@@ -28,19 +33,42 @@ class Cells:
     rows: np.ndarray
     values: pa.Array
     target: pa.DataType
-    rng: np.random.Generator
+    streams: list[np.random.Generator]  # one per block of the batch
+    block_start: np.ndarray  # first row of each block in the table, and the end as the last entry
     ref: Reference
     strict: bool
     as_of: dt.date
     magnitude: float
 
+    def __post_init__(self) -> None:
+        self.block = np.searchsorted(self.block_start, self.rows, side="right") - 1
+        self._counts = np.bincount(self.block, minlength=len(self.streams))
+
     def __len__(self) -> int:
         return len(self.rows)
 
-    @property
-    def size(self) -> int:
-        """Rows in the whole table."""
-        return len(self.table[self.column])
+    def uniform(self, width: int | None = None) -> np.ndarray:
+        """Uniform [0, 1) numbers, one (or a row of ``width``) per chosen cell."""
+        shape = (lambda c: c) if width is None else (lambda c: (c, width))
+        parts = [rng.random(shape(c)) for rng, c in zip(self.streams, self._counts) if c]
+        if not parts:
+            return np.zeros(shape(0))
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def integers(self, low: int, high: int) -> np.ndarray:
+        """Whole numbers in [low, high), one per chosen cell."""
+        return low + np.floor(self.uniform() * (high - low)).astype(np.int64)
+
+    def choose(self, weights: tuple[float, ...]) -> np.ndarray:
+        """An index drawn with the given (unnormalised) weights, one per chosen cell."""
+        return choose(self.uniform(), weights)
+
+    def other_rows(self) -> np.ndarray:
+        """For each chosen cell, a different random row of the same block (the row itself in a block of one)."""
+        start = self.block_start[self.block]
+        size = self.block_start[self.block + 1] - start
+        step = 1 + np.floor(self.uniform() * np.maximum(size - 1, 1)).astype(np.int64)
+        return np.where(size > 1, start + (self.rows - start + step) % np.maximum(size, 1), self.rows)
 
     def column_at(self, name: str, rows: np.ndarray | None = None) -> pa.Array:
         """A column of the table at ``rows`` (default: the chosen rows)."""
@@ -80,9 +108,9 @@ class NoiseType:
     variants: ClassVar[tuple[str, ...]]
     description: ClassVar[str]
 
-    def eligible(self, column: str, values: pa.Array) -> np.ndarray:
-        """Cells this type may be drawn for: by default those holding a value."""
-        return np.asarray(pc.is_valid(values), dtype=bool)
+    def eligible(self, column: str, values: pa.Array) -> np.ndarray | None:
+        """Cells this type may be drawn for (None: all): by default those holding a value."""
+        return None if values.null_count == 0 else np.asarray(pc.is_valid(values), dtype=bool)
 
     def apply(self, cells: Cells) -> Change:
         raise NotImplementedError
@@ -95,15 +123,7 @@ class NoiseType:
         return self.variants.index(name)
 
 
-def choose(rng: np.random.Generator, n: int, weights: tuple[float, ...]) -> np.ndarray:
-    """Draw ``n`` indices with the given (unnormalised) weights."""
+def choose(u: np.ndarray, weights: tuple[float, ...]) -> np.ndarray:
+    """Indices drawn with the given (unnormalised) weights from uniform numbers ``u``."""
     w = np.asarray(weights, dtype=np.float64)
-    return np.searchsorted(np.cumsum(w) / w.sum(), rng.random(n), side="right").clip(0, len(w) - 1)
-
-
-def other_rows(rng: np.random.Generator, rows: np.ndarray, n: int) -> np.ndarray:
-    """For each row, a different random row of a table of ``n`` rows (the row itself when ``n`` is 1)."""
-    if n <= 1:
-        return rows.copy()
-    pick = rng.integers(0, n - 1, len(rows))
-    return pick + (pick >= rows)
+    return np.searchsorted(np.cumsum(w) / w.sum(), u, side="right").clip(0, len(w) - 1)

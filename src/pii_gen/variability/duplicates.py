@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from ..config import DuplicatesConfig
 from ..schema import TABLES
-from .log import NoiseLog
+from .log import BlockLog
 
 #: Duplicate records get person_id = DUPLICATE_ID_BASE + 10 * source person_id + copy number (1-9),
 #: which no generated person can have (person ids stay below 2**40).
@@ -19,7 +19,7 @@ def duplicate_id(source: np.ndarray, copy: np.ndarray) -> np.ndarray:
 
 
 def add_duplicates(batch: dict[str, pa.Table], rng: np.random.Generator, cfg: DuplicatesConfig,
-                   log: NoiseLog) -> dict[str, pa.Table]:  # fmt: skip
+                   log: BlockLog) -> dict[str, pa.Table]:  # fmt: skip
     """Append to every table the rows of duplicated people, re-keyed; persons gain ``source_person_id``.
 
     People of a block have consecutive ids, so a person's position is ``person_id - first id``.
@@ -54,8 +54,7 @@ def add_duplicates(batch: dict[str, pa.Table], rng: np.random.Generator, cfg: Du
             src = pa.array(np.concatenate([np.zeros(n, np.int64), pid[source]]), mask=np.arange(n + len(source)) < n)
             both = pa.concat_tables([table, copy])
             out[name] = both.append_column("source_person_id", src)
-            log.add("persons", pa.array(new_id), "person_id", "duplicate", np.zeros(len(new_id), np.int64),
-                    ("record",), pa.array(pid[source]).cast(pa.string()))  # fmt: skip
+            log.add_records("persons", pa.array(new_id), "person_id", "duplicate", "record", pa.array(pid[source]))
         else:
             out[name] = pa.concat_tables([table, copy])
     return out

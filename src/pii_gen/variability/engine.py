@@ -27,7 +27,7 @@ from .log import NoiseLog
 from .plan import NoisePlan, make_plan
 from .registry import NOISE_TYPES
 
-RngFor = Callable[[int], np.random.Generator]
+RngFor = Callable[[int, int], np.random.Generator]  # (block, stream) -> generator
 STREAM_BASE = 1_000_000  # far above the sub-generators' stream numbers
 
 
@@ -37,7 +37,12 @@ def stream_of(name: str) -> int:
 
 
 class VariabilityEngine:
-    """Applies a run's noise plan to the blocks of clean tables."""
+    """Applies a run's noise plan to batches of clean blocks.
+
+    A batch is noised as one table per name, so each Arrow call covers all its
+    blocks, but every random number is drawn from the stream of the block its
+    cell belongs to: the result is the same for any grouping of blocks.
+    """
 
     def __init__(self, config: GenerateConfig, ref: Reference) -> None:
         self.config = config
@@ -50,29 +55,39 @@ class VariabilityEngine:
     def active(self) -> bool:
         return self.plan.active
 
-    def apply(self, batch: dict[str, pa.Table], rng_for: RngFor) -> dict[str, pa.Table]:
-        """The noisy tables (plus ``noise_log``) for one block's clean tables."""
+    def apply(self, parts: list[dict[str, pa.Table]], blocks: list[int], rng_for: RngFor) -> dict[str, pa.Table]:
+        """The noisy tables (plus ``noise_log``) for consecutive clean blocks (numbered ``blocks``)."""
         log = NoiseLog()
-        batch = add_duplicates(batch, rng_for(stream_of("duplicates")), self.plan.duplicates, log)
-        out = {name: self._table(name, batch[name], rng_for, log) for name in TABLES}
+        dup = stream_of("duplicates")
+        parts = [
+            add_duplicates(part, rng_for(b, dup), self.plan.duplicates, log.for_block(i))
+            for i, (part, b) in enumerate(zip(parts, blocks))
+        ]
+        out = {}
+        for name in TABLES:
+            sizes = [p[name].num_rows for p in parts]
+            table = parts[0][name] if len(parts) == 1 else pa.concat_tables([p[name] for p in parts])
+            out[name] = self._table(name, table, np.concatenate([[0], np.cumsum(sizes)]), blocks, rng_for, log)
         if self.plan.log:
             out["noise_log"] = log.table()
         return out
 
-    def _table(self, name: str, table: pa.Table, rng_for: RngFor, log: NoiseLog) -> pa.Table:
+    def _table(self, name: str, table: pa.Table, block_start: np.ndarray, blocks: list[int], rng_for: RngFor,
+               log: NoiseLog) -> pa.Table:  # fmt: skip
         spec = self.tables[name]
         cols = _Columns(table)
         n = table.num_rows
-        locked = {c: np.zeros(n, dtype=bool) for c in table.column_names}
-        keys = cols[TABLES[name].primary_key]
+        locked = _Locked(n)
+        keys = table.column(TABLES[name].primary_key)
+        log.start_table(name, keys, block_start)
         for col in TABLES[name].column_names:
             rates = self.plan.rates.get((name, col))
             if not rates:
                 continue
-            rng = rng_for(stream_of(f"{name}.{col}"))
+            streams = [rng_for(b, stream_of(f"{name}.{col}")) for b in blocks]
             kinds = list(rates)
             bounds = np.cumsum([rates[k] for k in kinds])
-            u = rng.random(n)
+            u = np.concatenate([rng.random(m) for rng, m in zip(streams, np.diff(block_start))])
             drawn = np.flatnonzero(u < bounds[-1])  # the few cells that get any noise
             drawn = drawn[~locked[col][drawn]]
             choice = np.searchsorted(bounds, u[drawn], side="right")
@@ -83,33 +98,32 @@ class VariabilityEngine:
                 rows = drawn[choice == k]
                 before = cols[col].take(pa.array(rows))
                 keep = noise.eligible(col, before)
-                if not keep.all():
+                if keep is not None and not keep.all():
                     rows, before = rows[keep], before.filter(pa.array(keep))
                 if len(rows) == 0:
                     continue
                 change = noise.apply(
-                    Cells(cols, col, rows, before, target, rng, self.ref, self.config.pii_mode == "strict",
-                          self.config.as_of, self.plan.magnitude)
+                    Cells(cols, col, rows, before, target, streams, block_start, self.ref,
+                          self.config.pii_mode == "strict", self.config.as_of, self.plan.magnitude)
                 )  # fmt: skip
                 applied = change.applied & _differs(before, change.values, target)
                 for other, (where, _) in change.also.items():
                     applied &= ~(where & locked[other][rows])
                 done = rows[applied]
-                changed.append((done, change.values.filter(pa.array(applied))))
+                everything = applied.all()
+                new = change.values if everything else change.values.filter(pa.array(applied))
+                changed.append((done, new))
                 locked[col][done] = True
-                log.add(name, keys.take(pa.array(done)), col, kind, change.variant[applied], noise.variants,
-                        before.filter(pa.array(applied)))  # fmt: skip
+                old = before if everything else before.filter(pa.array(applied))
+                log.add(done, col, kind, change.variant[applied], noise.variants, old)
                 for other, (where, new) in change.also.items():
                     mask = applied & where
                     also_rows = rows[mask]
                     old = cols[other].take(pa.array(also_rows))
-                    cols[other] = _scatter(
-                        cols[other], [(also_rows, new.filter(pa.array(mask)))], spec.column(other).type
-                    )
+                    other_type = spec.column(other).type
+                    cols[other] = _scatter(cols[other], [(also_rows, new.filter(pa.array(mask)))], other_type)
                     locked[other][also_rows] = True
-                    log.add(
-                        name, keys.take(pa.array(also_rows)), other, kind, change.variant[mask], noise.variants, old
-                    )
+                    log.add(also_rows, other, kind, change.variant[mask], noise.variants, old)
             cols[col] = _scatter(cols[col], changed, target)
         arrays = [cols.raw(c.name) for c in spec.columns]
         arrays = [a if a.type == c.type else a.cast(c.type) for a, c in zip(arrays, spec.columns)]
@@ -134,9 +148,24 @@ class _Columns(dict):
 
 def _differs(before: pa.Array, after: pa.Array, target: pa.DataType) -> np.ndarray:
     """Where a change really changes the value (as the output will show it)."""
-    a, b = before.cast(target), after.cast(target)
+    a = before if before.type == target else before.cast(target)
+    b = after if after.type == target else after.cast(target)
     unequal = pc.not_equal(a, b)
-    return np.asarray(pc.fill_null(unequal, pc.not_equal(pc.is_valid(a), pc.is_valid(b))), dtype=bool)
+    if a.null_count or b.null_count:
+        unequal = pc.fill_null(unequal, pc.not_equal(pc.is_valid(a), pc.is_valid(b)))
+    return np.asarray(unequal, dtype=bool)
+
+
+class _Locked(dict):
+    """Per column, the cells already changed (made on first use)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n = n
+
+    def __missing__(self, column: str) -> np.ndarray:
+        value = self[column] = np.zeros(self.n, dtype=bool)
+        return value
 
 
 def _scatter(base: pa.Array, changed: list[tuple[np.ndarray, pa.Array]], target: pa.DataType) -> pa.Array:

@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 
 from ..reference import _read
 from ..text import assemble, fixed_width, join
-from .base import Cells, Change, NoiseType, choose
+from .base import Cells, Change, NoiseType
 
 TEXT = ("first_name", "middle_name", "last_name", "city", "county", "employer_name", "job_title", "email")
 DATES = ("date_of_birth", "valid_from", "valid_to", "start_date", "end_date")
@@ -49,16 +49,23 @@ class FormatDrift(NoiseType):
         self._units = _abbreviations("unit_designators", "designator")
 
     def apply(self, cells: Cells) -> Change:
-        rng, n, v = cells.rng, len(cells), cells.values
+        n, v = len(cells), cells.values
         col = cells.column
         if col in DATES:
-            code = choose(rng, n, (0.4, 0.2, 0.2, 0.1, 0.1))
-            forms = {k: _date_form(v, k) for k in range(len(DATE_FORMATS))}
+            code = cells.choose((0.4, 0.2, 0.2, 0.1, 0.1))
+            days = np.asarray(v.cast(pa.int32()), dtype=np.int64).astype("datetime64[D]")
+            month_start = days.astype("datetime64[M]")
+            ymd = (
+                days.astype("datetime64[Y]").astype(np.int64) + 1970,
+                month_start.astype(np.int64) % 12 + 1,
+                (days - month_start).astype(np.int64) + 1,
+            )
+            forms = {k: _date_form(ymd, k) for k in range(len(DATE_FORMATS))}
             return Change(assemble(code, forms), np.ones(n, dtype=bool), 11 + code)
         if col == "phone_number":
-            code = choose(rng, n, (0.3, 0.2, 0.2, 0.2, 0.1))
-            ext = pc.cast(pa.array(rng.integers(1, 10_000, n)), pa.string())
-            ext_word = pc.if_else(pa.array(rng.random(n) < 0.5), " x", " ext. ")
+            code = cells.choose((0.3, 0.2, 0.2, 0.2, 0.1))
+            ext = pc.cast(pa.array(cells.integers(1, 10_000)), pa.string())
+            ext_word = pc.if_else(pa.array(cells.uniform() < 0.5), " x", " ext. ")
             forms = {
                 0: _phone(v, lambda a, b, c: ("(", a, ") ", b, "-", c, "")),
                 1: _phone(v, lambda a, b, c: (a, b, c, ".")),
@@ -68,28 +75,29 @@ class FormatDrift(NoiseType):
             }
             return Change(assemble(code, forms), np.ones(n, dtype=bool), 6 + code)
         if col == "ssn":
-            spaced = rng.random(n) < 0.3
+            spaced = cells.uniform() < 0.3
             values = pc.if_else(pa.array(spaced), pc.replace_substring(v, "-", " "), pc.replace_substring(v, "-", ""))
             return Change(values, np.ones(n, dtype=bool), np.where(spaced, 17, 16))
         if col == "credit_card_number":
             groups = [pc.utf8_slice_codeunits(v, a, a + 4) for a in (0, 4, 8)] + [pc.utf8_slice_codeunits(v, 12, 19)]
-            dashed = rng.random(n) < 0.3
+            dashed = cells.uniform() < 0.3
             values = pc.if_else(
                 pa.array(dashed), pc.binary_join_element_wise(*groups, "-"), pc.binary_join_element_wise(*groups, " ")
             )
             return Change(values, np.ones(n, dtype=bool), np.where(dashed, 19, 18))
-        code = choose(rng, n, (0.35, 0.25, 0.15, 0.25))  # upper, lower, title, whitespace
+        code = cells.choose((0.35, 0.25, 0.15, 0.25))  # upper, lower, title, whitespace
+        spaces, period = cells.choose((0.4, 0.3, 0.3)), cells.uniform() < 0.4
         if col in ("street", "unit"):
             # Most street and unit drift is in the suffix or designator: Ln -> Lane, Apt -> Apartment, Apt.
             abbr, full = self._suffixes if col == "street" else self._units
-            word = np.flatnonzero(rng.random(n) < 0.7)
-            spelt, kind, ok = _respell(v.take(pa.array(word)), abbr, full, col == "street", rng)
+            word = np.flatnonzero(cells.uniform() < 0.7)
+            spelt, kind, ok = _respell(v.take(pa.array(word)), abbr, full, col == "street", period[word])
             code[word[ok]] = kind[ok]
         forms = {
             0: lambda r: pc.utf8_upper(v.take(r)),
             1: lambda r: pc.utf8_lower(v.take(r)),
             2: lambda r: pc.utf8_title(v.take(r)),
-            3: lambda r: _whitespace(v.take(r), rng),
+            3: lambda r: _whitespace(v.take(r), spaces[r]),
         }
         if col in ("street", "unit"):
             at = np.full(n, -1)
@@ -103,19 +111,17 @@ class FormatDrift(NoiseType):
             code[same] = 3
             mask = np.zeros(n, dtype=bool)
             mask[same] = True
-            values = pc.replace_with_mask(values, pa.array(mask), forms[3](same))
+            trailing = pc.binary_join_element_wise(v.take(pa.array(same)), " ", "")
+            values = pc.replace_with_mask(values, pa.array(mask), trailing)
         return Change(values, np.ones(n, dtype=bool), code)
 
 
-def _date_form(dates: pa.Array, form: int):
-    """A builder writing dates in ``DATE_FORMATS[form]``, digit by digit (strftime is far slower)."""
+def _date_form(ymd: tuple[np.ndarray, np.ndarray, np.ndarray], form: int):
+    """A builder writing dates (given as year, month, day) in ``DATE_FORMATS[form]``, digit by digit
+    (strftime is far slower)."""
 
     def build(rows: np.ndarray) -> pa.Array:
-        days = np.asarray(dates.take(pa.array(rows)).cast(pa.int32()), dtype=np.int64).astype("datetime64[D]")
-        month_start = days.astype("datetime64[M]")
-        y = days.astype("datetime64[Y]").astype(np.int64) + 1970
-        m = month_start.astype(np.int64) % 12 + 1
-        d = (days - month_start).astype(np.int64) + 1
+        y, m, d = (part[rows] for part in ymd)
         k = len(rows)
         if form == 4:
             return join([MONTHS.take(pa.array(m - 1)), fixed_width(k, [" ", (d, 2), ", ", (y, 4)])])
@@ -141,9 +147,8 @@ def _phone(v: pa.Array, layout):
     return build
 
 
-def _whitespace(v: pa.Array, rng: np.random.Generator) -> pa.Array:
-    """A leading or trailing space, or a doubled inner one."""
-    where = choose(rng, len(v), (0.4, 0.3, 0.3))
+def _whitespace(v: pa.Array, where: np.ndarray) -> pa.Array:
+    """A trailing (``where`` 0) or leading (1) space, or a doubled inner one (2)."""
     double = pc.replace_substring(v, " ", "  ", max_replacements=1)
     has_space = pc.fill_null(pc.match_substring(v, " "), False)
     inner = pc.if_else(has_space, double, pc.binary_join_element_wise(v, "  ", ""))
@@ -152,18 +157,18 @@ def _whitespace(v: pa.Array, rng: np.random.Generator) -> pa.Array:
     return pc.if_else(pa.array(where == 0), trailing, pc.if_else(pa.array(where == 1), leading, inner))
 
 
-def _respell(v: pa.Array, abbr: pa.Array, full: pa.Array, last_word: bool, rng: np.random.Generator):
+def _respell(v: pa.Array, abbr: pa.Array, full: pa.Array, last_word: bool, period: np.ndarray):
     """Spell the street suffix (last word) or unit designator (first word) out, or add a period.
 
     Returns the new values, their variant codes and where a known abbreviation was found.
     """
-    pattern = r"^(?P<head>.*) (?P<word>[A-Za-z]+)$" if last_word else r"^(?P<word>[A-Za-z]+) (?P<head>.*)$"
-    parts = pc.extract_regex(v, pattern)
-    word, head = pc.struct_field(parts, "word"), pc.struct_field(parts, "head")
+    parts = pc.split_pattern(v, " ", max_splits=1, reverse=last_word)
+    two = pc.equal(pc.list_value_length(parts), 2)
+    first, second = (pc.if_else(two, pc.list_element(parts, i), pa.nulls(len(v), pa.string())) for i in (0, 1))
+    word, head = (second, first) if last_word else (first, second)
     idx = pc.index_in(word, abbr)
     spelt = full.take(pc.fill_null(idx, 0))
     known = np.asarray(pc.fill_null(pc.and_(pc.is_valid(idx), pc.not_equal(spelt, word)), False), dtype=bool)
-    period = rng.random(len(v)) < 0.4
     new_word = pc.if_else(pa.array(period), pc.binary_join_element_wise(word, ".", ""), spelt)
     joined = (
         pc.binary_join_element_wise(head, new_word, " ")

@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from ..schema import TABLES
 from ..text import take
-from .base import Cells, Change, NoiseType, choose
+from .base import Cells, Change, NoiseType
 
 GENERIC = ("N/A", "UNKNOWN", "NONE", "-", "?")
 # Placeholders people type into forms that insist on a value; every one is safe (no real identifier).
@@ -43,10 +43,10 @@ class Missing(NoiseType):
         n = len(cells)
         if not pa.types.is_string(cells.target):
             return Change(pa.nulls(n, cells.values.type), np.ones(n, dtype=bool), np.zeros(n, np.int64))
-        kind = choose(cells.rng, n, (0.6, 0.2, 0.2))
+        kind = cells.choose((0.6, 0.2, 0.2))
         date = pa.types.is_date(cells.values.type)
         tokens = pa.array(PLACEHOLDERS.get("date" if date else cells.column, GENERIC))
-        token = take(tokens, cells.rng.integers(0, len(tokens), n))
+        token = take(tokens, cells.integers(0, len(tokens)))
         values = pa.array(np.where(kind == 1, "", None), type=pa.string())
         values = pa.compute.if_else(pa.array(kind == 2), token, values)
         return Change(values, np.ones(n, dtype=bool), kind)

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..text import take
-from .base import Cells, Change, NoiseType, choose, other_rows
+from .base import Cells, Change, NoiseType
 
 LETTERS = pa.array(list("ABCDEFGHIJKLMNOPRSTW"))  # common middle initials
 
@@ -22,26 +22,43 @@ class NameVariant(NoiseType):
     columns = {"persons": ("first_name", "last_name", "middle_name", "name_suffix")}
     description = "nicknames, initials, swapped, hyphenated or maiden names, dropped or added parts"
 
-    def eligible(self, column: str, values: pa.Array) -> np.ndarray:
+    def eligible(self, column: str, values: pa.Array) -> np.ndarray | None:
         if column in ("middle_name", "name_suffix"):  # a missing part can be added
-            return np.ones(len(values), dtype=bool)
+            return None
         return super().eligible(column, values)
+
+    def __init__(self) -> None:
+        self._nicknames: tuple[pa.Array, np.ndarray, np.ndarray] | None = None
 
     def apply(self, cells: Cells) -> Change:
         return getattr(self, f"_{cells.column}")(cells)
 
+    def _familiar(self, ref) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+        """The first names that have a nickname, with where their nicknames start and how many there are
+        (a lookup among these ~1,000 names is far cheaper than among all 100,000)."""
+        if self._nicknames is None:
+            names = ref.names
+            has = np.flatnonzero(names.nickname_count > 0)
+            self._nicknames = (
+                names.first_vocab.take(pa.array(has)),
+                names.nickname_start[has],
+                names.nickname_count[has],
+            )
+        return self._nicknames
+
     def _first_name(self, cells: Cells) -> Change:
-        rng, n = cells.rng, len(cells)
+        n = len(cells)
         names = cells.ref.names
-        kind = choose(rng, n, (0.6, 0.25, 0.15))  # nickname, initial, swapped
-        idx = np.asarray(pc.fill_null(pc.index_in(cells.values, names.first_vocab), -1), dtype=np.int64)
-        count = np.where(idx >= 0, names.nickname_count[np.maximum(idx, 0)], 0)
+        kind = cells.choose((0.6, 0.25, 0.15))  # nickname, initial, swapped
+        familiar, start, count = self._familiar(cells.ref)
+        idx = np.asarray(pc.fill_null(pc.index_in(cells.values, familiar), -1), dtype=np.int64)
+        count = np.where(idx >= 0, count[np.maximum(idx, 0)], 0)
         # Without a familiar form in the table, the first name is cut to its initial instead.
         kind = np.where((kind == 0) & (count == 0), 1, kind)
-        pick = names.nickname_start[np.maximum(idx, 0)] + np.floor(rng.random(n) * count).astype(np.int64)
+        pick = start[np.maximum(idx, 0)] + np.floor(cells.uniform() * count).astype(np.int64)
         nickname = take(names.nickname_vocab, np.where(kind == 0, pick, 0))
         initial = pc.utf8_slice_codeunits(cells.values, 0, 1)
-        dotted = pc.if_else(pa.array(rng.random(n) < 0.5), pc.binary_join_element_wise(initial, ".", ""), initial)
+        dotted = pc.if_else(pa.array(cells.uniform() < 0.5), pc.binary_join_element_wise(initial, ".", ""), initial)
         k = pa.array(kind)
         values = pc.case_when(
             pc.make_struct(pc.equal(k, 0), pc.equal(k, 1)), nickname, dotted, cells.column_at("last_name")
@@ -50,16 +67,16 @@ class NameVariant(NoiseType):
         return Change(values, np.ones(n, dtype=bool), kind, {"last_name": (kind == 2, cells.values)})
 
     def _last_name(self, cells: Cells) -> Change:
-        rng, n = cells.rng, len(cells)
+        n = len(cells)
         # Another surname of the same place and time: a random other person's.
-        other = cells.column_at("last_name", other_rows(rng, cells.rows, cells.size))
-        hyphen = rng.random(n) < 0.5
+        other = cells.column_at("last_name", cells.other_rows())
+        hyphen = cells.uniform() < 0.5
         values = pc.if_else(pa.array(hyphen), pc.binary_join_element_wise(cells.values, other, "-"), other)
         return Change(values, np.ones(n, dtype=bool), np.where(hyphen, 3, 4))
 
     def _middle_name(self, cells: Cells) -> Change:
         present = np.asarray(pc.is_valid(cells.values), dtype=bool)
-        added = take(LETTERS, cells.rng.integers(0, len(LETTERS), len(cells)), null_mask=present)
+        added = take(LETTERS, cells.integers(0, len(LETTERS)), null_mask=present)
         return Change(added, np.ones(len(cells), dtype=bool), np.where(present, 5, 6))
 
     def _name_suffix(self, cells: Cells) -> Change:

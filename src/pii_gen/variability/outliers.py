@@ -27,20 +27,20 @@ class Outlier(NoiseType):
     description = "implausible or negative amounts, credit scores out of range, ages over 110"
 
     def apply(self, cells: Cells) -> Change:
-        rng, n, col = cells.rng, len(cells), cells.column
+        n, col = len(cells), cells.column
         if col == "credit_score":
-            low = rng.random(n) < 0.5
-            score = np.where(low, rng.integers(0, 300, n), rng.integers(851, 1000, n))
+            low = cells.uniform() < 0.5
+            score = np.where(low, cells.integers(0, 300), cells.integers(851, 1000))
             return Change(pa.array(score.astype(np.int16)), np.ones(n, dtype=bool), np.full(n, 2))
         if col == "date_of_birth":
-            days = as_of_days(cells.as_of) - np.floor(rng.uniform(111, 126, n) * DAYS_PER_YEAR).astype(np.int64)
+            days = as_of_days(cells.as_of) - np.floor((111 + 15 * cells.uniform()) * DAYS_PER_YEAR).astype(np.int64)
             return Change(pa.array(days.astype(np.int32)).cast(pa.date32()), np.ones(n, dtype=bool), np.full(n, 3))
         value = np.asarray(cells.values.to_numpy(zero_copy_only=False), dtype=np.float64)
         # A zero (no debt) has nothing to scale: start from a typical amount instead.
         typical = 0.4 if col == "debt_to_income" else 50_000.0
         base = np.where(np.abs(value) < 1e-9, typical, np.abs(value))
-        negative = rng.random(n) < NEGATIVE_SHARE
-        new = np.where(negative, -base, base * cells.magnitude * rng.uniform(1, 3, n))
+        negative = cells.uniform() < NEGATIVE_SHARE
+        new = np.where(negative, -base, base * cells.magnitude * (1 + 2 * cells.uniform()))
         if pa.types.is_integer(cells.target):
             new = np.round(new).astype(np.int64)
         return Change(pa.array(new).cast(cells.target), np.ones(n, dtype=bool), np.where(negative, 1, 0))

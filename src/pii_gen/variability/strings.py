@@ -42,20 +42,10 @@ class Bytes:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
-    def matches(self, pattern: bytes) -> np.ndarray:
-        """Byte positions where ``pattern`` starts and lies wholly inside one string."""
-        k = len(pattern)
-        if len(self.data) < k:
-            return np.zeros(0, np.int64)
-        hit = np.ones(len(self.data) - k + 1, dtype=bool)
-        for i, b in enumerate(pattern):
-            hit &= self.data[i : len(self.data) - k + 1 + i] == b
-        pos = np.flatnonzero(hit)
-        return pos[self.row[pos] == self.row[pos + k - 1]]
 
-
-def pick_sites(b: Bytes, positions: np.ndarray, rng: np.random.Generator, tags: np.ndarray | None = None):
-    """One random position per string among ``positions`` (absolute byte positions).
+def pick_sites(b: Bytes, positions: np.ndarray, u: np.ndarray, tags: np.ndarray | None = None):
+    """One random position per string among ``positions`` (absolute byte positions), chosen by the
+    string's uniform number in ``u``.
 
     Returns ``(has, pos, tag)`` per string: whether it has any, the chosen
     position within the string, and the ``tags`` entry of the chosen one.
@@ -69,7 +59,7 @@ def pick_sites(b: Bytes, positions: np.ndarray, rng: np.random.Generator, tags: 
     count = np.bincount(rows, minlength=n)
     first = np.concatenate([[0], np.cumsum(count)[:-1]])
     has = count > 0
-    chosen = first + np.floor(rng.random(n) * count).astype(np.int64)
+    chosen = first + np.floor(u * count).astype(np.int64)
     chosen = np.where(has, chosen, 0)
     pos = np.where(has, positions[chosen] - b.offsets[:-1], 0) if len(positions) else np.zeros(n, np.int64)
     tag = np.where(has, tags[chosen], 0) if tags is not None and len(positions) else np.zeros(n, np.int64)

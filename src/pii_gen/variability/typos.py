@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .base import Cells, Change, NoiseType, choose
+from .base import Cells, Change, NoiseType
 from .strings import Bytes, byte_matrix, pick_sites, splice
 
 # QWERTY neighbours of each lower-case key (same row and the rows above and below).
@@ -46,6 +46,32 @@ PHONETIC = [
 ]  # fmt: skip
 DOUBLES = b"bcdfglmnprstz"
 
+
+class PatternTable:
+    """Byte patterns of one or two bytes and their replacements, found in a single pass each."""
+
+    def __init__(self, pairs: list[tuple[bytes, bytes]]) -> None:
+        self.cuts = np.array([len(s) for s, _ in pairs])
+        self.twins = byte_matrix([t for _, t in pairs])
+        self.lens = np.array([len(t) for _, t in pairs])
+        self.one = np.full(256, -1, dtype=np.int64)  # byte -> pattern index
+        self.two = np.full(65536, -1, dtype=np.int64)  # byte pair -> pattern index
+        for i, (src, _) in enumerate(pairs):
+            if len(src) == 1:
+                self.one[src[0]] = i
+            else:
+                self.two[src[0] * 256 + src[1]] = i
+
+    def find(self, b: Bytes) -> tuple[np.ndarray, np.ndarray]:
+        """Absolute positions of every occurrence, and which pattern it is."""
+        single = self.one[b.data]
+        pos1 = np.flatnonzero(single >= 0)
+        pair = self.two[b.data[:-1].astype(np.int64) * 256 + b.data[1:]] if len(b.data) > 1 else np.zeros(0, np.int64)
+        pos2 = np.flatnonzero((pair >= 0) & (b.row[:-1] == b.row[1:]) if len(b.data) > 1 else pair >= 0)
+        return np.concatenate([pos1, pos2]), np.concatenate([single[pos1], pair[pos2]])
+
+
+OCR_TABLE, PHONETIC_TABLE = PatternTable(OCR), PatternTable(PHONETIC)
 KEYBOARD = ("substitution", "insertion", "deletion", "transposition")
 
 
@@ -64,12 +90,12 @@ class Typo(NoiseType):
     }
     description = "one-edit misspellings"
 
-    def eligible(self, column: str, values: pa.Array) -> np.ndarray:
+    def eligible(self, column: str, values: pa.Array) -> np.ndarray | None:
         ok = pc.and_(pc.string_is_ascii(values), pc.greater(pc.binary_length(values), 0))
         return np.asarray(pc.fill_null(ok, False), dtype=bool)
 
     def apply(self, cells: Cells) -> Change:
-        rng, n = cells.rng, len(cells)
+        n = len(cells)
         b = Bytes.of(cells.values)
         # E-mail typos stay in the local part: a changed domain could be someone's real one.
         editable = np.ones(len(b.data), dtype=bool)
@@ -78,43 +104,38 @@ class Typo(NoiseType):
             first_at = np.full(n, np.iinfo(np.int64).max)
             np.minimum.at(first_at, b.row[at], np.flatnonzero(at))
             editable = np.arange(len(b.data)) < first_at[b.row]
-        kind = choose(rng, n, self.weights)
+        kind = cells.choose(self.weights)
         edits = Edits(n)
         starts = b.offsets[:-1]
 
         letters = HAS_NEIGHBOURS[b.data] & editable
         # Substitution (also the fallback of every other variant): a neighbouring key.
-        has, p, _ = pick_sites(b, np.flatnonzero(letters), rng)
+        has, p, _ = pick_sites(b, np.flatnonzero(letters), cells.uniform())
         src = b.data[starts + p]
-        near = NEIGHBOUR[src, np.floor(rng.random(n) * np.maximum(NEIGHBOUR_COUNT[src], 1)).astype(np.int64)]
+        near = NEIGHBOUR[src, np.floor(cells.uniform() * np.maximum(NEIGHBOUR_COUNT[src], 1)).astype(np.int64)]
 
         w = (kind == 1) & has  # insertion: a neighbour typed next to the key
-        edits.put(w, p[w] + (rng.random(w.sum()) < 0.5), 0, near[w][:, None], 1)
+        edits.put(w, p[w] + (cells.uniform()[w] < 0.5), 0, near[w][:, None], 1)
         w = (kind == 2) & has & (b.lengths >= 2)  # deletion
         edits.put(w, p[w], 1, None, 0)
         pairs = (b.data[:-1] != b.data[1:]) & (b.row[:-1] == b.row[1:]) & editable[1:] & letters[:-1]
-        t_has, t_pos, _ = pick_sites(b, np.flatnonzero(pairs), rng)
+        t_has, t_pos, _ = pick_sites(b, np.flatnonzero(pairs), cells.uniform())
         w = (kind == 3) & t_has  # transposition of two different neighbouring characters
         at = starts[w] + t_pos[w]
         edits.put(w, t_pos[w], 2, np.column_stack([b.data[at + 1], b.data[at]]), 2)
-        for code, table in ((4, OCR), (5, PHONETIC)):
-            found = [b.matches(s) for s, _ in table]
-            positions = np.concatenate(found)
-            tags = np.repeat(np.arange(len(table)), [len(f) for f in found])
+        for code, table in ((4, OCR_TABLE), (5, PHONETIC_TABLE)):
+            positions, tags = table.find(b)
             keep = editable[positions]
-            f_has, f_pos, tag = pick_sites(b, positions[keep], rng, tags[keep])
+            f_has, f_pos, tag = pick_sites(b, positions[keep], cells.uniform(), tags[keep])
             w = (kind == code) & f_has
-            twins = byte_matrix([t for _, t in table])
-            cuts = np.array([len(s) for s, _ in table])
-            lens = np.array([len(t) for _, t in table])
-            edits.put(w, f_pos[w], cuts[tag[w]], twins[tag[w]], lens[tag[w]])
+            edits.put(w, f_pos[w], table.cuts[tag[w]], table.twins[tag[w]], table.lens[tag[w]])
         # Doubled letter (tomorow -> tommorow) or a dropped double (letter -> leter).
         doubles = np.isin(b.data, np.frombuffer(DOUBLES, np.uint8)) & editable
-        d_has, d_pos, _ = pick_sites(b, np.flatnonzero(doubles), rng)
+        d_has, d_pos, _ = pick_sites(b, np.flatnonzero(doubles), cells.uniform())
         w = (kind == 6) & d_has
         edits.put(w, d_pos[w], 0, b.data[starts[w] + d_pos[w]][:, None], 1)
         same = (b.data[:-1] == b.data[1:]) & (b.row[:-1] == b.row[1:]) & doubles[:-1]
-        s_has, s_pos, _ = pick_sites(b, np.flatnonzero(same), rng)
+        s_has, s_pos, _ = pick_sites(b, np.flatnonzero(same), cells.uniform())
         w = (kind == 7) & s_has
         edits.put(w, s_pos[w], 1, None, 0)
 

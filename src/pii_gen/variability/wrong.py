@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 
 from .. import identifiers as ids
 from ..text import from_matrix
-from .base import Cells, Change, NoiseType, other_rows
+from .base import Cells, Change, NoiseType
 from .strings import Bytes
 
 # SSN digit pairs that can be swapped: positions in "AAA-GG-SSSS".
@@ -31,18 +31,18 @@ class WrongValue(NoiseType):
     description = "wrong ZIP digits, swapped month/day, misreported ages, transposed SSNs, copied values"
 
     def apply(self, cells: Cells) -> Change:
-        rng, n, col = cells.rng, len(cells), cells.column
+        n, col = len(cells), cells.column
         if col == "zip_code":
             m = _ascii_matrix(cells.values, 5)
-            where = rng.integers(0, 5, n)
+            where = cells.integers(0, 5)
             old = m[np.arange(n), where] - 48
-            m[np.arange(n), where] = 48 + (old + rng.integers(1, 10, n)) % 10
+            m[np.arange(n), where] = 48 + (old + cells.integers(1, 10)) % 10
             return Change(from_matrix(m), np.ones(n, dtype=bool), np.zeros(n, np.int64))
         if col in ("date_of_birth", "start_date"):
             return _wrong_date(cells)
-        other = cells.column_at(col, other_rows(rng, cells.rows, cells.size))
+        other = cells.column_at(col, cells.other_rows())
         if col == "ssn":  # transposed digits for most, another person's SSN for some
-            copied = rng.random(n) < 0.3
+            copied = cells.uniform() < 0.3
             transposed, ok = _transpose_ssn(cells)
             values = pc.if_else(pa.array(copied), other, transposed)
             return Change(values, copied | ok, np.where(copied, 4, 3))
@@ -56,7 +56,7 @@ def _ascii_matrix(values: pa.Array, width: int) -> np.ndarray:
 
 def _transpose_ssn(cells: Cells) -> tuple[pa.Array, np.ndarray]:
     """Swap two adjacent, different digits; in strict mode only where the result stays unissuable."""
-    n, rng = len(cells), cells.rng
+    n = len(cells)
     m = _ascii_matrix(cells.values, 11)
     options = np.zeros((n, len(SSN_PAIRS)), dtype=bool)
     candidates = []
@@ -73,7 +73,7 @@ def _transpose_ssn(cells: Cells) -> tuple[pa.Array, np.ndarray]:
         options[:, k] = ok
         candidates.append(c)
     # A random allowed pair per row.
-    score = np.where(options, rng.random(options.shape), -1.0)
+    score = np.where(options, cells.uniform(options.shape[1]), -1.0)
     pick = score.argmax(axis=1)
     ok = options.any(axis=1)
     out = np.stack(candidates, axis=1)[np.arange(n), pick]
@@ -83,15 +83,15 @@ def _transpose_ssn(cells: Cells) -> tuple[pa.Array, np.ndarray]:
 def _wrong_date(cells: Cells) -> Change:
     """Month and day swapped where both can be months (for birth dates, 70% of those), else the
     year off by one to five (a misreported age for a birth date)."""
-    rng, n = cells.rng, len(cells)
+    n = len(cells)
     days = np.asarray(cells.values.cast(pa.int32()).fill_null(0), dtype=np.int64).astype("datetime64[D]")
     month_start = days.astype("datetime64[M]")
     year = days.astype("datetime64[Y]").astype(np.int64) + 1970
     month = month_start.astype(np.int64) % 12 + 1
     day = (days - month_start).astype(np.int64) + 1
     can_swap = (day <= 12) & (day != month)
-    swap = can_swap & (rng.random(n) < 0.7)
-    shift = rng.integers(1, 6, n) * np.where(rng.random(n) < 0.5, -1, 1)
+    swap = can_swap & (cells.uniform() < 0.7)
+    shift = cells.integers(1, 6) * np.where(cells.uniform() < 0.5, -1, 1)
     new_year = np.where(swap, year, year + shift)
     new_month = np.where(swap, day, month)
     new_day = np.where(swap, month, day)
