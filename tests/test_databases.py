@@ -18,7 +18,11 @@ from pathlib import Path
 
 import pytest
 
+import pyarrow.compute as pc
+
 from pii_gen import GenerateConfig, PersonGenerator
+from pii_gen.config import build_config
+from pii_gen.variability import tables_for
 from pii_gen.db import ddl
 from pii_gen.db.loaders import connect
 from pii_gen.db.url import parse
@@ -104,6 +108,45 @@ def test_load_counts_keys_and_rows(target, expected):
         conn.close()
     again = cli(*args, *(["--schema", schema] if schema else []))
     assert again.returncode == 2 and "already holds rows" in again.stderr
+
+
+@pytest.fixture(scope="module")
+def expected_noisy():
+    return PersonGenerator(build_config({"seed": 5, "noise": {"profile": "heavy"}})).generate(N)
+
+
+def test_noisy_load_holds_the_noise_and_its_log(target, expected_noisy):
+    url, schema = target
+    args = ["generate", "-n", str(N), "--seed", "5", "--db", url, "--batch-size", str(BATCH), "--workers", "2",
+            "--noise", "heavy", *(["--schema", schema] if schema else [])]  # fmt: skip
+    r = cli(*args)
+    assert r.returncode == 0, r.stderr
+    assert f"Loaded {N:,} people (+" in r.stderr
+    conn = connect(parse(url), schema)
+    try:
+        for name in [*TABLES, "noise_log"]:
+            got = conn.execute(f"SELECT COUNT(*) FROM {conn.table(name)}")[0][0]
+            assert got == expected_noisy[name].num_rows, name
+        # Noisy values arrive as generated: text dates in other formats, nulls, duplicates' sources.
+        q = conn.dialect.q
+        cols = ["person_id", "ssn", "first_name", "last_name", "date_of_birth", "source_person_id"]
+        persons = expected_noisy["persons"]
+        dup = persons.filter(pc.is_valid(persons.column("source_person_id"))).column("person_id")[0].as_py()
+        for pid in (1, 777, 10_001, dup):
+            row = conn.execute(
+                f"SELECT {', '.join(q(c) for c in cols)} FROM {conn.table('persons')} WHERE person_id = %s", (pid,)
+            )[0]
+            want = persons.filter(pc.equal(persons.column("person_id"), pid)).select(cols).to_pylist()[0]
+            assert [None if x is None else str(x) for x in row] == [
+                None if want[c] is None else str(want[c]) for c in cols
+            ]
+        changed = conn.execute(
+            f"SELECT COUNT(*) FROM {conn.table('noise_log')} WHERE {q('noise_type')} = 'format' "
+            f"AND {q('column_name')} = 'date_of_birth'"
+        )[0][0]
+        assert changed > 1000
+    finally:
+        conn.close()
 
 
 def _pg(url: str, schema: str):
@@ -206,6 +249,19 @@ def test_ddl_parses(name, read):
         assert parsed is not None
     tsql = "\n".join(ddl.statements("tsql"))
     assert "MAX)" not in tsql and "NVARCHAR(" in tsql and "DATETIME2" in tsql
+    # The noisy contract (text dates, wider columns, noise_log with a composite key) parses too.
+    noisy = tables_for(build_config({"noise": {"profile": "heavy"}}))
+    for statement in ddl.statements(name, drop_existing=True, tables=noisy):
+        assert sqlglot.parse_one(statement, read=read, error_level=sqlglot.ErrorLevel.RAISE) is not None
+
+
+def test_create_schema_cli_for_noisy_output():
+    r = cli("create-schema", "--dry-run", "--dialect", "tsql", "--noise", "realistic")
+    assert r.returncode == 0, r.stderr
+    assert "CREATE TABLE [noise_log]" in r.stdout and "[source_person_id] BIGINT" in r.stdout
+    assert "[date_of_birth] NVARCHAR(12)" in r.stdout  # format drift makes birth dates text
+    assert "CONSTRAINT [pk_noise_log] PRIMARY KEY ([table_name], [record_id], [column_name])" in r.stdout
+    assert "CREATE TABLE [noise_log]" not in cli("create-schema", "--dry-run", "--dialect", "tsql").stdout
 
 
 def test_create_schema_cli(tmp_path):

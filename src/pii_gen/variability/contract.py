@@ -16,13 +16,13 @@ def noisy_column(col: Column, rates: dict[str, float]) -> Column:
     """A column as noise leaves it: text dates where formats drift, wider integers for outliers,
     nullable where values go missing, room for longer strings."""
     kind, length, nullable = col.type, col.max_length, col.nullable or "missing" in rates
+    if pa.types.is_string(kind):
+        # Hyphenated surnames double a name; extensions, spelt-out words and typos add a little.
+        length = 2 * (length or 0) + 16
     if pa.types.is_date(kind) and "format" in rates:
         kind, length = pa.string(), DATE_TEXT_LENGTH
     if pa.types.is_integer(kind) and "outlier" in rates and kind.bit_width == 32:
         kind = pa.int64()
-    if pa.types.is_string(kind):
-        # Hyphenated surnames double a name; extensions, spelt-out words and typos add a little.
-        length = 2 * (length or 0) + 16
     if "name_variant" in rates and pa.types.is_string(kind):
         nullable = True
     return replace(col, type=kind, max_length=length, nullable=nullable, repetitive=col.repetitive)
