@@ -8,6 +8,7 @@ skips with the reason, unless PII_GEN_REQUIRE_DB=1, which makes it fail instead.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -104,6 +105,9 @@ def test_load_counts_keys_and_rows(target, expected):
             assert [str(x) for x in got] == [str(want[c]) for c in cols]
         log = conn.execute(f"SELECT COUNT(DISTINCT batch_number) FROM {conn.table('pii_gen_load_log')}")[0][0]
         assert log == 2
+        # The run's stored config reads back whole (what --resume regenerates from).
+        stored = json.loads(conn.execute(f"SELECT config FROM {conn.table('pii_gen_runs')}")[0][0])
+        assert stored["seed"] == 5 and stored["count"] == N and stored["noise"]["profile"] == "none"
     finally:
         conn.close()
     again = cli(*args, *(["--schema", schema] if schema else []))

@@ -162,6 +162,10 @@ class OdbcConnection(Connection):
         import pyodbc
 
         self.raw = pyodbc.connect(url.odbc_connection_string(), autocommit=False)
+        if self.dialect.name == "mysql":
+            # MariaDB's driver garbles UTF-16 parameters past its first buffer (a stored run config of
+            # ~500 characters came back unreadable); it takes UTF-8 as it is.
+            self.raw.setencoding(encoding="utf-8")
 
     def load(self, table: Table, data: pa.Table, csv: bytes | None = None) -> None:
         import pyodbc

@@ -65,7 +65,9 @@ class Employment(SubGenerator):
             np.int64
         )
         overlap = rng.random((n, k)) < 0.06
-        gap = np.where(overlap, -rng.integers(1, 90, (n, k)), gap)
+        # An earlier job may run on into the next one, but never past its end (nor so past today).
+        later_job = np.roll(dur, 1, axis=1)  # column j: the duration of job j - 1, the next later one
+        gap = np.where(overlap, -np.minimum(rng.integers(1, 90, (n, k)), later_job - 1), gap)
         gap[:, 0] = 0
         starts = last_end[:, None] - np.cumsum(dur + gap, axis=1)
         ends = starts + dur
