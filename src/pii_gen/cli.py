@@ -183,6 +183,48 @@ def create_config(path: str, force: bool) -> None:
     err_console.print(f"Wrote {target}; edit it and pass it with: pii_gen generate --config {target}", soft_wrap=True)
 
 
+@cli.command()
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@click.option("--db", help="Validate this database URL instead of an output folder.")
+@click.option("--schema", "db_schema", help="Database schema (namespace) holding the tables.")
+@click.option("--json", "json_file", type=click.Path(path_type=Path), help="Write every check with its figures here.")
+@click.option("--html", "html_file", type=click.Path(path_type=Path), help="Write a self-contained HTML report here.")
+@click.option("--min-score", type=float, default=90.0, show_default=True, help="Lowest quality score that passes.")
+@click.option(
+    "--pii-mode", type=click.Choice(["strict", "realistic"]), help="Identifier rules to check (default: the run's)."
+)
+@click.option("-q", "--quiet", is_flag=True, help="No console report (exit status and files only).")
+def validate(
+    folder: Path | None,
+    db: str | None,
+    db_schema: str | None,
+    json_file: Path | None,
+    html_file: Path | None,
+    min_score: float,
+    pii_mode: str | None,
+    quiet: bool,
+) -> None:
+    """Check an output folder (or --db) for structure, values, statistics and noise; exit 1 when it fails."""
+    from . import validate as validation
+    from .validate import report as reporting
+
+    if html_file is not None:
+        from .validate.html import require_matplotlib
+
+        require_matplotlib()
+    result = validation.validate(folder, db=db, schema=db_schema, pii_mode=pii_mode, min_score=min_score)
+    if json_file is not None:
+        reporting.write_json(result, json_file)
+    if html_file is not None:
+        from .validate.html import render
+
+        reporting.write_text(html_file, render(result))
+    if not quiet:
+        reporting.print_console(result, Console(highlight=False))
+    if not result.ok:
+        sys.exit(1)
+
+
 def _duplicates(result: api.RunResult) -> str:
     return f" (+{result.duplicates:,} duplicate records)" if result.duplicates else ""
 

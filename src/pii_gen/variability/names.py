@@ -22,8 +22,14 @@ class NameVariant(NoiseType):
     columns = {"persons": ("first_name", "last_name", "middle_name", "name_suffix")}
     description = "nicknames, initials, swapped, hyphenated or maiden names, dropped or added parts"
 
+    #: Columns whose variants are drawn over every row, not only those with a value: a missing part
+    #: can be added (a suffix only for men, as only men carry one in the clean data).
+    EVERY_ROW = ("middle_name", "name_suffix")
+    #: The variant a first name's draw also writes into the last name (it counts for the first name).
+    WRITES_LAST_NAME = "swapped"
+
     def eligible(self, column: str, values: pa.Array) -> np.ndarray | None:
-        if column in ("middle_name", "name_suffix"):  # a missing part can be added
+        if column in self.EVERY_ROW:
             return None
         return super().eligible(column, values)
 

@@ -1,0 +1,167 @@
+"""What a validation produces: checks with a verdict and the figures behind it, and the overall score."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Status = Literal["pass", "warn", "fail", "skip"]
+GROUPS = ("structural", "values", "statistical", "noise")
+CREDIT = {"pass": 1.0, "warn": 0.5, "fail": 0.0}  # a skipped check does not count
+
+
+@dataclass
+class Check:
+    """One check's verdict, the figure that decided it, and its raw metrics for JSON."""
+
+    group: str
+    name: str
+    status: Status
+    figure: str
+    threshold: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    weight: float = 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "name": self.name,
+            "status": self.status,
+            "figure": self.figure,
+            "threshold": self.threshold,
+            "weight": self.weight,
+            "metrics": self.metrics,
+        }
+
+
+@dataclass
+class Report:
+    """Every check of one validation run, the score they add up to, and the aggregates the plots use."""
+
+    source: str
+    checks: list[Check]
+    min_score: float = 90.0
+    seconds: float = 0.0
+    rows: dict[str, int] = field(default_factory=dict)
+    plots: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        """0-100: weighted share of checks passed (a warning earns half); skipped checks do not count."""
+        counted = [c for c in self.checks if c.status in CREDIT]
+        total = sum(c.weight for c in counted)
+        if total == 0:
+            return 0.0
+        return round(100.0 * sum(c.weight * CREDIT[c.status] for c in counted) / total, 1)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if c.status == "fail"]
+
+    @property
+    def ok(self) -> bool:
+        """True when no check failed and the score reaches ``min_score``: exit status 0."""
+        return not self.failed and self.score >= self.min_score
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(c.status == s for c in self.checks) for s in ("pass", "warn", "fail", "skip")}
+
+    def check(self, group: str, name: str) -> Check:
+        """The check called ``name`` in ``group`` (KeyError when there is none)."""
+        for c in self.checks:
+            if c.group == group and c.name == name:
+                return c
+        raise KeyError(f"{group}/{name}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "score": self.score,
+            "min_score": self.min_score,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 2),
+            "counts": self.counts(),
+            "rows": self.rows,
+            "checks": [c.as_dict() for c in self.checks],
+        }
+
+
+def violations(
+    group: str,
+    name: str,
+    bad: int,
+    total: int,
+    what: str = "rows",
+    warn_only: bool = False,
+    threshold: str = "0 violations",
+    weight: float = 1.0,
+    **metrics: Any,
+) -> Check:
+    """A check that passes only with no violating rows (a warning instead of a failure when ``warn_only``)."""
+    share = bad / total if total else 0.0
+    status: Status = "pass" if bad == 0 else ("warn" if warn_only else "fail")
+    figure = f"{bad:,} of {total:,} {what} ({share:.3%})" if bad else f"0 of {total:,} {what}"
+    return Check(group, name, status, figure, threshold, {"violations": bad, "total": total, **metrics}, weight)
+
+
+SAMPLING_ALLOWANCE = 1.5  # TVD of a sample is sharply concentrated around its mean: 1.5x leaves ample room
+
+
+def sampling_tvd(shares: list[float], n: int) -> float:
+    """Expected total variation distance of a sample of ``n`` from a distribution with these shares.
+
+    Each cell's count is about normal with sd sqrt(p(1-p)/n) and E|x| = sd * sqrt(2/pi), so
+    E[TVD] ~ 0.5 * sum(sqrt(2 p (1-p) / (pi n))).  Thresholds add SAMPLING_ALLOWANCE times this, so
+    small samples are not failed for chance while large ones are held to the model's own accuracy.
+    """
+    if n <= 0:
+        return 1.0
+    return 0.5 * sum(math.sqrt(2 * p * (1 - p) / (math.pi * n)) for p in shares if p > 0)
+
+
+def tvd_check(
+    group: str,
+    name: str,
+    observed: dict[Any, float],
+    expected: dict[Any, float],
+    n: int,
+    warn_at: float,
+    fail_at: float,
+    weight: float = 1.0,
+    **metrics: Any,
+) -> Check:
+    """Compare two distributions by total variation distance against thresholds widened for sample size."""
+    keys = set(observed) | set(expected)
+    obs_total = sum(observed.values()) or 1.0
+    exp_total = sum(expected.values()) or 1.0
+    p = {k: observed.get(k, 0.0) / obs_total for k in keys}
+    q = {k: expected.get(k, 0.0) / exp_total for k in keys}
+    tvd = 0.5 * sum(abs(p[k] - q[k]) for k in keys)
+    allowance = SAMPLING_ALLOWANCE * sampling_tvd(list(q.values()), n)
+    warn_limit, fail_limit = warn_at + allowance, fail_at + allowance
+    status: Status = "pass" if tvd <= warn_limit else ("warn" if tvd <= fail_limit else "fail")
+    worst = max(keys, key=lambda k: abs(p[k] - q[k])) if keys else None
+    figure = f"TVD {tvd:.4f} over {len(keys)} cells, n={n:,}"
+    if worst is not None:
+        figure += f"; largest gap {worst}: {p[worst]:.2%} vs {q[worst]:.2%}"
+    threshold = (
+        f"pass <= {warn_limit:.4f}, fail > {fail_limit:.4f} ({warn_at}/{fail_at} + "
+        f"{SAMPLING_ALLOWANCE}x sampling {allowance / SAMPLING_ALLOWANCE:.4f})"
+    )
+    return Check(
+        group,
+        name,
+        status,
+        figure,
+        threshold,
+        {
+            "tvd": round(tvd, 6),
+            "n": n,
+            "cells": len(keys),
+            "warn_limit": round(warn_limit, 6),
+            "fail_limit": round(fail_limit, 6),
+            **metrics,
+        },
+        weight,
+    )
