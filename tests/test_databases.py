@@ -9,7 +9,6 @@ skips with the reason, unless PII_GEN_REQUIRE_DB=1, which makes it fail instead.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from pathlib import Path
 import pytest
 
 import pyarrow.compute as pc
+
+from servers import server_url
 
 from pii_gen import GenerateConfig, PersonGenerator
 from pii_gen.config import build_config
@@ -32,16 +33,6 @@ from pii_gen.schema import TABLES
 ROOT = Path(__file__).resolve().parents[1]
 N = 12_000
 BATCH = 5_000  # three batches of 10,000-person blocks... rounded up to whole blocks: 2 batches
-
-
-def server_url(var: str) -> str:
-    url = os.environ.get(var)
-    if not url:
-        reason = f"{var} is not set (a database URL); .ci/run sets it"
-        if os.environ.get("PII_GEN_REQUIRE_DB") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return url
 
 
 def cli(*args: str, **kw) -> subprocess.CompletedProcess:

@@ -23,6 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from servers import server_url
+
 from pii_gen import GenerateConfig, api
 from pii_gen.errors import ConfigError
 from pii_gen.schema import TABLES
@@ -262,7 +264,9 @@ def test_noise_rates_match_the_configured_ones(clean, tmp_path):
 @pytest.mark.parametrize("profile", ["realistic", "heavy"])
 def test_real_noisy_output_passes_every_noise_check(tmp_path, profile):
     out = tmp_path / profile
-    config = GenerateConfig(count=N, seed=3, out=out, format="parquet", workers=1, quiet=True, noise={"profile": profile})
+    config = GenerateConfig(
+        count=N, seed=3, out=out, format="parquet", workers=1, quiet=True, noise={"profile": profile}
+    )
     api.generate(config)
     r = validate(out)
     noise = {c.name: c for c in r.checks if c.group == "noise"}
@@ -338,7 +342,9 @@ def test_cli_exit_codes_json_and_html(tmp_path):
     # A score above what the data reaches fails even without a failed check: heavy noise leaves
     # warnings only (text dates, logged nulls), so its score is under 100 and every check passes or warns.
     noisy = tmp_path / "noisy"
-    r = cli("generate", "-n", "10000", "--seed", "7", "--out", str(noisy), "--quiet", "--workers", "1", "--noise", "heavy")
+    r = cli(
+        "generate", "-n", "10000", "--seed", "7", "--out", str(noisy), "--quiet", "--workers", "1", "--noise", "heavy"
+    )
     assert r.returncode == 0, r.stderr
     js2 = tmp_path / "noisy.json"
     assert cli("validate", str(noisy), "--json", str(js2), "--quiet").returncode == 0
@@ -402,16 +408,6 @@ def test_duckdb_database(tmp_path):
     r = validate(db=url)
     assert r.rows["persons"] == 5000 and r.failed == [] and r.score >= 95
     assert r.check("structural", "row counts match the manifest").metrics["manifest"]["persons"] == 5000
-
-
-def server_url(var: str) -> str:
-    url = os.environ.get(var)
-    if not url:
-        reason = f"{var} is not set (a database URL); .ci/run sets it"
-        if os.environ.get("PII_GEN_REQUIRE_DB") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return url
 
 
 def test_postgresql_database():

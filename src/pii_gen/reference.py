@@ -68,6 +68,17 @@ def _csr(owner: np.ndarray, n_owners: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, counts
 
 
+#: The surname table's column holding each race/ethnicity group's share (Census 2020 surname file).
+SURNAME_SHARE_COLUMNS = {
+    "white": "pct_white",
+    "black": "pct_black",
+    "asian": "pct_api",
+    "native": "pct_aian",
+    "multiple": "pct_2prace",
+    "hispanic": "pct_hispanic",
+}
+
+
 @dataclass
 class Names:
     first_vocab: pa.Array
@@ -174,17 +185,11 @@ def _names() -> Names:
     sn = _read("surnames")
     surname_vocab = sn.column("name").combine_chunks()
     count_s = _np(sn, "count", np.float64)
-    pct = {
-        "white": "pct_white",
-        "black": "pct_black",
-        "asian": "pct_api",
-        "native": "pct_aian",
-        "multiple": "pct_2prace",
-        "hispanic": "pct_hispanic",
-    }
     k = len(surname_vocab)
     groups = np.repeat(np.arange(len(RACES)), k)
-    weights = np.concatenate([count_s * np.nan_to_num(_np(sn, pct[r], np.float64)) / 100 for r in RACES])
+    weights = np.concatenate(
+        [count_s * np.nan_to_num(_np(sn, SURNAME_SHARE_COLUMNS[r], np.float64)) / 100 for r in RACES]
+    )
     items = np.tile(np.arange(k), len(RACES))
     return Names(
         first_vocab=first_vocab,

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import reference
-from ..reference import RACE_LABELS, RACES
+from ..reference import RACE_LABELS, RACES, SURNAME_SHARE_COLUMNS
 from .model import Check
 from .source import Source, literal
 
@@ -32,14 +32,6 @@ EDUCATION_RANK = {
     "Associate degree": 3,
     "Bachelor's degree": 4,
     "Graduate degree": 5,
-}
-SURNAME_SHARE_COLUMNS = {
-    "white": "pct_white",
-    "black": "pct_black",
-    "asian": "pct_api",
-    "native": "pct_aian",
-    "multiple": "pct_2prace",
-    "hispanic": "pct_hispanic",
 }
 
 # (warn_at, fail_at) TVD bases, before the sampling allowance.  Measured on clean output (TVD minus its
