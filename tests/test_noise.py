@@ -252,6 +252,8 @@ def test_formats_look_like_what_they_are_called(noisy):
         "ssn_spaces": r"^\d{3} \d\d \d{4}$",
         "card_spaces": r"^\d{4} \d{4} \d{4} \d{3,4}$",
         "card_dashes": r"^\d{4}-\d{4}-\d{4}-\d{3,4}$",
+        "number_sign": r"^#\w+$",
+        "spelt_out": r"^(\d+ .* [A-Z][a-z]{2,}|[A-Z][a-z]{3,} \w+)$",
     }
     pairs = noisy_values(noisy, fmt)
     import re

@@ -24,7 +24,7 @@ def _abbreviations(table: str, full: str) -> tuple[pa.Array, pa.Array]:
 class FormatDrift(NoiseType):
     """Phones as (212) 555-0123, 212.555.0123, +1 212 555 0123 or with an extension; dates in US,
     day-first, two-digit-year and other formats; SSNs and card numbers without or with other
-    separators; street suffixes and unit designators spelt out or abbreviated with a period; upper,
+    separators; street suffixes and unit designators spelt out, abbreviated with a period or written as "#"; upper,
     lower or title case; stray whitespace."""
 
     name = "format"
@@ -32,7 +32,7 @@ class FormatDrift(NoiseType):
         "upper", "lower", "title", "whitespace", "spelt_out", "abbreviation_period",
         "phone_parentheses", "phone_dots", "phone_international", "phone_digits", "phone_extension",
         "date_us", "date_day_first", "date_two_digit_year", "date_compact", "date_month_name",
-        "ssn_digits", "ssn_spaces", "card_spaces", "card_dashes",
+        "ssn_digits", "ssn_spaces", "card_spaces", "card_dashes", "number_sign",
     )  # fmt: skip
     columns = {
         "persons": ("ssn", "first_name", "middle_name", "last_name", "date_of_birth"),
@@ -86,12 +86,14 @@ class FormatDrift(NoiseType):
             )
             return Change(values, np.ones(n, dtype=bool), np.where(dashed, 19, 18))
         code = cells.choose((0.35, 0.25, 0.15, 0.25))  # upper, lower, title, whitespace
-        spaces, period = cells.choose((0.4, 0.3, 0.3)), cells.uniform() < 0.4
+        spaces = cells.choose((0.4, 0.3, 0.3))
         if col in ("street", "unit"):
-            # Most street and unit drift is in the suffix or designator: Ln -> Lane, Apt -> Apartment, Apt.
+            # Most street and unit drift is in the suffix or designator: Ln -> Lane or Ln., Apt -> Apartment,
+            # Apt. or #.
             abbr, full = self._suffixes if col == "street" else self._units
+            style = cells.choose((0.6, 0.4) if col == "street" else (0.45, 0.35, 0.2))
             word = np.flatnonzero(cells.uniform() < 0.7)
-            spelt, kind, ok = _respell(v.take(pa.array(word)), abbr, full, col == "street", period[word])
+            spelt, kind, ok = _respell(v.take(pa.array(word)), abbr, full, col == "street", style[word])
             code[word[ok]] = kind[ok]
         forms = {
             0: lambda r: pc.utf8_upper(v.take(r)),
@@ -103,7 +105,7 @@ class FormatDrift(NoiseType):
             at = np.full(n, -1)
             at[word[ok]] = np.arange(ok.sum())
             respelt = spelt.filter(pa.array(ok))
-            forms[4] = forms[5] = lambda r: respelt.take(pa.array(at[r]))
+            forms[4] = forms[5] = forms[20] = lambda r: respelt.take(pa.array(at[r]))
         values = assemble(code, forms)
         # A form that equals the original (upper case of "NW") is no change: stray whitespace instead.
         same = np.flatnonzero(np.asarray(pc.fill_null(pc.equal(values, v), False), dtype=bool))
@@ -157,8 +159,9 @@ def _whitespace(v: pa.Array, where: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(where == 0), trailing, pc.if_else(pa.array(where == 1), leading, inner))
 
 
-def _respell(v: pa.Array, abbr: pa.Array, full: pa.Array, last_word: bool, period: np.ndarray):
-    """Spell the street suffix (last word) or unit designator (first word) out, or add a period.
+def _respell(v: pa.Array, abbr: pa.Array, full: pa.Array, last_word: bool, style: np.ndarray):
+    """Spell the street suffix (last word) or unit designator (first word) out (``style`` 0), add a
+    period (1), or write a unit's designator as "#" (2).
 
     Returns the new values, their variant codes and where a known abbreviation was found.
     """
@@ -168,11 +171,16 @@ def _respell(v: pa.Array, abbr: pa.Array, full: pa.Array, last_word: bool, perio
     word, head = (second, first) if last_word else (first, second)
     idx = pc.index_in(word, abbr)
     spelt = full.take(pc.fill_null(idx, 0))
-    known = np.asarray(pc.fill_null(pc.and_(pc.is_valid(idx), pc.not_equal(spelt, word)), False), dtype=bool)
-    new_word = pc.if_else(pa.array(period), pc.binary_join_element_wise(word, ".", ""), spelt)
-    joined = (
-        pc.binary_join_element_wise(head, new_word, " ")
-        if last_word
-        else pc.binary_join_element_wise(new_word, head, " ")
-    )
-    return joined, np.where(period, 5, 4), known
+    # Spelling out needs a longer form ("Unit" has none); a period or "#" only a known abbreviation.
+    changes = pc.or_(pc.not_equal(spelt, word), pa.array(style != 0))
+    known = np.asarray(pc.fill_null(pc.and_(pc.is_valid(idx), changes), False), dtype=bool)
+    new_word = pc.if_else(pa.array(style == 1), pc.binary_join_element_wise(word, ".", ""), spelt)
+    if last_word:
+        joined = pc.binary_join_element_wise(head, new_word, " ")
+    else:
+        joined = pc.if_else(
+            pa.array(style == 2),
+            pc.binary_join_element_wise("#", head, ""),
+            pc.binary_join_element_wise(new_word, head, " "),
+        )
+    return joined, np.array([4, 5, 20])[style], known
