@@ -117,6 +117,118 @@ RACE_P2_2020: list[tuple[str, int, str]] = [
 ]
 US_POP_2020 = 331_449_281
 
+
+# --------------------------------------------------------------------------
+# Households (typed in, approximate; see data/SOURCES.md sections 20-24)
+# --------------------------------------------------------------------------
+
+# Household types, share of all households. 2020 Census DHC (tables P16/P17,
+# PCT14 same-sex couples) and ACS 2023 S1101, folded into the mutually
+# exclusive types pii_gen generates:
+#   (type, share of households, share with a female householder, share of couples that are same-sex)
+HOUSEHOLD_TYPES: list[tuple[str, float, float, float]] = [
+    ("married_with_children", 0.178, 0.45, 0.012),  # married couple with own children under 18
+    ("married_without_children", 0.270, 0.45, 0.012),  # married couple, no own children under 18
+    ("unmarried_partners", 0.074, 0.50, 0.056),  # cohabiting couple, with or without children
+    ("single_parent", 0.070, 0.79, 0.0),  # no spouse/partner, own children under 18
+    ("other_family", 0.061, 0.62, 0.0),  # no spouse/partner, adult children, siblings or other relatives
+    ("multigenerational", 0.047, 0.55, 0.0),  # three generations: householder's parent(s) and child(ren)
+    ("living_alone", 0.276, 0.54, 0.0),
+    ("roommates", 0.024, 0.45, 0.0),  # two or more unrelated people
+]
+
+# Household size (people per household), 2020 Census DHC table H9 / ACS 2023
+# S2501; size 7 stands for "7 or more".
+HOUSEHOLD_SIZES: list[tuple[int, float]] = [
+    (1, 0.276),
+    (2, 0.349),
+    (3, 0.152),
+    (4, 0.126),
+    (5, 0.058),
+    (6, 0.023),
+    (7, 0.016),
+]
+
+# Size given type: modelled so the sizes above come out of the types above
+# (the script prints the implied marginal; tests compare it with the published one).
+HOUSEHOLD_SIZE_BY_TYPE: dict[str, list[tuple[int, float]]] = {
+    "married_with_children": [(3, 0.30), (4, 0.40), (5, 0.19), (6, 0.07), (7, 0.04)],
+    "married_without_children": [(2, 0.80), (3, 0.13), (4, 0.05), (5, 0.02)],
+    "unmarried_partners": [(2, 0.58), (3, 0.20), (4, 0.13), (5, 0.06), (6, 0.03)],
+    "single_parent": [(2, 0.52), (3, 0.30), (4, 0.12), (5, 0.04), (6, 0.02)],
+    "other_family": [(2, 0.70), (3, 0.22), (4, 0.08)],
+    "multigenerational": [(3, 0.20), (4, 0.27), (5, 0.25), (6, 0.15), (7, 0.13)],
+    "living_alone": [(1, 1.0)],
+    "roommates": [(2, 0.70), (3, 0.20), (4, 0.10)],
+}
+
+# Age of the householder by household type: ACS 2023 B25007 (householder age)
+# split by type (modelled), then calibrated (a few rounds of scaling each age
+# group by the census pyramid's share over the generated share) so that the
+# generated people's ages, children and spouses included, follow the 2020 pyramid.
+# Age groups: 18-24, 25-34, 35-44, 45-54, 55-64, 65-74, 75-84, 85-100.
+HOUSEHOLDER_AGE_GROUPS: list[tuple[int, int]] = [
+    (18, 24),
+    (25, 34),
+    (35, 44),
+    (45, 54),
+    (55, 64),
+    (65, 74),
+    (75, 84),
+    (85, 100),
+]
+HOUSEHOLDER_AGE_BY_TYPE: dict[str, list[float]] = {
+    "married_with_children": [0.007, 0.191, 0.418, 0.308, 0.071, 0.005, 0.000, 0.000],
+    "married_without_children": [0.015, 0.116, 0.059, 0.133, 0.292, 0.255, 0.116, 0.014],
+    "unmarried_partners": [0.078, 0.373, 0.234, 0.139, 0.106, 0.055, 0.015, 0.000],
+    "single_parent": [0.028, 0.237, 0.399, 0.279, 0.057, 0.000, 0.000, 0.000],
+    "other_family": [0.037, 0.139, 0.120, 0.185, 0.244, 0.173, 0.088, 0.014],
+    "multigenerational": [0.000, 0.136, 0.293, 0.319, 0.192, 0.060, 0.000, 0.000],
+    "living_alone": [0.037, 0.151, 0.120, 0.123, 0.243, 0.204, 0.098, 0.024],
+    "roommates": [0.257, 0.430, 0.123, 0.086, 0.072, 0.032, 0.000, 0.000],
+}
+
+# People in group quarters, 2020 Census DHC table P18 (approximate), and the
+# ages and sex of their residents (modelled):
+#   (type, people, youngest, oldest, share male)
+GROUP_QUARTERS: list[tuple[str, int, int, int, float]] = [
+    ("college_dormitory", 2_136_000, 18, 24, 0.45),
+    ("nursing_home", 1_238_000, 65, 100, 0.33),
+    ("military_barracks", 306_000, 18, 34, 0.85),
+    ("correctional_facility", 1_967_000, 18, 64, 0.90),
+    ("other_group_quarters", 2_592_000, 18, 90, 0.55),
+]
+GROUP_QUARTERS_POP_2020 = 8_239_000
+
+# Husband's age minus wife's age in opposite-sex married couples, CPS 2022
+# America's Families and Living Arrangements, table FG3 (approximate):
+#   (gap_min, gap_max, share)
+SPOUSE_AGE_GAP: list[tuple[int, int, float]] = [
+    (-15, -10, 0.013),
+    (-9, -6, 0.023),
+    (-5, -4, 0.025),
+    (-3, -2, 0.060),
+    (-1, 1, 0.340),
+    (2, 3, 0.195),
+    (4, 5, 0.129),
+    (6, 9, 0.130),
+    (10, 14, 0.055),
+    (15, 19, 0.019),
+    (20, 25, 0.011),
+]
+
+# Births by age of mother, NCHS National Vital Statistics Reports, Births:
+# Final Data for 2022, table 2 (approximate): (age_min, age_max, share)
+BIRTHS_BY_MOTHER_AGE: list[tuple[int, int, float]] = [
+    (15, 19, 0.038),
+    (20, 24, 0.150),
+    (25, 29, 0.280),
+    (30, 34, 0.312),
+    (35, 39, 0.172),
+    (40, 44, 0.045),
+    (45, 49, 0.003),
+]
+
 # 2020 Census resident population by state (2020 Census P1 / apportionment
 # release, resident population), keyed by USPS abbreviation.
 STATE_POP_2020: dict[str, int] = {
@@ -1359,10 +1471,69 @@ def build_employer_words(sectors: list[tuple[str, str]]) -> None:
 # --------------------------------------------------------------------------
 
 
+# --------------------------------------------------------------------------
+# 20-24. Households
+# --------------------------------------------------------------------------
+
+
+def build_households() -> None:
+    """Household types, sizes, householder ages, group quarters, spousal age gaps and mothers' ages at birth."""
+    _check_shares([(0, *(s for _, s, _, _ in HOUSEHOLD_TYPES))], 1)
+    _check_shares([(0, *(s for _, s in HOUSEHOLD_SIZES))], 1)
+    implied = defaultdict(float)
+    rows = []
+    for t, share, female, same_sex in HOUSEHOLD_TYPES:
+        _check_shares([(t, *(s for _, s in HOUSEHOLD_SIZE_BY_TYPE[t]))], 1)
+        _check_shares([(t, *HOUSEHOLDER_AGE_BY_TYPE[t])], 1)
+        rows.append((t, share, female, same_sex))
+        for size, s in HOUSEHOLD_SIZE_BY_TYPE[t]:
+            implied[size] += share * s
+    print("  implied household sizes: " + ", ".join(f"{k}: {v:.3f}" for k, v in sorted(implied.items())))
+    s = pa.schema(
+        [("household_type", pa.string()), ("share", pa.float64()), ("female_householder", pa.float64()),
+         ("same_sex", pa.float64())]
+    )  # fmt: skip
+    write_table("household_types", rows_to_table(rows, s), s)
+    s = pa.schema([("size", pa.int16()), ("share", pa.float64())])
+    write_table("household_sizes", rows_to_table(HOUSEHOLD_SIZES, s), s)
+    rows = [(t, size, share) for t, _, _, _ in HOUSEHOLD_TYPES for size, share in HOUSEHOLD_SIZE_BY_TYPE[t]]
+    s = pa.schema([("household_type", pa.string()), ("size", pa.int16()), ("share", pa.float64())])
+    write_table("household_size_by_type", rows_to_table(rows, s), s)
+    rows = [
+        (t, lo, hi, share)
+        for t, _, _, _ in HOUSEHOLD_TYPES
+        for (lo, hi), share in zip(HOUSEHOLDER_AGE_GROUPS, HOUSEHOLDER_AGE_BY_TYPE[t])
+    ]
+    s = pa.schema(
+        [("household_type", pa.string()), ("age_min", pa.int16()), ("age_max", pa.int16()), ("share", pa.float64())]
+    )
+    write_table("householder_age_by_type", rows_to_table(rows, s), s)
+    if sum(p for _, p, _, _, _ in GROUP_QUARTERS) != GROUP_QUARTERS_POP_2020:
+        raise SystemExit("group quarters figures do not sum to the 2020 total")
+    rows = [(t, p, lo, hi, male, p / US_POP_2020) for t, p, lo, hi, male in GROUP_QUARTERS]
+    s = pa.schema(
+        [("gq_type", pa.string()), ("population", pa.int64()), ("age_min", pa.int16()), ("age_max", pa.int16()),
+         ("male", pa.float64()), ("share_of_people", pa.float64())]
+    )  # fmt: skip
+    write_table("group_quarters", rows_to_table(rows, s), s)
+    _check_shares([(0, *(x for _, _, x in SPOUSE_AGE_GAP))], 1)
+    s = pa.schema([("gap_min", pa.int16()), ("gap_max", pa.int16()), ("share", pa.float64())])
+    write_table("spouse_age_gap", rows_to_table(SPOUSE_AGE_GAP, s), s)
+    _check_shares([(0, *(x for _, _, x in BIRTHS_BY_MOTHER_AGE))], 1)
+    s = pa.schema([("age_min", pa.int16()), ("age_max", pa.int16()), ("share", pa.float64())])
+    write_table("births_by_mother_age", rows_to_table(BIRTHS_BY_MOTHER_AGE, s), s)
+
+
+# --------------------------------------------------------------------------
+
+
 def main() -> int:
-    """Build every table."""
+    """Build every table (``--only households`` rebuilds just the typed-in household tables)."""
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     print(f"Writing tables to {DATA_DIR.name}/")
+    if sys.argv[1:] == ["--only", "households"]:
+        build_households()
+        return 0
     build_first_names()
     surnames = load_surnames()
     build_surnames(surnames)
@@ -1373,6 +1544,7 @@ def main() -> int:
     build_nicknames()
     build_email_domains()
     build_employer_words(sectors)
+    build_households()
     return 0
 
 

@@ -21,6 +21,16 @@ CREATE TABLE "pii_gen_load_log" (
     CONSTRAINT "fk_pii_gen_load_log_run_id" FOREIGN KEY ("run_id") REFERENCES "pii_gen_runs" ("run_id")
 );
 
+CREATE TABLE "households" (
+    "household_id" BIGINT NOT NULL,
+    "household_type" VARCHAR(24) NOT NULL,
+    "size" SMALLINT NOT NULL,
+    "is_group_quarters" BOOLEAN NOT NULL,
+    "address_id" BIGINT NOT NULL,
+    "household_income" BIGINT NOT NULL,
+    CONSTRAINT "pk_households" PRIMARY KEY ("household_id")
+);
+
 CREATE TABLE "persons" (
     "person_id" BIGINT NOT NULL,
     "ssn" VARCHAR(11) NOT NULL,
@@ -34,7 +44,10 @@ CREATE TABLE "persons" (
     "race_ethnicity" VARCHAR(40) NOT NULL,
     "marital_status" VARCHAR(16) NOT NULL,
     "education" VARCHAR(24) NOT NULL,
-    CONSTRAINT "pk_persons" PRIMARY KEY ("person_id")
+    "household_id" BIGINT NOT NULL,
+    "household_role" VARCHAR(16) NOT NULL,
+    CONSTRAINT "pk_persons" PRIMARY KEY ("person_id"),
+    CONSTRAINT "fk_persons_household_id" FOREIGN KEY ("household_id") REFERENCES "households" ("household_id")
 );
 
 CREATE TABLE "addresses" (
@@ -110,3 +123,15 @@ CREATE TABLE "financial_profiles" (
     CONSTRAINT "pk_financial_profiles" PRIMARY KEY ("person_id"),
     CONSTRAINT "fk_financial_profiles_person_id" FOREIGN KEY ("person_id") REFERENCES "persons" ("person_id")
 );
+
+CREATE TABLE "relationships" (
+    "relationship_id" BIGINT NOT NULL,
+    "person_id" BIGINT NOT NULL,
+    "related_person_id" BIGINT NOT NULL,
+    "relationship_type" VARCHAR(16) NOT NULL,
+    CONSTRAINT "pk_relationships" PRIMARY KEY ("relationship_id"),
+    CONSTRAINT "fk_relationships_person_id" FOREIGN KEY ("person_id") REFERENCES "persons" ("person_id"),
+    CONSTRAINT "fk_relationships_related_person_id" FOREIGN KEY ("related_person_id") REFERENCES "persons" ("person_id")
+);
+
+CREATE INDEX "ix_relationships_person_id" ON "relationships" ("person_id");

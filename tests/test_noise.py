@@ -156,6 +156,10 @@ def test_each_noise_type_hits_its_configured_rate_within_10_percent(noisy, clean
     assert checked >= 60
 
 
+def clean_households(pair) -> int:
+    return pair[1]["households"].num_rows
+
+
 def test_duplicates_follow_their_rate_and_point_at_real_people(with_duplicates):
     noisy, _ = with_duplicates
     persons = noisy["persons"]
@@ -168,9 +172,17 @@ def test_duplicates_follow_their_rate_and_point_at_real_people(with_duplicates):
     assert pc.min(dups.column("person_id")).as_py() > DUPLICATE_ID_BASE
     originals = set(persons.filter(pc.is_null(source)).column("person_id").to_pylist())
     assert set(dups.column("source_person_id").to_pylist()) <= originals
-    # Every table carries the duplicates' rows: each duplicate has its financial profile.
+    # Every per-person table carries the duplicates' rows: each adult duplicate has its financial profile
+    # (minors have none), and a duplicate stays in its source's household.
     fp = noisy["financial_profiles"]
-    assert fp.num_rows == persons.num_rows
+    profiled = fp.column("person_id").to_numpy()
+    assert len(np.unique(profiled)) == fp.num_rows
+    dup_profiled = np.isin(dups.column("person_id").to_numpy(), profiled)
+    assert (dup_profiled == np.isin(dups.column("source_person_id").to_numpy(), profiled)).all()
+    assert dup_profiled.mean() > 0.7
+    households = set(noisy["households"].column("household_id").to_pylist())
+    assert set(persons.column("household_id").to_pylist()) <= households
+    assert noisy["households"].num_rows == clean_households(with_duplicates)
     log = noisy["noise_log"].filter(pc.equal(noisy["noise_log"].column("noise_type"), "duplicate"))
     assert log.num_rows == dups.num_rows
 
@@ -318,6 +330,9 @@ def test_duplicates_restore_to_their_source_person(with_duplicates):
     restored = restore(noisy)
     for table, spec in TABLES.items():
         t = restored[table]
+        if not spec.per_person:  # households and relationships: duplicate records add no rows
+            assert t.equals(as_text(clean[table])), table
+            continue
         pid = t.column("person_id").cast(pa.int64())
         dup = pc.greater_equal(pid, DUPLICATE_ID_BASE)
         originals = t.filter(pc.invert(dup))

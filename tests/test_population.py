@@ -12,6 +12,8 @@ import pytest
 
 from pii_gen import GenerateConfig, PersonGenerator
 from pii_gen import identifiers as ids
+from pii_gen.config import build_config
+from pii_gen.errors import ConfigError
 from pii_gen.generators.dates import age_on
 from pii_gen.reference import data_dir
 from pii_gen.schema import TABLES
@@ -38,7 +40,9 @@ def test_every_table_and_column_with_contract_types(population):
                 longest = pc.max(pc.utf8_length(population[name].column(c.name))).as_py() or 0
                 assert longest <= c.max_length, (name, c.name, longest)
     assert population["persons"].num_rows == 20_000
-    assert population["financial_profiles"].num_rows == 20_000
+    # Every adult has a financial profile; minors (children in households) have none.
+    age = age_on(AS_OF, days(population["persons"], "date_of_birth"))
+    assert population["financial_profiles"].num_rows == (age >= 18).sum()
 
 
 def test_keys_unique_and_foreign_keys_resolve(population):
@@ -99,7 +103,9 @@ def test_first_names_fit_sex_and_birth_year(population):
     fn = pq.read_table(data_dir() / "first_names.parquet")
     given = set(zip(fn.column("name").to_pylist(), fn.column("sex").to_pylist(), fn.column("year").to_pylist()))
     p = population["persons"]
-    years = pc.year(p.column("date_of_birth")).to_pylist()
+    # Children born after the SSA table's last year (2022) are named from that year's names.
+    last = pc.max(fn.column("year")).as_py()
+    years = [min(y, last) for y in pc.year(p.column("date_of_birth")).to_pylist()]
     rows = list(zip(p.column("first_name").to_pylist(), p.column("sex").to_pylist(), years))
     assert all((name, sex, year) in given for name, sex, year in rows)
     # And concretely: nobody born before 1960 is called Nevaeh (first recorded in 1999).
@@ -109,8 +115,9 @@ def test_first_names_fit_sex_and_birth_year(population):
 def test_ages_within_configured_range_and_dates_possible(population):
     p = population["persons"]
     age = age_on(AS_OF, days(p, "date_of_birth"))
-    assert age.min() >= 18 and age.max() <= 90
-    assert 44 <= age.mean() <= 50  # US adults 18-90: mean age about 47 (Census 2020)
+    assert age.min() >= 0 and age.max() <= 90
+    assert 37 <= age.mean() <= 41  # everyone 0-90: mean age about 39.5 (Census 2020, median 38.8)
+    assert 0.20 <= (age < 18).mean() <= 0.24  # 22.1% under 18 (Census 2020)
 
 
 def test_jobs_start_after_16_and_end_after_start(population):
@@ -181,10 +188,16 @@ def test_realistic_mode_is_structurally_real(realistic_population):
 
 
 def test_minor_and_age_range_configurable():
-    cfg = GenerateConfig(seed=3, demographics={"min_age": 30, "max_age": 40})
+    cfg = GenerateConfig(seed=3, demographics={"min_age": 30, "max_age": 40}, households={"enabled": False})
     p = PersonGenerator(cfg).generate(3_000)["persons"]
     age = age_on(cfg.as_of, days(p, "date_of_birth"))
     assert age.min() >= 30 and age.max() <= 40
+    assert (col(p, "household_id") == col(p, "person_id")).all()  # without households everyone lives alone
+
+
+def test_households_need_the_full_age_range():
+    with pytest.raises(ConfigError, match="households.enabled: false"):
+        build_config({"demographics": {"min_age": 18}})
 
 
 def _corr(x: np.ndarray, y: np.ndarray) -> float:
@@ -194,6 +207,9 @@ def _corr(x: np.ndarray, y: np.ndarray) -> float:
 def test_documented_correlations(population):
     """The README quotes these strengths (Pearson r at seed 7, 20,000 people)."""
     p, f = population["persons"], population["financial_profiles"]
+    # Over adults: minors have no financial profile (the README's figures are for adults too).
+    p = p.filter(pc.is_in(p.column("person_id"), f.column("person_id")))
+    assert (col(p, "person_id") == col(f, "person_id")).all()
     age = age_on(AS_OF, days(p, "date_of_birth")).astype(float)
     income = col(f, "annual_income").astype(float)
     score = col(f, "credit_score").astype(float)

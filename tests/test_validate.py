@@ -85,8 +85,10 @@ def test_clean_dataset_scores_at_least_95(clean_report):
     assert r.rows["persons"] == N
     assert r.score >= 95, [(c.name, c.status, c.figure) for c in r.checks if c.status != "pass"]
     assert r.failed == [] and r.ok
-    assert {c.group for c in r.checks} == {"structural", "values", "statistical", "noise"}
-    assert r.check("statistical", "age/sex pyramid").metrics["tvd"] < 0.03
+    assert {c.group for c in r.checks} == {"structural", "values", "statistical", "households", "noise"}
+    # Ages come from households, which reproduce the pyramid to about 0.033 (see statistical.TVD_THRESHOLDS).
+    assert r.check("statistical", "age/sex pyramid").metrics["tvd"] < 0.045
+    assert all(c.status == "pass" for c in r.checks if c.group == "households")
     assert r.check("statistical", "state shares").metrics["tvd"] < 0.03
     assert 0.5 < r.check("statistical", "correlation log income - credit score").metrics["r"] < 0.65
     assert r.check("values", "SSN structure and non-issuability").metrics == {
@@ -146,6 +148,53 @@ def test_ages_skewed_young_fail_the_age_pyramid(clean, tmp_path):
     assert c.status == "fail" and c.metrics["tvd"] > 0.2
     assert r.check("values", "birth dates in range").status == "pass"  # every age is still possible
     assert r.check("statistical", "race/ethnicity shares").status == "pass"
+
+
+def test_broken_households_fail_their_checks(clean, tmp_path):
+    persons, rel, addr, hh = (read(clean, t) for t in ("persons", "relationships", "addresses", "households"))
+    role = np.array(persons.column("household_role").to_pylist(), dtype=object)
+    spouses = np.flatnonzero(role == "spouse")[:9]
+    role[spouses] = "householder"  # nine households with two householders
+    kids = np.flatnonzero(role == "child")[:11]
+    dob = persons.column("date_of_birth").to_numpy().astype("datetime64[D]").copy()
+    head_dob = dict(zip(persons.column("person_id").to_pylist(), dob))
+    hid = persons.column("household_id").to_numpy()
+    dob[kids] = np.array([head_dob[h] for h in hid[kids]]) + np.timedelta64(3000, "D")  # born at ~8 to a parent
+    broken_persons = replace(replace(persons, "household_role", role.tolist()), "date_of_birth", dob)
+    street = np.array(addr.column("street").to_pylist(), dtype=object)
+    moved = np.flatnonzero(
+        (np.array(addr.column("address_type").to_pylist()) == "home")
+        & np.isin(addr.column("person_id"), persons.column("person_id").to_numpy()[kids])
+    )[:13]
+    street[moved] = "1 Elsewhere St"  # eleven members whose home is not the household's
+    related = rel.column("related_person_id").to_numpy().copy()
+    related[:5] += 10**9  # five relationships to nobody
+    size = hh.column("size").to_numpy().copy()
+    size[:] = 1  # every household of one person
+    income = hh.column("household_income").to_numpy().copy()
+    income[:17] += 1
+    r = validate(
+        variant(
+            clean,
+            tmp_path / "d",
+            {
+                "persons": broken_persons,
+                "addresses": replace(addr, "street", street.tolist()),
+                "relationships": replace(rel, "related_person_id", related),
+                "households": replace(replace(hh, "size", size), "household_income", income),
+            },
+        )
+    )
+    assert r.check("households", "one householder per household").metrics["violations"] == 9
+    assert r.check("households", "members share the household's address").metrics["violations"] == 11
+    gap = r.check("households", "parents at least 14 years older")
+    assert gap.status == "fail" and gap.metrics["violations"] >= 11
+    assert r.check("households", "relationships join members of one household").metrics["violations"] == 5
+    assert r.check("structural", "relationships: related_person_id -> persons").metrics["violations"] == 5
+    assert r.check("households", "household income is the members' sum").metrics["violations"] == 17
+    assert r.check("households", "household sizes").status == "fail"
+    assert r.check("households", "household types").status == "pass"
+    assert not r.ok
 
 
 def test_real_looking_ssn_fails_in_strict_mode(clean, tmp_path):
@@ -326,10 +375,10 @@ def test_cli_exit_codes_json_and_html(tmp_path):
     assert "Quality score" in r.stdout and "age/sex pyramid" in r.stdout
     report = json.loads(js.read_text())
     assert report["score"] >= 95 and report["ok"] and report["counts"]["fail"] == 0
-    assert {c["group"] for c in report["checks"]} == {"structural", "values", "statistical", "noise"}
+    assert {c["group"] for c in report["checks"]} == {"structural", "values", "statistical", "households", "noise"}
     page_parts = Page()
     page_parts.feed(page.read_text())
-    assert page_parts.tables == 4 and page_parts.open == []  # one table per check group, every tag closed
+    assert page_parts.tables == 5 and page_parts.open == []  # one table per check group, every tag closed
     images = [src.removeprefix("data:image/png;base64,") for src in page_parts.images]
     assert len(images) == 7  # pyramid, income, credit score, states, first names, surnames, occupations
     import matplotlib.image as mpimg
@@ -427,9 +476,15 @@ def test_postgresql_database():
         assert r.rows["persons"] == 4999
         assert r.check("structural", "addresses: person_id -> persons").status == "fail"
         assert r.check("structural", "row counts match the manifest").status == "fail"
+        # A deleted person also leaves links to them and their household without them.
         assert {c.name for c in r.failed} <= {
             "row counts match the manifest",
             *(f"{t}: person_id -> persons" for t in TABLES if t != "persons"),
+            "relationships: related_person_id -> persons",
+            "one householder per household",
+            "members share the household's address",
+            "relationships join members of one household",
+            "household income is the members' sum",
         }
         assert r.check("statistical", "age/sex pyramid").status == "pass"
     finally:

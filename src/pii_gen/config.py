@@ -31,9 +31,9 @@ class _Section(BaseModel):
 
 
 class DemographicsConfig(_Section):
-    """Who is generated: the age range drawn from the census age/sex pyramid."""
+    """Who is generated: the range every person's age lies in (with households: 0 and 85-100)."""
 
-    min_age: int = Field(18, ge=0, le=100, description="youngest age generated")
+    min_age: int = Field(0, ge=0, le=100, description="youngest age generated")
     max_age: int = Field(90, ge=0, le=100, description="oldest age generated")
 
     @model_validator(mode="after")
@@ -41,6 +41,18 @@ class DemographicsConfig(_Section):
         if self.min_age > self.max_age:
             raise ValueError(f"min_age ({self.min_age}) must not exceed max_age ({self.max_age})")
         return self
+
+
+class HouseholdsConfig(_Section):
+    """People living together: census household types and sizes, group quarters, relationships."""
+
+    enabled: bool = Field(
+        True, description="generate households; false: everyone lives alone, ages drawn within the age range"
+    )
+
+
+#: With households, children, parents and grandparents all occur, so the age range must hold them.
+HOUSEHOLD_MIN_MAX_AGE = 85
 
 
 class AddressConfig(_Section):
@@ -150,10 +162,21 @@ class GenerateConfig(_Section):
     if_exists: Literal["fail", "append", "replace"] = Field("fail", description="when the tables already hold rows")
     resume: str | None = Field(None, description="run id of an interrupted database load to continue")
     demographics: DemographicsConfig = DemographicsConfig()
+    households: HouseholdsConfig = HouseholdsConfig()
     address: AddressConfig = AddressConfig()
     contact: ContactConfig = ContactConfig()
     employment: EmploymentConfig = EmploymentConfig()
     noise: NoiseConfig = Field(default_factory=NoiseConfig)
+
+    @model_validator(mode="after")
+    def _households_fit_ages(self) -> "GenerateConfig":
+        d = self.demographics
+        if self.households.enabled and (d.min_age != 0 or d.max_age < HOUSEHOLD_MIN_MAX_AGE):
+            raise ValueError(
+                f"demographics.min_age must be 0 and max_age at least {HOUSEHOLD_MIN_MAX_AGE} when households are "
+                f"generated (got {d.min_age}-{d.max_age}); set households.enabled: false for a narrower age range"
+            )
+        return self
 
     def resolved_workers(self) -> int:
         """Worker count to use: the configured one, or all cores."""
@@ -165,6 +188,8 @@ def _describe(err: ValidationError) -> str:
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "config"
     kind = first["type"]
+    if not first["loc"]:  # a rule across fields: its message names them
+        return f"invalid config: {first['msg'].removeprefix('Value error, ')}"
     if kind == "extra_forbidden":
         parent = _model_at(first["loc"][:-1])
         allowed = ", ".join(sorted(parent.model_fields)) if parent else ""

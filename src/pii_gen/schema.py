@@ -33,6 +33,7 @@ class Table:
     foreign_keys: tuple[tuple[str, str, str], ...] = ()  # (column, table, column)
     description: str = ""
     key_factor: int | None = None  # child tables: primary key = person_id * key_factor + sequence
+    per_person: bool = True  # rows belong to one person: duplicate records copy them (households, links: no)
 
     @property
     def arrow_schema(self) -> pa.Schema:
@@ -79,9 +80,31 @@ PERSONS = Table(
         _r("race_ethnicity", 40, description="Census 2020 race/ethnicity group"),
         _r("marital_status", 16),
         _r("education", 24, description="highest level completed"),
+        Column("household_id", pa.int64(), description="the household: its householder's person_id"),
+        _r("household_role", 16, description="what the person is to the householder (householder, spouse, ...)"),
     ),
     "person_id",
+    (("household_id", "households", "household_id"),),
     description="One row per person.",
+)
+
+HOUSEHOLDS = Table(
+    "households",
+    (
+        Column("household_id", pa.int64(), description="key: the householder's person_id"),
+        _r("household_type", 24, description="census household type, or the group-quarters type"),
+        Column("size", pa.int16(), description="people in the household"),
+        Column("is_group_quarters", pa.bool_(), description="a dormitory, nursing home, barracks, ... resident"),
+        Column(
+            "address_id",
+            pa.int64(),
+            description="the householder's current home in addresses (no FK constraint: addresses load after)",
+        ),
+        Column("household_income", pa.int64(), description="US dollars: the sum of the members' annual incomes"),
+    ),
+    "household_id",
+    description="One row per household; each group-quarters resident is a unit of its own.",
+    per_person=False,
 )
 
 ADDRESSES = Table(
@@ -169,6 +192,21 @@ FINANCIAL_PROFILES = Table(
     _FK_PERSON,
 )
 
+RELATIONSHIPS = Table(
+    "relationships",
+    (
+        Column("relationship_id", pa.int64(), description="key: person_id * 10 + the related person's position"),
+        Column("person_id", pa.int64()),
+        Column("related_person_id", pa.int64()),
+        _r("relationship_type", 16, description="what the related person is to the person (child, spouse, ...)"),
+    ),
+    "relationship_id",
+    (*_FK_PERSON, ("related_person_id", "persons", "person_id")),
+    description="One row per ordered pair of related household members.",
+    key_factor=10,
+    per_person=False,
+)
+
 # Only in output with noise (see pii_gen.variability): the link from a duplicate record to its
 # person, and the log of every change noise made.
 SOURCE_PERSON_ID = Column(
@@ -190,5 +228,15 @@ NOISE_LOG = Table(
 )
 
 TABLES: dict[str, Table] = {
-    t.name: t for t in (PERSONS, ADDRESSES, PHONE_NUMBERS, EMAIL_ADDRESSES, EMPLOYMENTS, FINANCIAL_PROFILES)
-}
+    t.name: t
+    for t in (
+        HOUSEHOLDS,
+        PERSONS,
+        ADDRESSES,
+        PHONE_NUMBERS,
+        EMAIL_ADDRESSES,
+        EMPLOYMENTS,
+        FINANCIAL_PROFILES,
+        RELATIONSHIPS,
+    )
+}  # in foreign-key order: a table only references tables before it

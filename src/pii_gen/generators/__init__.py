@@ -8,11 +8,14 @@ from .contact import Contact, Email
 from .demographics import Demographics
 from .employment import Employment
 from .financial import Financial
+from .household import Household, HouseholdSummary, Relationships
 from .identity import Identity
 from .name import Name
 
 #: Every sub-generator, in the order they run (each only reads what earlier ones provide).
 REGISTRY: tuple[type[SubGenerator], ...] = (
+    Household,
+    Relationships,
     Demographics,
     Name,
     Identity,
@@ -21,6 +24,7 @@ REGISTRY: tuple[type[SubGenerator], ...] = (
     Contact,
     Email,
     Financial,
+    HouseholdSummary,
 )
 
 __all__ = ["REGISTRY", "Context", "SubGenerator"]

@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 from ..text import assemble, join, number_strings, take
 from .base import DAYS_PER_YEAR, Column, Context, SubGenerator, child_ids
 from .dates import as_of_days, date_array
+from .household import CHILD, PARTNER, SPOUSE
 
 TYPE_VOCAB = pa.array(["home", "previous", "mailing", "shipping"])
 HOME, PREVIOUS, MAILING, SHIPPING = 0, 1, 2, 3
@@ -23,9 +24,11 @@ OPEN = np.iinfo(np.int64).min  # valid_to of an address still in use (day number
 
 
 class Address(SubGenerator):
-    """Home ZIP drawn by the population of the person's race/ethnicity in each ZIP (Census 2020), so
-    city, county, state and coordinates all come from that one ZIP and agree; earlier homes chained
-    back in time to the person's 18th birthday; some PO box, military and shipping addresses."""
+    """One home per household, its ZIP drawn by the population of the householder's race/ethnicity in each
+    ZIP (Census 2020), so city, county, state and coordinates all come from that one ZIP and agree; earlier
+    homes chained back in time to the householder's 18th birthday and shared by the spouse or partner (from
+    their 18th birthday) and the children (from birth); other members have their own earlier homes; some
+    adults have a PO box, military mail or a shipping address."""
 
     name = "address"
     stream = 4
@@ -34,7 +37,7 @@ class Address(SubGenerator):
         "address_id", "person_id", "address_type", "street", "unit", "city", "state", "zip_code",
         "county", "latitude", "longitude", "valid_from", "valid_to",
     )  # fmt: skip
-    requires = ("race", "age", "birth_days")
+    requires = ("race", "age", "birth_days", "hh_role", "hh_head")
     provides = ("home_zip", "home_state", "home_since")
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> dict[str, Column]:
@@ -47,42 +50,58 @@ class Address(SubGenerator):
         # Independent living starts at 18 (minors have lived at home since birth).
         adult_from = np.where(age >= 18, birth + EIGHTEEN_YEARS, birth)
 
-        home_zip = places.home_by_race.sample(rng, v["race"])
+        role, head = v["hh_role"], v["hh_head"]
+        # Spouses, partners and children moved with the householder: they share the householder's
+        # previous homes (from their 18th birthday, children from birth); other members have their own.
+        sharer = np.isin(role, (SPOUSE, PARTNER, CHILD))
+        owner = np.where(sharer, head, np.arange(n))
+        joined = np.where(role == CHILD, birth, adult_from)  # earliest day a sharer lived with the household
+
+        # One current home per household, drawn for the householder's race/ethnicity.
+        home_zip = places.home_by_race.sample(rng, v["race"])[head]
         home_state = places.zip_state[home_zip]
         mean_stay = np.clip(2.0 + 0.18 * (age - 18), 2.0, 14.0)
         stay = np.floor(rng.exponential(mean_stay) * DAYS_PER_YEAR).astype(np.int64)
-        home_from = np.maximum(today - stay, adult_from)
+        own_from = np.maximum(today - stay, adult_from)
+        head_from = own_from[head]
+        home_from = np.where(sharer, np.maximum(head_from, joined), np.maximum(head_from, own_from))
 
-        # Previous homes: up to max_previous stays chained backwards from the current one.
+        # Previous homes: up to max_previous stays chained backwards from the owner's current one.
         k = cfg.max_previous
         plan = [(np.arange(n), np.zeros(n, np.int64), home_zip, np.full(n, HOME), home_from, np.full(n, OPEN))]
         if k:
-            years_before_home = (home_from - adult_from) / DAYS_PER_YEAR
-            count = np.minimum(rng.poisson(years_before_home / MEAN_PREVIOUS_STAY_YEARS), k)
+            chain_from, chain_adult = home_from[owner], adult_from[owner]
+            years_before_home = np.maximum(home_from - adult_from, 0) / DAYS_PER_YEAR  # sharers use the owner's
+            count = np.minimum(rng.poisson(years_before_home / MEAN_PREVIOUS_STAY_YEARS), k)[owner]
             dur = np.floor(rng.exponential(MEAN_PREVIOUS_STAY_YEARS, (n, k)) * DAYS_PER_YEAR).astype(np.int64) + 30
+            dur = dur[owner]
             ends = (
-                home_from[:, None]
+                chain_from[:, None]
                 - 1
                 - np.concatenate([np.zeros((n, 1), np.int64), np.cumsum(dur + 1, axis=1)[:, :-1]], axis=1)
             )
             starts = ends - dur
-            use = (np.arange(k)[None, :] < count[:, None]) & (ends > adult_from[:, None])
-            reached_18 = starts <= adult_from[:, None]  # this stay is cut at the 18th birthday
+            use = (np.arange(k)[None, :] < count[:, None]) & (ends > chain_adult[:, None])
+            reached_18 = starts <= chain_adult[:, None]  # this stay is cut at the 18th birthday
             use &= (np.cumsum(reached_18, axis=1) - reached_18) == 0  # nothing before that
-            who, j = np.nonzero(use)
+            own_chain = use & ~sharer[:, None]
+            use &= ends > np.where(sharer, joined, chain_adult)[:, None]
+            who, j = np.nonzero(own_chain)
             local = rng.random(len(who)) < SAME_STATE_MOVE
-            prev_zip = np.where(
+            zip_of = np.zeros((n, k), np.int64)
+            zip_of[who, j] = np.where(
                 local,
                 places.home_by_state.sample(rng, home_state[who]),
                 places.home_by_race.sample(rng, v["race"][who]),
             )
+            who, j = np.nonzero(use)
             plan.append(
                 (
                     who,
                     j + 1,
-                    prev_zip,
+                    zip_of[owner[who], j],
                     np.full(len(who), PREVIOUS),
-                    np.maximum(starts[who, j], adult_from[who]),
+                    np.maximum(starts[who, j], np.where(sharer, joined, chain_adult)[who]),
                     ends[who, j],
                 )
             )
@@ -91,7 +110,8 @@ class Address(SubGenerator):
         r = rng.random(n)
         military = (r < cfg.military_rate) & (age >= 18) & (age < 60)
         po_box = (
-            (r >= cfg.military_rate)
+            (age >= 18)
+            & (r >= cfg.military_rate)
             & (r < cfg.military_rate + cfg.po_box_rate)
             & places.po_box_by_state.has_group(home_state)
         )
@@ -112,7 +132,7 @@ class Address(SubGenerator):
             )
         )
 
-        ship = np.flatnonzero(rng.random(n) < cfg.shipping_rate)
+        ship = np.flatnonzero((rng.random(n) < cfg.shipping_rate) & (age >= 18))
         ship_zip = places.home_by_state.sample(rng, home_state[ship])
         ship_from = home_from[ship] + np.floor(rng.random(len(ship)) * (today - home_from[ship])).astype(np.int64)
         plan.append(
@@ -159,6 +179,13 @@ class Address(SubGenerator):
         jitter = np.where(style == REGULAR, 0.012, 0.0)
         lat = places.zip_lat[zips] + rng.normal(0, 1, m) * jitter
         lon = places.zip_lon[zips] + rng.normal(0, 1, m) * jitter
+        # Shared homes are the owner's rows: the same street, unit and coordinates.
+        owner_of_row = np.where(kind == HOME, head[who], np.where(kind == PREVIOUS, owner[who], who))
+        if (owner_of_row != who).any():
+            src = np.searchsorted(address_id, child_ids(ctx.person_id[owner_of_row], seq, 10))
+            taker = pa.array(src.astype(np.int32))
+            street, unit = street.take(taker), unit.take(taker)
+            lat, lon = lat[src], lon[src]
         v.update(home_zip=home_zip, home_state=home_state, home_since=home_from)
         return {
             "address_id": address_id,

@@ -28,18 +28,20 @@ class Contact(SubGenerator):
     stream = 6
     table = "phone_numbers"
     columns = ("phone_id", "person_id", "phone_type", "phone_number", "is_primary")
-    requires = ("age", "home_zip", "employed", "first_idx", "last_idx", "birth_year", "current_employer")
+    requires = ("age", "home_zip", "employed", "first_idx", "last_idx", "birth_year", "current_employer", "hh_head")
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> dict[str, Column]:
         cfg = ctx.config.contact
         places = ctx.ref.places
         v = ctx.values
         age = v["age"]
+        head = v["hh_head"]
+        # A landline belongs to the household (likelier the older its householder): every member lists it.
         home_factor = np.where(age < 35, 0.5, np.where(age < 65, 1.0, 2.2))
         has = np.column_stack(
             [
                 (age >= 13) & (rng.random(n) < MOBILE_RATE),
-                rng.random(n) < np.minimum(cfg.home_phone_rate * home_factor, 0.9),
+                (rng.random(n) < np.minimum(cfg.home_phone_rate * home_factor, 0.9))[head],
                 v["employed"] & (rng.random(n) < cfg.work_phone_rate),
             ]
         )
@@ -48,12 +50,19 @@ class Contact(SubGenerator):
         pick = places.zip_npa_start[zips] + np.floor(rng.random(len(who)) * places.zip_npa_count[zips]).astype(np.int64)
         npa = places.zip_npa[pick]
         fmt = ids.format_phone_strict if ctx.strict else ids.format_phone_realistic
+        number = fmt(npa, rng)
+        phone_id = child_ids(ctx.person_id[who], kind + 1, 10)
+        shared = (kind == 1) & (head[who] != who)
+        if shared.any():  # members' home lines are the householder's row
+            src = np.arange(len(who))
+            src[shared] = np.searchsorted(phone_id, child_ids(ctx.person_id[head[who[shared]]], 2, 10))
+            number = number.take(pa.array(src.astype(np.int32)))
         first_kind = np.argmax(has, axis=1)
         return {
-            "phone_id": child_ids(ctx.person_id[who], kind + 1, 10),
+            "phone_id": phone_id,
             "person_id": ctx.person_id[who],
             "phone_type": PHONE_TYPES.take(pa.array(kind)),
-            "phone_number": fmt(npa, rng),
+            "phone_number": number,
             "is_primary": kind == first_kind[who],
         }
 

@@ -9,6 +9,8 @@ from ..reference import MAX_AGE, RACE_LABELS, SEXES
 from ..sampling import Sampler, categorical_by_row
 from .base import Column, Context, SubGenerator
 from .dates import as_of_days, birth_days_for_age, date_array
+from .household import CHILD, HOUSEHOLDER, MARRIED, MARRIED_KIDS, MULTIGEN, OTHER, PARENT, SIBLING, SPOUSE
+from .household import SHARED_RACE
 
 SEX_VOCAB = pa.array(SEXES)
 RACE_VOCAB = pa.array(RACE_LABELS)
@@ -19,13 +21,16 @@ MARITAL_VOCAB = pa.array(["Never married", "Married", "Separated", "Divorced", "
 
 
 class Demographics(SubGenerator):
-    """Age and sex from the Census 2020 pyramid within the configured age range; race/ethnicity at
-    Census 2020 national shares; education and marital status from ACS shares for the person's age (and sex)."""
+    """Age and sex from the household (or, without households, the Census 2020 pyramid within the configured
+    age range); race/ethnicity at Census 2020 national shares, shared by relatives (spouses and partners mostly);
+    education and marital status from ACS shares for the person's age (and sex), married exactly when living
+    with a spouse."""
 
     name = "demographics"
     stream = 1
     table = "persons"
     columns = ("sex", "date_of_birth", "race_ethnicity", "marital_status", "education")
+    requires = ("hh_age", "hh_sex", "hh_head", "hh_role", "hh_spouse", "hh_unit", "hh_unit_type")
     provides = ("sex", "age", "birth_days", "birth_year", "race", "education", "marital")
 
     def __init__(self) -> None:
@@ -43,11 +48,27 @@ class Demographics(SubGenerator):
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> dict[str, Column]:
         people = ctx.ref.people
-        idx = self._sampler(ctx).sample(rng, n)
-        sex = (idx // (MAX_AGE + 1)).astype(np.int8)
-        age = (idx % (MAX_AGE + 1)).astype(np.int16)
+        v = ctx.values
+        if v["hh_age"] is None:
+            idx = self._sampler(ctx).sample(rng, n)
+            sex = (idx // (MAX_AGE + 1)).astype(np.int8)
+            age = (idx % (MAX_AGE + 1)).astype(np.int16)
+        else:
+            sex, age = v["hh_sex"], v["hh_age"]
         birth = birth_days_for_age(ctx.config.as_of, age, rng.random(n))
         race = people.race.sample(rng, n).astype(np.int8)
+        role, head, spouse, unit = v["hh_role"], v["hh_head"], v["hh_spouse"], v["hh_unit"]
+        # Relatives share the householder's race; spouses and partners mostly; children of a couple whose
+        # races differ take either parent's.
+        u = rng.random(n)
+        share = np.isin(role, (CHILD, PARENT, SIBLING, OTHER))
+        for r, rate in SHARED_RACE.items():
+            share |= (role == r) & (u < rate)
+        race = np.where(share & (role != CHILD), race[head], race)
+        sp = spouse[unit]
+        child = role == CHILD
+        from_spouse = child & (sp >= 0) & (u < 0.5)
+        race = np.where(child, np.where(from_spouse, race[np.maximum(sp, 0)], race[head]), race)
 
         edu = categorical_by_row(rng, people.education_by_age[age]).astype(np.int8)
         # Nobody finishes a degree before the age it takes.
@@ -55,6 +76,14 @@ class Demographics(SubGenerator):
         edu = np.where((age < 22) & (edu > 3), 2, edu)
         edu = np.where((age < 24) & (edu > 4), 4, edu)
         marital = categorical_by_row(rng, people.marital_by_age_sex[sex, age]).astype(np.int8)
+        # Married exactly when living with a spouse (or, for the householder's parents, each other); a
+        # "married" draw for anyone else becomes the likeliest other status for the age.
+        utype = v["hh_unit_type"][unit]
+        wed = np.isin(utype, (MARRIED_KIDS, MARRIED, MULTIGEN)) & (sp >= 0) & np.isin(role, (HOUSEHOLDER, SPOUSE))
+        if v["hh_age"] is not None:
+            alone = (marital == 1) & ~wed
+            marital = np.where(alone, np.where(age < 35, 0, np.where(age >= 70, 4, 3)), marital)
+            marital = np.where(wed, 1, marital)
         marital = np.where(age < 16, 0, marital)
 
         ctx.values.update(

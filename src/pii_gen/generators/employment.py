@@ -16,6 +16,7 @@ MEAN_PAST_JOB_YEARS = 4.5
 WAGE_GROWTH = 0.03  # nominal yearly growth used to deflate past salaries
 Z_KNOTS = np.array([-1.2815516, -0.6744898, 0.0, 0.6744898, 1.2815516])  # normal quantiles of p10..p90
 MIN_WORKING_AGE = 16
+ADULT = 18
 
 
 class Employment(SubGenerator):
@@ -48,7 +49,7 @@ class Employment(SubGenerator):
         rate = np.minimum(work.employment_rate[v["sex"], age] * EDUCATION_EMPLOYMENT_FACTOR[edu], 0.97)
         start_age = np.maximum(CAREER_START_AGE[edu] + rng.random(n) * 1.5, MIN_WORKING_AGE)
         career_start = birth + np.ceil(start_age * DAYS_PER_YEAR).astype(np.int64)
-        can_work = career_start < today - 30
+        can_work = (career_start < today - 30) & (age >= ADULT)  # minors get no jobs
         employed = can_work & (rng.random(n) < rate)
 
         # The most recent job: ongoing for the employed; otherwise it ended some time ago

@@ -10,13 +10,15 @@ from .base import Column, Context, SubGenerator
 # Federal Reserve SCF: about three in four families carry some debt; mortgages peak in mid-life.
 DEBT_RATE = 0.77
 MORTGAGE_RATE_BY_AGE = ((18, 0.08), (25, 0.28), (35, 0.48), (45, 0.52), (55, 0.42), (65, 0.3), (75, 0.18))
+ADULT = 18
 SCORE_MEAN, SCORE_SD_UP, SCORE_SD_DOWN = 715.0, 62.0, 88.0  # FICO 8 national mean ~715, long lower tail
 
 
 class Financial(SubGenerator):
     """Income from the current job (or retirement/other income when not working); debt by age and
     income; a credit score that rises with age, income and job stability and falls with the
-    debt-to-income ratio; Luhn-valid card and ABA-valid routing numbers (unissuable when strict)."""
+    debt-to-income ratio; Luhn-valid card and ABA-valid routing numbers (unissuable when strict).  Adults only:
+    minors get no row."""
 
     name = "financial"
     stream = 8
@@ -63,15 +65,19 @@ class Financial(SubGenerator):
         score = SCORE_MEAN + np.where(z >= 0, SCORE_SD_UP, SCORE_SD_DOWN) * z
         score = np.clip(np.round(score), 300, 850).astype(np.int16)
 
-        v.update(annual_income=income, credit_score=score)
+        # Minors have no credit profile and no income of their own.
+        adult = v["age"] >= ADULT
+        v.update(annual_income=np.where(adult, income, 0), credit_score=score)
         strict = ctx.strict
+        rows = np.flatnonzero(adult)
+        m = len(rows)
         return {
-            "person_id": ctx.person_id,
-            "annual_income": np.minimum(income, 2**31 - 1).astype(np.int32),
-            "credit_score": score,
-            "total_debt": np.minimum(debt, 2**31 - 1).astype(np.int32),
-            "debt_to_income": np.round(dti, 3).astype(np.float32),
-            "credit_card_number": ids.card_numbers(n, rng, strict),
-            "bank_account_number": ids.account_numbers(n, rng),
-            "routing_number": ids.routing_numbers(n, rng, strict),
+            "person_id": ctx.person_id[rows],
+            "annual_income": np.minimum(income[rows], 2**31 - 1).astype(np.int32),
+            "credit_score": score[rows],
+            "total_debt": np.minimum(debt[rows], 2**31 - 1).astype(np.int32),
+            "debt_to_income": np.round(dti[rows], 3).astype(np.float32),
+            "credit_card_number": ids.card_numbers(m, rng, strict),
+            "bank_account_number": ids.account_numbers(m, rng),
+            "routing_number": ids.routing_numbers(m, rng, strict),
         }

@@ -6,14 +6,25 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..text import take
+from ..text import join, take
 from .base import Column, Context, SubGenerator
+from .household import CHILD, OTHER, PARENT, PARTNER, SIBLING, SPOUSE
 
 SUFFIX_VOCAB = pa.array(["Jr.", "Sr.", "II", "III", "IV"])
 # Share of men carrying each suffix (Jr., Sr., II, III, IV); women almost never do.
 MALE_SUFFIX_SHARES = np.array([0.030, 0.006, 0.004, 0.004, 0.001])
 NICKNAME_RATE = 0.35  # of people whose first name has a familiar form
 MIDDLE_FULL, MIDDLE_INITIAL = 0.62, 0.18  # the rest have no middle name on record
+# Spouses' surnames (share the householder's, hyphenate their own with it, keep their own): about 8 in 10
+# married women take their husband's name, 5% hyphenate (Pew Research Center 2023); cohabiting partners
+# rarely change names; same-sex spouses are taken at the same rates.
+SPOUSE_SURNAME = (0.80, 0.05)
+PARTNER_SURNAME = (0.05, 0.0)
+CHILD_TAKES_SPOUSE = 0.10  # children of a couple carrying the spouse's/partner's surname, not the householder's
+# Other relatives carrying the householder's surname: parents (as often the mother as the father), siblings,
+# other relatives.
+SHARED_SURNAME = {PARENT: 0.6, SIBLING: 0.8, OTHER: 0.5}
+MAX_SURNAME = 40
 
 
 class Name(SubGenerator):
@@ -25,13 +36,28 @@ class Name(SubGenerator):
     stream = 2
     table = "persons"
     columns = ("first_name", "middle_name", "last_name", "name_suffix", "nickname")
-    requires = ("sex", "birth_year", "race", "age")
+    requires = ("sex", "birth_year", "race", "age", "hh_role", "hh_head", "hh_spouse", "hh_unit")
     provides = ("first_idx", "last_idx", "first_name", "last_name")
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> dict[str, Column]:
         names = ctx.ref.names
         v = ctx.values
         last_idx = names.surname_by_race.sample(rng, v["race"])
+        role, head, spouse = v["hh_role"], v["hh_head"], v["hh_spouse"][v["hh_unit"]]
+        u = rng.random(n)
+        own_idx = last_idx
+        last_idx = last_idx.copy()
+        share = np.zeros(n, bool)
+        hyphen = np.zeros(n, bool)
+        for r, (same, hyph) in ((SPOUSE, SPOUSE_SURNAME), (PARTNER, PARTNER_SURNAME)):
+            share |= (role == r) & (u < same)
+            hyphen |= (role == r) & (u >= same) & (u < same + hyph)
+        for r, rate in SHARED_SURNAME.items():
+            share |= (role == r) & (u < rate)
+        last_idx[share] = last_idx[head[share]]
+        child = role == CHILD
+        from_spouse = child & (spouse >= 0) & (u < CHILD_TAKES_SPOUSE)
+        last_idx[child] = np.where(from_spouse[child], last_idx[np.maximum(spouse[child], 0)], last_idx[head[child]])
         year = np.clip(v["birth_year"], names.year_min, names.year_max)
         group = (year - names.year_min) * 2 + v["sex"]
         first_idx = names.first_by_year_sex.sample(rng, group)
@@ -62,6 +88,17 @@ class Name(SubGenerator):
 
         first = take(names.first_vocab, first_idx)
         last = take(names.surname_vocab, last_idx)
+        if hyphen.any():  # "Own-Householder", where it fits the column
+            rows = np.flatnonzero(hyphen)
+            joined = join([take(names.surname_vocab, own_idx[rows]), take(names.surname_vocab, last_idx[head[rows]])],
+                          "-")  # fmt: skip
+            fits = np.asarray(pc.less_equal(pc.utf8_length(joined), MAX_SURNAME))
+            rows = rows[fits]
+            if len(rows):
+                mask = np.zeros(n, bool)
+                mask[rows] = True
+                filled = take(joined.filter(pa.array(fits)), np.maximum(np.cumsum(mask) - 1, 0))
+                last = pc.if_else(pa.array(mask), filled, last)
         v.update(first_idx=first_idx, last_idx=last_idx, first_name=first, last_name=last)
         return {
             "first_name": first,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..reference import data_dir
-from . import noise, statistical, structural, values
+from . import households, noise, statistical, structural, values
 from .model import Check, Report
 from .source import Source, literal, open_source
 
@@ -50,6 +50,7 @@ def validate(
         checks += values.run(src, pii_mode or src.pii_mode)
         stats, plots = statistical.run(src)
         checks += stats
+        checks += households.run(src)
         checks += noise.run(src)
         rows = {t: int(src.one(f'SELECT COUNT(*) FROM "{t}"')[0]) for t in src.columns}
     finally:

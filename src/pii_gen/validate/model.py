@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Status = Literal["pass", "warn", "fail", "skip"]
-GROUPS = ("structural", "values", "statistical", "noise")
+GROUPS = ("structural", "values", "statistical", "households", "noise")
 CREDIT = {"pass": 1.0, "warn": 0.5, "fail": 0.0}  # a skipped check does not count
 
 

@@ -33,7 +33,7 @@ def _tables(src: Source) -> Check:
             "tables present",
             "fail",
             f"missing: {', '.join(missing)}",
-            "all 6 contract tables",
+            f"all {len(TABLES)} contract tables",
             {"missing": missing},
             weight=3,
         )
@@ -42,7 +42,7 @@ def _tables(src: Source) -> Check:
         "tables present",
         "pass",
         f"all {len(TABLES)} tables",
-        "all 6 contract tables",
+        f"all {len(TABLES)} contract tables",
         {"missing": [], "extra": extra},
         weight=3,
     )

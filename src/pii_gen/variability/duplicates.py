@@ -20,7 +20,9 @@ def duplicate_id(source: np.ndarray, copy: np.ndarray) -> np.ndarray:
 
 def add_duplicates(batch: dict[str, pa.Table], rng: np.random.Generator, cfg: DuplicatesConfig,
                    log: BlockLog) -> dict[str, pa.Table]:  # fmt: skip
-    """Append to every table the rows of duplicated people, re-keyed; persons gain ``source_person_id``.
+    """Append to every per-person table the rows of duplicated people, re-keyed; persons gain
+    ``source_person_id``.  A duplicate record keeps its source's ``household_id`` (the same household entered
+    again); ``households`` and ``relationships`` get no copies, so links only ever join real people.
 
     People of a block have consecutive ids, so a person's position is ``person_id - first id``.
     """
@@ -38,6 +40,9 @@ def add_duplicates(batch: dict[str, pa.Table], rng: np.random.Generator, cfg: Du
     out: dict[str, pa.Table] = {}
     for name, spec in TABLES.items():
         table = batch[name]
+        if not spec.per_person:
+            out[name] = table
+            continue
         owner = table.column("person_id").to_numpy() - (pid[0] if n else 0)
         rep = per_person[owner]
         rows = np.repeat(np.arange(table.num_rows), rep)

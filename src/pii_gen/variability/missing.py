@@ -22,11 +22,11 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
 
 
 def _data_columns() -> dict[str, tuple[str, ...]]:
-    """Every column that holds data: not a key, not a link to a person."""
+    """Every column that holds data: not a key, not a link to a person, household or address."""
     out = {}
     for name, table in TABLES.items():
         keys = {table.primary_key, *(fk[0] for fk in table.foreign_keys)}
-        out[name] = tuple(c.name for c in table.columns if c.name not in keys)
+        out[name] = tuple(c.name for c in table.columns if c.name not in keys and not c.name.endswith("_id"))
     return out
 
 
