@@ -225,6 +225,68 @@ def validate(
         sys.exit(1)
 
 
+@cli.command("stream")
+@click.option("--rate", type=float, help="People per second (default 100; 0: as fast as possible).")
+@click.option("--duration", type=float, help="Stop after this many seconds.")
+@click.option("-n", "--count", type=int, help="Stop after this many people.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), help="jsonl (default): one document per "
+              "person; csv: the persons columns.")  # fmt: skip
+@click.option("--to", "to", help="- (stdout, default), a file, a database URL, http(s)://, redis:// or nats://.")
+@click.option("--seed", type=int, help="Random seed (the sequence of people depends only on seed and config).")
+@click.option("--noise", type=click.Choice(NOISE_PROFILES), help="Data-quality noise profile (default none).")
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML or JSON config file.")
+@click.option(
+    "--pii-mode", type=click.Choice(["strict", "realistic"]), help="strict (default) or realistic identifiers."
+)
+@click.option("--schema", "db_schema", help="Database schema (namespace) for the tables.")
+@click.option("--batch", type=int, help="Most people per write, POST, commit or pipeline (default 1000).")
+@click.option("--rotate-size", help="File: start a new file past this size (e.g. 100MB).")
+@click.option("--rotate-every", type=float, help="File: start a new file after this many seconds.")
+@click.option("-q", "--quiet", is_flag=True, default=None, help="No progress, lag warnings or summary.")
+def stream_command(
+    rate: float | None,
+    duration: float | None,
+    count: int | None,
+    fmt: str | None,
+    to: str | None,
+    seed: int | None,
+    noise: str | None,
+    config_file: Path | None,
+    pii_mode: str | None,
+    db_schema: str | None,
+    batch: int | None,
+    rotate_size: str | None,
+    rotate_every: float | None,
+    quiet: bool | None,
+) -> None:
+    """Stream people continuously at --rate per second to stdout, a file, a database, HTTP, Redis or NATS."""
+    from .stream import build_options, parse_size, stream
+
+    data = read_config_file(config_file) if config_file else {}
+    if noise is not None:
+        data = {**data, "noise": {**(data.get("noise") or {}), "profile": noise}}
+    config = build_config(data, seed=seed, pii_mode=pii_mode)
+    options = build_options(
+        rate=rate, duration=duration, count=count, format=fmt, to=to, db_schema=db_schema, batch=batch,
+        rotate_size=parse_size(rotate_size), rotate_every=rotate_every, quiet=quiet,
+    )  # fmt: skip
+    if config.pii_mode == "realistic":
+        err_console.print(
+            "[yellow]warning:[/] --pii-mode realistic makes structurally valid SSNs, phones, e-mails and cards "
+            "that may belong to real people; never publish or share this output.",
+            soft_wrap=True,
+        )
+    result = stream(config, options)
+    if result.reason == "closed":  # the reader went away (| head): nothing more to say
+        return
+    if not options.quiet:
+        click.echo(result.summary(), err=True)
+    if result.reason == "error":
+        raise OutputError(result.error)
+    if result.exit_code:
+        sys.exit(result.exit_code)
+
+
 def _duplicates(result: api.RunResult) -> str:
     return f" (+{result.duplicates:,} duplicate records)" if result.duplicates else ""
 

@@ -1,0 +1,128 @@
+"""The one interface of every stream destination, and the batching most of them share."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from types import TracebackType
+
+from ...errors import OutputError
+from ..documents import Chunk
+
+
+class DeliveryError(OutputError):
+    """A batch could not be delivered; ``fatal`` when the destination is gone (the stream stops)."""
+
+    def __init__(self, message: str, fatal: bool = True) -> None:
+        super().__init__(message)
+        self.fatal = fatal
+
+
+class StreamClosed(Exception):
+    """The reader went away (a broken pipe): the stream ends quietly."""
+
+
+class Destination:
+    """Where the stream's documents go.  ``write`` returns once the chunk is handed over (or held for a
+    batch); ``sent`` counts people delivered, ``failed`` people given up on; ``close`` flushes."""
+
+    #: person_id the stream starts at, when the destination decides it (a database that already holds people).
+    first_person_id: int | None = None
+
+    def __init__(self, label: str) -> None:
+        self.label = label  # for messages: never holds a password
+        self.sent = 0
+        self.failed = 0
+
+    def open(self) -> None:
+        """Connect or create what is needed; an unreachable destination raises OutputError here."""
+
+    def write(self, chunk: Chunk) -> None:
+        """Send (or hold for a batch) one chunk of documents."""
+        raise NotImplementedError
+
+    def poll(self) -> None:
+        """Called between ticks: deliver held documents that have waited long enough."""
+
+    def close(self) -> None:
+        """Deliver whatever is held and release the connection."""
+
+    def abort(self) -> None:
+        """Release the connection without delivering anything more."""
+
+    @property
+    def pending(self) -> int:
+        return 0
+
+    def __enter__(self) -> "Destination":
+        self.open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class Batching(Destination, ABC):
+    """Holds chunks until ``batch`` people or ``interval`` seconds have gathered, then delivers them in one
+    go (one POST, commit or pipeline), so a slow rate does not mean one round trip per person."""
+
+    def __init__(self, label: str, batch: int, interval: float) -> None:
+        super().__init__(label)
+        self.batch = batch
+        self.interval = interval
+        self._held: list[Chunk] = []
+        self._count = 0
+        self._since = 0.0
+        self.number = 0  # batches delivered or failed so far: the next batch's number
+
+    @property
+    def pending(self) -> int:
+        return self._count
+
+    def write(self, chunk: Chunk) -> None:
+        if not self._held:
+            self._since = time.monotonic()
+        self._held.append(chunk)
+        self._count += len(chunk)
+        if self._count >= self.batch:
+            self.flush()
+
+    def poll(self) -> None:
+        if self._held and time.monotonic() - self._since >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._held:
+            return
+        chunks, count, number = self._held, self._count, self.number
+        self._held, self._count = [], 0
+        self.number += 1
+        try:
+            self.deliver(chunks, number)
+        except DeliveryError as err:
+            self.failed += count
+            if err.fatal:
+                raise
+            return
+        self.sent += count
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.release()
+
+    def abort(self) -> None:
+        self.release()
+
+    @abstractmethod
+    def deliver(self, chunks: list[Chunk], number: int) -> None:
+        """Deliver the documents of ``chunks`` as batch ``number``; raise DeliveryError when it cannot."""
+
+    def release(self) -> None:
+        """Close the connection."""

@@ -1,0 +1,75 @@
+"""A Redis stream: one ``XADD key * doc <json>`` per person, a batch per pipeline (extra ``redis``).
+
+``redis://host:6379/0?stream=KEY&maxlen=N``: the stream key (default ``pii_gen:people``) and, with
+``maxlen``, approximate trimming so the stream does not grow without bound in Redis either.
+Redis has no idempotent XADD, so a batch retried after the connection dropped mid-pipeline may be
+partly delivered twice (at-least-once); a batch that still fails stops the stream.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ...db.url import redact
+from ...errors import ConfigError, OutputError
+from ..documents import Chunk
+from .base import Batching, DeliveryError
+
+RETRIES = 3
+BACKOFF_SECONDS = 0.2
+DEFAULT_KEY = "pii_gen:people"
+
+
+class RedisDestination(Batching):
+    def __init__(self, url: str, batch: int, interval: float) -> None:
+        super().__init__(redact(url), batch, interval)
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        self.key = query.pop("stream", DEFAULT_KEY)
+        maxlen = query.pop("maxlen", None)
+        try:
+            self.maxlen = int(maxlen) if maxlen else None
+        except ValueError:
+            raise ConfigError(f"Redis URL option maxlen must be a whole number (got {maxlen!r})") from None
+        self.url = urlunsplit(parts._replace(query=urlencode(query)))
+        self.client: Any = None
+
+    def open(self) -> None:
+        try:
+            import redis
+        except ImportError:
+            raise OutputError(
+                'streaming to Redis needs redis-py; install it with pip install "pii-gen[redis]"'
+            ) from None
+        self._errors = (redis.ConnectionError, redis.TimeoutError)
+        try:
+            self.client = redis.Redis.from_url(self.url, socket_timeout=10, socket_connect_timeout=5)
+            self.client.ping()
+        except redis.RedisError as err:
+            self.client = None
+            raise OutputError(f"cannot reach {self.label}: {redact(str(err))}") from None
+
+    def deliver(self, chunks: list[Chunk], number: int) -> None:
+        docs = b"".join(c.jsonl() for c in chunks)[:-1].split(b"\n")
+        problem = ""
+        for attempt in range(RETRIES + 1):
+            if attempt:
+                time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+            try:
+                pipe = self.client.pipeline(transaction=False)
+                for doc in docs:
+                    pipe.xadd(self.key, {"doc": doc}, maxlen=self.maxlen, approximate=True)
+                pipe.execute()
+                return
+            except self._errors as err:
+                problem = str(err)
+            except Exception as err:  # noqa: BLE001 - a refusal (wrong type of key, out of memory): not retried
+                raise DeliveryError(f"{self.label} refused batch {number}: {redact(str(err))}") from None
+        raise DeliveryError(f"sending batch {number} to {self.label} failed after {RETRIES} retries: {problem}")
+
+    def release(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None

@@ -1,0 +1,239 @@
+"""Person documents: each person of a block as one JSON line, with its child rows nested, built per block.
+
+A document is the person's ``persons`` columns, then ``addresses``, ``phone_numbers``,
+``email_addresses`` and ``employments`` as arrays of objects, then ``financial_profile`` as
+one object (``null`` if the person has none).  Child objects leave out ``person_id``, which
+their parent carries.  With noise, duplicate records are documents of their own (at the end
+of their block, as in ``persons``); the noise log is not streamed.
+
+Everything is built with Arrow kernels over the whole block: each table's rows are encoded
+to JSON object strings once, child rows are grouped per person with list offsets and joined,
+so no Python code runs per person.  The stream then only slices ready-made bytes.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..config import GenerateConfig
+from ..person import BLOCK_SIZE, PersonGenerator
+from ..schema import TABLES
+from ..sinks.base import Batch
+from ..sinks.codecs import CsvCodec, json_members, json_objects, string_bytes
+
+#: Child tables nested as arrays (any other table keyed by person_id is too), and the one nested as an object.
+ARRAYS = ("addresses", "phone_numbers", "email_addresses", "employments")
+SINGLE = "financial_profiles"
+SINGLE_KEY = "financial_profile"
+
+_CSV = CsvCodec()
+
+
+@dataclass
+class DocumentBlock:
+    """One block's documents (each ending in a newline) and its tables, child rows grouped per document."""
+
+    index: int
+    docs: pa.Array  # string array, document i is persons row i
+    tables: Batch  # persons, and child tables sorted by their document
+    offsets: dict[str, np.ndarray] = field(default_factory=dict)  # child table -> row offsets, len(docs) + 1
+    # Child tables whose rows also reference other people (relationships): sorted by the later of the
+    # people they name, with offsets, so a database gets each row only once both its people are there.
+    loads: dict[str, tuple[pa.Table, np.ndarray]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+
+@dataclass
+class Chunk:
+    """Documents ``start`` up to ``stop`` of one block: what one write hands a destination."""
+
+    block: DocumentBlock
+    start: int
+    stop: int
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def jsonl(self) -> bytes:
+        """The documents as JSON Lines."""
+        return string_bytes(self.block.docs.slice(self.start, len(self)))
+
+    def csv(self) -> bytes:
+        """The people's flat ``persons`` columns as CSV rows (no header)."""
+        return _CSV.encode(self.block.tables["persons"].slice(self.start, len(self)))
+
+    def tables(self) -> Batch:
+        """The rows of every data table that belong to these documents.
+
+        A table not keyed by ``person_id`` (one the persons reference) goes whole with the block's
+        first chunk, so whatever a person references is there before or with the person.
+        """
+        out: Batch = {}
+        for name, table in self.block.tables.items():
+            off = self.block.offsets.get(name)
+            if name in self.block.loads:
+                table, off = self.block.loads[name]
+            if name == "persons":
+                out[name] = table.slice(self.start, len(self))
+            elif off is not None:
+                lo, hi = int(off[self.start]), int(off[self.stop])
+                out[name] = table.slice(lo, hi - lo)
+            else:
+                out[name] = table if self.start == 0 else table.slice(0, 0)
+        return out
+
+
+def csv_header(config: GenerateConfig) -> bytes:
+    """The CSV header line of the ``persons`` table of this config's contract."""
+    from ..variability import tables_for
+
+    return _CSV.header(tables_for(config)["persons"].arrow_schema)
+
+
+def build_block(index: int, batch: Batch) -> DocumentBlock:
+    """Turn one block's tables into documents, vectorized over the whole block."""
+    persons = batch["persons"]
+    n = persons.num_rows
+    person_ids = persons.column("person_id").combine_chunks()
+    parts: list[pa.Array | str] = ["{", json_members(persons, dictionary=TABLES["persons"].repetitive_columns)]
+    tables: Batch = {n: t for n, t in batch.items() if n != "noise_log"}  # contract order, for foreign keys
+    offsets: dict[str, np.ndarray] = {}
+    loads: dict[str, tuple[pa.Table, np.ndarray]] = {}
+    for name in _children(batch):
+        child, off = _group(batch[name], person_ids, n)
+        tables[name], offsets[name] = child, off
+        refs = _other_person_refs(name)
+        if refs:
+            loads[name] = _load_order(child, off, refs, person_ids, n)
+        columns = [c for c in child.column_names if c != "person_id"]
+        few = TABLES[name].repetitive_columns if name in TABLES else []
+        objects = json_objects(child, columns, few) if child.num_rows else pa.array([], pa.string())
+        lists = pa.ListArray.from_arrays(pa.array(off, pa.int32()), objects)
+        joined = pc.binary_join(lists, ",")
+        if name == SINGLE:  # one profile per person: the object itself, or null
+            counts = np.diff(off)
+            joined = pc.if_else(pa.array(counts == 0), "null", joined)
+            parts += [f',"{SINGLE_KEY}":', joined]
+        else:
+            parts += [f',"{name}":[', joined, "]"]
+    parts.append("}\n")
+    docs = pc.binary_join_element_wise(*parts, "") if n else pa.array([], pa.string())
+    return DocumentBlock(index, docs, tables, offsets, loads)
+
+
+def _children(batch: Batch) -> list[str]:
+    """The tables nested in documents: every table keyed by person_id, in contract order (not the noise log)."""
+    return [n for n, t in batch.items() if n not in ("persons", "noise_log") and "person_id" in t.column_names]
+
+
+def _other_person_refs(name: str) -> list[str]:
+    """Columns of ``name`` besides person_id that reference persons (e.g. related_person_id)."""
+    spec = TABLES.get(name)
+    return [c for c, parent, _ in spec.foreign_keys if parent == "persons" and c != "person_id"] if spec else []
+
+
+def _load_order(child: pa.Table, off: np.ndarray, refs: list[str], person_ids: pa.Array,
+                n: int) -> tuple[pa.Table, np.ndarray]:  # fmt: skip
+    """``child`` sorted by the position of the last person each row names (its own or a referenced one)."""
+    position = np.repeat(np.arange(n), np.diff(off))
+    for column in refs:
+        found = pc.index_in(child.column(column), value_set=person_ids)
+        other = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)  # -1: another block
+        position = np.maximum(position, other)
+    order = np.argsort(position, kind="stable")
+    counts = np.bincount(position, minlength=n)
+    return child.take(pa.array(order)), np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
+def _group(child: pa.Table, person_ids: pa.Array, n: int) -> tuple[pa.Table, np.ndarray]:
+    """Sort ``child`` by its person's position in ``persons`` (stable) and return it with per-person offsets."""
+    found = pc.index_in(child.column("person_id"), value_set=person_ids)
+    if found.null_count:  # a child row without its person: a generator bug
+        raise RuntimeError("child rows reference a person_id missing from persons")
+    owner = found.to_numpy(zero_copy_only=False).astype(np.int64)
+    if len(owner) > 1 and (np.diff(owner) < 0).any():  # duplicates' rows follow all originals
+        order = np.argsort(owner, kind="stable")
+        child, owner = child.take(pa.array(order)), owner[order]
+    counts = np.bincount(owner, minlength=n)
+    return child, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
+class BlockSource:
+    """Generates document blocks 0, 1, 2, ... in a background thread, at most ``ahead`` blocks in advance.
+
+    The bounded queue is what keeps memory flat: when the stream is slower than generation
+    the thread waits.  Blocks are the same whatever the consumer's pace (they depend only on
+    the seed, config and block number).
+    """
+
+    def __init__(self, config: GenerateConfig, ahead: int = 2) -> None:
+        self.config = config
+        self._queue: queue.Queue = queue.Queue(maxsize=ahead)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pii_gen-stream-source", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            gen = PersonGenerator(self.config)
+            b = 0
+            while not self._stop.is_set():
+                block = build_block(b, gen.batch((b + 1) * BLOCK_SIZE, b, b + 1))
+                if not self._put(block):
+                    return
+                b += 1
+        except BaseException as err:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            self._put(err)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def next(self) -> DocumentBlock:
+        """The next block, waiting for it if generation is behind."""
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+class Documents:
+    """Hands out the stream's documents in order, as chunks that never cross a block boundary."""
+
+    def __init__(self, source: BlockSource) -> None:
+        self.source = source
+        self.block: DocumentBlock | None = None
+        self.pos = 0
+
+    def ready(self) -> None:
+        """Wait for the first block (before the clock starts, so start-up does not count as lag)."""
+        if self.block is None:
+            self.block = self.source.next()
+
+    def take(self, n: int) -> Chunk:
+        """Up to ``n`` (> 0) next documents, fewer at the end of a block."""
+        self.ready()
+        assert self.block is not None
+        while self.pos >= len(self.block):
+            self.block, self.pos = self.source.next(), 0
+        stop = min(len(self.block), self.pos + n)
+        chunk = Chunk(self.block, self.pos, stop)
+        self.pos = stop
+        return chunk

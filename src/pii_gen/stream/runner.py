@@ -1,0 +1,218 @@
+"""The stream loop: take due documents, hand them to the destination, sleep to the next tick.
+
+Writes are synchronous and generation runs at most two blocks ahead, so a destination slower
+than the rate makes the stream fall behind (the lag, shown on stderr) instead of buffering:
+memory stays flat however long it runs.  Once the destination keeps up again the stream
+catches up, as fast as the destination takes it, so the total stays exact.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import GenerateConfig, build_config
+from ..errors import OutputError
+from .destinations import DeliveryError, Destination, StreamClosed, make_destination
+from .documents import BlockSource, Documents
+from .options import StreamOptions
+from .pacing import Pacer, Progress
+
+SIGNAL_NAMES = {signal.SIGINT: "SIGINT", signal.SIGTERM: "SIGTERM"}
+
+
+@dataclass
+class StreamResult:
+    """What a stream did: people handed over, delivered and given up on, for how long, and why it stopped."""
+
+    emitted: int
+    sent: int
+    failed: int
+    seconds: float
+    reason: str  # "count", "duration", "signal", "closed" (broken pipe) or "error"
+    signal: int | None = None
+    destination: str = ""
+    error: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def exit_code(self) -> int:
+        if self.signal is not None:
+            return 128 + self.signal
+        return 2 if self.reason == "error" else 0
+
+    def summary(self) -> str:
+        why = {
+            "count": "done",
+            "duration": "done",
+            "signal": f"stopped by {SIGNAL_NAMES.get(self.signal or 0, 'a signal')}",
+            "closed": "reader went away",
+            "error": "stopped by an error",
+        }[self.reason]
+        return (
+            f"pii_gen: stream {why}: sent {self.sent:,}, failed {self.failed:,}, elapsed {self.seconds:.2f} s, "
+            f"achieved rate {self.rate:,.1f}/s, to {self.destination}"
+        )
+
+
+class _Stop:
+    """SIGINT/SIGTERM set a flag the loop checks every tick; a second one ends the process at once."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if self.signal is not None:  # asked twice: die of the signal now, as without a handler
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        self.signal = signum
+
+
+def _install(stop: _Stop) -> dict[int, Any]:
+    """Catch SIGINT and SIGTERM (only possible in the main thread); returns the handlers to restore."""
+    saved: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in SIGNAL_NAMES:
+            saved[sig] = signal.signal(sig, stop)
+    return saved
+
+
+def _restore(saved: dict[int, Any]) -> None:
+    for sig, old in saved.items():
+        signal.signal(sig, old)
+
+
+def stream(
+    config: GenerateConfig,
+    options: StreamOptions,
+    destination: Destination | None = None,
+) -> StreamResult:
+    """Stream people of ``config`` to ``options.to`` at ``options.rate`` until the count, duration or a signal.
+
+    Errors before the first person (bad options, an unreachable destination) raise; errors later
+    stop the stream and come back in the result (``reason="error"``) with what was sent by then.
+    """
+    dest = destination or make_destination(options, config)
+    stop = _Stop()
+    handlers = _install(stop)
+    try:
+        dest.open()
+        if dest.first_person_id is not None:  # continue after the people already there
+            config = build_config(config.model_dump(), first_person_id=dest.first_person_id)
+        source = BlockSource(config)
+        try:
+            docs = Documents(source)
+            docs.ready()
+            return _run(docs, dest, options, stop)
+        finally:
+            source.close()
+    finally:
+        _restore(handlers)
+
+
+def _run(docs: Documents, dest: Destination, options: StreamOptions, stop: _Stop) -> StreamResult:
+    pacer = Pacer(options.rate)
+    stdout_dest = options.to in ("", "-")
+    live = sys.stderr.isatty() and not (stdout_dest and sys.stdout.isatty())
+    progress = Progress(options.rate, live, options.quiet)
+    state = _State()
+    reason, error = "", ""
+    pacer.restart()
+    monitor = _Monitor(pacer, options, progress, state)
+    try:
+        while True:
+            if stop.signal is not None:
+                reason = "signal"
+                break
+            elapsed = pacer.elapsed()
+            final = options.duration is not None and elapsed >= options.duration
+            due = pacer.due(options.duration if final else elapsed)
+            if options.count is not None:
+                due = min(due, options.count)
+            if final and due == math.inf:  # unpaced with a duration: time is up
+                reason = "duration"
+                break
+            todo = due - state.emitted
+            if todo > 0:
+                chunk = docs.take(int(min(todo, options.batch)))
+                dest.write(chunk)
+                state.emitted += len(chunk)
+                continue
+            if final:
+                reason = "duration"
+                break
+            if options.count is not None and state.emitted >= options.count:
+                reason = "count"
+                break
+            dest.poll()
+            pacer.sleep()
+        dest.close()
+    except StreamClosed:
+        reason = "closed"
+        dest.abort()
+    except (DeliveryError, OutputError) as err:
+        reason, error = "error", str(err)
+        _close_after_error(dest)
+    finally:
+        monitor.stop()
+        progress.finish()
+    elapsed = pacer.elapsed()
+    if reason == "duration":
+        elapsed = min(elapsed, options.duration or elapsed)
+    return StreamResult(state.emitted, dest.sent, dest.failed + _lost(dest), elapsed, reason,
+                        stop.signal if reason == "signal" else None, dest.label, error)  # fmt: skip
+
+
+@dataclass
+class _State:
+    emitted: int = 0  # people handed to the destination; written by the loop, read by the monitor
+
+
+class _Monitor(threading.Thread):
+    """Shows progress and lag twice a second from its own thread, so a destination that blocks a write
+    (a full pipe, a stuck server) still shows how far behind the stream is."""
+
+    def __init__(self, pacer: Pacer, options: StreamOptions, progress: Progress, state: _State) -> None:
+        super().__init__(name="pii_gen-stream-progress", daemon=True)
+        self.pacer, self.options, self.progress, self.state = pacer, options, progress, state
+        self.behind_limit = max(options.batch, options.rate)  # more than a second (or a batch) late
+        self._stop_event = threading.Event()
+        if not progress.quiet:
+            self.start()
+
+    def run(self) -> None:
+        while not self._stop_event.wait(0.5):
+            elapsed = self.pacer.elapsed()
+            if self.options.duration is not None:
+                elapsed = min(elapsed, self.options.duration)
+            due = self.pacer.due(elapsed)
+            if self.options.count is not None:
+                due = min(due, self.options.count)
+            lag = due - self.state.emitted if self.options.rate > 0 else 0
+            self.progress.update(elapsed, self.state.emitted, max(lag, 0), self.behind_limit)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        if self.is_alive():
+            self.join(timeout=2)
+
+
+def _close_after_error(dest: Destination) -> None:
+    """Try to deliver what is still held; a second failure just releases the connection."""
+    try:
+        dest.close()
+    except Exception:  # noqa: BLE001 - already failing: the first error is the one reported
+        dest.abort()
+
+
+def _lost(dest: Destination) -> int:
+    """People still held by the destination after an abort: never delivered, so failed."""
+    return dest.pending

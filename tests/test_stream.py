@@ -1,0 +1,390 @@
+"""``pii_gen stream``: rate accuracy, clean stops, broken pipes, determinism and every destination.
+
+Servers come from environment variables (``.ci/run`` sets them): PII_GEN_TEST_POSTGRES_URL,
+PII_GEN_TEST_REDIS_URL and PII_GEN_TEST_NATS_URL.  A test whose variable is unset skips with the
+reason, unless PII_GEN_REQUIRE_DB=1, which makes it fail instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+
+from pii_gen import GenerateConfig, PersonGenerator, build_config
+from pii_gen.cli import main
+from pii_gen.db.loaders import connect
+from pii_gen.db.url import parse
+from pii_gen.schema import TABLES
+from pii_gen.stream import build_options, stream
+from pii_gen.stream.documents import ARRAYS, SINGLE, SINGLE_KEY, build_block
+
+ROOT = Path(__file__).resolve().parents[1]
+SUMMARY = re.compile(r"sent ([\d,]+), failed ([\d,]+), elapsed ([\d.]+) s")
+
+
+def server_url(var: str) -> str:
+    url = os.environ.get(var)
+    if not url:
+        reason = f"{var} is not set (a server URL); .ci/run sets it"
+        if os.environ.get("PII_GEN_REQUIRE_DB") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return url
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, str(ROOT / "pii_gen.py"), "stream", *args]
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(command(*args), capture_output=True, timeout=timeout)
+
+
+def summary(stderr: bytes | str) -> tuple[int, int]:
+    text = stderr.decode() if isinstance(stderr, bytes) else stderr
+    found = SUMMARY.search(text)
+    assert found, text
+    return int(found.group(1).replace(",", "")), int(found.group(2).replace(",", ""))
+
+
+class Reader(threading.Thread):
+    """Reads a process's stdout line by line, stamping each line with its arrival time."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        super().__init__(daemon=True)
+        self.proc = proc
+        self.lines: list[bytes] = []
+        self.times: list[float] = []
+        self.start()
+
+    def run(self) -> None:
+        for line in self.proc.stdout:
+            self.times.append(time.monotonic())
+            self.lines.append(line)
+
+
+def finish(proc: subprocess.Popen, reader: Reader) -> bytes:
+    """Wait for the process and its reader; the process's stderr."""
+    reader.join(timeout=120)
+    err = proc.stderr.read()
+    proc.wait(timeout=30)
+    return err
+
+
+@pytest.fixture(scope="module")
+def first_block() -> dict:
+    """Block 0 at seed 11: its tables and documents, made in-process."""
+    batch = PersonGenerator(GenerateConfig(seed=11)).batch(10_000, 0, 1)
+    return {"batch": batch, "docs": build_block(0, batch)}
+
+
+# -- rate, stops and pipes -----------------------------------------------------------------
+
+
+def test_rate_is_exact_over_ten_seconds_and_steady_per_second():
+    proc = subprocess.Popen(command("--rate", "500", "--duration", "10", "--seed", "1"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    reader = Reader(proc)
+    err = finish(proc, reader)
+    assert proc.returncode == 0, err
+    total = len(reader.lines)
+    assert abs(total - 5000) <= 50  # ±1%; the schedule makes it exact
+    sent, failed = summary(err)
+    assert (sent, failed) == (total, 0)
+    t0 = reader.times[0]
+    windows = [sum(1 for t in reader.times if t0 + k <= t < t0 + k + 1) for k in range(10)]
+    assert all(abs(w - 500) <= 25 for w in windows), windows  # every one-second window within 5%
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_flushes_and_summary_counts_what_was_received(sig, code):
+    proc = subprocess.Popen(command("--rate", "1000", "--seed", "2"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader = Reader(proc)
+    deadline = time.monotonic() + 60
+    while len(reader.lines) < 1000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    err = finish(proc, reader)
+    assert proc.returncode == code, err
+    assert b"Traceback" not in err
+    sent, failed = summary(err)
+    assert sent == len(reader.lines) >= 1000 and failed == 0
+    ids = [json.loads(line)["person_id"] for line in reader.lines]
+    assert ids == list(range(1, sent + 1))
+    assert f"stopped by {'SIGINT' if sig == signal.SIGINT else 'SIGTERM'}".encode() in err
+
+
+@pytest.mark.parametrize("rate", ["0", "200"])
+def test_broken_pipe_exits_quietly(rate):
+    script = f"set -o pipefail; {' '.join(command('--rate', rate, '--seed', '3'))} | head -n 5"
+    r = subprocess.run(["bash", "-c", script], capture_output=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == b""
+    assert len(r.stdout.splitlines()) == 5
+
+
+# -- determinism and the documents ---------------------------------------------------------
+
+
+def test_sequence_is_the_same_whatever_the_rate_or_batching(first_block):
+    fast = run("--rate", "0", "--count", "1200", "--seed", "11", "--batch", "7", "-q")
+    paced = run("--rate", "4000", "--count", "1200", "--seed", "11", "-q")
+    short = run("--rate", "0", "--count", "300", "--seed", "11", "-q")
+    for r in (fast, paced, short):
+        assert r.returncode == 0, r.stderr
+    assert fast.stdout == paced.stdout
+    assert fast.stdout.startswith(short.stdout) and len(short.stdout.splitlines()) == 300
+    assert fast.stdout == "".join(first_block["docs"].docs.slice(0, 1200).to_pylist()).encode()
+
+
+def test_documents_nest_every_row_of_their_person(first_block):
+    batch, block = first_block["batch"], first_block["docs"]
+    docs = [json.loads(d) for d in block.docs.slice(0, 2000).to_pylist()]
+    persons = batch["persons"].slice(0, 2000).to_pylist()
+    for doc, person in zip(docs, persons):
+        assert {k: doc[k] for k in person} == {k: str(v) if hasattr(v, "isoformat") else v for k, v in person.items()}
+    for name in ARRAYS:
+        owners = pc.value_counts(pc.filter(batch[name]["person_id"], pc.less_equal(batch[name]["person_id"], 2000)))
+        counts = {o["values"]: o["counts"] for o in owners.to_pylist()}
+        assert [len(d[name]) for d in docs] == [counts.get(i, 0) for i in range(1, 2001)], name
+        assert all("person_id" not in row for d in docs for row in d[name])
+    scores = {p["person_id"]: p["credit_score"] for p in batch[SINGLE].to_pylist()}
+    assert [(d[SINGLE_KEY] or {}).get("credit_score") for d in docs] == [scores.get(i) for i in range(1, 2001)]
+
+
+def test_noisy_documents_include_duplicates_as_their_own_documents():
+    config = build_config({"seed": 4, "noise": {"profile": "heavy"}})
+    batch = PersonGenerator(config).batch(10_000, 0, 1)
+    block = build_block(0, batch)
+    assert len(block) == batch["persons"].num_rows > 10_000
+    docs = [json.loads(d) for d in block.docs.to_pylist()]
+    assert sum(d["source_person_id"] is not None for d in docs) == len(docs) - 10_000
+    for name in ARRAYS:
+        assert sum(len(d[name]) for d in docs) == batch[name].num_rows, name
+    # The database path gets exactly the rows of the documents it was handed.
+    from pii_gen.stream.documents import Chunk
+
+    tail = Chunk(block, 9_990, len(block)).tables()
+    ids = set(tail["persons"]["person_id"].to_pylist())
+    for name in ARRAYS:
+        assert set(tail[name]["person_id"].to_pylist()) <= ids
+        assert tail[name].num_rows == sum(len(d[name]) for d in docs[9_990:])
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+def test_file_is_appended_and_rotated(tmp_path):
+    target = tmp_path / "people.jsonl"
+    for _ in range(2):
+        options = build_options(rate=0, count=1500, to=str(target), rotate_size=1_000_000, batch=100, quiet=True)
+        result = stream(GenerateConfig(seed=11), options)
+        assert (result.sent, result.failed, result.reason) == (1500, 0, "count")
+    files = sorted(tmp_path.iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    assert len(files) > 2 and all(p.stat().st_size <= 1_000_000 for p in files)
+    lines = [line for p in files for line in p.read_text().splitlines()]
+    ids = [json.loads(line)["person_id"] for line in lines]
+    assert ids == list(range(1, 1501)) * 2  # appended: the second run's people follow the first's
+
+
+def test_csv_file_has_one_header(tmp_path):
+    target = tmp_path / "people.csv"
+    for _ in range(2):
+        r = run("--rate", "0", "--count", "50", "--format", "csv", "--to", str(target), "--seed", "1", "-q")
+        assert r.returncode == 0, r.stderr
+    lines = target.read_text().splitlines()
+    assert lines[0].startswith('"person_id","ssn"') and len(lines) == 101
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--rate", "-1"], "--rate"),
+        (["--duration", "1", "--count", "5"], "exclude each other"),
+        (["--to", "ftp://example.test/x"], "unsupported --to scheme 'ftp://'"),
+        (["--to", "http://127.0.0.1:1/people"], "cannot reach http://127.0.0.1:1/people"),
+        (["--to", "postgresql://bob:s3cret@127.0.0.1:1/test"], "cannot connect to postgresql://bob:***@127.0.0.1:1"),
+        (["--format", "csv", "--to", "http://127.0.0.1:1/"], "--format csv is for stdout and files"),
+        (["--rotate-size", "lots"], "invalid size"),
+        (["--to", "redis://127.0.0.1:1/0"], "cannot reach redis://127.0.0.1:1/0"),
+        (["--to", "nats://127.0.0.1:1/people"], "cannot reach nats://127.0.0.1:1/people"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, args, message):
+    with pytest.raises(SystemExit) as exc:
+        main(["stream", "--count", "1", *args])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert err.startswith("pii_gen: error: ") and message in err and err.count("\n") == 1, err
+    assert "s3cret" not in err
+
+
+# -- databases ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """(url, schema) of an empty place to stream into, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'stream.db'}", None
+        return
+    url = server_url("PII_GEN_TEST_POSTGRES_URL")
+    schema = f"s_{uuid.uuid4().hex[:10]}"
+    yield url, schema
+    conn = connect(parse(url), schema)
+    conn.execute(f"DROP SCHEMA IF EXISTS {conn.dialect.q(schema)} CASCADE")
+    conn.commit()
+    conn.close()
+
+
+def test_database_holds_exactly_what_the_summary_says(database, first_block):
+    url, schema = database
+    args = ["--rate", "2000", "--seed", "11", "--to", url, *(["--schema", schema] if schema else [])]
+    proc = subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(3.5)  # start-up, then about two seconds of people
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    sent, failed = summary(err)
+    assert sent > 500 and failed == 0
+    batch = first_block["batch"]
+    conn = connect(parse(url), schema)
+    try:
+        assert conn.execute(f"SELECT COUNT(*), MAX(person_id) FROM {conn.table('persons')}")[0] == (sent, sent)
+        for name, spec in TABLES.items():
+            people = [c for c, parent, _ in spec.foreign_keys if parent == "persons"]
+            if not people:
+                continue
+            # Child rows are in once every person they name is (relationships name two).
+            inside = [pc.less_equal(batch[name][c], sent) for c in people]
+            want = pc.sum(functools.reduce(pc.and_, inside)).as_py()
+            assert conn.execute(f"SELECT COUNT(*) FROM {conn.table(name)}")[0][0] == want, name
+    finally:
+        conn.close()
+    # A second stream continues after the people already there instead of colliding with them.
+    again = run("--rate", "0", "--count", "20", "--seed", "11", "--to", url, *(["--schema", schema] if schema else []))
+    assert again.returncode == 0, again.stderr
+    conn = connect(parse(url), schema)
+    try:
+        assert conn.execute(f"SELECT COUNT(*), MIN(person_id) FROM {conn.table('persons')} WHERE person_id > %s",
+                            (sent,))[0] == (20, 10_001)  # fmt: skip
+    finally:
+        conn.close()
+
+
+# -- HTTP --------------------------------------------------------------------------------------
+
+
+class FlakyReceiver(BaseHTTPRequestHandler):
+    """Refuses the first two requests (503), and loses the response of the fourth after storing it."""
+
+    protocol_version = "HTTP/1.1"
+    requests: list[str] = []
+    batches: dict[str, bytes] = {}
+    repeats: list[str] = []
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server convention
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        batch_id = self.headers["Idempotency-Key"]
+        with self.lock:
+            self.requests.append(batch_id)
+            n = len(self.requests)
+            if n > 2:
+                if batch_id in self.batches:
+                    self.repeats.append(batch_id)
+                    assert self.batches[batch_id] == body
+                self.batches[batch_id] = body
+        status = 503 if n <= 2 or n == 4 else 200
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_http_retries_without_losing_or_duplicating_a_batch():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/people"
+        r = run("--rate", "3000", "--count", "3000", "--batch", "400", "--seed", "11", "--to", url)
+    finally:
+        server.shutdown()
+    assert r.returncode == 0, r.stderr
+    assert summary(r.stderr) == (3000, 0)
+    assert len(FlakyReceiver.requests) >= len(FlakyReceiver.batches) + 3
+    assert len(FlakyReceiver.repeats) == 1  # the batch whose response was lost came again, unchanged
+    ids = [doc["person_id"] for body in FlakyReceiver.batches.values() for doc in json.loads(body)]
+    assert sorted(ids) == list(range(1, 3001))
+
+
+# -- Redis and NATS ----------------------------------------------------------------------------
+
+
+def test_redis_stream_receives_every_person(first_block):
+    url = server_url("PII_GEN_TEST_REDIS_URL")
+    redis = pytest.importorskip("redis")
+    key = f"pii_gen:test:{uuid.uuid4().hex[:10]}"
+    r = run("--rate", "0", "--count", "2500", "--batch", "500", "--seed", "11", "--to", f"{url}?stream={key}")
+    client = redis.Redis.from_url(url)
+    try:
+        assert r.returncode == 0, r.stderr
+        assert summary(r.stderr) == (2500, 0)
+        entries = client.xrange(key)
+        assert len(entries) == 2500
+        expected = first_block["docs"].docs.slice(0, 2500).to_pylist()
+        assert [fields[b"doc"].decode() + "\n" for _, fields in entries] == expected
+    finally:
+        client.delete(key)
+        client.close()
+
+
+@pytest.mark.parametrize("query", ["", "?jetstream=1"])
+def test_nats_subject_receives_every_person_once(query):
+    url = server_url("PII_GEN_TEST_NATS_URL")
+    nats = pytest.importorskip("nats")
+    name = f"PIIGEN_{uuid.uuid4().hex[:8].upper()}"
+    subject = f"pii_gen.test.{name.lower()}"
+
+    async def manage(create: bool) -> int:
+        nc = await nats.connect(url)
+        js = nc.jetstream()
+        try:
+            if create:
+                await js.add_stream(name=name, subjects=[subject])
+                return 0
+            for _ in range(50):  # core publishes are stored by the stream a moment after the flush
+                count = (await js.stream_info(name)).state.messages
+                if count >= 1500:
+                    break
+                await asyncio.sleep(0.05)
+            await js.delete_stream(name)
+            return count
+        finally:
+            await nc.close()
+
+    asyncio.run(manage(True))
+    r = run("--rate", "0", "--count", "1500", "--batch", "500", "--seed", "11", "--to", f"{url}/{subject}{query}")
+    stored = asyncio.run(manage(False))
+    assert r.returncode == 0, r.stderr
+    assert summary(r.stderr) == (1500, 0)
+    assert stored == 1500
