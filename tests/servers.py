@@ -11,7 +11,7 @@ def server_url(var: str) -> str:
     """The URL in ``var``; unset, the test skips, or fails when PII_GEN_REQUIRE_DB=1 (as in CI)."""
     url = os.environ.get(var)
     if not url:
-        reason = f"{var} is not set (a database URL); .ci/run sets it"
+        reason = f"{var} is not set (a server URL); .ci/run sets it"
         if os.environ.get("PII_GEN_REQUIRE_DB") == "1":
             pytest.fail(reason)
         pytest.skip(reason)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import os
 import re
 import signal
 import subprocess
@@ -27,6 +26,8 @@ import pytest
 from pii_gen import GenerateConfig, PersonGenerator, build_config
 from pii_gen.cli import main
 from pii_gen.db.loaders import connect
+from servers import server_url
+
 from pii_gen.db.url import parse
 from pii_gen.schema import TABLES
 from pii_gen.stream import build_options, stream
@@ -34,16 +35,6 @@ from pii_gen.stream.documents import ARRAYS, SINGLE, SINGLE_KEY, build_block
 
 ROOT = Path(__file__).resolve().parents[1]
 SUMMARY = re.compile(r"sent ([\d,]+), failed ([\d,]+), elapsed ([\d.]+) s")
-
-
-def server_url(var: str) -> str:
-    url = os.environ.get(var)
-    if not url:
-        reason = f"{var} is not set (a server URL); .ci/run sets it"
-        if os.environ.get("PII_GEN_REQUIRE_DB") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return url
 
 
 def command(*args: str) -> list[str]:
