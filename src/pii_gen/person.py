@@ -19,7 +19,7 @@ from .errors import ConfigError
 from .generators import REGISTRY, Context, SubGenerator
 from .reference import Reference, load
 from .schema import TABLES, Table
-from .variability import VariabilityEngine
+from .variability import VariabilityEngine, contract, make_plan
 
 BLOCK_SIZE = 10_000
 
@@ -49,9 +49,10 @@ class PersonGenerator:
         self.first_block = (self.config.first_person_id - 1) // BLOCK_SIZE
         self.ref: Reference = load()
         self.generators: list[SubGenerator] = [cls() for cls in REGISTRY]
-        noise = VariabilityEngine(self.config, self.ref)
-        self.noise: VariabilityEngine | None = noise if noise.active else None
-        self.tables: dict[str, Table] = noise.tables
+        plan = make_plan(self.config.noise)
+        self.tables: dict[str, Table] = contract(plan)
+        # Noise types load vocabularies of their own: built only when there is noise to apply.
+        self.noise = VariabilityEngine(self.config, self.ref, plan) if plan.active else None
 
     def clean_block(self, index: int, size: int = BLOCK_SIZE) -> Batch:
         """The clean tables for block ``index`` holding ``size`` people (only the last block is short)."""

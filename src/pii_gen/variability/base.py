@@ -119,9 +119,6 @@ class NoiseType:
     def supports(cls, table: str, column: str) -> bool:
         return column in cls.columns.get(table, ())
 
-    def variant_index(self, name: str) -> int:
-        return self.variants.index(name)
-
 
 def choose(u: np.ndarray, weights: tuple[float, ...]) -> np.ndarray:
     """Indices drawn with the given (unnormalised) weights from uniform numbers ``u``."""

@@ -44,10 +44,10 @@ class VariabilityEngine:
     cell belongs to: the result is the same for any grouping of blocks.
     """
 
-    def __init__(self, config: GenerateConfig, ref: Reference) -> None:
+    def __init__(self, config: GenerateConfig, ref: Reference, plan: NoisePlan | None = None) -> None:
         self.config = config
         self.ref = ref
-        self.plan: NoisePlan = make_plan(config.noise)
+        self.plan: NoisePlan = plan or make_plan(config.noise)
         self.tables: dict[str, Table] = contract(self.plan)
         self.types: dict[str, NoiseType] = {t.name: t() for t in NOISE_TYPES}
 
