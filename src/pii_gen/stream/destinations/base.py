@@ -120,6 +120,11 @@ class Batching(Destination, ABC):
     def abort(self) -> None:
         self.release()
 
+    @staticmethod
+    def documents(chunks: list[Chunk]) -> list[bytes]:
+        """The batch's documents, one JSON object each (for destinations that take a message per person)."""
+        return b"".join(c.jsonl() for c in chunks)[:-1].split(b"\n")
+
     @abstractmethod
     def deliver(self, chunks: list[Chunk], number: int) -> None:
         """Deliver the documents of ``chunks`` as batch ``number``; raise DeliveryError when it cannot."""

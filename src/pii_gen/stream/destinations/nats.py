@@ -63,7 +63,7 @@ class NatsDestination(Batching):
 
     def deliver(self, chunks: list[Chunk], number: int) -> None:
         assert self.loop is not None
-        docs = b"".join(c.jsonl() for c in chunks)[:-1].split(b"\n")
+        docs = self.documents(chunks)
         problem = ""
         for attempt in range(RETRIES + 1):
             if attempt:

@@ -52,7 +52,7 @@ class RedisDestination(Batching):
             raise OutputError(f"cannot reach {self.label}: {redact(str(err))}") from None
 
     def deliver(self, chunks: list[Chunk], number: int) -> None:
-        docs = b"".join(c.jsonl() for c in chunks)[:-1].split(b"\n")
+        docs = self.documents(chunks)
         problem = ""
         for attempt in range(RETRIES + 1):
             if attempt:
