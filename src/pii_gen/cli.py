@@ -316,7 +316,7 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(130)
     except PiiGenError as exc:
         kind = "" if exc.exit_code == 130 else "error: "  # an interruption is not an error
-        click.echo(f"pii_gen: {kind}{_one_line(str(exc))}", err=True)
+        click.echo(f"pii_gen: {kind}{_one_line(redact(str(exc)))}", err=True)  # no credential ever, whatever the path
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(0)

@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 from ...config import GenerateConfig
 from ...db.url import SCHEMES as DB_SCHEMES
 from ...db.url import parse as parse_db_url
-from ...db.url import redact
+from ...redact import redact_url
 from ...errors import ConfigError
 from ..documents import csv_header
 from ..options import StreamOptions
@@ -31,7 +31,7 @@ def kind_of(to: str) -> str:
     if scheme not in kinds:
         known = ", ".join(sorted({s.split("+")[0] for s in DB_SCHEMES} | set(OTHER_SCHEMES)))
         raise ConfigError(
-            f"unsupported --to scheme '{scheme}://' in {redact(to)} (expected a file path, - or: {known})"
+            f"unsupported --to scheme '{scheme}://' in {redact_url(to)} (expected a file path, - or: {known})"
         )
     return kinds[scheme]
 
