@@ -351,3 +351,28 @@ def test_missing_drivers_say_what_to_install():
         r = cli("generate", "-n", "10", "--db", "mssql+pyodbc://sa:pw@127.0.0.1:1/db")
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert "ODBC driver 'ODBC Driver 18 for SQL Server' is not installed" in r.stderr and "msodbcsql18" in r.stderr
+
+
+@pytest.mark.parametrize("target", ["sqlite", "postgresql", "mariadb"], indirect=True)
+def test_noisy_load_validates_like_its_files(target):
+    """validate --db rebuilds the run's noise plan from pii_gen_runs, as a folder's manifest records it."""
+    url, schema = target
+    where = ["--schema", schema] if schema else []
+    r = cli("generate", "-n", "12000", "--seed", "6", "--noise", "realistic", "--db", url, *where, "-q")
+    assert r.returncode == 0, r.stderr
+    r = cli("validate", "--db", url, *where, "--json", "/dev/stdout", "-q")
+    report = json.loads(r.stdout)
+    noise = [c for c in report["checks"] if c["group"] == "noise"]
+    assert len(noise) > 3 and all(c["status"] == "pass" for c in noise), [(c["name"], c["figure"]) for c in noise]
+    assert r.returncode == 0, [(c["name"], c["figure"]) for c in report["checks"] if c["status"] == "fail"]
+
+
+def test_stored_run_config_regenerates_the_same_noise():
+    """A column override in pii_gen_runs.config reads back with the profile's other rates (resume, validate)."""
+    from pii_gen.sinks.database import _config_json
+    from pii_gen.variability import make_plan
+
+    config = build_config({"seed": 5, "noise": {"profile": "realistic", "columns": {"persons.first_name": {"typo": 0.2}}}})
+    again = GenerateConfig.model_validate_json(_config_json(config))
+    assert make_plan(again.noise).describe() == make_plan(config.noise).describe()
+    assert make_plan(again.noise).rates[("persons", "first_name")]["name_variant"] > 0
