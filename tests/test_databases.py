@@ -372,7 +372,8 @@ def test_stored_run_config_regenerates_the_same_noise():
     from pii_gen.sinks.database import _config_json
     from pii_gen.variability import make_plan
 
-    config = build_config({"seed": 5, "noise": {"profile": "realistic", "columns": {"persons.first_name": {"typo": 0.2}}}})
+    noise = {"profile": "realistic", "columns": {"persons.first_name": {"typo": 0.2}}}
+    config = build_config({"seed": 5, "noise": noise})
     again = GenerateConfig.model_validate_json(_config_json(config))
     assert make_plan(again.noise).describe() == make_plan(config.noise).describe()
     assert make_plan(again.noise).rates[("persons", "first_name")]["name_variant"] > 0
