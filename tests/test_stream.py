@@ -245,11 +245,29 @@ def database(request, tmp_path):
     conn.close()
 
 
+def _wait_for_people(url: str, schema: str | None, proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Wait until the stream has committed its first people (start-up time varies with the machine's load)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            conn = connect(parse(url), schema)
+        except Exception:  # noqa: BLE001 - the SQLite file is not there yet
+            continue
+        try:
+            if conn.table_exists("persons") and conn.execute(f"SELECT COUNT(*) FROM {conn.table('persons')}")[0][0]:
+                return
+        finally:
+            conn.close()
+    raise AssertionError("the stream committed no one in time")
+
+
 def test_database_holds_exactly_what_the_summary_says(database, first_block):
     url, schema = database
     args = ["--rate", "2000", "--seed", "11", "--to", url, *(["--schema", schema] if schema else [])]
     proc = subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(3.5)  # start-up, then about two seconds of people
+    _wait_for_people(url, schema, proc)
+    time.sleep(1)  # about two more seconds of people
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -278,6 +296,106 @@ def test_database_holds_exactly_what_the_summary_says(database, first_block):
                             (sent,))[0] == (20, 10_001)  # fmt: skip
     finally:
         conn.close()
+
+
+def _households_without_all_members(conn) -> int:
+    """Households whose committed members (duplicate records left out) are not exactly their size."""
+    q = conn.dialect.q
+    where = f"WHERE {q('source_person_id')} IS NULL" if "source_person_id" in _columns(conn, "persons") else ""
+    return conn.execute(
+        f"SELECT COUNT(*) FROM {conn.table('households')} h LEFT JOIN (SELECT {q('household_id')}, COUNT(*) AS n "
+        f"FROM {conn.table('persons')} {where} GROUP BY {q('household_id')}) p ON p.{q('household_id')} = "
+        f"h.{q('household_id')} WHERE p.n IS NULL OR p.n <> h.{q('size')}"
+    )[0][0]
+
+
+def _columns(conn, table: str) -> list[str]:
+    cur = conn.raw.cursor()
+    cur.execute(f"SELECT * FROM {conn.table(table)} WHERE 1 = 0")
+    names = [d[0] for d in cur.description]
+    cur.close()
+    return names
+
+
+def _validate(url: str, schema: str | None) -> subprocess.CompletedProcess:
+    where = ["--schema", schema] if schema else []
+    return subprocess.run([sys.executable, str(ROOT / "pii_gen.py"), "validate", "--db", url, *where, "-q",
+                           "--json", "/dev/stdout"], capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+def _failures(r: subprocess.CompletedProcess) -> list:
+    try:
+        return [(c["name"], c["figure"]) for c in json.loads(r.stdout)["checks"] if c["status"] == "fail"]
+    except ValueError:
+        return [r.stderr]
+
+
+@pytest.mark.parametrize("noise", ["none", "realistic"])
+def test_streamed_database_validates_and_holds_whole_households(database, noise):
+    url, schema = database
+    where = ["--schema", schema] if schema else []
+    # --batch 7 commits in the middle of most households unless commits wait for the household's end.
+    r = run("--rate", "0", "--count", "12000" if noise != "none" else "3000", "--batch", "7" if noise == "none"
+            else "500", "--seed", "3", "--noise", noise, "--to", url, *where)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    sent, failed = summary(r.stderr)
+    assert failed == 0 and sent >= (3000 if noise == "none" else 12000)
+    conn = connect(parse(url), schema)
+    try:
+        assert _households_without_all_members(conn) == 0
+        assert conn.execute(f"SELECT COUNT(*) FROM {conn.table('persons')}")[0][0] >= sent
+        runs = conn.execute(f"SELECT person_count, finished_at FROM {conn.table('pii_gen_runs')}")
+        logged = conn.execute(f"SELECT SUM(row_count) FROM {conn.table('pii_gen_load_log')} "
+                              "WHERE table_name = 'persons'")[0][0]  # fmt: skip
+    finally:
+        conn.close()
+    assert len(runs) == 1 and runs[0][1] is not None and logged >= sent
+    checked = _validate(url, schema)
+    assert checked.returncode == 0, _failures(checked)
+
+
+def test_signal_mid_stream_leaves_whole_households(database):
+    url, schema = database
+    args = ["--rate", "3000", "--batch", "10", "--seed", "8", "--to", url, *(["--schema", schema] if schema else [])]
+    proc = subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_for_people(url, schema, proc)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    sent, _ = summary(err)
+    conn = connect(parse(url), schema)
+    try:
+        assert conn.execute(f"SELECT COUNT(*) FROM {conn.table('persons')}")[0][0] == sent > 0
+        assert _households_without_all_members(conn) == 0
+    finally:
+        conn.close()
+    checked = _validate(url, schema)
+    assert checked.returncode == 0, _failures(checked)
+
+
+def test_an_unfinished_stream_cannot_be_resumed_as_a_load(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "s.db"
+    proc = subprocess.Popen(command("--rate", "2000", "--batch", "100", "--to", f"sqlite:///{db}"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 60
+    run_id = None
+    while time.monotonic() < deadline and run_id is None:
+        time.sleep(0.2)
+        try:
+            with sqlite3.connect(db) as c:
+                if c.execute("SELECT COUNT(*) FROM pii_gen_load_log").fetchone()[0]:
+                    run_id = c.execute("SELECT run_id FROM pii_gen_runs").fetchone()[0]
+        except sqlite3.Error:
+            continue
+    proc.kill()  # no chance to close the run
+    proc.communicate(timeout=30)
+    assert run_id is not None
+    r = subprocess.run([sys.executable, str(ROOT / "pii_gen.py"), "generate", "--db", f"sqlite:///{db}", "--resume",
+                        run_id], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 2 and "was a stream, which cannot be resumed" in r.stderr, r.stderr
 
 
 # -- HTTP --------------------------------------------------------------------------------------

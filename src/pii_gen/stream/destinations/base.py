@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from types import TracebackType
 
 from ...errors import OutputError
+from ...redact import redact
 from ..documents import Chunk
 
 
@@ -29,10 +30,15 @@ class Destination:
     #: person_id the stream starts at, when the destination decides it (a database that already holds people).
     first_person_id: int | None = None
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, secrets: tuple[str, ...] = ()) -> None:
         self.label = label  # for messages: never holds a password
+        self.secrets = secrets  # the destination's passwords and tokens, removed from every message
         self.sent = 0
         self.failed = 0
+
+    def scrub(self, text: str) -> str:
+        """``text`` (a client library's error, say) on one line, without this destination's secrets."""
+        return " ".join(redact(text, *self.secrets).split())
 
     def open(self) -> None:
         """Connect or create what is needed; an unreachable destination raises OutputError here."""
@@ -71,8 +77,8 @@ class Batching(Destination, ABC):
     """Holds chunks until ``batch`` people or ``interval`` seconds have gathered, then delivers them in one
     go (one POST, commit or pipeline), so a slow rate does not mean one round trip per person."""
 
-    def __init__(self, label: str, batch: int, interval: float) -> None:
-        super().__init__(label)
+    def __init__(self, label: str, batch: int, interval: float, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__(label, secrets)
         self.batch = batch
         self.interval = interval
         self._held: list[Chunk] = []
@@ -85,6 +91,8 @@ class Batching(Destination, ABC):
         return self._count
 
     def write(self, chunk: Chunk) -> None:
+        if self._held and self._count + len(chunk) > self.batch:  # a batch holds at most ``batch`` people
+            self.flush()
         if not self._held:
             self._since = time.monotonic()
         self._held.append(chunk)
