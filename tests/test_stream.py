@@ -188,17 +188,50 @@ def test_file_is_appended_and_rotated(tmp_path):
     files = sorted(tmp_path.iterdir(), key=lambda p: p.stat().st_mtime_ns)
     assert len(files) > 2 and all(p.stat().st_size <= 1_000_000 for p in files)
     lines = [line for p in files for line in p.read_text().splitlines()]
-    ids = [json.loads(line)["person_id"] for line in lines]
-    assert ids == list(range(1, 1501)) * 2  # appended: the second run's people follow the first's
+    people = [json.loads(line) for line in lines]
+    # Appended: the second run continues after the first one's people (at the next block), never repeating them.
+    assert [p["person_id"] for p in people] == [*range(1, 1501), *range(10_001, 11_501)]
+    assert len({p["ssn"] for p in people}) == 3000
 
 
-def test_csv_file_has_one_header(tmp_path):
+def test_csv_file_has_one_header_and_distinct_people(tmp_path):
     target = tmp_path / "people.csv"
     for _ in range(2):
         r = run("--rate", "0", "--count", "50", "--format", "csv", "--to", str(target), "--seed", "1", "-q")
         assert r.returncode == 0, r.stderr
     lines = target.read_text().splitlines()
     assert lines[0].startswith('"person_id","ssn"') and len(lines) == 101
+    ids = [int(line.split(",")[0]) for line in lines[1:]]
+    assert ids == [*range(1, 51), *range(10_001, 10_051)]
+
+
+def test_file_continues_after_duplicates_and_after_a_rotation(tmp_path):
+    target = tmp_path / "people.jsonl"
+    # A whole noisy block ends with its duplicate records (ids from 10**14): the next stream still follows
+    # the last real person.
+    first = stream(build_config({"seed": 2, "noise": {"profile": "heavy"}}),
+                   build_options(rate=0, count=10_100, to=str(target), quiet=True))  # fmt: skip
+    assert first.reason == "count"
+    assert json.loads(target.read_text().splitlines()[-1])["person_id"] > 10**14
+    target.rename(tmp_path / "people-20260101T000000.jsonl")  # as a rotation leaves it, the new file not begun
+    second = stream(GenerateConfig(seed=2), build_options(rate=0, count=5, to=str(target), quiet=True))
+    assert second.sent == 5
+    assert [json.loads(line)["person_id"] for line in target.read_text().splitlines()] == list(range(10_001, 10_006))
+
+
+@pytest.mark.parametrize(("content", "fmt", "message"), [
+    (b'{"person_id":1,"ssn":"000-12-3456"}\n', "csv", "looks like JSON Lines"),
+    (b'"person_id","ssn"\n1,"000-12-3456"\n', "jsonl", "looks like CSV"),
+    (b'{"person_id":1}\n{"some":"other data"}\n', "jsonl", "does not end with a person"),
+])  # fmt: skip
+def test_file_that_cannot_be_continued_is_refused(tmp_path, capsys, content, fmt, message):
+    target = tmp_path / f"people.{fmt}"
+    target.write_bytes(content)
+    with pytest.raises(SystemExit) as exc:
+        main(["stream", "--count", "5", "--format", fmt, "--to", str(target)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.startswith("pii_gen: error: ") and err.count("\n") == 1 and message in err
+    assert target.read_bytes() == content  # nothing appended
 
 
 # -- bad input ---------------------------------------------------------------------------------
