@@ -479,6 +479,46 @@ def test_http_retries_without_losing_or_duplicating_a_batch():
     assert sorted(ids) == list(range(1, 3001))
 
 
+class NotFound(BaseHTTPRequestHandler):
+    """Answers 404 to every POST."""
+
+    protocol_version = "HTTP/1.1"
+    posts: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server convention
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.posts.append(self.headers["X-Batch-Id"])
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("extra", "code"), [([], 2), (["--min-delivered", "0"], 0)])
+def test_http_endpoint_refusing_every_batch_ends_non_zero_with_the_status(extra, code):
+    NotFound.posts = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/people"
+        r = run("--rate", "0", "--count", "4000", "--batch", "400", "--seed", "11", "--to", url, *extra)
+    finally:
+        server.shutdown()
+    err = r.stderr.decode()
+    assert r.returncode == code, err
+    assert summary(err) == (0, 4000) and "/people; failed 10 batches: HTTP 404 Not Found\n" in err
+    assert len(NotFound.posts) == 10  # a 404 is not retried
+    assert f"refused batch {NotFound.posts[0]}: HTTP 404 Not Found" in err  # said while it happens
+    if code:
+        assert err.splitlines()[-1] == (
+            f"pii_gen: error: {url} took 0 of 4,000 people (0.0%), less than --min-delivered 100%: "
+            "10 batches: HTTP 404 Not Found"
+        )
+    assert "Traceback" not in err
+
+
 # -- Redis and NATS ----------------------------------------------------------------------------
 
 

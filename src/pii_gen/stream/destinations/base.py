@@ -12,11 +12,13 @@ from ..documents import Chunk
 
 
 class DeliveryError(OutputError):
-    """A batch could not be delivered; ``fatal`` when the destination is gone (the stream stops)."""
+    """A batch could not be delivered; ``fatal`` when the destination is gone (the stream stops).
+    ``reason``: the short cause (``HTTP 404 Not Found``) that failures are counted by."""
 
-    def __init__(self, message: str, fatal: bool = True) -> None:
+    def __init__(self, message: str, fatal: bool = True, reason: str = "") -> None:
         super().__init__(message)
         self.fatal = fatal
+        self.reason = reason or message
 
 
 class StreamClosed(Exception):
@@ -35,6 +37,8 @@ class Destination:
         self.secrets = secrets  # the destination's passwords and tokens, removed from every message
         self.sent = 0
         self.failed = 0
+        self.failures: dict[str, int] = {}  # batches given up on, by reason
+        self.last_failure = ""  # the message of the latest batch given up on
 
     def scrub(self, text: str) -> str:
         """``text`` (a client library's error, say) on one line, without this destination's secrets."""
@@ -114,6 +118,8 @@ class Batching(Destination, ABC):
             self.deliver(chunks, number)
         except DeliveryError as err:
             self.failed += count
+            self.failures[err.reason] = self.failures.get(err.reason, 0) + 1
+            self.last_failure = str(err)
             if err.fatal:
                 raise
             return

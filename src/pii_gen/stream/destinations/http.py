@@ -90,7 +90,7 @@ class HttpDestination(Batching):
                 return
             problem = f"HTTP {status} {response.reason}"
             if status < 500 and status not in RETRYABLE:
-                raise DeliveryError(f"{self.label} refused batch {batch_id}: {problem}", fatal=False)
+                raise DeliveryError(f"{self.label} refused batch {batch_id}: {problem}", fatal=False, reason=problem)
         raise DeliveryError(
             f"posting batch {batch_id} to {self.label} failed after {self.retries} retries: {self.scrub(problem)}"
         )
