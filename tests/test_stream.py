@@ -1,8 +1,8 @@
 """``pii_gen stream``: rate accuracy, clean stops, broken pipes, determinism and every destination.
 
-Servers come from environment variables (``.ci/run`` sets them): PII_GEN_TEST_POSTGRES_URL,
-PII_GEN_TEST_REDIS_URL and PII_GEN_TEST_NATS_URL.  A test whose variable is unset skips with the
-reason, unless PII_GEN_REQUIRE_DB=1, which makes it fail instead.
+Servers come from environment variables (``.ci/run`` sets them), else the local defaults of servers.py:
+PII_GEN_TEST_POSTGRES_URL, PII_GEN_TEST_REDIS_URL and PII_GEN_TEST_NATS_URL.  A test without its server
+skips with the reason, unless PII_GEN_REQUIRE_DB=1, which makes it fail instead.
 """
 
 from __future__ import annotations

@@ -468,7 +468,7 @@ def _fetch_to_parquet(conn: Any, name: str, header: list[str], path: Path) -> No
     import pyarrow.parquet as pq
 
     schema = pa.schema([pa.field(c, pa.string()) for c in header])
-    cur = conn.raw.cursor()
+    cur = conn.stream_cursor()  # rows as they are read (PyMySQL's default cursor would hold the whole table)
     cur.execute(f"SELECT {', '.join(conn.dialect.q(c) for c in header)} FROM {conn.table(name)}")
     with pq.ParquetWriter(str(path), schema) as writer:
         while True:
