@@ -42,7 +42,7 @@ class StreamResult:
 
     @staticmethod
     def reasons(failures: dict[str, int]) -> str:
-        """``10 batches refused with HTTP 404 Not Found; ...``, most frequent first."""
+        """``10 batches: HTTP 404 Not Found; 1 batch: ...``, most frequent first."""
         ranked = sorted(failures.items(), key=lambda kv: -kv[1])
         return "; ".join(f"{n:,} batch{'es' if n != 1 else ''}: {why}" for why, n in ranked)
 

@@ -92,7 +92,8 @@ class HttpDestination(Batching):
             if status < 500 and status not in RETRYABLE:
                 raise DeliveryError(f"{self.label} refused batch {batch_id}: {problem}", fatal=False, reason=problem)
         raise DeliveryError(
-            f"posting batch {batch_id} to {self.label} failed after {self.retries} retries: {self.scrub(problem)}"
+            f"posting batch {batch_id} to {self.label} failed after {self.retries} retries: {self.scrub(problem)}",
+            reason=self.scrub(problem),
         )
 
     def release(self) -> None:
