@@ -102,7 +102,11 @@ CREDENTIALS = {  # scheme: URLs to an unreachable port, one per way of carrying 
     "tls": ["tls://{s}@127.0.0.1:1/people", "tls://u:{s}@127.0.0.1:1/people"],
     "file": ["file://u:{s}@localhost/never/there/people.jsonl"],
 }  # fmt: skip
+# A raw "/", "?" or "#" in a password ends the host for a URL parser: still never shown.
+RAW = {"redis": "redis://:{s}/x=?@127.0.0.1:1/0", "http": "http://u:{s}#/x@127.0.0.1:1/p",
+       "postgresql": "postgresql://u:{s}/x@127.0.0.1:1/db", "nats": "nats://u:{s}?x@127.0.0.1:1/people"}  # fmt: skip
 ALL = [(scheme, url.replace("{s}", SECRET)) for scheme, urls in CREDENTIALS.items() for url in urls]
+ALL += [(scheme, url.replace("{s}", SECRET)) for scheme, url in RAW.items()]
 DATABASES = ("postgresql", "mysql", "mariadb", "mssql+pyodbc", "odbc_connect", "sqlite", "duckdb")
 
 
@@ -118,6 +122,8 @@ def test_redact_keeps_what_is_not_secret():
     assert redact_url("postgresql://postgres@127.0.0.1:5432/test") == "postgresql://postgres@127.0.0.1:5432/test"
     assert redact_url("redis://:pw12@h:6379/0?stream=people") == "redis://:***@h:6379/0?stream=people"
     assert redact_url("nats://tok3n@h:4222/people.new") == "nats://***@h:4222/people.new"
+    assert redact_url("http://h:8080/users/a@b.example?x=1") == "http://h:***@b.example?x=1"  # rather too much
+    assert redact_url("http://h/users/a@b.example") == "http://h/users/a@b.example"
     assert redact("driver said: password authentication failed for user 'x', hunter22", "hunter22") == (
         "driver said: password authentication failed for user 'x', ***"
     )

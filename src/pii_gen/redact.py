@@ -13,6 +13,7 @@ import re
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 MASK = "***"
+URL_HINT = " (percent-encode any / ? # or @ in a user name or password)"
 MIN_LITERAL = 4  # secrets at least this long are also removed wherever they occur in a text
 
 #: Query parameters and connection-string settings whose value is a secret.
@@ -29,6 +30,8 @@ _SETTING = re.compile(
 )
 # scheme://userinfo@host: userinfo runs to the last "@" before the host (a raw "@" in a password included).
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*)://([^\s/?#]*)@(?=[^\s@]*(?:[/?#\s\"']|$))")
+# user:password@host where the password holds a raw "/", "?" or "#" (a URL parser ends the host there).
+_LOOSE = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*)://([^\s/?#@:]*):([^\s@]*)@(?=[^\s@/?#]*(?:[/?#\s\"']|$))")
 
 
 def _userinfo(match: re.Match[str]) -> str:
@@ -47,6 +50,7 @@ def redact(text: str, *secrets: str) -> str:
     """``text`` with every credential form replaced by ``***``, and every given secret wherever it occurs."""
     text = _SETTING.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     text = _USERINFO.sub(_userinfo, text)
+    text = _LOOSE.sub(lambda m: m.group(0) if m.group(3) == MASK else f"{m.group(1)}://{m.group(2)}:{MASK}@", text)
     # Shorter literals would mask ordinary letters all over the message, and no driver echoes them.
     for secret in sorted({s for s in secrets if len(s) >= MIN_LITERAL and s != MASK}, key=len, reverse=True):
         for form in {secret, quote(secret, safe=""), quote(secret, safe="!$'()*+,;:")}:
@@ -76,6 +80,7 @@ def secrets_of(url: str) -> tuple[str, ...]:
                 found.append(value)
             elif key.lower() == "odbc_connect":
                 found.extend(secrets_of(value))
+    found.extend(unquote(m.group(3)) for m in _LOOSE.finditer(url))
     for m in re.finditer(rf"(?i)(?<![A-Za-z0-9_])(?:{_KEYS})\s*=\s*(\{{[^}}]*\}}|[^;&\s]*)", unquote(url)):
         found.append(m.group(1).strip("{}'\""))
     return tuple(s for s in dict.fromkeys(found) if s and s != MASK)

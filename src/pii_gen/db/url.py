@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..errors import ConfigError
-from ..redact import SECRET_KEYS, redact, redact_url
+from ..redact import SECRET_KEYS, URL_HINT, redact, redact_url
 
 __all__ = ["DatabaseURL", "parse", "redact", "redact_url"]
 
@@ -130,7 +130,7 @@ def parse(url: str | None) -> DatabaseURL:
     try:
         port = parts.port
     except ValueError:
-        raise ConfigError(f"database URL has an invalid port: {redact_url(url)}") from None
+        raise ConfigError(f"database URL has an invalid port: {redact_url(url)}{URL_HINT}") from None
     database = unquote(parts.path.lstrip("/"))
     if not parts.hostname and not database:
         raise ConfigError(

@@ -16,7 +16,7 @@ import time
 import uuid
 from urllib.parse import unquote, urlsplit
 
-from ...redact import redact_url, secrets_of
+from ...redact import URL_HINT, redact_url, secrets_of
 from ...errors import ConfigError, OutputError
 from ..documents import Chunk
 from .base import Batching, DeliveryError
@@ -33,13 +33,13 @@ class HttpDestination(Batching):
         super().__init__(redact_url(url), batch, interval, secrets_of(url))
         parts = urlsplit(url)
         if not parts.hostname:
-            raise ConfigError(f"HTTP URL names no host: {self.label}")
+            raise ConfigError(f"HTTP URL names no host: {self.label}{URL_HINT}")
         self.https = parts.scheme == "https"
         self.host = parts.hostname
         try:
             self.port = parts.port or (443 if self.https else 80)
         except ValueError:
-            raise ConfigError(f"HTTP URL has an invalid port: {self.label}") from None
+            raise ConfigError(f"HTTP URL has an invalid port: {self.label}{URL_HINT}") from None
         self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.headers = {"Content-Type": "application/json", "User-Agent": "pii_gen-stream"}
         if parts.username:

@@ -12,7 +12,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ...redact import redact_url, secrets_of
+from ...redact import URL_HINT, redact_url, secrets_of
 from ...errors import ConfigError, OutputError
 from ..documents import Chunk
 from .base import Batching, DeliveryError
@@ -46,6 +46,9 @@ class RedisDestination(Batching):
         self._errors = (redis.ConnectionError, redis.TimeoutError)
         try:
             self.client = redis.Redis.from_url(self.url, socket_timeout=10, socket_connect_timeout=5)
+        except ValueError:  # redis-py cannot parse it (a raw "/" in a password makes a bad port)
+            raise ConfigError(f"invalid Redis URL {self.label}{URL_HINT}") from None
+        try:
             self.client.ping()
         except redis.RedisError as err:
             self.client = None
