@@ -104,7 +104,8 @@ CREDENTIALS = {  # scheme: URLs to an unreachable port, one per way of carrying 
 }  # fmt: skip
 # A raw "/", "?" or "#" in a password ends the host for a URL parser: still never shown.
 RAW = {"redis": "redis://:{s}/x=?@127.0.0.1:1/0", "http": "http://u:{s}#/x@127.0.0.1:1/p",
-       "postgresql": "postgresql://u:{s}/x@127.0.0.1:1/db", "nats": "nats://u:{s}?x@127.0.0.1:1/people"}  # fmt: skip
+       "postgresql": "postgresql://u:{s}/x@127.0.0.1:1/db", "nats": "nats://u:{s}?x@127.0.0.1:1/people",
+       "mysql": "mysql://u:{s}@[::1/db", "https": "https://u:{s}@[::1/p"}  # fmt: skip
 ALL = [(scheme, url.replace("{s}", SECRET)) for scheme, urls in CREDENTIALS.items() for url in urls]
 ALL += [(scheme, url.replace("{s}", SECRET)) for scheme, url in RAW.items()]
 DATABASES = ("postgresql", "mysql", "mariadb", "mssql+pyodbc", "odbc_connect", "sqlite", "duckdb")

@@ -108,7 +108,10 @@ def parse(url: str | None) -> DatabaseURL:
         url = DEFAULT_DUCKDB
     if "://" not in url and "=" in url and ";" in url:  # a bare ODBC connection string: SQL Server
         return DatabaseURL("tsql", "odbc", odbc=url, password=_odbc_password(url))
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 host
+        raise ConfigError(f"invalid database URL {redact_url(url)}{URL_HINT}") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         odbc = {"mssql+pyodbc", "postgresql+pyodbc", "mysql+pyodbc"}
