@@ -278,8 +278,9 @@ def database(request, tmp_path):
     conn.close()
 
 
-def _wait_for_people(url: str, schema: str | None, proc: subprocess.Popen, timeout: float = 60) -> None:
-    """Wait until the stream has committed its first people (start-up time varies with the machine's load)."""
+def _wait_for_people(url: str, schema: str | None, proc: subprocess.Popen, at_least: int = 1,
+                     timeout: float = 60) -> None:  # fmt: skip
+    """Wait until the stream has committed ``at_least`` people (start-up time varies with the machine's load)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
@@ -288,7 +289,9 @@ def _wait_for_people(url: str, schema: str | None, proc: subprocess.Popen, timeo
         except Exception:  # noqa: BLE001 - the SQLite file is not there yet
             continue
         try:
-            if conn.table_exists("persons") and conn.execute(f"SELECT COUNT(*) FROM {conn.table('persons')}")[0][0]:
+            if conn.table_exists("persons") and conn.execute(
+                f"SELECT COUNT(*) FROM {conn.table('persons')}"
+            )[0][0] >= at_least:
                 return
         finally:
             conn.close()
@@ -391,8 +394,7 @@ def test_signal_mid_stream_leaves_whole_households(database):
     url, schema = database
     args = ["--rate", "3000", "--batch", "10", "--seed", "8", "--to", url, *(["--schema", schema] if schema else [])]
     proc = subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _wait_for_people(url, schema, proc)
-    time.sleep(0.5)
+    _wait_for_people(url, schema, proc, at_least=3000)  # enough people for the statistical checks
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
