@@ -166,6 +166,7 @@ def _first_reference(table: pa.Table, refs: pa.ChunkedArray, key: str, n: int) -
 
 
 def _by_position(table: pa.Table, position: np.ndarray, n: int) -> tuple[pa.Table, np.ndarray]:
+    """``table`` sorted (stably) by each row's document position, with per-document offsets."""
     order = np.argsort(position, kind="stable")
     counts = np.bincount(position, minlength=n)
     return table.take(pa.array(order)), np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
