@@ -1,4 +1,4 @@
-"""Shared fixtures: populations generated once per test session at fixed seeds."""
+"""Shared fixtures: populations generated once per test session at fixed seeds; the server skip summary."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from pii_gen import GenerateConfig, PersonGenerator  # noqa: E402
+from servers import SKIP_PREFIX  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +22,20 @@ def population() -> dict:
 @pytest.fixture(scope="session")
 def realistic_population() -> dict:
     return PersonGenerator(GenerateConfig(seed=8, pii_mode="realistic")).generate(10_000)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001 - pytest's hook
+    """One line saying how many tests skipped for want of a server, and why, so none is skipped silently."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if SKIP_PREFIX in reason:
+            reason = reason.split(SKIP_PREFIX, 1)[1].strip()
+            reasons[reason] = reasons.get(reason, 0) + 1
+    if reasons:
+        why = "; ".join(f"{n} because {reason}" for reason, n in sorted(reasons.items()))
+        terminalreporter.write_line(
+            f"pii_gen: {sum(reasons.values())} tests needing a server were skipped ({why}); set the "
+            "PII_GEN_TEST_* variables or start the servers (.ci/run does both)",
+            yellow=True,
+        )

@@ -1,8 +1,8 @@
 """``pii_gen stream``: rate accuracy, clean stops, broken pipes, determinism and every destination.
 
-Servers come from environment variables (``.ci/run`` sets them): PII_GEN_TEST_POSTGRES_URL,
-PII_GEN_TEST_REDIS_URL and PII_GEN_TEST_NATS_URL.  A test whose variable is unset skips with the
-reason, unless PII_GEN_REQUIRE_DB=1, which makes it fail instead.
+Servers come from environment variables (``.ci/run`` sets them), else the local defaults of servers.py:
+PII_GEN_TEST_POSTGRES_URL, PII_GEN_TEST_REDIS_URL and PII_GEN_TEST_NATS_URL.  A test without its server
+skips with the reason, unless PII_GEN_REQUIRE_DB=1, which makes it fail instead.
 """
 
 from __future__ import annotations
@@ -188,17 +188,50 @@ def test_file_is_appended_and_rotated(tmp_path):
     files = sorted(tmp_path.iterdir(), key=lambda p: p.stat().st_mtime_ns)
     assert len(files) > 2 and all(p.stat().st_size <= 1_000_000 for p in files)
     lines = [line for p in files for line in p.read_text().splitlines()]
-    ids = [json.loads(line)["person_id"] for line in lines]
-    assert ids == list(range(1, 1501)) * 2  # appended: the second run's people follow the first's
+    people = [json.loads(line) for line in lines]
+    # Appended: the second run continues after the first one's people (at the next block), never repeating them.
+    assert [p["person_id"] for p in people] == [*range(1, 1501), *range(10_001, 11_501)]
+    assert len({p["ssn"] for p in people}) == 3000
 
 
-def test_csv_file_has_one_header(tmp_path):
+def test_csv_file_has_one_header_and_distinct_people(tmp_path):
     target = tmp_path / "people.csv"
     for _ in range(2):
         r = run("--rate", "0", "--count", "50", "--format", "csv", "--to", str(target), "--seed", "1", "-q")
         assert r.returncode == 0, r.stderr
     lines = target.read_text().splitlines()
     assert lines[0].startswith('"person_id","ssn"') and len(lines) == 101
+    ids = [int(line.split(",")[0]) for line in lines[1:]]
+    assert ids == [*range(1, 51), *range(10_001, 10_051)]
+
+
+def test_file_continues_after_duplicates_and_after_a_rotation(tmp_path):
+    target = tmp_path / "people.jsonl"
+    # A whole noisy block ends with its duplicate records (ids from 10**14): the next stream still follows
+    # the last real person.
+    first = stream(build_config({"seed": 2, "noise": {"profile": "heavy"}}),
+                   build_options(rate=0, count=10_100, to=str(target), quiet=True))  # fmt: skip
+    assert first.reason == "count"
+    assert json.loads(target.read_text().splitlines()[-1])["person_id"] > 10**14
+    target.rename(tmp_path / "people-20260101T000000.jsonl")  # as a rotation leaves it, the new file not begun
+    second = stream(GenerateConfig(seed=2), build_options(rate=0, count=5, to=str(target), quiet=True))
+    assert second.sent == 5
+    assert [json.loads(line)["person_id"] for line in target.read_text().splitlines()] == list(range(10_001, 10_006))
+
+
+@pytest.mark.parametrize(("content", "fmt", "message"), [
+    (b'{"person_id":1,"ssn":"000-12-3456"}\n', "csv", "looks like JSON Lines"),
+    (b'"person_id","ssn"\n1,"000-12-3456"\n', "jsonl", "looks like CSV"),
+    (b'{"person_id":1}\n{"some":"other data"}\n', "jsonl", "does not end with a person"),
+])  # fmt: skip
+def test_file_that_cannot_be_continued_is_refused(tmp_path, capsys, content, fmt, message):
+    target = tmp_path / f"people.{fmt}"
+    target.write_bytes(content)
+    with pytest.raises(SystemExit) as exc:
+        main(["stream", "--count", "5", "--format", fmt, "--to", str(target)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.startswith("pii_gen: error: ") and err.count("\n") == 1 and message in err
+    assert target.read_bytes() == content  # nothing appended
 
 
 # -- bad input ---------------------------------------------------------------------------------
@@ -245,11 +278,32 @@ def database(request, tmp_path):
     conn.close()
 
 
+def _wait_for_people(url: str, schema: str | None, proc: subprocess.Popen, at_least: int = 1,
+                     timeout: float = 60) -> None:  # fmt: skip
+    """Wait until the stream has committed ``at_least`` people (start-up time varies with the machine's load)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            conn = connect(parse(url), schema)
+        except Exception:  # noqa: BLE001 - the SQLite file is not there yet
+            continue
+        try:
+            if conn.table_exists("persons") and conn.execute(
+                f"SELECT COUNT(*) FROM {conn.table('persons')}"
+            )[0][0] >= at_least:
+                return
+        finally:
+            conn.close()
+    raise AssertionError("the stream committed no one in time")
+
+
 def test_database_holds_exactly_what_the_summary_says(database, first_block):
     url, schema = database
     args = ["--rate", "2000", "--seed", "11", "--to", url, *(["--schema", schema] if schema else [])]
     proc = subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(3.5)  # start-up, then about two seconds of people
+    _wait_for_people(url, schema, proc)
+    time.sleep(1)  # about two more seconds of people
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -278,6 +332,105 @@ def test_database_holds_exactly_what_the_summary_says(database, first_block):
                             (sent,))[0] == (20, 10_001)  # fmt: skip
     finally:
         conn.close()
+
+
+def _households_without_all_members(conn) -> int:
+    """Households whose committed members (duplicate records left out) are not exactly their size."""
+    q = conn.dialect.q
+    where = f"WHERE {q('source_person_id')} IS NULL" if "source_person_id" in _columns(conn, "persons") else ""
+    return conn.execute(
+        f"SELECT COUNT(*) FROM {conn.table('households')} h LEFT JOIN (SELECT {q('household_id')}, COUNT(*) AS n "
+        f"FROM {conn.table('persons')} {where} GROUP BY {q('household_id')}) p ON p.{q('household_id')} = "
+        f"h.{q('household_id')} WHERE p.n IS NULL OR p.n <> h.{q('size')}"
+    )[0][0]
+
+
+def _columns(conn, table: str) -> list[str]:
+    cur = conn.raw.cursor()
+    cur.execute(f"SELECT * FROM {conn.table(table)} WHERE 1 = 0")
+    names = [d[0] for d in cur.description]
+    cur.close()
+    return names
+
+
+def _validate(url: str, schema: str | None) -> subprocess.CompletedProcess:
+    where = ["--schema", schema] if schema else []
+    return subprocess.run([sys.executable, str(ROOT / "pii_gen.py"), "validate", "--db", url, *where, "-q",
+                           "--json", "/dev/stdout"], capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+def _failures(r: subprocess.CompletedProcess) -> list:
+    try:
+        return [(c["name"], c["figure"]) for c in json.loads(r.stdout)["checks"] if c["status"] == "fail"]
+    except ValueError:
+        return [r.stderr]
+
+
+@pytest.mark.parametrize("noise", ["none", "realistic"])
+def test_streamed_database_validates_and_holds_whole_households(database, noise):
+    url, schema = database
+    where = ["--schema", schema] if schema else []
+    # --batch 7 commits in the middle of most households unless commits wait for the household's end.
+    r = run("--rate", "0", "--count", "12000" if noise != "none" else "3000", "--batch", "7" if noise == "none"
+            else "500", "--seed", "3", "--noise", noise, "--to", url, *where)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    sent, failed = summary(r.stderr)
+    assert failed == 0 and sent >= (3000 if noise == "none" else 12000)
+    conn = connect(parse(url), schema)
+    try:
+        assert _households_without_all_members(conn) == 0
+        assert conn.execute(f"SELECT COUNT(*) FROM {conn.table('persons')}")[0][0] >= sent
+        runs = conn.execute(f"SELECT person_count, finished_at FROM {conn.table('pii_gen_runs')}")
+        logged = conn.execute(f"SELECT SUM(row_count) FROM {conn.table('pii_gen_load_log')} "
+                              "WHERE table_name = 'persons'")[0][0]  # fmt: skip
+    finally:
+        conn.close()
+    assert len(runs) == 1 and runs[0][1] is not None and logged >= sent
+    checked = _validate(url, schema)
+    assert checked.returncode == 0, _failures(checked)
+
+
+def test_signal_mid_stream_leaves_whole_households(database):
+    url, schema = database
+    args = ["--rate", "3000", "--batch", "10", "--seed", "8", "--to", url, *(["--schema", schema] if schema else [])]
+    proc = subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _wait_for_people(url, schema, proc, at_least=3000)  # enough people for the statistical checks
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    sent, _ = summary(err)
+    conn = connect(parse(url), schema)
+    try:
+        assert conn.execute(f"SELECT COUNT(*) FROM {conn.table('persons')}")[0][0] == sent > 0
+        assert _households_without_all_members(conn) == 0
+    finally:
+        conn.close()
+    checked = _validate(url, schema)
+    assert checked.returncode == 0, _failures(checked)
+
+
+def test_an_unfinished_stream_cannot_be_resumed_as_a_load(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "s.db"
+    proc = subprocess.Popen(command("--rate", "2000", "--batch", "100", "--to", f"sqlite:///{db}"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 60
+    run_id = None
+    while time.monotonic() < deadline and run_id is None:
+        time.sleep(0.2)
+        try:
+            with sqlite3.connect(db) as c:
+                if c.execute("SELECT COUNT(*) FROM pii_gen_load_log").fetchone()[0]:
+                    run_id = c.execute("SELECT run_id FROM pii_gen_runs").fetchone()[0]
+        except sqlite3.Error:
+            continue
+    proc.kill()  # no chance to close the run
+    proc.communicate(timeout=30)
+    assert run_id is not None
+    r = subprocess.run([sys.executable, str(ROOT / "pii_gen.py"), "generate", "--db", f"sqlite:///{db}", "--resume",
+                        run_id], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 2 and "was a stream, which cannot be resumed" in r.stderr, r.stderr
 
 
 # -- HTTP --------------------------------------------------------------------------------------
@@ -326,6 +479,46 @@ def test_http_retries_without_losing_or_duplicating_a_batch():
     assert len(FlakyReceiver.repeats) == 1  # the batch whose response was lost came again, unchanged
     ids = [doc["person_id"] for body in FlakyReceiver.batches.values() for doc in json.loads(body)]
     assert sorted(ids) == list(range(1, 3001))
+
+
+class NotFound(BaseHTTPRequestHandler):
+    """Answers 404 to every POST."""
+
+    protocol_version = "HTTP/1.1"
+    posts: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server convention
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.posts.append(self.headers["X-Batch-Id"])
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("extra", "code"), [([], 2), (["--min-delivered", "0"], 0)])
+def test_http_endpoint_refusing_every_batch_ends_non_zero_with_the_status(extra, code):
+    NotFound.posts = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/people"
+        r = run("--rate", "0", "--count", "4000", "--batch", "400", "--seed", "11", "--to", url, *extra)
+    finally:
+        server.shutdown()
+    err = r.stderr.decode()
+    assert r.returncode == code, err
+    assert summary(err) == (0, 4000) and "/people; failed 10 batches: HTTP 404 Not Found\n" in err
+    assert len(NotFound.posts) == 10  # a 404 is not retried
+    assert f"refused batch {NotFound.posts[0]}: HTTP 404 Not Found" in err  # said while it happens
+    if code:
+        assert err.splitlines()[-1] == (
+            f"pii_gen: error: {url} took 0 of 4,000 people (0.0%), less than --min-delivered 100%: "
+            "10 batches: HTTP 404 Not Found"
+        )
+    assert "Traceback" not in err
 
 
 # -- Redis and NATS ----------------------------------------------------------------------------

@@ -242,6 +242,7 @@ def validate(
 @click.option("--batch", type=int, help="Most people per write, POST, commit or pipeline (default 1000).")
 @click.option("--rotate-size", help="File: start a new file past this size (e.g. 100MB).")
 @click.option("--rotate-every", type=float, help="File: start a new file after this many seconds.")
+@click.option("--min-delivered", type=float, help="Share of people that must arrive (default 1: all), else exit 2.")
 @click.option("-q", "--quiet", is_flag=True, default=None, help="No progress, lag warnings or summary.")
 def stream_command(
     rate: float | None,
@@ -257,6 +258,7 @@ def stream_command(
     batch: int | None,
     rotate_size: str | None,
     rotate_every: float | None,
+    min_delivered: float | None,
     quiet: bool | None,
 ) -> None:
     """Stream people continuously at --rate per second to stdout, a file, a database, HTTP, Redis or NATS."""
@@ -268,7 +270,7 @@ def stream_command(
     config = build_config(data, seed=seed, pii_mode=pii_mode)
     options = build_options(
         rate=rate, duration=duration, count=count, format=fmt, to=to, db_schema=db_schema, batch=batch,
-        rotate_size=parse_size(rotate_size), rotate_every=rotate_every, quiet=quiet,
+        rotate_size=parse_size(rotate_size), rotate_every=rotate_every, quiet=quiet, min_delivered=min_delivered,
     )  # fmt: skip
     if config.pii_mode == "realistic":
         err_console.print(
@@ -281,7 +283,7 @@ def stream_command(
         return
     if not options.quiet:
         click.echo(result.summary(), err=True)
-    if result.reason == "error":
+    if result.error:  # stopped by an error, or too little delivered
         raise OutputError(result.error)
     if result.exit_code:
         sys.exit(result.exit_code)
@@ -316,7 +318,7 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(130)
     except PiiGenError as exc:
         kind = "" if exc.exit_code == 130 else "error: "  # an interruption is not an error
-        click.echo(f"pii_gen: {kind}{_one_line(str(exc))}", err=True)
+        click.echo(f"pii_gen: {kind}{_one_line(redact(str(exc)))}", err=True)  # no credential ever, whatever the path
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(0)

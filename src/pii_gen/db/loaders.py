@@ -1,9 +1,10 @@
 """One connection type per database path, each with its fastest proper bulk load.
 
 * PostgreSQL: psycopg ``COPY ... FROM STDIN`` fed the CSV encoding of the batch.
-* ODBC (SQL Server, and PostgreSQL through its ODBC driver): pyodbc
-  ``fast_executemany`` with explicit ``setinputsizes``, in chunks.
-* MySQL/MariaDB (through the MariaDB ODBC driver): batched multi-row INSERTs.
+* MySQL/MariaDB (PyMySQL, pure Python): ``LOAD DATA LOCAL INFILE`` fed a tab-separated encoding of
+  the batch made with Arrow kernels, where the server allows it; batched multi-row INSERTs otherwise.
+* ODBC (SQL Server, and PostgreSQL or MariaDB through their ODBC drivers): pyodbc
+  ``fast_executemany`` with explicit ``setinputsizes``, in chunks (MariaDB: multi-row INSERTs).
 * DuckDB: inserts straight from the Arrow table.
 * SQLite: ``executemany`` inside the batch's transaction.
 
@@ -13,6 +14,8 @@ Every loader runs inside one transaction per batch that the caller commits.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 from typing import Any, Sequence
 
 import pyarrow as pa
@@ -20,9 +23,9 @@ import pyarrow.compute as pc
 
 from ..errors import OutputError
 from ..schema import Table
-from ..sinks.codecs import CsvCodec
+from ..sinks.codecs import CsvCodec, string_bytes
 from .ddl import Dialect, dialect, qualified
-from .url import DatabaseURL, redact
+from .url import DEFAULT_ODBC_DRIVERS, DatabaseURL
 
 ODBC_CHUNK = 20_000  # rows per fast_executemany call: bounded memory in the driver
 MYSQL_ROWS_PER_INSERT = 2_000
@@ -84,6 +87,10 @@ class Connection:
         """Append ``data`` to ``table`` in the open transaction (``csv``: its CSV encoding, if already made)."""
         raise NotImplementedError
 
+    def stream_cursor(self) -> Any:
+        """A cursor that fetches rows as they are read, not the whole result at once (bounded memory)."""
+        return self.raw.cursor()
+
     @staticmethod
     def is_transient(exc: BaseException) -> bool:
         return False
@@ -123,6 +130,121 @@ class PostgresConnection(Connection):
         ):
             return True
         return isinstance(exc, psycopg.InterfaceError)
+
+
+#: MySQL error codes of a dropped connection, deadlock or lock wait timeout: retried.
+MYSQL_TRANSIENT = {1205, 1213, 2003, 2006, 2013, 2055}
+
+
+class MysqlConnection(Connection):
+    """MySQL/MariaDB through PyMySQL: ``LOAD DATA LOCAL INFILE`` where the server allows it, else INSERTs."""
+
+    paramstyle = "%s"
+
+    def __init__(self, url: DatabaseURL, schema: str | None) -> None:
+        super().__init__(url, schema)
+        import pymysql
+
+        self._pymysql = pymysql
+        timeout = int(url.option("connect_timeout", "10"))
+        self.raw = pymysql.connect(
+            host=url.host or "127.0.0.1", port=url.port or 3306, user=url.user or None, password=url.password,
+            database=url.database or None, charset="utf8mb4", autocommit=False, local_infile=True,
+            connect_timeout=timeout,
+        )  # fmt: skip
+        # PyMySQL sends whatever file the server names: allow that only during our own LOAD DATA statement.
+        self.raw._local_infile = False
+        # ?local_infile=0 asks for INSERTs even where the server would take LOAD DATA LOCAL.
+        wanted = url.option("local_infile", "1").lower() not in ("0", "false", "no", "off")
+        self.local_infile = wanted and self._server_allows_local_infile()
+
+    def execute(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
+        cur = self.raw.cursor()
+        cur.execute(self.sql(text), tuple(params) if params else None)  # None: a literal % stays as it is
+        rows = cur.fetchall() if cur.description else []
+        cur.close()
+        return [tuple(r) for r in rows]
+
+    def _server_allows_local_infile(self) -> bool:
+        try:
+            return bool(int(self.execute("SELECT @@local_infile")[0][0]))
+        except Exception:  # noqa: BLE001 - a server without the variable does not allow it
+            self.rollback()
+            return False
+
+    def stream_cursor(self) -> Any:
+        return self.raw.cursor(self._pymysql.cursors.SSCursor)
+
+    def load(self, table: Table, data: pa.Table, csv: bytes | None = None) -> None:
+        if data.num_rows == 0:
+            return
+        if self.local_infile:
+            self._load_data(table, data)
+        else:
+            self._insert(table, data)
+
+    def _load_data(self, table: Table, data: pa.Table) -> None:
+        """One LOAD DATA statement per table and batch, from a temporary file of the batch."""
+        fd, path = tempfile.mkstemp(prefix="pii_gen_", suffix=".tsv")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(mysql_text(data, table))
+            cur = self.raw.cursor()
+            self.raw._local_infile = True
+            try:
+                cur.execute(
+                    f"LOAD DATA LOCAL INFILE %s INTO TABLE {self.table(table.name)} CHARACTER SET utf8mb4 "
+                    f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' "
+                    f"({self.columns(table)})",
+                    (path,),
+                )
+            finally:
+                self.raw._local_infile = False
+            # LOCAL makes the server skip rows it cannot take (a duplicate key) with a warning, not an error.
+            if cur.rowcount != data.num_rows or cur.warning_count:
+                warning = self.execute("SHOW WARNINGS LIMIT 1")
+                cur.close()
+                detail = f": {warning[0][2]}" if warning else ""
+                raise OutputError(f"{table.name}: the server took {cur.rowcount} of {data.num_rows} rows{detail}")
+            cur.close()
+        finally:
+            os.unlink(path)
+
+    def _insert(self, table: Table, data: pa.Table) -> None:
+        """Batched multi-row INSERTs (PyMySQL rewrites executemany into statements of up to 1 MB)."""
+        marks = ", ".join("%s" for _ in table.columns)
+        cur = self.raw.cursor()
+        statement = f"INSERT INTO {self.table(table.name)} ({self.columns(table)}) VALUES ({marks})"
+        for start in range(0, data.num_rows, MYSQL_ROWS_PER_INSERT):
+            cur.executemany(statement, _rows(data.slice(start, MYSQL_ROWS_PER_INSERT), table))
+        cur.close()
+
+    @staticmethod
+    def is_transient(exc: BaseException) -> bool:
+        import pymysql
+
+        if isinstance(exc, pymysql.err.InterfaceError):  # the connection is closed
+            return True
+        code = exc.args[0] if isinstance(exc, pymysql.err.MySQLError) and exc.args else None
+        return isinstance(code, int) and code in MYSQL_TRANSIENT
+
+
+def mysql_text(data: pa.Table, table: Table) -> bytes:
+    """The rows as LOAD DATA's default text format, built with Arrow kernels: tab-separated, ``\\N`` for
+    null, backslash escapes for backslash, tab, newline and carriage return; booleans as 1/0."""
+    columns = []
+    for spec in table.columns:
+        col = data.column(spec.name)
+        if pa.types.is_boolean(col.type):
+            col = pc.cast(col, pa.int8())
+        if pa.types.is_string(col.type):
+            for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+                col = pc.replace_substring(col, raw, escaped)
+        else:
+            col = pc.cast(col, pa.string())
+        columns.append(pc.fill_null(col, "\\N"))
+    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*columns, "\t"), "\n", "")
+    return string_bytes(lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines)
 
 
 def _rows(data: pa.Table, table: Table) -> list[tuple]:
@@ -290,6 +412,7 @@ def connect(url: DatabaseURL, schema: str | None = None) -> Connection:
     """Open a connection for ``url``; failures become one line without the password."""
     kinds = {
         ("postgresql", "native"): PostgresConnection,
+        ("mysql", "native"): MysqlConnection,
         ("sqlite", "native"): SqliteConnection,
         ("duckdb", "native"): DuckdbConnection,
     }
@@ -297,14 +420,34 @@ def connect(url: DatabaseURL, schema: str | None = None) -> Connection:
     try:
         return cls(url, schema)
     except ImportError as err:
-        extra = {"psycopg": "postgresql", "pyodbc": "odbc", "duckdb": "duckdb"}.get(err.name or "", "db")
+        if "libodbc" in str(err):  # pyodbc is there, the OS's ODBC driver manager is not
+            raise OutputError(
+                f"cannot load {url.redacted()}: the ODBC driver manager (libodbc.so.2) is missing; install the OS "
+                f"package unixodbc (Debian/Ubuntu: apt-get install unixodbc {_odbc_package(url)})"
+            ) from None
+        extra = {"psycopg": "postgresql", "pyodbc": "odbc", "duckdb": "duckdb", "pymysql": "mysql"}
         raise OutputError(
             f"cannot load {url.redacted()}: the driver '{err.name}' is missing; install it with "
-            f'pip install "pii-gen[{extra}]"'
+            f'pip install "pii-gen[{extra.get(err.name or "", "db")}]"'
         ) from None
     except Exception as err:  # noqa: BLE001 - every driver has its own error classes
-        message = " ".join(redact(str(err), url.password).split())
+        message = url.scrub(str(err))
+        if cls is OdbcConnection and ("can't open lib" in message.lower() or "IM002" in message):
+            driver = url.option("driver", DEFAULT_ODBC_DRIVERS.get(url.dialect, "")) if not url.odbc else "named"
+            raise OutputError(
+                f"cannot load {url.redacted()}: the ODBC driver '{driver}' is not installed; install it "
+                f"({_odbc_package(url)}) or name an installed one with ?driver= (odbcinst -q -d lists them)"
+            ) from None
         raise OutputError(f"cannot connect to {url.redacted()}: {message}") from None
+
+
+def _odbc_package(url: DatabaseURL) -> str:
+    """The OS package of the ODBC driver for ``url``'s database."""
+    return {
+        "postgresql": "odbc-postgresql",
+        "mysql": "odbc-mariadb",
+        "tsql": "Microsoft's msodbcsql18 package",
+    }.get(url.dialect, "the database's ODBC driver")
 
 
 def now() -> dt.datetime:

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..errors import ConfigError
+from ..redact import SECRET_KEYS, URL_HINT, redact, redact_url
+
+__all__ = ["DatabaseURL", "parse", "redact", "redact_url"]
 
 DEFAULT_DUCKDB = "duckdb:///people.duckdb"
 SCHEMES = {
@@ -14,8 +17,10 @@ SCHEMES = {
     "postgres": ("postgresql", "native"),
     "postgresql+psycopg": ("postgresql", "native"),
     "postgresql+pyodbc": ("postgresql", "odbc"),
-    "mysql": ("mysql", "odbc"),
-    "mariadb": ("mysql", "odbc"),
+    "mysql": ("mysql", "native"),
+    "mariadb": ("mysql", "native"),
+    "mysql+pymysql": ("mysql", "native"),
+    "mariadb+pymysql": ("mysql", "native"),
     "mysql+pyodbc": ("mysql", "odbc"),
     "mariadb+pyodbc": ("mysql", "odbc"),
     "mssql+pyodbc": ("tsql", "odbc"),
@@ -50,12 +55,21 @@ class DatabaseURL:
     def __str__(self) -> str:
         return self.redacted()
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret this URL carries, to remove from any text (driver errors included) with ``redact``."""
+        return tuple(s for s in (self.password, *(v for k, v in self.query if k in SECRET_KEYS)) if s)
+
+    def scrub(self, text: str) -> str:
+        """``text`` (a driver's error message, say) on one line, without this URL's secrets."""
+        return " ".join(redact(text, *self.secrets).split())
+
     def redacted(self) -> str:
         """The URL with any password replaced by ***, for messages and logs."""
         if self.file:
             return f"{self.dialect}:///{self.file}"
         if self.odbc:
-            return f"odbc:{redact(self.odbc, self.password)}"
+            return f"odbc:{redact(self.odbc, *self.secrets)}"
         auth = f"{self.user}{':***' if self.password else ''}@" if self.user else ""
         port = f":{self.port}" if self.port else ""
         return f"{self.scheme or self.dialect}://{auth}{self.host}{port}/{self.database}"
@@ -83,15 +97,6 @@ class DatabaseURL:
         return ";".join(parts) + ";"
 
 
-def redact(text: str, password: str = "") -> str:
-    """Remove a password from any text: PWD=... / password=... settings and the literal value."""
-    text = re.sub(r"(?i)\b(pwd|password)\s*=\s*(\{[^}]*\}|[^;&\s]*)", r"\1=***", text)
-    text = re.sub(r"(://[^:/@\s]+):[^@\s]*@", r"\1:***@", text)
-    if password:
-        text = text.replace(password, "***")
-    return text
-
-
 def _odbc_password(connection_string: str) -> str:
     found = re.search(r"(?i)\b(?:pwd|password)\s*=\s*(\{[^}]*\}|[^;]*)", connection_string)
     return found.group(1).strip("{}") if found else ""
@@ -103,10 +108,14 @@ def parse(url: str | None) -> DatabaseURL:
         url = DEFAULT_DUCKDB
     if "://" not in url and "=" in url and ";" in url:  # a bare ODBC connection string: SQL Server
         return DatabaseURL("tsql", "odbc", odbc=url, password=_odbc_password(url))
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 host
+        raise ConfigError(f"invalid database URL {redact_url(url)}{URL_HINT}") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
-        known = ", ".join(sorted({s.split("+")[0] for s in SCHEMES} | {"mssql+pyodbc", "postgresql+pyodbc"}))
+        odbc = {"mssql+pyodbc", "postgresql+pyodbc", "mysql+pyodbc"}
+        known = ", ".join(sorted({s.split("+")[0] for s in SCHEMES} | odbc))
         raise ConfigError(f"unsupported database URL scheme '{parts.scheme}://' (expected one of: {known})")
     dialect, path = SCHEMES[scheme]
     query = tuple((k.lower(), v) for k, v in parse_qsl(parts.query))
@@ -124,11 +133,11 @@ def parse(url: str | None) -> DatabaseURL:
     try:
         port = parts.port
     except ValueError:
-        raise ConfigError(f"database URL has an invalid port: {redact(url)}") from None
+        raise ConfigError(f"database URL has an invalid port: {redact_url(url)}{URL_HINT}") from None
     database = unquote(parts.path.lstrip("/"))
     if not parts.hostname and not database:
         raise ConfigError(
-            f"database URL names no host or database: {redact(url)} (e.g. {dialect}://user@127.0.0.1/test)"
+            f"database URL names no host or database: {redact_url(url)} (e.g. {dialect}://user@127.0.0.1/test)"
         )
     return DatabaseURL(
         dialect,

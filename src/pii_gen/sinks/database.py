@@ -26,7 +26,7 @@ import pyarrow as pa
 from ..config import RUN_FIELDS, GenerateConfig, build_config
 from ..db import ddl
 from ..db.loaders import Connection, connect, now
-from ..db.url import DatabaseURL, redact
+from ..db.url import DatabaseURL
 from ..errors import OutputError, PiiGenError
 from ..person import BLOCK_SIZE
 from ..schema import Table
@@ -48,7 +48,7 @@ class RunRecord:
 
 
 def _error_line(url: DatabaseURL, err: BaseException) -> str:
-    return " ".join(redact(str(err), url.password).split())[:500]
+    return url.scrub(str(err))[:500]
 
 
 def ensure_schema(conn: Connection, drop_existing: bool = False, tables: dict[str, Table] | None = None) -> None:
@@ -77,8 +77,12 @@ class DatabaseSink(Sink):
     """Loads batches into the contract's tables of one database."""
 
     def __init__(self, url: DatabaseURL, config: GenerateConfig, schema: str | None = None,
-                 if_exists: IfExists = "fail", resume: str | None = None) -> None:  # fmt: skip
+                 if_exists: IfExists = "fail", resume: str | None = None, stream: bool = False) -> None:  # fmt: skip
+        """``stream``: batches of any size from ``pii_gen stream``; the run records 0 people until it closes
+        (an open-ended run that ``--resume`` must refuse: its batches are not the config's)."""
         super().__init__()
+        self.stream = stream
+        self.people = 0  # persons rows loaded by this run, duplicate records left out
         self.url = url
         self.config = config
         self.schema = schema
@@ -137,7 +141,8 @@ class DatabaseSink(Sink):
         conn.execute(
             f"INSERT INTO {conn.table('pii_gen_runs')} (run_id, seed, person_count, batch_size, config, started_at) "
             "VALUES (%s, %s, %s, %s, %s, %s)",
-            (run_id, self.config.seed, self.config.count, self.config.batch_size, _config_json(self.config), now()),
+            (run_id, self.config.seed, 0 if self.stream else self.config.count, self.config.batch_size,
+             _config_json(self.config), now()),
         )
         conn.commit()
         return RunRecord(run_id, self.config, 0)
@@ -146,12 +151,18 @@ class DatabaseSink(Sink):
         conn = self.conn
         assert conn is not None
         rows = conn.execute(
-            f"SELECT config, finished_at FROM {conn.table('pii_gen_runs')} WHERE run_id = %s", (self.resume,)
+            f"SELECT config, finished_at, person_count FROM {conn.table('pii_gen_runs')} WHERE run_id = %s",
+            (self.resume,),
         )
         if not rows:
             raise OutputError(f"no run '{self.resume}' in {self.url.redacted()} to resume")
         if rows[0][1] is not None:
             raise OutputError(f"run '{self.resume}' already finished; nothing to resume")
+        if not rows[0][2]:
+            raise OutputError(
+                f"run '{self.resume}' was a stream, which cannot be resumed; start a new stream instead "
+                "(it continues after the people already there)"
+            )
         config = GenerateConfig.model_validate_json(rows[0][0])
         done = conn.execute(
             f"SELECT DISTINCT batch_number FROM {conn.table('pii_gen_load_log')} WHERE run_id = %s", (self.resume,)
@@ -188,6 +199,9 @@ class DatabaseSink(Sink):
         self.next_batch += 1
         for name, table in batch.items():
             self.rows[name] += table.num_rows
+        persons = batch["persons"]
+        copies = "source_person_id" in persons.column_names  # duplicate records carry their source's id
+        self.people += persons.column("source_person_id").null_count if copies else persons.num_rows
 
     def _load(self, number: int, batch: Batch) -> None:
         conn = self.conn
@@ -252,6 +266,11 @@ class DatabaseSink(Sink):
             if wrong:
                 t, (have, logged) = next(iter(wrong.items()))
                 raise OutputError(f"table {t} holds {have} rows but the load log accounts for {logged}")
+            if self.stream:  # a stream's size is known only now
+                conn.execute(
+                    f"UPDATE {conn.table('pii_gen_runs')} SET person_count = %s WHERE run_id = %s",
+                    (self.people, self.run.run_id),
+                )
             conn.execute(
                 f"UPDATE {conn.table('pii_gen_runs')} SET finished_at = %s WHERE run_id = %s", (now(), self.run.run_id)
             )
@@ -267,4 +286,8 @@ class DatabaseSink(Sink):
 
 def _config_json(config: GenerateConfig) -> str:
     """What regenerates the same batches (batch size included), and never the database URL."""
-    return json.dumps(config.model_dump(mode="json", exclude=set(RUN_FIELDS - {"batch_size"})), sort_keys=True)
+    data = config.model_dump(mode="json", exclude=set(RUN_FIELDS - {"batch_size"}))
+    # A column's noise override keeps only the rates it sets: read back, the others stay the profile's
+    # (dumped in full, they would come back as explicit zeros and change the noise).
+    data["noise"]["columns"] = config.noise.model_dump(mode="json", exclude_unset=True).get("columns", {})
+    return json.dumps(data, sort_keys=True)

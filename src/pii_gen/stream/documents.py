@@ -31,6 +31,7 @@ from ..sinks.codecs import CsvCodec, json_members, json_objects, string_bytes
 ARRAYS = ("addresses", "phone_numbers", "email_addresses", "employments")
 SINGLE = "financial_profiles"
 SINGLE_KEY = "financial_profile"
+NOISE_LOG = "noise_log"
 
 _CSV = CsvCodec()
 
@@ -43,9 +44,14 @@ class DocumentBlock:
     docs: pa.Array  # string array, document i is persons row i
     tables: Batch  # persons, and child tables sorted by their document
     offsets: dict[str, np.ndarray] = field(default_factory=dict)  # child table -> row offsets, len(docs) + 1
-    # Child tables whose rows also reference other people (relationships): sorted by the later of the
-    # people they name, with offsets, so a database gets each row only once both its people are there.
+    # Tables in the order a database loads them, where that differs from the documents': child tables
+    # whose rows also name other people (relationships) by the later of the people they name, tables
+    # the persons reference (households) by their first person, the noise log by the row it changed;
+    # each with offsets, so a database gets each row together with the last person it needs.
     loads: dict[str, tuple[pa.Table, np.ndarray]] = field(default_factory=dict)
+    # Document positions where a household starts (and len(docs)): commits that end only there hold
+    # whole households.  Duplicate records (noise) stand alone.
+    households: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -71,10 +77,11 @@ class Chunk:
         return _CSV.encode(self.block.tables["persons"].slice(self.start, len(self)))
 
     def tables(self) -> Batch:
-        """The rows of every data table that belong to these documents.
+        """The rows of every table (the noise log too) that belong to these documents.
 
-        A table not keyed by ``person_id`` (one the persons reference) goes whole with the block's
-        first chunk, so whatever a person references is there before or with the person.
+        A table the persons reference (households) goes with the first person naming each row, so
+        whatever a person references is there before or with the person; a table neither keyed by
+        ``person_id`` nor referenced goes whole with the block's first chunk.
         """
         out: Batch = {}
         for name, table in self.block.tables.items():
@@ -104,9 +111,11 @@ def build_block(index: int, batch: Batch) -> DocumentBlock:
     n = persons.num_rows
     person_ids = persons.column("person_id").combine_chunks()
     parts: list[pa.Array | str] = ["{", json_members(persons, dictionary=TABLES["persons"].repetitive_columns)]
-    tables: Batch = {n: t for n, t in batch.items() if n != "noise_log"}  # contract order, for foreign keys
+    tables: Batch = dict(batch)  # contract order, for foreign keys
     offsets: dict[str, np.ndarray] = {}
     loads: dict[str, tuple[pa.Table, np.ndarray]] = {}
+    for name, column in _referenced(batch):
+        loads[name] = _first_reference(batch[name], persons.column(column), TABLES[name].primary_key, n)
     for name in _children(batch):
         child, off = _group(batch[name], person_ids, n)
         tables[name], offsets[name] = child, off
@@ -126,7 +135,58 @@ def build_block(index: int, batch: Batch) -> DocumentBlock:
             parts += [f',"{name}":[', joined, "]"]
     parts.append("}\n")
     docs = pc.binary_join_element_wise(*parts, "") if n else pa.array([], pa.string())
-    return DocumentBlock(index, docs, tables, offsets, loads)
+    if NOISE_LOG in batch:
+        loads[NOISE_LOG] = _log_order(batch[NOISE_LOG], tables, offsets, loads, n)
+    return DocumentBlock(index, docs, tables, offsets, loads, _household_starts(persons))
+
+
+def _household_starts(persons: pa.Table) -> np.ndarray:
+    """Positions where a household's members begin (members are consecutive), and the end."""
+    n = persons.num_rows
+    if n == 0 or "household_id" not in persons.column_names:
+        return np.arange(n + 1, dtype=np.int64)
+    hid = persons.column("household_id").to_numpy(zero_copy_only=False)
+    start = np.ones(n, dtype=bool)
+    start[1:] = hid[1:] != hid[:-1]
+    if "source_person_id" in persons.column_names:  # a duplicate record is a unit of its own
+        start |= pc.is_valid(persons.column("source_person_id")).to_numpy(zero_copy_only=False)
+    return np.append(np.flatnonzero(start), n).astype(np.int64)
+
+
+def _referenced(batch: Batch) -> list[tuple[str, str]]:
+    """(table, persons column) for each table the persons reference (households via household_id)."""
+    return [(parent, column) for column, parent, _ in TABLES["persons"].foreign_keys
+            if parent in batch and parent != "persons"]  # fmt: skip
+
+
+def _first_reference(table: pa.Table, refs: pa.ChunkedArray, key: str, n: int) -> tuple[pa.Table, np.ndarray]:
+    """``table`` sorted by the position of the first person referencing each row (none: the first)."""
+    found = pc.index_in(table.column(key), value_set=refs.combine_chunks())
+    return _by_position(table, pc.fill_null(found, 0).to_numpy(zero_copy_only=False).astype(np.int64), n)
+
+
+def _by_position(table: pa.Table, position: np.ndarray, n: int) -> tuple[pa.Table, np.ndarray]:
+    """``table`` sorted (stably) by each row's document position, with per-document offsets."""
+    order = np.argsort(position, kind="stable")
+    counts = np.bincount(position, minlength=n)
+    return table.take(pa.array(order)), np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
+def _log_order(log: pa.Table, tables: Batch, offsets: dict[str, np.ndarray],
+               loads: dict[str, tuple[pa.Table, np.ndarray]], n: int) -> tuple[pa.Table, np.ndarray]:  # fmt: skip
+    """The noise log sorted by the load position of the row each entry changed."""
+    position = np.zeros(log.num_rows, dtype=np.int64)
+    names = log.column("table_name")
+    for name in pc.unique(names).to_pylist():
+        if name not in TABLES or name not in tables:
+            continue
+        table, off = loads.get(name) or (tables[name], offsets.get(name))
+        rows = np.arange(table.num_rows) if off is None else np.repeat(np.arange(n), np.diff(off))
+        where = pc.equal(names, name)
+        found = pc.index_in(pc.filter(log.column("record_id"), where), value_set=table.column(TABLES[name].primary_key))
+        index = pc.fill_null(found, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+        position[where.to_numpy(zero_copy_only=False)] = rows[index] if len(rows) else 0
+    return _by_position(log, position, n)
 
 
 def _children(batch: Batch) -> list[str]:
@@ -148,9 +208,7 @@ def _load_order(child: pa.Table, off: np.ndarray, refs: list[str], person_ids: p
         found = pc.index_in(child.column(column), value_set=person_ids)
         other = pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)  # -1: another block
         position = np.maximum(position, other)
-    order = np.argsort(position, kind="stable")
-    counts = np.bincount(position, minlength=n)
-    return child.take(pa.array(order)), np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return _by_position(child, position, n)
 
 
 def _group(child: pa.Table, person_ids: pa.Array, n: int) -> tuple[pa.Table, np.ndarray]:

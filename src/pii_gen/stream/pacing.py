@@ -56,6 +56,7 @@ class Progress:
         self.out = stream or sys.stderr
         self.last_show = -math.inf
         self.last_warn = -math.inf
+        self.last_failure = -math.inf
         self.window: list[tuple[float, int]] = []  # (elapsed, sent): the last ~2 s, for the current rate
         self.shown = False
 
@@ -75,6 +76,15 @@ class Progress:
             self.last_warn = elapsed
             self.out.write(f"pii_gen: falling behind: {lag:,.0f} people late (the destination is slower than --rate)\n")
             self.out.flush()
+
+    def failure(self, elapsed: float, message: str, failed: int) -> None:
+        """A refused batch, at most one line every 5 s (the summary counts them all)."""
+        if self.quiet or elapsed - self.last_failure < 5:
+            return
+        self.last_failure = elapsed
+        prefix = "\r\033[K" if self.live else ""
+        self.out.write(f"{prefix}pii_gen: {message} ({failed:,} people failed so far)\n")
+        self.out.flush()
 
     def line(self, elapsed: float, sent: int, lag: float) -> str:
         current = 0.0

@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import GenerateConfig, build_config
@@ -38,6 +38,13 @@ class StreamResult:
     signal: int | None = None
     destination: str = ""
     error: str = ""
+    failures: dict[str, int] = field(default_factory=dict)  # batches given up on, by reason
+
+    @staticmethod
+    def reasons(failures: dict[str, int]) -> str:
+        """``10 batches: HTTP 404 Not Found; 1 batch: ...``, most frequent first."""
+        ranked = sorted(failures.items(), key=lambda kv: -kv[1])
+        return "; ".join(f"{n:,} batch{'es' if n != 1 else ''}: {why}" for why, n in ranked)
 
     @property
     def rate(self) -> float:
@@ -47,7 +54,7 @@ class StreamResult:
     def exit_code(self) -> int:
         if self.signal is not None:
             return 128 + self.signal
-        return 2 if self.reason == "error" else 0
+        return 2 if self.reason == "error" or self.error else 0
 
     def summary(self) -> str:
         why = {
@@ -57,9 +64,10 @@ class StreamResult:
             "closed": "reader went away",
             "error": "stopped by an error",
         }[self.reason]
+        failures = f"; failed {self.reasons(self.failures)}" if self.failures else ""
         return (
             f"pii_gen: stream {why}: sent {self.sent:,}, failed {self.failed:,}, elapsed {self.seconds:.2f} s, "
-            f"achieved rate {self.rate:,.1f}/s, to {self.destination}"
+            f"achieved rate {self.rate:,.1f}/s, to {self.destination}{failures}"
         )
 
 
@@ -125,6 +133,7 @@ def _run(docs: Documents, dest: Destination, options: StreamOptions, stop: _Stop
     progress = Progress(options.rate, live, options.quiet)
     state = _State()
     reason, error = "", ""
+    seen_failed = 0
     pacer.restart()
     monitor = _Monitor(pacer, options, progress, state)
     try:
@@ -145,6 +154,9 @@ def _run(docs: Documents, dest: Destination, options: StreamOptions, stop: _Stop
                 chunk = docs.take(int(min(todo, options.batch)))
                 dest.write(chunk)
                 state.emitted += len(chunk)
+                if dest.failed != seen_failed:  # a batch was refused and the stream goes on: say so
+                    seen_failed = dest.failed
+                    progress.failure(pacer.elapsed(), dest.last_failure, dest.failed)
                 continue
             if final:
                 reason = "duration"
@@ -153,6 +165,9 @@ def _run(docs: Documents, dest: Destination, options: StreamOptions, stop: _Stop
                 reason = "count"
                 break
             dest.poll()
+            if dest.failed != seen_failed:
+                seen_failed = dest.failed
+                progress.failure(pacer.elapsed(), dest.last_failure, dest.failed)
             pacer.sleep()
         dest.close()
     except StreamClosed:
@@ -167,8 +182,16 @@ def _run(docs: Documents, dest: Destination, options: StreamOptions, stop: _Stop
     elapsed = pacer.elapsed()
     if reason == "duration":
         elapsed = min(elapsed, options.duration or elapsed)
-    return StreamResult(state.emitted, dest.sent, dest.failed + _lost(dest), elapsed, reason,
-                        stop.signal if reason == "signal" else None, dest.label, error)  # fmt: skip
+    failed = dest.failed + _lost(dest)
+    delivered = dest.sent / (dest.sent + failed) if dest.sent + failed else 1.0
+    if not error and reason != "signal" and failed and delivered < options.min_delivered:
+        error = (
+            f"{dest.label} took {dest.sent:,} of {dest.sent + failed:,} people ({delivered:.1%}), less than "
+            f"--min-delivered {options.min_delivered:.0%}: {StreamResult.reasons(dest.failures)}"
+        )
+    caught = stop.signal if reason == "signal" else None
+    failures = dict(dest.failures)
+    return StreamResult(state.emitted, dest.sent, failed, elapsed, reason, caught, dest.label, error, failures)
 
 
 @dataclass

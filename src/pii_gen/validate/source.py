@@ -27,11 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from pydantic import ValidationError
 
-from ..db.url import DatabaseURL, redact
+from ..config import GenerateConfig
+from ..db.url import DatabaseURL
 from ..db.url import parse as parse_url
 from ..errors import ConfigError, PiiGenError
 from ..schema import TABLES
+from ..variability import make_plan
 
 NOISE_LOG = "noise_log"
 NOISE_LOG_COLUMNS = {
@@ -359,8 +362,7 @@ def open_database(url_text: str, schema: str | None = None) -> Source:
         raise
     except Exception as err:  # noqa: BLE001 - every driver has its own error classes
         src.close()
-        message = " ".join(redact(str(err), url.password).split())[:300]
-        raise ConfigError(f"cannot read {url.redacted()}: {message}") from None
+        raise ConfigError(f"cannot read {url.redacted()}: {url.scrub(str(err))[:300]}") from None
     return src
 
 
@@ -389,7 +391,7 @@ def _db_manifest(configs: list[str], rows: dict[str, int]) -> dict[str, Any]:
         config = json.loads(configs[0]) if isinstance(configs[0], str) else dict(configs[0])
     except ValueError as err:
         raise ConfigError(f"the database's pii_gen_runs.config is not valid JSON ({err}): the run is unknown") from None
-    return {
+    manifest = {
         "generator": "pii_gen",
         "pii_mode": config.get("pii_mode", "strict"),
         "count": rows.get("persons", 0),
@@ -397,6 +399,14 @@ def _db_manifest(configs: list[str], rows: dict[str, int]) -> dict[str, Any]:
         "runs": len(configs),
         "tables": {t: {"rows": n} for t, n in rows.items()},
     }
+    # The effective noise rates, as a folder's manifest records them (the profile's rates under the overrides).
+    try:
+        plan = make_plan(GenerateConfig.model_validate(config).noise)
+    except ValidationError:
+        plan = None  # a config this version cannot read: the noise checks fall back to its own rates
+    if plan is not None and plan.active:
+        manifest["noise"] = plan.describe()
+    return manifest
 
 
 def _pull(src: Source, url: DatabaseURL, schema: str | None) -> None:
@@ -458,7 +468,7 @@ def _fetch_to_parquet(conn: Any, name: str, header: list[str], path: Path) -> No
     import pyarrow.parquet as pq
 
     schema = pa.schema([pa.field(c, pa.string()) for c in header])
-    cur = conn.raw.cursor()
+    cur = conn.stream_cursor()  # rows as they are read (PyMySQL's default cursor would hold the whole table)
     cur.execute(f"SELECT {', '.join(conn.dialect.q(c) for c in header)} FROM {conn.table(name)}")
     with pq.ParquetWriter(str(path), schema) as writer:
         while True:

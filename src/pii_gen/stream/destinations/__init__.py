@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 from ...config import GenerateConfig
 from ...db.url import SCHEMES as DB_SCHEMES
 from ...db.url import parse as parse_db_url
-from ...db.url import redact
+from ...redact import URL_HINT, redact_url
 from ...errors import ConfigError
 from ..documents import csv_header
 from ..options import StreamOptions
@@ -31,7 +31,7 @@ def kind_of(to: str) -> str:
     if scheme not in kinds:
         known = ", ".join(sorted({s.split("+")[0] for s in DB_SCHEMES} | set(OTHER_SCHEMES)))
         raise ConfigError(
-            f"unsupported --to scheme '{scheme}://' in {redact(to)} (expected a file path, - or: {known})"
+            f"unsupported --to scheme '{scheme}://' in {redact_url(to)} (expected a file path, - or: {known})"
         )
     return kinds[scheme]
 
@@ -40,6 +40,10 @@ def make_destination(options: StreamOptions, config: GenerateConfig) -> Destinat
     """The destination for ``options.to`` (not yet opened)."""
     to = options.to
     kind = kind_of(to)
+    try:
+        urlsplit(to)
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 host
+        raise ConfigError(f"invalid --to URL {redact_url(to)}{URL_HINT}") from None
     if options.format == "csv" and kind not in ("stdout", "file"):
         raise ConfigError(f"--format csv is for stdout and files; {kind} destinations take JSON documents")
     if (options.rotate_size or options.rotate_every) and kind != "file":

@@ -7,15 +7,18 @@ from abc import ABC, abstractmethod
 from types import TracebackType
 
 from ...errors import OutputError
+from ...redact import redact
 from ..documents import Chunk
 
 
 class DeliveryError(OutputError):
-    """A batch could not be delivered; ``fatal`` when the destination is gone (the stream stops)."""
+    """A batch could not be delivered; ``fatal`` when the destination is gone (the stream stops).
+    ``reason``: the short cause (``HTTP 404 Not Found``) that failures are counted by."""
 
-    def __init__(self, message: str, fatal: bool = True) -> None:
+    def __init__(self, message: str, fatal: bool = True, reason: str = "") -> None:
         super().__init__(message)
         self.fatal = fatal
+        self.reason = reason or message
 
 
 class StreamClosed(Exception):
@@ -29,10 +32,17 @@ class Destination:
     #: person_id the stream starts at, when the destination decides it (a database that already holds people).
     first_person_id: int | None = None
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, secrets: tuple[str, ...] = ()) -> None:
         self.label = label  # for messages: never holds a password
+        self.secrets = secrets  # the destination's passwords and tokens, removed from every message
         self.sent = 0
         self.failed = 0
+        self.failures: dict[str, int] = {}  # batches given up on, by reason
+        self.last_failure = ""  # the message of the latest batch given up on
+
+    def scrub(self, text: str) -> str:
+        """``text`` (a client library's error, say) on one line, without this destination's secrets."""
+        return " ".join(redact(text, *self.secrets).split())
 
     def open(self) -> None:
         """Connect or create what is needed; an unreachable destination raises OutputError here."""
@@ -71,8 +81,8 @@ class Batching(Destination, ABC):
     """Holds chunks until ``batch`` people or ``interval`` seconds have gathered, then delivers them in one
     go (one POST, commit or pipeline), so a slow rate does not mean one round trip per person."""
 
-    def __init__(self, label: str, batch: int, interval: float) -> None:
-        super().__init__(label)
+    def __init__(self, label: str, batch: int, interval: float, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__(label, secrets)
         self.batch = batch
         self.interval = interval
         self._held: list[Chunk] = []
@@ -85,6 +95,8 @@ class Batching(Destination, ABC):
         return self._count
 
     def write(self, chunk: Chunk) -> None:
+        if self._held and self._count + len(chunk) > self.batch:  # a batch holds at most ``batch`` people
+            self.flush()
         if not self._held:
             self._since = time.monotonic()
         self._held.append(chunk)
@@ -106,6 +118,8 @@ class Batching(Destination, ABC):
             self.deliver(chunks, number)
         except DeliveryError as err:
             self.failed += count
+            self.failures[err.reason] = self.failures.get(err.reason, 0) + 1
+            self.last_failure = str(err)
             if err.fatal:
                 raise
             return

@@ -1,16 +1,28 @@
-"""A file, appended to, optionally rotated by size or age (the full file is renamed with a UTC time stamp)."""
+"""A file, appended to, optionally rotated by size or age (the full file is renamed with a UTC time stamp).
+
+A file that already holds people (or, when it is empty, its newest rotated predecessor) is continued
+after the last of them, at the next whole block, as a database destination is: a second stream adds new
+people instead of repeating the first one's ids and SSNs.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
 from pathlib import Path
 from typing import BinaryIO
 
 from ...errors import OutputError
+from ...person import BLOCK_SIZE
+from ...variability.duplicates import DUPLICATE_ID_BASE
 from ..documents import Chunk
 from .base import Destination
+
+TAIL_STEP = 1 << 16  # bytes read at a time from the end of a file, looking for its last person
+# A record's person_id: JSON Lines documents and CSV rows both start with it.
+_FIRST_ID = {"jsonl": re.compile(rb'^\{"person_id":(\d+)[,}]'), "csv": re.compile(rb"^(\d+)(?:,|\r?$)")}
 
 
 class FileDestination(Destination):
@@ -28,6 +40,10 @@ class FileDestination(Destination):
         self.rotated: list[Path] = []
 
     def open(self) -> None:
+        if self.file is None and self.first_person_id is None:  # the first open, not a rotation's
+            top = self._last_person()
+            if top:
+                self.first_person_id = -(-top // BLOCK_SIZE) * BLOCK_SIZE + 1  # the next whole block
         try:
             self.file = open(self.path, "ab")
         except OSError as err:
@@ -36,6 +52,20 @@ class FileDestination(Destination):
         self.opened_at = time.monotonic()
         if self.size == 0 and self.header:  # appending to a CSV file that already has its header: no second one
             self._append(self.header)
+
+    def _last_person(self) -> int | None:
+        """The highest id of a person already streamed to this file (or to its newest rotated file)."""
+        for path in [self.path, *self._rotated_files()]:
+            top = _last_person_id(path, self.fmt, len(self.header))
+            if top is not None:
+                return top
+        return None
+
+    def _rotated_files(self) -> list[Path]:
+        """Files an earlier stream rotated this file to, newest first."""
+        pattern = re.compile(re.escape(self.path.stem) + r"-\d{8}T\d{6}(?:-\d+)?" + re.escape(self.path.suffix) + "$")
+        found = [p for p in self.path.parent.glob(f"{self.path.stem}-*") if pattern.match(p.name)]
+        return sorted(found, key=lambda p: p.stat().st_mtime_ns, reverse=True)[:1]
 
     def write(self, chunk: Chunk) -> None:
         data = chunk.jsonl() if self.fmt == "jsonl" else chunk.csv()
@@ -88,3 +118,42 @@ class FileDestination(Destination):
 
     def abort(self) -> None:
         self.close()
+
+
+def _last_person_id(path: Path, fmt: str, header: int) -> int | None:
+    """The id of the last (non-duplicate) person in ``path``, read from its end; None when it holds none.
+
+    A file whose last record is not a person record of ``fmt`` is refused: appending would mix formats
+    or files."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    pattern = _FIRST_ID[fmt]
+    other = "JSON Lines" if fmt == "csv" else "CSV"
+    with path.open("rb") as f:
+        first = f.read(1)
+        if first and (first == b"{") != (fmt == "jsonl"):
+            raise OutputError(f"'{path}' does not hold {fmt} people of pii_gen stream (it looks like {other}); "
+                              f"stream to it with the format it has, or choose another file")  # fmt: skip
+        if size <= header:  # empty, or only the CSV header
+            return None
+        pos, rest = size, b""
+        while pos > 0:
+            step = min(TAIL_STEP, pos)
+            pos -= step
+            f.seek(pos)
+            lines = (f.read(step) + rest).split(b"\n")
+            rest = lines.pop(0) if pos > 0 else b""  # the first line may be cut: read on
+            for line in reversed(lines):
+                if not line.strip() or line.startswith(b'"person_id"'):  # blank, or the CSV header
+                    continue
+                found = pattern.match(line)
+                if found is None:
+                    raise OutputError(
+                        f"'{path}' does not end with a person of pii_gen stream, so the ids to continue after are "
+                        "unknown; choose another file (or repair or remove this one)"
+                    )
+                if int(found.group(1)) < DUPLICATE_ID_BASE:  # duplicate records (noise) end a block
+                    return int(found.group(1))
+    return None

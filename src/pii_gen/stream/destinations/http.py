@@ -16,7 +16,7 @@ import time
 import uuid
 from urllib.parse import unquote, urlsplit
 
-from ...db.url import redact
+from ...redact import URL_HINT, redact_url, secrets_of
 from ...errors import ConfigError, OutputError
 from ..documents import Chunk
 from .base import Batching, DeliveryError
@@ -30,16 +30,16 @@ RETRYABLE = {408, 429}
 class HttpDestination(Batching):
     def __init__(self, url: str, batch: int, interval: float, retries: int = RETRIES,
                  backoff: float = BACKOFF_SECONDS) -> None:  # fmt: skip
-        super().__init__(redact(url), batch, interval)
+        super().__init__(redact_url(url), batch, interval, secrets_of(url))
         parts = urlsplit(url)
         if not parts.hostname:
-            raise ConfigError(f"HTTP URL names no host: {redact(url)}")
+            raise ConfigError(f"HTTP URL names no host: {self.label}{URL_HINT}")
         self.https = parts.scheme == "https"
         self.host = parts.hostname
         try:
             self.port = parts.port or (443 if self.https else 80)
         except ValueError:
-            raise ConfigError(f"HTTP URL has an invalid port: {redact(url)}") from None
+            raise ConfigError(f"HTTP URL has an invalid port: {self.label}{URL_HINT}") from None
         self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self.headers = {"Content-Type": "application/json", "User-Agent": "pii_gen-stream"}
         if parts.username:
@@ -55,7 +55,7 @@ class HttpDestination(Batching):
         try:  # reachable at all? Better one clear line now than a stream that fails on its first batch
             socket.create_connection((self.host, self.port), timeout=TIMEOUT).close()
         except OSError as err:
-            raise OutputError(f"cannot reach {self.label}: {err.strerror or err}") from None
+            raise OutputError(f"cannot reach {self.label}: {self.scrub(str(err.strerror or err))}") from None
 
     def _connection(self) -> http.client.HTTPConnection:
         if self.conn is None:
@@ -90,9 +90,10 @@ class HttpDestination(Batching):
                 return
             problem = f"HTTP {status} {response.reason}"
             if status < 500 and status not in RETRYABLE:
-                raise DeliveryError(f"{self.label} refused batch {batch_id}: {problem}", fatal=False)
+                raise DeliveryError(f"{self.label} refused batch {batch_id}: {problem}", fatal=False, reason=problem)
         raise DeliveryError(
-            f"posting batch {batch_id} to {self.label} failed after {self.retries} retries: {redact(problem)}"
+            f"posting batch {batch_id} to {self.label} failed after {self.retries} retries: {self.scrub(problem)}",
+            reason=self.scrub(problem),
         )
 
     def release(self) -> None:

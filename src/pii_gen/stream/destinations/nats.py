@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
-from ...db.url import redact
+from ...redact import redact_url, secrets_of
 from ...errors import OutputError
 from ..documents import Chunk
 from .base import Batching, DeliveryError
@@ -28,7 +28,7 @@ DEFAULT_SUBJECT = "pii_gen.people"
 
 class NatsDestination(Batching):
     def __init__(self, url: str, batch: int, interval: float) -> None:
-        super().__init__(redact(url), batch, interval)
+        super().__init__(redact_url(url), batch, interval, secrets_of(url))
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query))
         self.subject = unquote(parts.path.strip("/")) or DEFAULT_SUBJECT
@@ -57,7 +57,7 @@ class NatsDestination(Batching):
             self.nc = self.loop.run_until_complete(asyncio.wait_for(connecting, timeout=TIMEOUT))
         except Exception as err:  # noqa: BLE001 - nats-py raises several kinds for an unreachable server
             self.release()
-            raise OutputError(f"cannot reach {self.label}: {redact(str(err) or type(err).__name__)}") from None
+            raise OutputError(f"cannot reach {self.label}: {self.scrub(str(err) or type(err).__name__)}") from None
         if self.jetstream:
             self.js = self.nc.jetstream(timeout=TIMEOUT)
 
@@ -75,7 +75,7 @@ class NatsDestination(Batching):
                 problem = str(err) or type(err).__name__
                 if not self.jetstream:  # core NATS cannot tell which messages of the batch arrived: no resend
                     break
-        raise DeliveryError(f"sending batch {number} to {self.label} failed: {redact(problem)}")
+        raise DeliveryError(f"sending batch {number} to {self.label} failed: {self.scrub(problem)}")
 
     async def _send(self, docs: list[bytes], number: int) -> None:
         if self.js is not None:

@@ -12,7 +12,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ...db.url import redact
+from ...redact import URL_HINT, redact_url, secrets_of
 from ...errors import ConfigError, OutputError
 from ..documents import Chunk
 from .base import Batching, DeliveryError
@@ -24,7 +24,7 @@ DEFAULT_KEY = "pii_gen:people"
 
 class RedisDestination(Batching):
     def __init__(self, url: str, batch: int, interval: float) -> None:
-        super().__init__(redact(url), batch, interval)
+        super().__init__(redact_url(url), batch, interval, secrets_of(url))
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query))
         self.key = query.pop("stream", DEFAULT_KEY)
@@ -46,10 +46,13 @@ class RedisDestination(Batching):
         self._errors = (redis.ConnectionError, redis.TimeoutError)
         try:
             self.client = redis.Redis.from_url(self.url, socket_timeout=10, socket_connect_timeout=5)
+        except ValueError:  # redis-py cannot parse it (a raw "/" in a password makes a bad port)
+            raise ConfigError(f"invalid Redis URL {self.label}{URL_HINT}") from None
+        try:
             self.client.ping()
         except redis.RedisError as err:
             self.client = None
-            raise OutputError(f"cannot reach {self.label}: {redact(str(err))}") from None
+            raise OutputError(f"cannot reach {self.label}: {self.scrub(str(err))}") from None
 
     def deliver(self, chunks: list[Chunk], number: int) -> None:
         docs = self.documents(chunks)
@@ -66,8 +69,10 @@ class RedisDestination(Batching):
             except self._errors as err:
                 problem = str(err)
             except Exception as err:  # noqa: BLE001 - a refusal (wrong type of key, out of memory): not retried
-                raise DeliveryError(f"{self.label} refused batch {number}: {redact(str(err))}") from None
-        raise DeliveryError(f"sending batch {number} to {self.label} failed after {RETRIES} retries: {problem}")
+                raise DeliveryError(f"{self.label} refused batch {number}: {self.scrub(str(err))}") from None
+        raise DeliveryError(
+            f"sending batch {number} to {self.label} failed after {RETRIES} retries: {self.scrub(problem)}"
+        )
 
     def release(self) -> None:
         if self.client is not None:
