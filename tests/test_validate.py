@@ -150,6 +150,75 @@ def test_ages_skewed_young_fail_the_age_pyramid(clean, tmp_path):
     assert r.check("statistical", "race/ethnicity shares").status == "pass"
 
 
+@pytest.mark.parametrize("n", [200, 1000, 3000, 20_000])
+def test_clean_runs_of_any_size_and_seed_pass(tmp_path, n):
+    # Members of a household share a state, a surname and a race: the allowance counts households, not people.
+    for seed in range(5):
+        out = tmp_path / f"seed{seed}"
+        api.generate(GenerateConfig(count=n, seed=seed, out=out, format="parquet", workers=1, quiet=True))
+        r = validate(out)
+        assert r.ok and r.failed == [], (seed, [(c.name, c.figure, c.threshold) for c in r.failed])
+        states = r.check("statistical", "state shares").metrics
+        assert 2.0 < states["design_effect"] < 4.5 and states["effective_n"] < n / 2
+
+
+def test_default_generate_then_validate_exits_0(tmp_path):
+    out = tmp_path / "people"
+    assert cli("generate", "-n", "1000", "--seed", "0", "--out", str(out), "--quiet").returncode == 0
+    r = cli("validate", str(out), "--quiet")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_state_design_effect_is_the_people_weighted_household_size(clean_report, clean):
+    # Every member lives at the householder's home, so each household is one draw of a state weighing its size.
+    size = read(clean, "households").column("size").to_numpy().astype(np.float64)
+    states = clean_report.check("statistical", "state shares").metrics
+    assert states["design_effect"] == pytest.approx((size**2).sum() / size.sum(), abs=1e-3)
+    assert states["effective_n"] == pytest.approx(N / states["design_effect"], rel=1e-3)
+    # First names are drawn per person: siblings almost never share one.
+    assert clean_report.check("statistical", "first-name frequencies").metrics["design_effect"] < 1.05
+
+
+def _households_picked(persons: pa.Table, share: float) -> np.ndarray:
+    """People of a fixed pseudo-random ``share`` of the households (whole households, as they are drawn)."""
+    household = persons.column("household_id").to_numpy()
+    return (household * 2654435761 % 1000) < share * 1000
+
+
+def test_household_level_skews_still_fail(clean, tmp_path):
+    persons, addr = read(clean, "persons"), read(clean, "addresses")
+    picked = persons.column("person_id").to_numpy()[_households_picked(persons, 0.10)]
+    homes = np.array(addr.column("address_type").to_pylist()) == "home"
+    moved = homes & np.isin(addr.column("person_id").to_numpy(), picked)  # a tenth of the households to Wyoming
+    state = np.where(moved, "WY", np.array(addr.column("state").to_pylist(), dtype=object))
+    r = validate(variant(clean, tmp_path / "states", {"addresses": replace(addr, "state", state.tolist())}))
+    c = r.check("statistical", "state shares")
+    assert c.status == "fail" and c.metrics["tvd"] > 0.09, c.figure
+    last = np.where(_households_picked(persons, 0.08), "Smith", np.array(persons.column("last_name").to_pylist()))
+    r = validate(variant(clean, tmp_path / "surnames", {"persons": replace(persons, "last_name", last.tolist())}))
+    assert r.check("statistical", "surname frequencies").status == "fail"
+    race = np.where(_households_picked(persons, 0.20), "White", np.array(persons.column("race_ethnicity").to_pylist()))
+    r = validate(variant(clean, tmp_path / "race", {"persons": replace(persons, "race_ethnicity", race.tolist())}))
+    assert r.check("statistical", "race/ethnicity shares").status == "fail"
+
+
+def test_sampling_allowance_covers_chance_and_no_more():
+    from pii_gen.validate.model import sampling_allowance, sampling_tvd
+
+    rng = np.random.default_rng(0)
+    race = np.array([0.5784, 0.1205, 0.0068, 0.0611, 0.046, 0.1873])  # six cells: a widely spread TVD
+    many = rng.dirichlet(np.ones(51))  # fifty-one cells: a narrow one
+    for q in (race, many):
+        for n in (10, 74, 1000):
+            tvd = 0.5 * np.abs(rng.multinomial(n, q, size=100_000) / n - q).sum(axis=1)
+            allowance = sampling_allowance(q.tolist(), n)
+            assert (tvd > allowance).mean() < 2e-4, (len(q), n)
+            assert allowance < np.quantile(tvd, 0.99) * 2  # chance, not mush
+    # 1.5 times the mean, the old allowance, was exceeded by about one clean sample of six cells in ten.
+    tvd = 0.5 * np.abs(rng.multinomial(74, race, size=100_000) / 74 - race).sum(axis=1)
+    assert (tvd > 1.5 * sampling_tvd(race.tolist(), 74)).mean() > 0.05
+
+
 def test_broken_households_fail_their_checks(clean, tmp_path):
     persons, rel, addr, hh = (read(clean, t) for t in ("persons", "relationships", "addresses", "households"))
     role = np.array(persons.column("household_role").to_pylist(), dtype=object)

@@ -143,9 +143,11 @@ def _regular(src: Source, column: str) -> tuple[dict[str, float], int]:
     return counts, int(sum(counts.values()))
 
 
-def _tvd(name: str, observed: dict[str, float], expected: dict[str, float], n: int) -> Check:
+def _tvd(
+    name: str, observed: dict[str, float], expected: dict[str, float], n: int, effective_n: float | None = None
+) -> Check:
     warn_at, fail_at = TVD_THRESHOLDS[name]
-    return tvd_check(GROUP, name, observed, expected, n, warn_at, fail_at)
+    return tvd_check(GROUP, name, observed, expected, n, warn_at, fail_at, effective_n=effective_n)
 
 
 def _sizes(src: Source) -> Check:
@@ -163,7 +165,8 @@ def _types(src: Source) -> Check:
 
 
 def _group_quarters(src: Source) -> Check:
-    """Share of people in group quarters."""
+    """Share of people in group quarters: households are drawn whole, so people count as n / deff with
+    deff = sum(size^2) / sum(size) (see :func:`.statistical.design_effect`)."""
     rows = src.all(
         f"SELECT CASE WHEN is_group_quarters THEN household_type ELSE 'household' END, SUM(size) "
         f"FROM {quote('households')} GROUP BY 1"
@@ -172,4 +175,6 @@ def _group_quarters(src: Source) -> Check:
     hh = reference.load().households
     expected = dict(zip(hh.gq_types, map(float, hh.gq_share)))
     expected["household"] = 1.0 - sum(expected.values())
-    return _tvd("group quarters shares", counts, expected, int(sum(counts.values())))
+    people, squares = src.one(f"SELECT SUM(size)::DOUBLE, SUM(size * size)::DOUBLE FROM {quote('households')}")
+    n_eff = people * people / squares if squares else None
+    return _tvd("group quarters shares", counts, expected, int(sum(counts.values())), n_eff)
