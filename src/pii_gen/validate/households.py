@@ -44,9 +44,13 @@ def run(src: Source) -> list[Check]:
     ]  # fmt: skip
     checks = []
     ready = src.has("households", "household_id") and src.has("persons", "person_id", "household_id")
+    alone = (src.config.get("households") or {}).get("enabled", True) is False  # everyone lives alone by design
     for name, (table, *cols), make in plan:
         if not (ready and src.has(table, *cols)):
             checks.append(Check(GROUP, name, "skip", "table or column missing"))
+            continue
+        if alone and make in (_sizes, _types, _group_quarters):
+            checks.append(Check(GROUP, name, "skip", "households disabled (households.enabled: false)"))
             continue
         check = make(src)
         if check.status == "fail" and src.noise is not None:

@@ -173,6 +173,8 @@ def tvd_check(
     at a time share their state or surname, so ``n`` people carry only the information of
     ``effective_n`` independent draws (Kish: n_eff = n / deff, see :func:`.statistical.design_effect`).
     """
+    if n <= 0:  # nothing to compare (no one has a job): chance is not a verdict
+        return Check(group, name, "skip", "no rows to compare (n=0)", metrics={"n": 0, **metrics}, weight=weight)
     keys = set(observed) | set(expected)
     obs_total = sum(observed.values()) or 1.0
     exp_total = sum(expected.values()) or 1.0
