@@ -434,6 +434,81 @@ class Page(HTMLParser):
         self.open.pop()
 
 
+class Document(HTMLParser):
+    """The page as a reader meets it: headings and tables in order, each table's rows of cell texts, image alts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.order: list[str] = []
+        self.tables: list[list[list[str]]] = []
+        self.alts: list[str] = []
+        self._heading: str | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "h2":
+            self._heading = ""
+        elif tag == "table":
+            self.tables.append([])
+            self.order.append(f"table {len(self.tables) - 1}")
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "img":
+            self.alts.append(dict(attrs)["alt"])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "h2":
+            self.order.append(f"h2 {self._heading}")
+            self._heading = None
+        elif tag in ("td", "th"):
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._heading is not None:
+            self._heading += data
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def test_reports_put_failures_first_and_name_soc_groups(clean, tmp_path):
+    from rich.console import Console
+
+    from pii_gen.validate.html import render
+    from pii_gen.validate.report import print_console
+
+    persons = read(clean, "persons")
+    r = validate(variant(clean, tmp_path / "d", {"persons": pa.concat_tables([persons, persons.slice(100, 12)])}))
+    failed = [(c.group, c.name, c.status, c.figure) for c in r.checks if c.status == "fail"]
+    warned = [(c.group, c.name, c.status, c.figure) for c in r.checks if c.status == "warn"]
+    assert len(failed) >= 3  # the primary key, the row count, SSN uniqueness
+    doc = Document()
+    doc.feed(render(r))
+    # At the top, before the plots: every failed check, then every warning, with its measured figure.
+    assert doc.order[:3] == [f"h2 Needs attention: {len(failed)} failed" + (f" and {len(warned)} warned" if warned
+                             else ""), "table 0", "h2 Plots"]  # fmt: skip
+    assert [tuple(row[:4]) for row in doc.tables[0][1:]] == failed + warned
+    rank = {"fail": 0, "warn": 1, "pass": 2, "skip": 3}
+    for table in doc.tables[1:]:  # one per group, failures first
+        verdicts = [row[1] for row in table[1:]]
+        assert verdicts == sorted(verdicts, key=rank.get)
+    assert doc.tables[1][1][:2] == ["persons: primary key person_id", "fail"]
+    # The occupation plot names each SOC major group after its code.
+    labels = next(a for a in doc.alts if a.startswith("Occupation mix: ")).removeprefix("Occupation mix: ").split("; ")
+    assert len(labels) == 22 and "43 Office and Administrative Support" in labels
+    assert all(re.fullmatch(r"\d\d [A-Z][A-Za-z ,]+", label) for label in labels), labels
+    # The console lists the same checks again just above the score, and each group's failures first.
+    out = io.StringIO()
+    print_console(r, Console(file=out, width=250, color_system=None))
+    text = out.getvalue()
+    tail = text[text.index("failed and warning checks") :]
+    assert tail.index("Quality score") > max(tail.index(name) for _, name, _, _ in failed + warned)
+    structural = text[text.index("structural checks") :].splitlines()
+    assert "persons: primary key person_id" in structural[4] and "fail" in structural[4]
+
+
 def test_cli_exit_codes_json_and_html(tmp_path):
     out = tmp_path / "csv"
     r = cli("generate", "-n", str(N), "--seed", "7", "--out", str(out), "--quiet", "--workers", "1")

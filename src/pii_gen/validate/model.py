@@ -11,6 +11,12 @@ import numpy as np
 Status = Literal["pass", "warn", "fail", "skip"]
 GROUPS = ("structural", "values", "statistical", "households", "noise")
 CREDIT = {"pass": 1.0, "warn": 0.5, "fail": 0.0}  # a skipped check does not count
+VERDICT_ORDER = {"fail": 0, "warn": 1, "pass": 2, "skip": 3}  # reports show what needs attention first
+
+
+def by_verdict(checks: list["Check"]) -> list["Check"]:
+    """The checks failed first, then warnings, passes and skips, each in their run order."""
+    return sorted(checks, key=lambda c: VERDICT_ORDER[c.status])
 
 
 @dataclass
@@ -60,6 +66,11 @@ class Report:
     @property
     def failed(self) -> list[Check]:
         return [c for c in self.checks if c.status == "fail"]
+
+    @property
+    def attention(self) -> list[Check]:
+        """The failed checks, then the warnings: what a reader must see first."""
+        return by_verdict([c for c in self.checks if c.status in ("fail", "warn")])
 
     @property
     def ok(self) -> bool:

@@ -270,11 +270,9 @@ def _occupations(src: Source, plots: dict[str, Any]) -> Check:
     )
     expected = dict(src.all("SELECT left(soc_code, 2), SUM(employment) FROM ref_occupations GROUP BY 1"))
     n = int(sum(observed.values()))
-    titles = dict(src.all("SELECT left(soc_code, 2), any_value(major_group) FROM ref_occupations GROUP BY 1"))
     total = sum(expected.values())
-    plots["occupations"] = [
-        (f"{g} {titles.get(g, '')}", observed.get(g, 0) / max(n, 1), expected[g] / total)
-        for g in sorted(expected, key=lambda g: -expected[g])
+    plots["occupations"] = [  # by SOC major group code; the HTML page names them
+        (g, observed.get(g, 0) / max(n, 1), expected[g] / total) for g in sorted(expected, key=lambda g: -expected[g])
     ]
     deff = design_effect(src, _members(src, "employments", "t.is_current"), "left(occupation_code, 2)")
     return _tvd("occupation mix", observed, expected, n, deff)
