@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -55,17 +56,28 @@ def clean_report(clean):
 
 
 def variant(
-    clean: Path, dest: Path, tables: dict[str, pa.Table | None] | None = None, manifest: dict | None = None
+    clean: Path,
+    dest: Path,
+    tables: dict[str, pa.Table | None] | None = None,
+    manifest: dict | None = None,
+    restamp: bool = True,
 ) -> Path:
-    """A copy of the clean folder with some tables replaced (None: the file removed) and the manifest edited."""
+    """A copy of the clean folder with some tables replaced (None: the file removed) and the manifest edited.
+
+    With ``restamp`` the manifest records the new files' sizes and CRC-32s, as if the generator had written the
+    defect, so only the check for that defect sees it; without, the files look edited in place.
+    """
     shutil.copytree(clean, dest)
+    manifest = manifest if manifest is not None else json.loads((clean / "manifest.json").read_text())
     for name, table in (tables or {}).items():
         path = dest / f"{name}.parquet"
         path.unlink(missing_ok=True)
         if table is not None:
             pq.write_table(table, path)
-    if manifest is not None:
-        (dest / "manifest.json").write_text(json.dumps(manifest))
+            if restamp and path.name in manifest.get("files", {}):
+                data = path.read_bytes()
+                manifest["files"][path.name].update(bytes=len(data), crc32=f"{zlib.crc32(data):08x}")
+    (dest / "manifest.json").write_text(json.dumps(manifest))
     return dest
 
 
@@ -326,6 +338,29 @@ def test_csv_type_errors_are_counted_per_column(tmp_path):
     c = r.check("structural", "persons: columns and types")
     assert c.status == "fail" and c.metrics["type_errors"] == {"person_id": 1, "date_of_birth": 1}
     assert r.check("structural", "persons: primary key person_id").metrics["nulls"] == 1
+
+
+def test_values_edited_in_place_fail_the_checksums(clean, tmp_path):
+    out = tmp_path / "csv"
+    api.generate(GenerateConfig(count=2000, seed=2, out=out, format="csv", workers=1, quiet=True))
+    assert validate(out).score == 100
+    text = (out / "financial_profiles.csv").read_text()
+    row = text.splitlines()[7]
+    edited = row.replace(",7", ",6", 1) if ",7" in row else row.replace(",6", ",7", 1)  # same length, one digit
+    assert edited != row
+    (out / "financial_profiles.csv").write_text(text.replace(row, edited, 1))
+    r = validate(out)
+    c = r.check("structural", "files match the manifest's checksums")
+    assert c.status == "fail" and c.metrics["mismatched"] == ["financial_profiles.csv"]
+    assert c.figure.startswith("financial_profiles.csv: CRC-32 ") and r.score < 100 and not r.ok
+    assert [c.name for c in r.failed] == ["files match the manifest's checksums"]  # a credit score, still in range
+    # A Parquet file rewritten with other values, and a file gone, are named too.
+    persons = read(clean, "persons")
+    changed = replace(persons, "first_name", ["Ann"] + persons.column("first_name").to_pylist()[1:])
+    r = validate(variant(clean, tmp_path / "d", {"persons": changed, "relationships": None}, restamp=False))
+    c = r.check("structural", "files match the manifest's checksums")
+    assert c.status == "fail" and c.metrics["mismatched"] == ["persons.parquet", "relationships.parquet"]
+    assert "relationships.parquet: missing" in c.figure
 
 
 def _noisy(clean: Path, dest: Path, logged_typos: float, unlogged_nulls: int = 0) -> Path:
