@@ -250,3 +250,61 @@ def test_batches_do_not_change_output():
         parts = list(gen.iter_batches(25_000, batch_size))
         for name in TABLES:
             assert pa.concat_tables([p[name] for p in parts]).equals(whole[name]), (name, batch_size)
+
+
+ALONE = {"households": {"enabled": False}}
+EDGE_CONFIGS = {
+    "nobody over 12": {**ALONE, "demographics": {"min_age": 0, "max_age": 12}},  # no e-mail, job, card
+    "newborns only": {**ALONE, "demographics": {"min_age": 0, "max_age": 0}},
+    "nobody employed": {**ALONE, "demographics": {"min_age": 13, "max_age": 17}},  # phones, but no work or card
+    "no optional rows": {
+        "address": {"max_previous": 0, "unit_rate": 0, "po_box_rate": 0, "military_rate": 0, "shipping_rate": 0},
+        "contact": {"home_phone_rate": 0, "work_phone_rate": 0, "work_email_rate": 0},
+    },
+    "default": {},
+}
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 300])
+@pytest.mark.parametrize("edge", EDGE_CONFIGS)
+def test_empty_columns_generate_and_validate(tmp_path, edge, n):
+    """Populations where whole tables or columns come out empty generate, keep the contract and validate."""
+    from pii_gen import api
+    from pii_gen.validate import validate
+
+    cfg = GenerateConfig(seed=4, count=n, out=tmp_path / "out", workers=1, quiet=True, **EDGE_CONFIGS[edge])
+    t = PersonGenerator(cfg).generate(n)
+    for name, spec in TABLES.items():
+        assert t[name].schema == spec.arrow_schema, name
+    p = t["persons"]
+    age = age_on(AS_OF, days(p, "date_of_birth"))
+    d = cfg.demographics
+    assert p.num_rows == n and ((age >= d.min_age) & (age <= d.max_age)).all()
+    assert col(t["households"], "size").sum() == n
+    assert t["addresses"].num_rows >= n  # everyone has a home
+    adult = set(col(p, "person_id")[age >= 18].tolist())
+    assert set(col(t["financial_profiles"], "person_id").tolist()) == adult  # a card per adult, none for minors
+    assert set(col(t["employments"], "person_id").tolist()) <= adult
+    over_12 = set(col(p, "person_id")[age >= 13].tolist())
+    assert set(col(t["email_addresses"], "person_id").tolist()) <= over_12
+    mobile = t["phone_numbers"].filter(pc.equal(t["phone_numbers"].column("phone_type"), "mobile"))
+    assert set(col(mobile, "person_id").tolist()) <= over_12
+    if not cfg.households.enabled:
+        assert t["households"].num_rows == n and t["relationships"].num_rows == 0
+    if d.max_age <= 12:
+        assert t["email_addresses"].num_rows == t["employments"].num_rows == t["financial_profiles"].num_rows == 0
+    if d.max_age < 18:
+        assert t["employments"].num_rows == t["financial_profiles"].num_rows == 0
+
+    api.generate(cfg)
+    r = validate(cfg.out)
+    assert r.rows["persons"] == n
+    assert r.ok and r.failed == [], [(c.name, c.figure) for c in r.failed]
+    if n and d.max_age < 18:
+        assert r.check("statistical", "occupation mix").status == "skip"  # no jobs: nothing to compare
+    if not cfg.households.enabled:  # everyone lives alone by design, so the census's sizes do not apply
+        assert r.check("households", "household sizes").status == "skip"
+    if n == 300:
+        from pii_gen.validate.html import render
+
+        assert "<table>" in render(r)  # plots of empty tables draw too

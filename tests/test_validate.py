@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -55,17 +56,28 @@ def clean_report(clean):
 
 
 def variant(
-    clean: Path, dest: Path, tables: dict[str, pa.Table | None] | None = None, manifest: dict | None = None
+    clean: Path,
+    dest: Path,
+    tables: dict[str, pa.Table | None] | None = None,
+    manifest: dict | None = None,
+    restamp: bool = True,
 ) -> Path:
-    """A copy of the clean folder with some tables replaced (None: the file removed) and the manifest edited."""
+    """A copy of the clean folder with some tables replaced (None: the file removed) and the manifest edited.
+
+    With ``restamp`` the manifest records the new files' sizes and CRC-32s, as if the generator had written the
+    defect, so only the check for that defect sees it; without, the files look edited in place.
+    """
     shutil.copytree(clean, dest)
+    manifest = manifest if manifest is not None else json.loads((clean / "manifest.json").read_text())
     for name, table in (tables or {}).items():
         path = dest / f"{name}.parquet"
         path.unlink(missing_ok=True)
         if table is not None:
             pq.write_table(table, path)
-    if manifest is not None:
-        (dest / "manifest.json").write_text(json.dumps(manifest))
+            if restamp and path.name in manifest.get("files", {}):
+                data = path.read_bytes()
+                manifest["files"][path.name].update(bytes=len(data), crc32=f"{zlib.crc32(data):08x}")
+    (dest / "manifest.json").write_text(json.dumps(manifest))
     return dest
 
 
@@ -148,6 +160,75 @@ def test_ages_skewed_young_fail_the_age_pyramid(clean, tmp_path):
     assert c.status == "fail" and c.metrics["tvd"] > 0.2
     assert r.check("values", "birth dates in range").status == "pass"  # every age is still possible
     assert r.check("statistical", "race/ethnicity shares").status == "pass"
+
+
+@pytest.mark.parametrize("n", [200, 1000, 3000, 20_000])
+def test_clean_runs_of_any_size_and_seed_pass(tmp_path, n):
+    # Members of a household share a state, a surname and a race: the allowance counts households, not people.
+    for seed in range(5):
+        out = tmp_path / f"seed{seed}"
+        api.generate(GenerateConfig(count=n, seed=seed, out=out, format="parquet", workers=1, quiet=True))
+        r = validate(out)
+        assert r.ok and r.failed == [], (seed, [(c.name, c.figure, c.threshold) for c in r.failed])
+        states = r.check("statistical", "state shares").metrics
+        assert 2.0 < states["design_effect"] < 4.5 and states["effective_n"] < n / 2
+
+
+def test_default_generate_then_validate_exits_0(tmp_path):
+    out = tmp_path / "people"
+    assert cli("generate", "-n", "1000", "--seed", "0", "--out", str(out), "--quiet").returncode == 0
+    r = cli("validate", str(out), "--quiet")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_state_design_effect_is_the_people_weighted_household_size(clean_report, clean):
+    # Every member lives at the householder's home, so each household is one draw of a state weighing its size.
+    size = read(clean, "households").column("size").to_numpy().astype(np.float64)
+    states = clean_report.check("statistical", "state shares").metrics
+    assert states["design_effect"] == pytest.approx((size**2).sum() / size.sum(), abs=1e-3)
+    assert states["effective_n"] == pytest.approx(N / states["design_effect"], rel=1e-3)
+    # First names are drawn per person: siblings almost never share one.
+    assert clean_report.check("statistical", "first-name frequencies").metrics["design_effect"] < 1.05
+
+
+def _households_picked(persons: pa.Table, share: float) -> np.ndarray:
+    """People of a fixed pseudo-random ``share`` of the households (whole households, as they are drawn)."""
+    household = persons.column("household_id").to_numpy()
+    return (household * 2654435761 % 1000) < share * 1000
+
+
+def test_household_level_skews_still_fail(clean, tmp_path):
+    persons, addr = read(clean, "persons"), read(clean, "addresses")
+    picked = persons.column("person_id").to_numpy()[_households_picked(persons, 0.10)]
+    homes = np.array(addr.column("address_type").to_pylist()) == "home"
+    moved = homes & np.isin(addr.column("person_id").to_numpy(), picked)  # a tenth of the households to Wyoming
+    state = np.where(moved, "WY", np.array(addr.column("state").to_pylist(), dtype=object))
+    r = validate(variant(clean, tmp_path / "states", {"addresses": replace(addr, "state", state.tolist())}))
+    c = r.check("statistical", "state shares")
+    assert c.status == "fail" and c.metrics["tvd"] > 0.09, c.figure
+    last = np.where(_households_picked(persons, 0.08), "Smith", np.array(persons.column("last_name").to_pylist()))
+    r = validate(variant(clean, tmp_path / "surnames", {"persons": replace(persons, "last_name", last.tolist())}))
+    assert r.check("statistical", "surname frequencies").status == "fail"
+    race = np.where(_households_picked(persons, 0.20), "White", np.array(persons.column("race_ethnicity").to_pylist()))
+    r = validate(variant(clean, tmp_path / "race", {"persons": replace(persons, "race_ethnicity", race.tolist())}))
+    assert r.check("statistical", "race/ethnicity shares").status == "fail"
+
+
+def test_sampling_allowance_covers_chance_and_no_more():
+    from pii_gen.validate.model import sampling_allowance, sampling_tvd
+
+    rng = np.random.default_rng(0)
+    race = np.array([0.5784, 0.1205, 0.0068, 0.0611, 0.046, 0.1873])  # six cells: a widely spread TVD
+    many = rng.dirichlet(np.ones(51))  # fifty-one cells: a narrow one
+    for q in (race, many):
+        for n in (10, 74, 1000):
+            tvd = 0.5 * np.abs(rng.multinomial(n, q, size=100_000) / n - q).sum(axis=1)
+            allowance = sampling_allowance(q.tolist(), n)
+            assert (tvd > allowance).mean() < 2e-4, (len(q), n)
+            assert allowance < np.quantile(tvd, 0.99) * 2  # chance, not mush
+    # 1.5 times the mean, the old allowance, was exceeded by about one clean sample of six cells in ten.
+    tvd = 0.5 * np.abs(rng.multinomial(74, race, size=100_000) / 74 - race).sum(axis=1)
+    assert (tvd > 1.5 * sampling_tvd(race.tolist(), 74)).mean() > 0.05
 
 
 def test_broken_households_fail_their_checks(clean, tmp_path):
@@ -259,6 +340,29 @@ def test_csv_type_errors_are_counted_per_column(tmp_path):
     assert r.check("structural", "persons: primary key person_id").metrics["nulls"] == 1
 
 
+def test_values_edited_in_place_fail_the_checksums(clean, tmp_path):
+    out = tmp_path / "csv"
+    api.generate(GenerateConfig(count=2000, seed=2, out=out, format="csv", workers=1, quiet=True))
+    assert validate(out).score == 100
+    text = (out / "financial_profiles.csv").read_text()
+    row = text.splitlines()[7]
+    edited = row.replace(",7", ",6", 1) if ",7" in row else row.replace(",6", ",7", 1)  # same length, one digit
+    assert edited != row
+    (out / "financial_profiles.csv").write_text(text.replace(row, edited, 1))
+    r = validate(out)
+    c = r.check("structural", "files match the manifest's checksums")
+    assert c.status == "fail" and c.metrics["mismatched"] == ["financial_profiles.csv"]
+    assert c.figure.startswith("financial_profiles.csv: CRC-32 ") and r.score < 100 and not r.ok
+    assert [c.name for c in r.failed] == ["files match the manifest's checksums"]  # a credit score, still in range
+    # A Parquet file rewritten with other values, and a file gone, are named too.
+    persons = read(clean, "persons")
+    changed = replace(persons, "first_name", ["Ann"] + persons.column("first_name").to_pylist()[1:])
+    r = validate(variant(clean, tmp_path / "d", {"persons": changed, "relationships": None}, restamp=False))
+    c = r.check("structural", "files match the manifest's checksums")
+    assert c.status == "fail" and c.metrics["mismatched"] == ["persons.parquet", "relationships.parquet"]
+    assert "relationships.parquet: missing" in c.figure
+
+
 def _noisy(clean: Path, dest: Path, logged_typos: float, unlogged_nulls: int = 0) -> Path:
     """The clean data with hand-made noise: typos and missing first names, logged as the noise format says."""
     persons = read(clean, "persons")
@@ -363,6 +467,81 @@ class Page(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         assert self.open and self.open[-1] == tag, (self.open[-3:], tag)
         self.open.pop()
+
+
+class Document(HTMLParser):
+    """The page as a reader meets it: headings and tables in order, each table's rows of cell texts, image alts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.order: list[str] = []
+        self.tables: list[list[list[str]]] = []
+        self.alts: list[str] = []
+        self._heading: str | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "h2":
+            self._heading = ""
+        elif tag == "table":
+            self.tables.append([])
+            self.order.append(f"table {len(self.tables) - 1}")
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "img":
+            self.alts.append(dict(attrs)["alt"])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "h2":
+            self.order.append(f"h2 {self._heading}")
+            self._heading = None
+        elif tag in ("td", "th"):
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._heading is not None:
+            self._heading += data
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def test_reports_put_failures_first_and_name_soc_groups(clean, tmp_path):
+    from rich.console import Console
+
+    from pii_gen.validate.html import render
+    from pii_gen.validate.report import print_console
+
+    persons = read(clean, "persons")
+    r = validate(variant(clean, tmp_path / "d", {"persons": pa.concat_tables([persons, persons.slice(100, 12)])}))
+    failed = [(c.group, c.name, c.status, c.figure) for c in r.checks if c.status == "fail"]
+    warned = [(c.group, c.name, c.status, c.figure) for c in r.checks if c.status == "warn"]
+    assert len(failed) >= 3  # the primary key, the row count, SSN uniqueness
+    doc = Document()
+    doc.feed(render(r))
+    # At the top, before the plots: every failed check, then every warning, with its measured figure.
+    assert doc.order[:3] == [f"h2 Needs attention: {len(failed)} failed" + (f" and {len(warned)} warned" if warned
+                             else ""), "table 0", "h2 Plots"]  # fmt: skip
+    assert [tuple(row[:4]) for row in doc.tables[0][1:]] == failed + warned
+    rank = {"fail": 0, "warn": 1, "pass": 2, "skip": 3}
+    for table in doc.tables[1:]:  # one per group, failures first
+        verdicts = [row[1] for row in table[1:]]
+        assert verdicts == sorted(verdicts, key=rank.get)
+    assert doc.tables[1][1][:2] == ["persons: primary key person_id", "fail"]
+    # The occupation plot names each SOC major group after its code.
+    labels = next(a for a in doc.alts if a.startswith("Occupation mix: ")).removeprefix("Occupation mix: ").split("; ")
+    assert len(labels) == 22 and "43 Office and Administrative Support" in labels
+    assert all(re.fullmatch(r"\d\d [A-Z][A-Za-z ,]+", label) for label in labels), labels
+    # The console lists the same checks again just above the score, and each group's failures first.
+    out = io.StringIO()
+    print_console(r, Console(file=out, width=250, color_system=None))
+    text = out.getvalue()
+    tail = text[text.index("failed and warning checks") :]
+    assert tail.index("Quality score") > max(tail.index(name) for _, name, _, _ in failed + warned)
+    structural = text[text.index("structural checks") :].splitlines()
+    assert "persons: primary key person_id" in structural[4] and "fail" in structural[4]
 
 
 def test_cli_exit_codes_json_and_html(tmp_path):

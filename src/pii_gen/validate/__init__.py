@@ -46,7 +46,7 @@ def validate(
     try:
         attach_reference(src)
         src.prepare()
-        checks: list[Check] = structural.run(src)
+        checks: list[Check] = structural.run(src, Path(folder) if folder is not None else None)
         checks += values.run(src, pii_mode or src.pii_mode)
         stats, plots = statistical.run(src)
         checks += stats

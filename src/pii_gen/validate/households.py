@@ -44,9 +44,13 @@ def run(src: Source) -> list[Check]:
     ]  # fmt: skip
     checks = []
     ready = src.has("households", "household_id") and src.has("persons", "person_id", "household_id")
+    alone = (src.config.get("households") or {}).get("enabled", True) is False  # everyone lives alone by design
     for name, (table, *cols), make in plan:
         if not (ready and src.has(table, *cols)):
             checks.append(Check(GROUP, name, "skip", "table or column missing"))
+            continue
+        if alone and make in (_sizes, _types, _group_quarters):
+            checks.append(Check(GROUP, name, "skip", "households disabled (households.enabled: false)"))
             continue
         check = make(src)
         if check.status == "fail" and src.noise is not None:
@@ -143,9 +147,11 @@ def _regular(src: Source, column: str) -> tuple[dict[str, float], int]:
     return counts, int(sum(counts.values()))
 
 
-def _tvd(name: str, observed: dict[str, float], expected: dict[str, float], n: int) -> Check:
+def _tvd(
+    name: str, observed: dict[str, float], expected: dict[str, float], n: int, effective_n: float | None = None
+) -> Check:
     warn_at, fail_at = TVD_THRESHOLDS[name]
-    return tvd_check(GROUP, name, observed, expected, n, warn_at, fail_at)
+    return tvd_check(GROUP, name, observed, expected, n, warn_at, fail_at, effective_n=effective_n)
 
 
 def _sizes(src: Source) -> Check:
@@ -163,7 +169,8 @@ def _types(src: Source) -> Check:
 
 
 def _group_quarters(src: Source) -> Check:
-    """Share of people in group quarters."""
+    """Share of people in group quarters: households are drawn whole, so people count as n / deff with
+    deff = sum(size^2) / sum(size) (see :func:`.statistical.design_effect`)."""
     rows = src.all(
         f"SELECT CASE WHEN is_group_quarters THEN household_type ELSE 'household' END, SUM(size) "
         f"FROM {quote('households')} GROUP BY 1"
@@ -172,4 +179,6 @@ def _group_quarters(src: Source) -> Check:
     hh = reference.load().households
     expected = dict(zip(hh.gq_types, map(float, hh.gq_share)))
     expected["household"] = 1.0 - sum(expected.values())
-    return _tvd("group quarters shares", counts, expected, int(sum(counts.values())))
+    people, squares = src.one(f"SELECT SUM(size)::DOUBLE, SUM(size * size)::DOUBLE FROM {quote('households')}")
+    n_eff = people * people / squares if squares else None
+    return _tvd("group quarters shares", counts, expected, int(sum(counts.values())), n_eff)

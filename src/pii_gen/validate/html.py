@@ -1,4 +1,5 @@
-"""A self-contained HTML page: the plots a person would rather look at than read, then every check.
+"""A self-contained HTML page: what failed or warned first, the plots a person would rather look at
+than read, then every check, failures first.
 
 Plots are drawn with matplotlib's Agg backend and embedded as base64 PNG, so the page is one file
 that opens anywhere.  matplotlib is the optional ``report`` extra.
@@ -12,10 +13,43 @@ import io
 from typing import Any
 
 from ..errors import ConfigError
-from .model import GROUPS, Report
+from .model import GROUPS, Check, Report, by_verdict
 
 COLORS = {"observed": "#3b6ea8", "expected": "#e08a2c", "census": "#7a7a7a"}
 VERDICT_COLORS = {"pass": "#1b7f3b", "warn": "#b7791f", "fail": "#c53030", "skip": "#718096"}
+# SOC 2018 major groups by code, as BLS OEWS May 2025 names them (occupation codes xx-0000, the same release as
+# data/occupations.parquet), without the trailing "Occupations".
+SOC_MAJOR_GROUPS = {
+    "11": "Management",
+    "13": "Business and Financial Operations",
+    "15": "Computer and Mathematical",
+    "17": "Architecture and Engineering",
+    "19": "Life, Physical, and Social Science",
+    "21": "Community and Social Service",
+    "23": "Legal",
+    "25": "Educational Instruction and Library",
+    "27": "Arts, Design, Entertainment, Sports, and Media",
+    "29": "Healthcare Practitioners and Technical",
+    "31": "Healthcare Support",
+    "33": "Protective Service",
+    "35": "Food Preparation and Serving Related",
+    "37": "Building and Grounds Cleaning and Maintenance",
+    "39": "Personal Care and Service",
+    "41": "Sales and Related",
+    "43": "Office and Administrative Support",
+    "45": "Farming, Fishing, and Forestry",
+    "47": "Construction and Extraction",
+    "49": "Installation, Maintenance, and Repair",
+    "51": "Production",
+    "53": "Transportation and Material Moving",
+    "55": "Military Specific",
+}
+
+
+def soc_label(code: str) -> str:
+    """'43' -> '43 Office and Administrative Support' (the bare code when it is no SOC major group)."""
+    name = SOC_MAJOR_GROUPS.get(str(code))
+    return f"{code} {name}" if name else str(code)
 
 
 def require_matplotlib() -> Any:
@@ -103,42 +137,37 @@ def _paired_bars(rows: list[tuple], title: str, plt: Any, horizontal: bool = Fal
     return fig
 
 
-def figures(report: Report) -> list[tuple[str, str]]:
-    """(caption, base64 PNG) of every plot the report's aggregates allow."""
+def _bars(caption: str, rows: list[tuple], title: str, plt: Any, **kw: Any) -> tuple[str, str, str]:
+    """A bar chart with its categories in the image's text alternative, for readers who cannot see it."""
+    return caption, _png(_paired_bars(rows, title, plt, **kw), plt), f"{caption}: " + "; ".join(str(r[0]) for r in rows)
+
+
+def figures(report: Report) -> list[tuple[str, str, str]]:
+    """(caption, base64 PNG, text alternative) of every plot the report's aggregates allow."""
     plt = require_matplotlib()
     p = report.plots
     out = []
     if "age_pyramid" in p:
-        out.append(("Age/sex pyramid against Census 2020", _png(_age_pyramid(p["age_pyramid"], plt), plt)))
+        cap = "Age/sex pyramid against Census 2020"
+        out.append((cap, _png(_age_pyramid(p["age_pyramid"], plt), plt), cap))
     if "income" in p:
         h = p["income"]
-        out.append(
-            ("Annual income", _png(_histogram(h["edges"], h["counts"], "Annual income", "US dollars", plt, True), plt))
-        )
+        png = _png(_histogram(h["edges"], h["counts"], "Annual income", "US dollars", plt, True), plt)
+        out.append(("Annual income", png, "Annual income"))
     if "credit_score" in p:
         h = p["credit_score"]
         edges = h["bins"] + [h["bins"][-1] + 10] if h["bins"] else [300, 310]
-        out.append(
-            ("Credit score", _png(_histogram(edges, h["counts"] or [0], "Credit score", "score", plt, False), plt))
-        )
+        png = _png(_histogram(edges, h["counts"] or [0], "Credit score", "score", plt, False), plt)
+        out.append(("Credit score", png, "Credit score"))
     if "states" in p:
-        out.append(
-            (
-                "Home state shares",
-                _png(_paired_bars(p["states"], "Home states: observed, model, census", plt, census=True), plt),
-            )
-        )
+        out.append(_bars("Home state shares", p["states"], "Home states: observed, model, census", plt, census=True))
     if "first_names" in p:
-        out.append(("Top first names", _png(_paired_bars(p["first_names"], "Top 20 first names", plt, True), plt)))
+        out.append(_bars("Top first names", p["first_names"], "Top 20 first names", plt, horizontal=True))
     if "surnames" in p:
-        out.append(("Top surnames", _png(_paired_bars(p["surnames"], "Top 20 surnames", plt, True), plt)))
+        out.append(_bars("Top surnames", p["surnames"], "Top 20 surnames", plt, horizontal=True))
     if "occupations" in p:
-        out.append(
-            (
-                "Occupation mix",
-                _png(_paired_bars(p["occupations"], "Current jobs by SOC major group vs OEWS", plt, True), plt),
-            )
-        )
+        rows = [(soc_label(g), *rest) for g, *rest in p["occupations"]]
+        out.append(_bars("Occupation mix", rows, "Current jobs by SOC major group vs OEWS", plt, horizontal=True))
     return out
 
 
@@ -154,11 +183,13 @@ th {{ background: #f7fafc; }}
 figure {{ display: inline-block; margin: 0.5em; vertical-align: top; }}
 figure img {{ max-width: 100%; }}
 .dim {{ color: #718096; }}
+#summary {{ border-left: 6px solid {score_color}; padding: 0.2em 1em; background: #f7fafc; margin-bottom: 1.5em; }}
 </style></head><body>
 <h1>pii_gen validation</h1>
 <p>{source}: {people} people, validated in {seconds:.1f} s.</p>
 <p><span class="score" style="color: {score_color}">{score:.1f}/100</span>
 &nbsp; {verdict} (minimum {min_score:g}) &mdash; {counts}</p>
+{summary}
 <h2>Plots</h2>
 {figures}
 {tables}
@@ -166,24 +197,47 @@ figure img {{ max-width: 100%; }}
 """
 
 
+def _rows(checks: list[Check], group_column: bool = False) -> str:
+    return "\n".join(
+        "<tr>"
+        + (f"<td>{html.escape(c.group)}</td>" if group_column else "")
+        + f'<td>{html.escape(c.name)}</td><td><span class="verdict" style="background: '
+        f'{VERDICT_COLORS[c.status]}">{c.status}</span></td><td>{html.escape(c.figure)}</td>'
+        f'<td class="dim">{html.escape(c.threshold)}</td></tr>'
+        for c in checks
+    )
+
+
+def _summary(report: Report) -> str:
+    """What needs attention, at the top: every failed check, then every warning, with its measured figure."""
+    counts = report.counts()
+    if not report.attention:
+        verdict = "OK" if report.ok else f"the score is under the minimum of {report.min_score:g}"
+        return (
+            f'<section id="summary"><p>No check failed or warned: {counts["pass"]} passed, {counts["skip"]} '
+            f"skipped ({verdict}).</p></section>"
+        )
+    why = [f"{counts['fail']} failed" if counts["fail"] else "", f"{counts['warn']} warned" if counts["warn"] else ""]
+    return (
+        f'<section id="summary"><h2>Needs attention: {" and ".join(w for w in why if w)}</h2>\n'
+        "<table><tr><th>group</th><th>check</th><th>verdict</th><th>figure</th><th>threshold</th></tr>\n"
+        f"{_rows(report.attention, group_column=True)}\n</table></section>"
+    )
+
+
 def render(report: Report) -> str:
     """The whole page as one string."""
     figs = "\n".join(
-        f'<figure><img alt="{html.escape(cap)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(cap)}'
+        f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(cap)}'
         "</figcaption></figure>"
-        for cap, data in figures(report)
+        for cap, data, alt in figures(report)
     )
     tables = []
     for group in GROUPS:
         checks = [c for c in report.checks if c.group == group]
         if not checks:
             continue
-        rows = "\n".join(
-            f'<tr><td>{html.escape(c.name)}</td><td><span class="verdict" style="background: '
-            f'{VERDICT_COLORS[c.status]}">{c.status}</span></td><td>{html.escape(c.figure)}</td>'
-            f'<td class="dim">{html.escape(c.threshold)}</td></tr>'
-            for c in checks
-        )
+        rows = _rows(by_verdict(checks))
         tables.append(
             f"<h2>{group.capitalize()} checks</h2>\n<table><tr><th>check</th><th>verdict</th>"
             f"<th>figure</th><th>threshold</th></tr>\n{rows}\n</table>"
@@ -199,6 +253,7 @@ def render(report: Report) -> str:
         verdict="OK" if report.ok else "FAILED",
         min_score=report.min_score,
         counts=counts,
+        summary=_summary(report),
         figures=figs,
         tables="\n".join(tables),
     )

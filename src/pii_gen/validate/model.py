@@ -6,9 +6,17 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+
 Status = Literal["pass", "warn", "fail", "skip"]
 GROUPS = ("structural", "values", "statistical", "households", "noise")
 CREDIT = {"pass": 1.0, "warn": 0.5, "fail": 0.0}  # a skipped check does not count
+VERDICT_ORDER = {"fail": 0, "warn": 1, "pass": 2, "skip": 3}  # reports show what needs attention first
+
+
+def by_verdict(checks: list["Check"]) -> list["Check"]:
+    """The checks failed first, then warnings, passes and skips, each in their run order."""
+    return sorted(checks, key=lambda c: VERDICT_ORDER[c.status])
 
 
 @dataclass
@@ -60,6 +68,11 @@ class Report:
         return [c for c in self.checks if c.status == "fail"]
 
     @property
+    def attention(self) -> list[Check]:
+        """The failed checks, then the warnings: what a reader must see first."""
+        return by_verdict([c for c in self.checks if c.status in ("fail", "warn")])
+
+    @property
     def ok(self) -> bool:
         """True when no check failed and the score reaches ``min_score``: exit status 0."""
         return not self.failed and self.score >= self.min_score
@@ -105,19 +118,51 @@ def violations(
     return Check(group, name, status, figure, threshold, {"violations": bad, "total": total, **metrics}, weight)
 
 
-SAMPLING_ALLOWANCE = 1.5  # TVD of a sample is sharply concentrated around its mean: 1.5x leaves ample room
+SAMPLING_SDS = 5  # sds of the sampling TVD allowed above its mean: chance exceeds it < 1 in 1,000 (simulated)
 
 
-def sampling_tvd(shares: list[float], n: int) -> float:
+def sampling_tvd(shares: list[float], n: float) -> float:
     """Expected total variation distance of a sample of ``n`` from a distribution with these shares.
 
-    Each cell's count is about normal with sd sqrt(p(1-p)/n) and E|x| = sd * sqrt(2/pi), so
-    E[TVD] ~ 0.5 * sum(sqrt(2 p (1-p) / (pi n))).  Thresholds add SAMPLING_ALLOWANCE times this, so
-    small samples are not failed for chance while large ones are held to the model's own accuracy.
+    Each cell's share is about normal with sd sqrt(p(1-p)/n) and E|x| = sd * sqrt(2/pi), so
+    E[TVD] ~ 0.5 * sum(sqrt(2 p (1-p) / (pi n))).  ``n`` is the effective sample size when the sample
+    was drawn in clusters (see :func:`tvd_check`).
     """
     if n <= 0:
         return 1.0
     return 0.5 * sum(math.sqrt(2 * p * (1 - p) / (math.pi * n)) for p in shares if p > 0)
+
+
+def sampling_tvd_sd(shares: list[float], n: float) -> float:
+    """Standard deviation of the TVD of a sample of ``n`` (multinomial, normal approximation).
+
+    Var(TVD) = 1/4 sum_jk Cov(|x_j|, |x_k|), with Var|x| = s^2 (1 - 2/pi) and, for two cells whose
+    shares correlate by rho = -sqrt(p_j p_k / ((1-p_j)(1-p_k))), Cov(|x_j|, |x_k|) =
+    2 s_j s_k / pi * (sqrt(1 - rho^2) + rho asin(rho) - 1).  A distribution of few cells spreads its TVD
+    widely (sd about 0.4 of the mean for six cells), one of many cells narrowly (0.1 for fifty).
+    """
+    q = np.array([p for p in shares if 0 < p < 1], dtype=np.float64)
+    if n <= 0 or len(q) == 0:
+        return 0.0
+    s = np.sqrt(q * (1 - q) / n)
+    rho = np.clip(-np.sqrt(np.outer(q, q) / np.outer(1 - q, 1 - q)), -1.0, 0.0)  # two cells: exactly -1
+    np.fill_diagonal(rho, 0.0)
+    cov = 2 * np.outer(s, s) / math.pi * (np.sqrt(np.maximum(1 - rho**2, 0.0)) + rho * np.arcsin(rho) - 1)
+    np.fill_diagonal(cov, s**2 * (1 - 2 / math.pi))
+    return 0.5 * math.sqrt(max(float(cov.sum()), 0.0))
+
+
+def sampling_allowance(shares: list[float], n: float) -> float:
+    """How far chance alone may move a sample of ``n`` from these shares, in TVD.
+
+    allowance = E[TVD] + SAMPLING_SDS * sd(TVD) + 1/n: the mean and five standard deviations of the
+    sampling TVD (:func:`sampling_tvd`, :func:`sampling_tvd_sd`), plus one draw for the counts'
+    discreteness (a rare cell of a small sample moves in steps of 1/n).  It shrinks as 1/sqrt(n), so
+    small samples are not failed for chance while large ones are held to the model's own accuracy.
+    """
+    if n <= 0:
+        return 1.0
+    return sampling_tvd(shares, n) + SAMPLING_SDS * sampling_tvd_sd(shares, n) + 1 / n
 
 
 def tvd_check(
@@ -129,26 +174,37 @@ def tvd_check(
     warn_at: float,
     fail_at: float,
     weight: float = 1.0,
+    effective_n: float | None = None,
     **metrics: Any,
 ) -> Check:
-    """Compare two distributions by total variation distance against thresholds widened for sample size."""
+    """Compare two distributions by total variation distance against thresholds widened for sample size.
+
+    Passes up to ``warn_at`` and fails beyond ``fail_at``, both plus :func:`sampling_allowance` of the
+    expected shares.  The allowance is computed at ``effective_n`` when given: people drawn a household
+    at a time share their state or surname, so ``n`` people carry only the information of
+    ``effective_n`` independent draws (Kish: n_eff = n / deff, see :func:`.statistical.design_effect`).
+    """
+    if n <= 0:  # nothing to compare (no one has a job): chance is not a verdict
+        return Check(group, name, "skip", "no rows to compare (n=0)", metrics={"n": 0, **metrics}, weight=weight)
     keys = set(observed) | set(expected)
     obs_total = sum(observed.values()) or 1.0
     exp_total = sum(expected.values()) or 1.0
     p = {k: observed.get(k, 0.0) / obs_total for k in keys}
     q = {k: expected.get(k, 0.0) / exp_total for k in keys}
     tvd = 0.5 * sum(abs(p[k] - q[k]) for k in keys)
-    allowance = SAMPLING_ALLOWANCE * sampling_tvd(list(q.values()), n)
+    n_eff = float(n) if effective_n is None else min(float(n), effective_n)
+    allowance = sampling_allowance(list(q.values()), n_eff)
     warn_limit, fail_limit = warn_at + allowance, fail_at + allowance
     status: Status = "pass" if tvd <= warn_limit else ("warn" if tvd <= fail_limit else "fail")
     worst = max(keys, key=lambda k: abs(p[k] - q[k])) if keys else None
-    figure = f"TVD {tvd:.4f} over {len(keys)} cells, n={n:,}"
+    clustered = effective_n is not None and n_eff < n
+    figure = f"TVD {tvd:.4f} over {len(keys)} cells, n={n:,}" + (f" (effective {n_eff:,.0f})" if clustered else "")
     if worst is not None:
         figure += f"; largest gap {worst}: {p[worst]:.2%} vs {q[worst]:.2%}"
-    threshold = (
-        f"pass <= {warn_limit:.4f}, fail > {fail_limit:.4f} ({warn_at}/{fail_at} + "
-        f"{SAMPLING_ALLOWANCE}x sampling {allowance / SAMPLING_ALLOWANCE:.4f})"
+    threshold = f"pass <= {warn_limit:.4f}, fail > {fail_limit:.4f} ({warn_at}/{fail_at} + sampling {allowance:.4f}" + (
+        f" at effective n {n_eff:,.0f})" if clustered else ")"
     )
+    extra = {"effective_n": round(n_eff, 1)} if effective_n is not None else {}
     return Check(
         group,
         name,
@@ -158,7 +214,9 @@ def tvd_check(
         {
             "tvd": round(tvd, 6),
             "n": n,
+            **extra,
             "cells": len(keys),
+            "sampling_allowance": round(allowance, 6),
             "warn_limit": round(warn_limit, 6),
             "fail_limit": round(fail_limit, 6),
             **metrics,

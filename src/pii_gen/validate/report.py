@@ -9,25 +9,34 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import OutputError
-from .model import GROUPS, Report
+from .model import GROUPS, Report, by_verdict
 
 STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
 
 
+def _table(title: str, checks: list, group_column: bool = False) -> Table:
+    table = Table(title=title, title_justify="left", expand=False, show_lines=False)
+    if group_column:
+        table.add_column("group")
+    table.add_column("check", overflow="fold")
+    table.add_column("verdict")
+    table.add_column("figure", overflow="fold")
+    table.add_column("threshold", overflow="fold", style="dim")
+    for c in checks:
+        table.add_row(*([c.group] if group_column else []), c.name, f"[{STYLE[c.status]}]{c.status}[/]", c.figure,
+                      c.threshold)  # fmt: skip
+    return table
+
+
 def print_console(report: Report, console: Console) -> None:
-    """One table per check group with verdict, figure and threshold, then the score and the verdict."""
+    """One table per check group (failures first), then the failed and warning checks again next to the
+    score, so the last screen of output says what is wrong."""
     for group in GROUPS:
         checks = [c for c in report.checks if c.group == group]
-        if not checks:
-            continue
-        table = Table(title=f"{group} checks", title_justify="left", expand=False, show_lines=False)
-        table.add_column("check", overflow="fold")
-        table.add_column("verdict")
-        table.add_column("figure", overflow="fold")
-        table.add_column("threshold", overflow="fold", style="dim")
-        for c in checks:
-            table.add_row(c.name, f"[{STYLE[c.status]}]{c.status}[/]", c.figure, c.threshold)
-        console.print(table)
+        if checks:
+            console.print(_table(f"{group} checks", by_verdict(checks)))
+    if report.attention:
+        console.print(_table("failed and warning checks", report.attention, group_column=True))
     counts = report.counts()
     verdict = "[green]OK[/]" if report.ok else "[bold red]FAILED[/]"
     console.print(

@@ -1,6 +1,10 @@
-"""Structural checks: the contract's tables and columns with their types, keys, nulls and row counts."""
+"""Structural checks: the contract's tables and columns with their types, keys, nulls, row counts and
+the files' checksums."""
 
 from __future__ import annotations
+
+import zlib
+from pathlib import Path
 
 from ..schema import TABLES
 from .model import Check, violations
@@ -9,8 +13,11 @@ from .source import NOISE_LOG, Source, duck_type, quote
 GROUP = "structural"
 
 
-def run(src: Source) -> list[Check]:
-    """Every structural check, in the order the report shows them."""
+CHUNK_BYTES = 8 << 20  # files are checksummed a chunk at a time, so memory does not grow with their size
+
+
+def run(src: Source, folder: Path | None = None) -> list[Check]:
+    """Every structural check, in the order the report shows them (``folder``: the output folder read)."""
     checks = [_tables(src)]
     for name, table in TABLES.items():
         if name not in src.columns:
@@ -21,6 +28,7 @@ def run(src: Source) -> list[Check]:
         for column, parent, parent_column in table.foreign_keys:
             checks.append(_foreign_key(src, name, column, parent, parent_column))
     checks.append(_row_counts(src))
+    checks.append(_checksums(src, folder))
     return checks
 
 
@@ -152,5 +160,48 @@ def _row_counts(src: Source) -> Check:
         figure,
         "equal",
         {"rows": found, "manifest": recorded},
+        weight=2,
+    )
+
+
+def _checksums(src: Source, folder: Path | None) -> Check:
+    """Every file the manifest lists has the size and CRC-32 it was written with: a value edited in place fails.
+
+    A database has no such file: its load log holds the CRC-32 of each batch's CSV encoding as it was sent,
+    which rows read back from the server (with its own types and number formats) do not reproduce.
+    """
+    name = "files match the manifest's checksums"
+    if folder is None:
+        why = "a database holds no files (the load log's batch CRC-32s are of the CSV sent, not reproducible)"
+        return Check(GROUP, name, "skip", why)
+    files = src.manifest.get("files") or {}
+    if not files:
+        return Check(GROUP, name, "skip", "the manifest records no checksums")
+    wrong: dict[str, str] = {}
+    total = 0
+    for file_name, info in files.items():
+        path = Path(folder) / file_name
+        if not path.is_file():
+            wrong[file_name] = "missing"
+            continue
+        size = path.stat().st_size
+        total += size
+        if size != int(info.get("bytes", size)):
+            wrong[file_name] = f"{size:,} bytes, manifest {int(info['bytes']):,}"
+            continue
+        crc = 0
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(CHUNK_BYTES), b""):
+                crc = zlib.crc32(chunk, crc)
+        if f"{crc:08x}" != str(info.get("crc32", f"{crc:08x}")).lower():
+            wrong[file_name] = f"CRC-32 {crc:08x}, manifest {info['crc32']}"
+    figure = "; ".join(f"{f}: {why}" for f, why in wrong.items()) or f"{len(files)} files, {total:,} bytes"
+    return Check(
+        GROUP,
+        name,
+        "fail" if wrong else "pass",
+        figure,
+        "size and CRC-32 as written",
+        {"files": len(files), "mismatched": sorted(wrong)},
         weight=2,
     )
