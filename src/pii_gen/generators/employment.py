@@ -161,12 +161,10 @@ def _gated_occupations(
 
 
 def _completed_years(birth: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Completed years of age on ``day`` for birth dates ``birth`` (both day numbers), as calendars count them."""
-    b, d = np.asarray(birth).astype("datetime64[D]"), np.asarray(day).astype("datetime64[D]")
-    by, dy = (x.astype("datetime64[Y]").astype(np.int64) for x in (b, d))
-    bm, dm = (x.astype("datetime64[M]").astype(np.int64) % 12 for x in (b, d))
-    bd, dd = ((x - x.astype("datetime64[M]")).astype(np.int64) for x in (b, d))
-    return dy - by - ((dm * 100 + dd) < (bm * 100 + bd))  # not yet had this year's birthday
+    """Whole years of age on ``day`` for birth dates ``birth`` (day numbers), never more than the calendar counts:
+    whole calendar years span at most 365.25 days each plus 0.75 (1901-2099), so within a day or two of a
+    birthday this may fall a year short, never a year long."""
+    return np.floor((np.asarray(day) - np.asarray(birth) - 0.75) / 365.25).astype(np.int64)
 
 
 def _wage_at(pct: np.ndarray, z: np.ndarray) -> np.ndarray:
