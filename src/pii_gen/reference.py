@@ -401,12 +401,15 @@ def _work(places: Places, names: Names, people: People) -> Work:
     state_emp = np.where(
         state_emp > 0, state_emp, 0.02 * emp[None, :] / emp.sum() * state_emp.sum(axis=1, keepdims=True)
     )
-    # National percentiles mix every state's wages: scaled by its state's ratio, a wage drawn from the national
-    # curve would spread wider than the nation's.  Within a state the normal score is narrowed by the share of
-    # the national variance of log wages that is not between states.
+    # National percentiles mix every state's wages.  Scaled by its state's ratio, a wage drawn from the national
+    # curve would centre where the states' (employment-weighted, geometric) mean ratio is, not at the national
+    # median, and spread wider than the nation's: the ratios are divided by that mean, and within a state the
+    # normal score is narrowed by the share of the national variance of log wages that is not between states.
     log_ratio = np.log(ratio)
     state_share = state_emp / state_emp.sum(axis=0, keepdims=True)
-    between = (state_share * log_ratio**2).sum(axis=0) - (state_share * log_ratio).sum(axis=0) ** 2
+    centre = (state_share * log_ratio).sum(axis=0)
+    ratio = np.clip(np.exp(log_ratio - centre), 1 / STATE_WAGE_RATIO_MAX, STATE_WAGE_RATIO_MAX)
+    between = (state_share * log_ratio**2).sum(axis=0) - centre**2
     national = (np.log(pct[:, 4] / pct[:, 0]) / (2 * 1.2815516)) ** 2
     spread = np.sqrt(np.clip(1 - between / national, 0.5, 1.0))
 
