@@ -64,7 +64,7 @@ CORRELATIONS = {
     "log income - credit score": (0.58, 0.40, 0.75),
     "age - credit score": (0.43, 0.25, 0.60),
     "debt-to-income - credit score": (-0.59, -0.75, -0.40),
-    "education - log income (employed)": (0.53, 0.35, 0.70),
+    "education - log income (employed)": (0.55, 0.35, 0.70),
 }
 
 
