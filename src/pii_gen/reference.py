@@ -132,7 +132,6 @@ class Work:
     state_wage_ratio: np.ndarray  # (states, k): state median / national median (1 where unknown), clamped
     wage_spread: np.ndarray  # (k,) within-state share of the national spread of log wages (see _work)
     by_state_education: GroupedSampler  # group = state * len(EDUCATION) + education; only occupations it allows
-    min_education: np.ndarray  # (k,) lowest education (index into EDUCATION) that may hold the occupation
     min_age: np.ndarray  # (k,) youngest age at which a job in the occupation may start
     fallback_occupation: np.ndarray  # (len(EDUCATION), MAX_AGE + 1): the commonest occupation open to that cell
     industry_vocab: pa.Array
@@ -448,7 +447,6 @@ def _work(places: Places, names: Names, people: People) -> Work:
         state_wage_ratio=ratio,
         wage_spread=spread,
         by_state_education=by_state_edu,
-        min_education=lowest,
         min_age=min_age,
         fallback_occupation=fallback,
         industry_vocab=ind_vocab,
