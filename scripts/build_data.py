@@ -347,7 +347,10 @@ MARITAL_BY_AGE_SEX: list[tuple[int, int, str, float, float, float, float, float]
 ]
 
 # BLS Current Population Survey, 2024 annual averages, Table 3 (employment
-# status by age and sex): approximate employment-population ratios.
+# status by age and sex): approximate employment-population ratios. Past 65
+# the table's own bands (65-69, 70-74, 75 and over) are kept, as work falls
+# off steeply with age; weighted by the 2020 pyramid they give back the
+# published 65-and-over ratios (EMPLOYMENT_65_PLUS, checked by the build).
 EMPLOYMENT_BY_AGE_SEX: list[tuple[int, int, str, float]] = [
     (16, 19, "M", 0.338),
     (20, 24, "M", 0.670),
@@ -355,15 +358,185 @@ EMPLOYMENT_BY_AGE_SEX: list[tuple[int, int, str, float]] = [
     (35, 44, "M", 0.874),
     (45, 54, "M", 0.854),
     (55, 64, "M", 0.703),
-    (65, 100, "M", 0.229),
+    (65, 69, "M", 0.363),
+    (70, 74, "M", 0.229),
+    (75, 100, "M", 0.113),
     (16, 19, "F", 0.352),
     (20, 24, "F", 0.672),
     (25, 34, "F", 0.759),
     (35, 44, "F", 0.746),
     (45, 54, "F", 0.739),
     (55, 64, "F", 0.589),
-    (65, 100, "F", 0.153),
+    (65, 69, "F", 0.283),
+    (70, 74, "F", 0.147),
+    (75, 100, "F", 0.060),
 ]
+EMPLOYMENT_65_PLUS = {"M": 0.229, "F": 0.153}
+
+# BLS Employment Projections, education and training assignments by detailed occupation (Table 5.4, 2024-34):
+# the typical education needed for entry and the work experience in a related occupation, keyed by SOC code
+# prefix (the longest matching prefix wins; see data/SOURCES.md section 26).  Education codes: none = no formal
+# educational credential, hs = high school diploma or equivalent, postsec = postsecondary nondegree award,
+# some = some college, no degree, assoc / bach / mast = associate's / bachelor's / master's degree, doct =
+# doctoral or professional degree.  Experience: "" none, "<5" less than 5 years, "5+" 5 years or more.
+OCCUPATION_EDUCATION: list[tuple[str, str, str]] = [
+    # 11 Management
+    ("11", "bach", "5+"),
+    ("11-2011", "bach", "<5"), ("11-2022", "bach", "<5"), ("11-3012", "bach", "<5"), ("11-3013", "bach", "<5"),
+    ("11-3071", "hs", "5+"), ("11-9013", "hs", "5+"), ("11-9021", "bach", ""), ("11-9031", "bach", "<5"),
+    ("11-9032", "mast", "5+"), ("11-9033", "mast", "5+"), ("11-9051", "hs", "<5"), ("11-9071", "hs", "5+"),
+    ("11-9072", "hs", "<5"), ("11-9081", "hs", "<5"), ("11-9111", "bach", "<5"), ("11-9131", "hs", "<5"),
+    ("11-9141", "hs", "<5"), ("11-9151", "bach", "<5"), ("11-9171", "assoc", "<5"), ("11-9179", "hs", "<5"),
+    ("11-9199", "bach", "<5"),
+    # 13 Business and financial operations
+    ("13", "bach", ""),
+    ("13-1011", "bach", "<5"), ("13-1031", "hs", ""), ("13-1032", "postsec", ""), ("13-1041", "bach", "<5"),
+    ("13-1074", "none", "<5"), ("13-1075", "bach", "<5"), ("13-1111", "bach", "<5"), ("13-1151", "bach", "<5"),
+    ("13-2082", "hs", ""),
+    # 15 Computer and mathematical
+    ("15", "bach", ""),
+    ("15-1221", "mast", ""), ("15-1231", "assoc", ""), ("15-1232", "some", ""), ("15-1241", "bach", "5+"),
+    ("15-1243", "bach", "<5"), ("15-2021", "mast", ""), ("15-2041", "mast", ""),
+    # 17 Architecture and engineering
+    ("17", "bach", ""),
+    ("17-3", "assoc", ""), ("17-3031", "hs", ""),
+    # 19 Life, physical, and social science
+    ("19-1", "bach", ""),
+    ("19-1021", "doct", ""), ("19-1041", "mast", ""), ("19-1042", "doct", ""),
+    ("19-2", "bach", ""),
+    ("19-2011", "doct", ""), ("19-2012", "doct", ""),
+    ("19-3", "mast", ""),
+    ("19-3033", "doct", ""), ("19-3092", "bach", ""), ("19-3099", "bach", ""),
+    ("19-4", "assoc", ""),
+    ("19-4021", "bach", ""), ("19-4061", "bach", ""), ("19-4092", "bach", ""),
+    ("19-5011", "bach", ""), ("19-5012", "hs", ""),
+    # 21 Community and social service
+    ("21", "bach", ""),
+    ("21-1012", "mast", ""), ("21-1013", "mast", ""), ("21-1015", "mast", ""), ("21-1019", "mast", ""),
+    ("21-1022", "mast", ""), ("21-1023", "mast", ""), ("21-1093", "hs", ""), ("21-1094", "hs", ""),
+    # 23 Legal
+    ("23-1", "doct", ""),
+    ("23-1021", "doct", "5+"), ("23-1022", "bach", "5+"), ("23-1023", "doct", "5+"),
+    ("23-2011", "assoc", ""), ("23-2093", "hs", ""), ("23-2099", "assoc", ""),
+    # 25 Educational instruction and library
+    ("25-1", "doct", ""),
+    ("25-1121", "mast", ""), ("25-1122", "mast", ""), ("25-1193", "mast", ""), ("25-1194", "bach", "5+"),
+    ("25-2", "bach", ""),
+    ("25-2011", "assoc", ""), ("25-2023", "bach", "<5"), ("25-2032", "bach", "<5"),
+    ("25-3", "bach", ""),
+    ("25-3021", "hs", ""), ("25-3041", "some", ""),
+    ("25-4", "mast", ""),
+    ("25-4013", "bach", ""), ("25-4031", "postsec", ""),
+    ("25-9", "bach", ""),
+    ("25-9021", "mast", ""), ("25-9031", "mast", "5+"), ("25-9045", "some", ""),
+    # 27 Arts, design, entertainment, sports, and media
+    ("27", "bach", ""),
+    ("27-1011", "bach", "5+"), ("27-1012", "hs", ""), ("27-1019", "hs", ""), ("27-1023", "hs", ""),
+    ("27-1026", "hs", ""), ("27-2011", "some", ""), ("27-2012", "bach", "<5"), ("27-2021", "none", ""),
+    ("27-2023", "hs", ""), ("27-2031", "none", ""), ("27-2032", "hs", "5+"), ("27-2041", "bach", "<5"),
+    ("27-2042", "none", ""), ("27-2091", "hs", ""), ("27-2099", "hs", ""), ("27-3041", "bach", "<5"),
+    ("27-3042", "bach", "<5"), ("27-3092", "postsec", ""), ("27-4011", "postsec", ""), ("27-4012", "assoc", ""),
+    ("27-4014", "postsec", ""), ("27-4015", "postsec", ""), ("27-4021", "hs", ""), ("27-4099", "hs", ""),
+    # 29 Healthcare practitioners and technical
+    ("29-1", "doct", ""),
+    ("29-1031", "bach", ""), ("29-1071", "mast", ""), ("29-1122", "mast", ""), ("29-1124", "assoc", ""),
+    ("29-1125", "bach", ""), ("29-1126", "assoc", ""), ("29-1127", "mast", ""), ("29-1128", "bach", ""),
+    ("29-1129", "bach", ""), ("29-1141", "bach", ""), ("29-1151", "mast", ""), ("29-1161", "mast", ""),
+    ("29-1171", "mast", ""), ("29-1291", "mast", ""), ("29-1292", "assoc", ""), ("29-1299", "mast", ""),
+    ("29-2", "postsec", ""),
+    ("29-2010", "bach", ""), ("29-2031", "assoc", ""), ("29-2032", "assoc", ""), ("29-2033", "assoc", ""),
+    ("29-2034", "assoc", ""), ("29-2035", "assoc", ""), ("29-2036", "bach", ""), ("29-2051", "assoc", ""),
+    ("29-2052", "hs", ""), ("29-2056", "assoc", ""), ("29-2081", "hs", ""), ("29-2091", "mast", ""),
+    ("29-2092", "hs", ""),
+    ("29-9", "postsec", ""),
+    ("29-9021", "assoc", ""), ("29-9091", "mast", ""), ("29-9092", "mast", ""), ("29-9093", "bach", ""),
+    # 31 Healthcare support
+    ("31", "hs", ""),
+    ("31-1131", "postsec", ""), ("31-2011", "assoc", ""), ("31-2021", "assoc", ""), ("31-9011", "postsec", ""),
+    ("31-9091", "postsec", ""), ("31-9092", "postsec", ""), ("31-9094", "postsec", ""), ("31-9097", "postsec", ""),
+    # 33 Protective service
+    ("33", "hs", ""),
+    ("33-1", "hs", "<5"), ("33-1012", "hs", "5+"), ("33-1021", "postsec", "5+"),
+    ("33-2011", "postsec", ""), ("33-2021", "postsec", "5+"), ("33-3021", "hs", "5+"), ("33-3031", "bach", ""),
+    ("33-9021", "hs", "<5"), ("33-9091", "none", ""), ("33-9092", "none", ""),
+    # 35 Food preparation and serving related
+    ("35", "none", ""),
+    ("35-1011", "hs", "5+"), ("35-1012", "hs", "<5"),
+    # 37 Building and grounds cleaning and maintenance
+    ("37", "none", ""),
+    ("37-1", "hs", "<5"), ("37-2021", "hs", ""), ("37-3012", "hs", ""), ("37-3013", "hs", ""),
+    # 39 Personal care and service
+    ("39", "hs", ""),
+    ("39-1", "hs", "<5"), ("39-3021", "none", ""), ("39-3031", "none", ""), ("39-3091", "none", ""),
+    ("39-4011", "assoc", ""), ("39-4031", "assoc", ""), ("39-5", "postsec", ""), ("39-5093", "hs", ""),
+    # 41 Sales and related
+    ("41", "hs", ""),
+    ("41-1", "hs", "<5"), ("41-2011", "none", ""), ("41-2021", "none", ""), ("41-2031", "none", ""),
+    ("41-3031", "bach", ""), ("41-4011", "bach", ""), ("41-9012", "none", ""), ("41-9021", "hs", "<5"),
+    ("41-9031", "bach", ""), ("41-9041", "none", ""), ("41-9091", "none", ""),
+    # 43 Office and administrative support
+    ("43", "hs", ""),
+    ("43-1011", "hs", "<5"), ("43-3031", "some", ""), ("43-5051", "none", ""), ("43-5052", "none", ""),
+    ("43-5053", "none", ""), ("43-6011", "hs", "<5"), ("43-9031", "assoc", ""), ("43-9111", "bach", ""),
+    # 45 Farming, fishing, and forestry
+    ("45", "none", ""),
+    ("45-1011", "hs", "<5"), ("45-2011", "bach", ""), ("45-2021", "hs", ""), ("45-4", "hs", ""),
+    # 47 Construction and extraction
+    ("47", "hs", ""),
+    ("47-1011", "hs", "5+"), ("47-2041", "none", ""), ("47-2042", "none", ""), ("47-2043", "none", ""),
+    ("47-2044", "none", ""), ("47-2051", "none", ""), ("47-2053", "none", ""), ("47-2061", "none", ""),
+    ("47-2081", "none", ""), ("47-2082", "none", ""), ("47-2131", "none", ""), ("47-2141", "none", ""),
+    ("47-2142", "none", ""), ("47-2151", "none", ""), ("47-2161", "none", ""), ("47-2181", "none", ""),
+    ("47-4011", "hs", "5+"), ("47-4031", "none", ""), ("47-5011", "none", ""), ("47-5012", "none", ""),
+    ("47-5013", "none", ""), ("47-5051", "none", ""), ("47-5071", "none", ""), ("47-5081", "none", ""),
+    # 49 Installation, maintenance, and repair
+    ("49", "hs", ""),
+    ("49-1011", "hs", "5+"), ("49-2011", "some", ""), ("49-2021", "assoc", ""), ("49-2022", "postsec", ""),
+    ("49-2091", "assoc", ""), ("49-2092", "postsec", ""), ("49-2093", "postsec", ""), ("49-2094", "postsec", ""),
+    ("49-2095", "postsec", ""), ("49-2096", "postsec", ""), ("49-2097", "postsec", ""), ("49-3011", "postsec", ""),
+    ("49-3023", "postsec", ""), ("49-9021", "postsec", ""), ("49-9062", "assoc", ""), ("49-9063", "postsec", ""),
+    ("49-9081", "postsec", ""), ("49-9092", "postsec", ""),
+    # 51 Production
+    ("51", "hs", ""),
+    ("51-1011", "hs", "<5"), ("51-3011", "none", ""), ("51-3021", "none", ""), ("51-3022", "none", ""),
+    ("51-3023", "none", ""), ("51-6011", "none", ""), ("51-6021", "none", ""), ("51-6031", "none", ""),
+    ("51-6051", "none", ""), ("51-8011", "hs", "5+"), ("51-8012", "hs", "5+"), ("51-9022", "none", ""),
+    ("51-9031", "none", ""), ("51-9141", "assoc", ""), ("51-9162", "postsec", ""),
+    # 53 Transportation and material moving
+    ("53", "hs", ""),
+    ("53-1", "hs", "<5"), ("53-2011", "bach", "<5"), ("53-2012", "postsec", ""), ("53-2021", "assoc", ""),
+    ("53-3032", "postsec", ""), ("53-3054", "none", ""), ("53-5011", "none", ""), ("53-5021", "postsec", "<5"),
+    ("53-5031", "postsec", ""), ("53-6021", "none", ""), ("53-6031", "none", ""), ("53-6051", "hs", "<5"),
+    ("53-7011", "none", ""), ("53-7041", "none", ""), ("53-7051", "none", ""), ("53-7061", "none", ""),
+    ("53-7062", "none", ""), ("53-7063", "none", ""), ("53-7064", "none", ""), ("53-7081", "none", ""),
+    ("53-7121", "none", ""), ("53-7199", "none", ""),
+]  # fmt: skip
+
+# Age at which a career in the occupation can start: the usual age at completing the entry education, plus the
+# related work experience (BLS EP: less than 5 years counts as 2, 5 years or more as 5).
+ENTRY_EDUCATION_AGE = {"none": 16, "hs": 18, "postsec": 19, "some": 19, "assoc": 20, "bach": 22, "mast": 24, "doct": 25}
+EXPERIENCE_YEARS = {"": 0, "<5": 2, "5+": 5}
+# Occupations with a later legal or licensing minimum age: alcohol service and gambling 21, commercial driving
+# across state lines and passenger transport 21 (FMCSA), sworn police 21, airline transport pilots 23 (FAA ATP),
+# and physicians, dentists and veterinarians, whose professional degrees take four years after a bachelor's.
+MIN_AGE_OVERRIDES: dict[str, int] = {
+    "35-3011": 21, "11-9071": 21, "33-9031": 21, "39-1013": 21, "39-3011": 21, "39-3012": 21, "39-3019": 21,
+    "41-2012": 21, "43-3041": 21, "53-3032": 21, "53-3051": 21, "53-3052": 21, "53-3053": 21, "53-3054": 21,
+    "53-4011": 21, "53-4031": 21, "33-3011": 21, "33-3051": 21, "33-3052": 21, "53-2011": 23,
+    "29-1021": 26, "29-1022": 26, "29-1023": 26, "29-1024": 26, "29-1029": 26, "29-1131": 26,
+    "29-121": 26, "29-122": 26, "29-124": 26,
+}  # fmt: skip
+EDUCATION_LABELS = {
+    "none": "No formal educational credential",
+    "hs": "High school diploma or equivalent",
+    "postsec": "Postsecondary nondegree award",
+    "some": "Some college, no degree",
+    "assoc": "Associate's degree",
+    "bach": "Bachelor's degree",
+    "mast": "Master's degree",
+    "doct": "Doctoral or professional degree",
+}
+EXPERIENCE_LABELS = {"": "None", "<5": "Less than 5 years", "5+": "5 years or more"}
 
 # Common US street names with modelled relative weights. The leading
 # entries follow the ordering of the National League of Cities / Census
@@ -1418,6 +1591,7 @@ def build_demographics() -> None:
     )
     write_table("marital_status_by_age_sex", rows_to_table(rows, s), s)
 
+    _check_employment_65_plus()
     rows = sorted(EMPLOYMENT_BY_AGE_SEX, key=lambda r: (r[0], r[2]))
     s = pa.schema(
         [("age_min", pa.int16()), ("age_max", pa.int16()), ("sex", pa.string()), ("employment_rate", pa.float32())]
@@ -1428,6 +1602,44 @@ def build_demographics() -> None:
         raise SystemExit("P2 race figures do not sum to the 2020 total")
     s = pa.schema([("race", pa.string()), ("population", pa.int64()), ("label", pa.string())])
     write_table("race_ethnicity", rows_to_table(RACE_P2_2020, s), s)
+
+
+def _check_employment_65_plus() -> None:
+    """The 65+ bands, weighted by the 2020 pyramid, must give back the published 65-and-over ratios."""
+    for sex, published in EMPLOYMENT_65_PLUS.items():
+        col = 2 if sex == "M" else 3
+        employed = people = 0.0
+        for lo, hi, s_, rate in EMPLOYMENT_BY_AGE_SEX:
+            if s_ != sex or lo < 65:
+                continue
+            pop = sum(r[col] for r in AGE_SEX_2020 if lo <= r[0] and r[1] <= hi)
+            employed, people = employed + rate * pop, people + pop
+        if abs(employed / people - published) > 0.005:
+            raise SystemExit(f"65+ employment bands ({sex}) give {employed / people:.3f}, published {published}")
+
+
+def build_occupation_education() -> None:
+    """Typical entry education, related work experience and the minimum starting age of every occupation."""
+    socs = pq.read_table(DATA_DIR / "occupations.parquet", columns=["soc_code"]).column("soc_code").to_pylist()
+    used, rows = set(), []
+    for soc in socs:
+        matches = [r for r in OCCUPATION_EDUCATION if soc.startswith(r[0])]
+        if not matches:
+            raise SystemExit(f"no education rule for occupation {soc}")
+        prefix, education, experience = max(matches, key=lambda r: len(r[0]))
+        used.add(prefix)
+        min_age = ENTRY_EDUCATION_AGE[education] + EXPERIENCE_YEARS[experience]
+        for code, age in MIN_AGE_OVERRIDES.items():
+            if soc.startswith(code):
+                min_age = max(min_age, age)
+        rows.append((soc, EDUCATION_LABELS[education], EXPERIENCE_LABELS[experience], min_age))
+    unused = {r[0] for r in OCCUPATION_EDUCATION} - used
+    if unused or len(used) != len(OCCUPATION_EDUCATION):
+        raise SystemExit(f"education rules that match no occupation (or repeat): {sorted(unused)}")
+    s = pa.schema(
+        [("soc_code", pa.string()), ("education", pa.string()), ("experience", pa.string()), ("min_age", pa.int16())]
+    )
+    write_table("occupation_education", rows_to_table(rows, s), s)
 
 
 # --------------------------------------------------------------------------
@@ -1527,12 +1739,17 @@ def build_households() -> None:
 # --------------------------------------------------------------------------
 
 
+TYPED_IN = {"households": build_households, "demographics": build_demographics, "work": build_occupation_education}
+
+
 def main() -> int:
-    """Build every table (``--only households`` rebuilds just the typed-in household tables)."""
+    """Build every table (``--only households|demographics|work`` rebuilds just those typed-in tables)."""
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     print(f"Writing tables to {DATA_DIR.name}/")
-    if sys.argv[1:] == ["--only", "households"]:
-        build_households()
+    if sys.argv[1:2] == ["--only"]:
+        if len(sys.argv) != 3 or sys.argv[2] not in TYPED_IN:
+            raise SystemExit(f"usage: build_data.py [--only {'|'.join(TYPED_IN)}]")
+        TYPED_IN[sys.argv[2]]()
         return 0
     build_first_names()
     surnames = load_surnames()
@@ -1540,6 +1757,7 @@ def main() -> int:
     build_geography()
     build_streets(surnames)
     sectors = build_occupations()
+    build_occupation_education()
     build_demographics()
     build_nicknames()
     build_email_domains()

@@ -28,6 +28,7 @@ from servers import server_url
 
 from pii_gen import GenerateConfig, api
 from pii_gen.errors import ConfigError
+from pii_gen.reference import data_dir
 from pii_gen.schema import TABLES
 from pii_gen.validate import validate
 from pii_gen.validate.noise import tolerance
@@ -276,6 +277,90 @@ def test_broken_households_fail_their_checks(clean, tmp_path):
     assert r.check("households", "household sizes").status == "fail"
     assert r.check("households", "household types").status == "pass"
     assert not r.ok
+
+
+REALISM_CHECKS = (
+    ("values", "occupations fit education and age"),
+    ("values", "salaries within 2.5x their occupation's 90th percentile"),
+    ("values", "marital status possible for the age"),
+    ("statistical", "employment rate by 65+ age band"),
+    ("statistical", "salary medians vs OEWS by occupation group"),
+)
+
+
+def _ages(persons: pa.Table) -> np.ndarray:
+    dob = persons.column("date_of_birth").to_numpy().astype("datetime64[D]")
+    return ((np.datetime64("2026-01-01") - dob).astype(int) // 365.2425).astype(int)  # as_of of the clean run
+
+
+def test_realism_checks_pass_on_clean_output(clean_report):
+    for group, name in REALISM_CHECKS:
+        assert clean_report.check(group, name).status == "pass", clean_report.check(group, name).figure
+    fit = clean_report.check("values", "occupations fit education and age")
+    assert fit.metrics["total"] > 50_000 and 0 < fit.metrics["one_level_below"] < 0.1 * fit.metrics["total"]
+    bands = clean_report.check("statistical", "employment rate by 65+ age band").metrics["bands"]
+    assert bands["65-69"]["observed"] > bands["70-74"]["observed"] > bands["75+"]["observed"]
+    salaries = clean_report.check("statistical", "salary medians vs OEWS by occupation group")
+    assert 0.97 < salaries.metrics["overall"] < 1.03
+
+
+def test_high_school_physician_at_19_fails_the_occupation_check(clean, tmp_path):
+    persons, jobs = read(clean, "persons"), read(clean, "employments")
+    education = np.array(persons.column("education").to_pylist())
+    high_school = persons.column("person_id").to_numpy()[education == "High school"]
+    pid = jobs.column("person_id").to_numpy()
+    rows = np.flatnonzero(np.isin(pid, high_school))[:7]
+    code = np.array(jobs.column("occupation_code").to_pylist(), dtype=object)
+    code[rows] = "29-1215"  # family medicine physicians: a doctoral or professional degree, from 26 on
+    start = jobs.column("start_date").to_numpy().astype("datetime64[D]").copy()
+    dob = dict(zip(persons.column("person_id").to_pylist(), persons.column("date_of_birth").to_numpy()))
+    start[rows[:3]] = np.array([dob[i] for i in pid[rows[:3]]]).astype("datetime64[D]") + np.timedelta64(19 * 366, "D")
+    broken = replace(replace(jobs, "occupation_code", code.tolist()), "start_date", start)
+    r = validate(variant(clean, tmp_path / "d", {"employments": broken}))
+    c = r.check("values", "occupations fit education and age")
+    assert c.status == "fail" and c.metrics["violations"] == 7
+    assert c.metrics["below_education"] == 7 and c.metrics["too_young"] >= 3 and c.metrics["unknown_occupation"] == 0
+    assert not r.ok
+
+
+def test_far_tail_salaries_and_inflated_medians_fail_the_salary_checks(clean, tmp_path):
+    jobs = read(clean, "employments")
+    salary = jobs.column("annual_salary").to_numpy().astype(np.int64).copy()
+    code = np.array(jobs.column("occupation_code").to_pylist())
+    transport = np.char.startswith(code.astype(str), "53-")
+    oews = pq.read_table(data_dir() / "occupations.parquet")
+    p90 = dict(zip(oews.column("soc_code").to_pylist(), oews.column("wage_p90").to_pylist()))
+    far = np.flatnonzero(~transport)[:4]
+    salary[far] = [3 * p90[c] for c in code[far]]  # four salaries three times their occupation's 90th percentile
+    salary[transport] = (salary[transport] * 1.4).astype(np.int64)  # a whole occupation group paid 40% over OEWS
+    r = validate(variant(clean, tmp_path / "d", {"employments": replace(jobs, "annual_salary", salary.tolist())}))
+    cap = r.check("values", "salaries within 2.5x their occupation's 90th percentile")
+    assert cap.status == "fail" and cap.metrics["violations"] >= 4 and cap.metrics["max_ratio"] >= 3.0
+    medians = r.check("statistical", "salary medians vs OEWS by occupation group")
+    assert medians.status == "fail" and medians.metrics["groups"]["53"]["ratio"] > 1.3
+    assert medians.metrics["groups"]["43"]["ratio"] < 1.1
+
+
+def test_divorced_minors_fail_the_marital_check(clean, tmp_path):
+    persons = read(clean, "persons")
+    age = _ages(persons)
+    status = np.array(persons.column("marital_status").to_pylist(), dtype=object)
+    status[np.flatnonzero((age >= 16) & (age <= 17))[:5]] = "Divorced"
+    status[np.flatnonzero(age < 10)[:2]] = "Married"
+    r = validate(variant(clean, tmp_path / "d", {"persons": replace(persons, "marital_status", status.tolist())}))
+    c = r.check("values", "marital status possible for the age")
+    assert c.status == "fail" and c.metrics["violations"] == 7
+    assert c.metrics["under_15"] == 2 and c.metrics["minors_separated_divorced_widowed"] == 5
+
+
+def test_flat_employment_past_65_fails_the_band_check(clean, tmp_path):
+    persons, jobs = read(clean, "persons"), read(clean, "employments")
+    old = persons.column("person_id").to_numpy()[_ages(persons) >= 75]
+    current = jobs.column("is_current").to_numpy(zero_copy_only=False) | np.isin(jobs.column("person_id"), old)
+    r = validate(variant(clean, tmp_path / "d", {"employments": replace(jobs, "is_current", current.tolist())}))
+    c = r.check("statistical", "employment rate by 65+ age band")
+    assert c.status == "fail" and c.metrics["bands"]["75+"]["observed"] > 0.3
+    assert abs(c.metrics["bands"]["65-69"]["observed"] - c.metrics["bands"]["65-69"]["expected"]) < 0.03
 
 
 def test_real_looking_ssn_fails_in_strict_mode(clean, tmp_path):

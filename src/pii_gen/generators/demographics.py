@@ -9,7 +9,7 @@ from ..reference import MAX_AGE, RACE_LABELS, SEXES
 from ..sampling import Sampler, categorical_by_row
 from .base import Column, Context, SubGenerator
 from .dates import as_of_days, birth_days_for_age, date_array
-from .household import CHILD, HOUSEHOLDER, MARRIED, MARRIED_KIDS, MULTIGEN, OTHER, PARENT, SIBLING, SPOUSE
+from .household import ADULT, CHILD, HOUSEHOLDER, MARRIED, MARRIED_KIDS, MULTIGEN, OTHER, PARENT, SIBLING, SPOUSE
 from .household import SHARED_RACE
 
 SEX_VOCAB = pa.array(SEXES)
@@ -18,6 +18,7 @@ EDUCATION_VOCAB = pa.array(
     ["Less than high school", "High school", "Some college", "Associate degree", "Bachelor's degree", "Graduate degree"]
 )
 MARITAL_VOCAB = pa.array(["Never married", "Married", "Separated", "Divorced", "Widowed"])
+MARITAL_MIN_AGE = 15  # the census universe for marital status
 
 
 class Demographics(SubGenerator):
@@ -84,7 +85,9 @@ class Demographics(SubGenerator):
             alone = (marital == 1) & ~wed
             marital = np.where(alone, np.where(age < 35, 0, np.where(age >= 70, 4, 3)), marital)
             marital = np.where(wed, 1, marital)
-        marital = np.where(age < 16, 0, marital)
+        # The census asks marital status from 15 on; no minor is separated, divorced or widowed, and one is married
+        # only when living with a spouse (which households never give anyone under 18).
+        marital = np.where((age < ADULT) & ~(wed & (age >= MARITAL_MIN_AGE)), 0, marital)
 
         ctx.values.update(
             sex=sex,

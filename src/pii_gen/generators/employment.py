@@ -4,28 +4,34 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..reference import EDUCATION_EMPLOYMENT_FACTOR, MAX_AGE, Work
 from ..text import take
 from .base import DAYS_PER_YEAR, Column, Context, SubGenerator, child_ids
 from .dates import as_of_days, date_array
 
 # Age (years) at which working life starts, by highest education completed.
 CAREER_START_AGE = np.array([16.5, 18.3, 19.5, 20.5, 22.3, 25.0])
-# Employment is likelier with more education (BLS CPS, employment-population ratio by education).
-EDUCATION_EMPLOYMENT_FACTOR = np.array([0.78, 0.93, 1.0, 1.05, 1.1, 1.13])
 MEAN_PAST_JOB_YEARS = 4.5
 WAGE_GROWTH = 0.03  # nominal yearly growth used to deflate past salaries
 Z_KNOTS = np.array([-1.2815516, -0.6744898, 0.0, 0.6744898, 1.2815516])  # normal quantiles of p10..p90
+Z_99 = 2.3263479  # normal quantile of p99
+Z_TAIL = 2.5758293  # the tails beyond p10 and p90 flatten out towards p0.5 / p99.5, never beyond
+TAIL_P99 = 1.5  # beyond p90 wages grow at most as fast as gives p99 = 1.5 x p90 (and p1 = p10 / 1.5 below p10)
+EXPERIENCE_WEIGHT = 0.45  # correlation of the wage's normal score with (standardised) years of experience
+EXPERIENCE_MEAN, EXPERIENCE_SD = 22.5, 14.3  # of current jobs' years of experience (since the career began)
+MAX_REDRAWS = 40  # occupation redraws for jobs that start younger than their occupation allows
 MIN_WORKING_AGE = 16
 ADULT = 18
 
 
 class Employment(SubGenerator):
-    """Employment status from BLS employment-population ratios by age and sex (shifted by education);
-    careers that start after schooling ends and never before 16; jobs chained back in time with
-    gaps and occasional overlaps; occupations drawn by state employment (OEWS) weighted towards the
-    wage level that fits the person's education; employers from the state's employers in the job's
-    industry (the same employers recur across people); salaries from the occupation's OEWS wage
-    percentiles, placed higher with experience and education and scaled by the state's wage level."""
+    """Employment status from BLS employment-population ratios by age and sex (65-69, 70-74 and 75+ apart;
+    shifted by education); careers that start after schooling ends and never before 16; jobs chained back in
+    time with gaps and occasional overlaps; occupations drawn by state employment (OEWS) among those the
+    person's education and age at the job's start allow (BLS entry education and experience), weighted towards
+    the wage level that fits the education; employers from the state's employers in the job's industry (the
+    same employers recur across people); salaries at a quantile of the occupation's OEWS wage percentiles,
+    higher with experience, with a bounded tail, scaled by the state's wage level."""
 
     name = "employment"
     stream = 5
@@ -80,23 +86,26 @@ class Employment(SubGenerator):
         m = len(who)
         jobs = use.sum(axis=1)
         current = (j == 0) & employed[who]
-
-        group = v["home_state"][who] * 6 + edu[who]
-        occ = work.by_state_education.sample(rng, group)
-        # People mostly stay in their line of work: many earlier jobs repeat the latest occupation.
-        latest = np.zeros(n, np.int64)
-        latest[who[j == 0]] = occ[j == 0]
-        occ = np.where((j > 0) & (rng.random(m) < 0.55), latest[who], occ)
-        industry = work.industry_by_occupation.sample(rng, occ)
-
         start_d = starts[who, j]
         end_d = ends[who, j]
-        experience = (start_d - career_start[who]) / DAYS_PER_YEAR
-        z = (
-            0.8 * rng.standard_normal(m)
-            + 0.35 * np.clip((experience - 10) / 8, -1.5, 1.5)
-            + 0.25 * (edu[who] - 2.5) / 1.7
-        )
+        start_age = _completed_years(birth[who], start_d)
+
+        group = v["home_state"][who] * 6 + edu[who]
+        occ = _gated_occupations(work, rng, group, edu[who], start_age)
+        # People mostly stay in their line of work: many earlier jobs repeat the latest occupation (when they
+        # were old enough for it then).
+        latest = np.zeros(n, np.int64)
+        latest[who[j == 0]] = occ[j == 0]
+        stay = (j > 0) & (rng.random(m) < 0.55) & (work.min_age[latest[who]] <= start_age)
+        occ = np.where(stay, latest[who], occ)
+        industry = work.industry_by_occupation.sample(rng, occ)
+
+        # The wage's quantile within the occupation: higher with experience, otherwise spread so that each
+        # occupation's wages follow its OEWS percentiles.
+        experience = (np.where(current, today, end_d) - career_start[who]) / DAYS_PER_YEAR
+        seniority = np.clip((experience - EXPERIENCE_MEAN) / EXPERIENCE_SD, -2.0, 2.5)
+        z = EXPERIENCE_WEIGHT * seniority + np.sqrt(1 - EXPERIENCE_WEIGHT**2) * rng.standard_normal(m)
+        z *= work.wage_spread[occ]  # the state's ratio below adds the rest of the national spread
         salary = _wage_at(work.wage_pct[occ], z) * work.state_wage_ratio[v["home_state"][who], occ]
         years_ago = np.where(current, 0.0, (today - end_d) / DAYS_PER_YEAR)
         salary = salary / (1 + WAGE_GROWTH) ** years_ago
@@ -134,13 +143,44 @@ class Employment(SubGenerator):
         }
 
 
+def _gated_occupations(
+    work: Work, rng: np.random.Generator, group: np.ndarray, edu: np.ndarray, start_age: np.ndarray
+) -> np.ndarray:
+    """An occupation per job from its state x education sampler (which holds only occupations the education
+    allows), redrawn where the job starts younger than the occupation's minimum age: drawing again from the
+    same distribution until the draw fits is exactly the distribution restricted to what fits."""
+    occ = work.by_state_education.sample(rng, group)
+    bad = np.flatnonzero(work.min_age[occ] > start_age)
+    for _ in range(MAX_REDRAWS):
+        if not len(bad):
+            break
+        occ[bad] = work.by_state_education.sample(rng, group[bad])
+        bad = bad[work.min_age[occ[bad]] > start_age[bad]]
+    occ[bad] = work.fallback_occupation[edu[bad], np.minimum(start_age[bad], MAX_AGE)]
+    return occ
+
+
+def _completed_years(birth: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Whole years of age on ``day`` for birth dates ``birth`` (day numbers), never more than the calendar counts:
+    whole calendar years span at most 365.25 days each plus 0.75 (1901-2099), so within a day or two of a
+    birthday this may fall a year short, never a year long."""
+    return np.floor((np.asarray(day) - np.asarray(birth) - 0.75) / 365.25).astype(np.int64)
+
+
 def _wage_at(pct: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Wage at normal score ``z`` for rows of (p10, p25, p50, p75, p90): log-linear between the
-    published percentiles, extended past p10 and p90 along the outer segments' slopes."""
+    """Wage at normal score ``z`` for rows of (p10, p25, p50, p75, p90): log-linear between the published
+    percentiles; beyond p10 and p90 along the outer segments' slopes, but no steeper than gives p99 = TAIL_P99 x
+    p90 (p1 = p10 / TAIL_P99), and flattening out so that no wage passes the one at p99.5 of that line."""
     logw = np.log(np.maximum(pct, 1.0))
-    seg = np.clip(np.searchsorted(Z_KNOTS, z) - 1, 0, len(Z_KNOTS) - 2)
     rows = np.arange(len(z))
+    inner = np.clip(z, Z_KNOTS[0], Z_KNOTS[-1])
+    seg = np.clip(np.searchsorted(Z_KNOTS, inner) - 1, 0, len(Z_KNOTS) - 2)
     x0, x1 = Z_KNOTS[seg], Z_KNOTS[seg + 1]
     y0, y1 = logw[rows, seg], logw[rows, seg + 1]
-    zc = np.clip(z, -2.6, 2.6)  # tails beyond ~p0.5 / p99.5 would be implausible
-    return np.exp(y0 + (y1 - y0) * (zc - x0) / (x1 - x0))
+    y = y0 + (y1 - y0) * (inner - x0) / (x1 - x0)
+    cap = np.log(TAIL_P99) / (Z_99 - Z_KNOTS[-1])
+    top = np.minimum((logw[:, 4] - logw[:, 3]) / (Z_KNOTS[4] - Z_KNOTS[3]), cap)
+    bottom = np.minimum((logw[:, 1] - logw[:, 0]) / (Z_KNOTS[1] - Z_KNOTS[0]), cap)
+    span = Z_TAIL - Z_KNOTS[-1]
+    beyond = span * np.tanh(np.maximum(np.abs(z) - Z_KNOTS[-1], 0.0) / span)  # in [0, span)
+    return np.exp(y + np.where(z > 0, top, -bottom) * beyond)

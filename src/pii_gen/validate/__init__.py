@@ -17,7 +17,10 @@ from . import households, noise, statistical, structural, values
 from .model import Check, Report
 from .source import Source, literal, open_source
 
-REFERENCE_TABLES = ("zip_codes", "area_codes", "states", "race_ethnicity", "first_names", "surnames", "occupations")
+REFERENCE_TABLES = (
+    "zip_codes", "area_codes", "states", "race_ethnicity", "first_names", "surnames", "occupations",
+    "occupation_education",
+)  # fmt: skip
 
 __all__ = ["Check", "Report", "validate"]
 

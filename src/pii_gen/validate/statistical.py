@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .. import reference
-from ..reference import RACE_LABELS, RACES, SURNAME_SHARE_COLUMNS
+from ..reference import EDUCATION_EMPLOYMENT_FACTOR, RACE_LABELS, RACES, SEXES, SURNAME_SHARE_COLUMNS
 from .model import Check
 from .source import Source, literal, quote
 
@@ -52,13 +52,24 @@ TVD_THRESHOLDS = {
     "surname frequencies": (0.01, 0.03),
     "occupation mix": (0.03, 0.06),
 }
+# Employment past 65, by band: the observed share employed against the CPS employment-population ratios the
+# people's sexes, ages and education imply, passing within EMPLOYMENT_BAND_TOLERANCE (warn: twice that), both
+# widened by three binomial standard deviations.
+EMPLOYMENT_BANDS = ((65, 69), (70, 74), (75, 100))
+EMPLOYMENT_BAND_TOLERANCE = 0.02
+# Current salaries over their occupation's OEWS median, median per SOC major group: pass within
+# SALARY_MEDIAN_TOLERANCE of 1 (warn: twice that), widened by three standard errors of a sample median
+# (about SALARY_MEDIAN_NOISE / sqrt(n): 1.25 times the ~0.5 spread of log wages within an occupation).
+SALARY_MEDIAN_TOLERANCE = 0.06
+SALARY_MEDIAN_NOISE = 0.65
+SALARY_GROUP_MIN_JOBS = 50
 # name -> (expected r as measured, lowest r that passes, highest r that passes)
 CORRELATIONS = {
     "age - log income (ages 18-61)": (0.10, 0.03, 0.30),
     "log income - credit score": (0.58, 0.40, 0.75),
     "age - credit score": (0.43, 0.25, 0.60),
     "debt-to-income - credit score": (-0.59, -0.75, -0.40),
-    "education - log income (employed)": (0.53, 0.35, 0.70),
+    "education - log income (employed)": (0.55, 0.35, 0.70),
 }
 
 
@@ -74,6 +85,8 @@ def run(src: Source) -> tuple[list[Check], dict[str, Any]]:
         (src.has("persons", "first_name", "sex", "date_of_birth"), lambda: _first_names(src, plots)),
         (src.has("persons", "last_name", "race_ethnicity"), lambda: _surnames(src, plots)),
         (src.has("employments", "occupation_code", "is_current"), lambda: _occupations(src, plots)),
+        (persons and src.has("employments", "person_id", "is_current"), lambda: _employment_bands(src)),
+        (src.has("employments", "occupation_code", "annual_salary", "is_current"), lambda: _salary_medians(src)),
     ]
     for ok, make in steps:
         if ok:
@@ -276,6 +289,81 @@ def _occupations(src: Source, plots: dict[str, Any]) -> Check:
     ]
     deff = design_effect(src, _members(src, "employments", "t.is_current"), "left(occupation_code, 2)")
     return _tvd("occupation mix", observed, expected, n, deff)
+
+
+def _employment_bands(src: Source) -> Check:
+    """The share of people employed at 65-69, 70-74 and 75+ against the CPS ratios for their sex, age and education."""
+    name = "employment rate by 65+ age band"
+    rate = reference.load().work.employment_rate  # (sex, age) as in data/employment_by_age_sex.parquet
+    edu = "NULL"
+    if src.has("persons", "education"):
+        edu = "CASE education " + " ".join(f"WHEN {literal(k)} THEN {v}" for k, v in EDUCATION_RANK.items()) + " END"
+    # Who works comes from every job row: noise may change a job's other columns, never whether it is current.
+    rows = src.all(
+        f"SELECT sex, {_age(src)} AS age, {edu} AS edu, COUNT(*), COUNT(e.person_id) "
+        f"FROM {src.clean('persons')} p LEFT JOIN (SELECT DISTINCT person_id FROM {quote('employments')} "
+        "WHERE is_current) e USING (person_id) "
+        f"WHERE date_of_birth IS NOT NULL AND {_age(src)} >= {EMPLOYMENT_BANDS[0][0]} GROUP BY ALL"
+    )
+    bands = {f"{lo}-{hi}" if hi < 100 else f"{lo}+": [0, 0, 0.0] for lo, hi in EMPLOYMENT_BANDS}
+    for sex, age, level, people, employed in rows:
+        if sex not in SEXES or age is None:
+            continue
+        for (lo, hi), band in zip(EMPLOYMENT_BANDS, bands.values()):
+            if lo <= age <= hi:
+                factor = EDUCATION_EMPLOYMENT_FACTOR[level] if level is not None else 1.0
+                band[0] += people
+                band[1] += employed
+                band[2] += people * min(rate[SEXES.index(sex), min(age, reference.MAX_AGE)] * factor, 0.97)
+    figures, worst = {}, -1.0
+    for label, (people, employed, expected) in bands.items():
+        if people < 30:
+            continue
+        observed, expected = employed / people, expected / people
+        figures[label] = {"n": people, "observed": round(observed, 4), "expected": round(expected, 4)}
+        worst = max(worst, abs(observed - expected) - 3 * math.sqrt(expected * (1 - expected) / people))
+    if not figures:
+        return Check(GROUP, name, "skip", "fewer than 30 people aged 65 or more")
+    status = "pass" if worst <= EMPLOYMENT_BAND_TOLERANCE else "warn"
+    if worst > 2 * EMPLOYMENT_BAND_TOLERANCE:
+        status = "fail"
+    figure = "; ".join(f"{k}: {v['observed']:.1%} vs {v['expected']:.1%}" for k, v in figures.items())
+    threshold = f"within {EMPLOYMENT_BAND_TOLERANCE:.0%} (warn {2 * EMPLOYMENT_BAND_TOLERANCE:.0%}) + 3 binomial sd"
+    return Check(GROUP, name, status, figure, threshold, {"bands": figures, "worst_excess": round(worst, 4)})
+
+
+def _salary_medians(src: Source) -> Check:
+    """Current salaries over their occupation's OEWS median, median per SOC major group, near 1."""
+    name = "salary medians vs OEWS by occupation group"
+    rows = src.all(
+        "SELECT left(e.occupation_code, 2), COUNT(*), median(e.annual_salary / o.wage_p50) "
+        f"FROM {src.clean('employments')} e JOIN ref_occupations o ON o.soc_code = e.occupation_code "
+        "WHERE e.is_current AND e.annual_salary IS NOT NULL GROUP BY 1 ORDER BY 1"
+    )
+    groups = {g: (int(n), float(r)) for g, n, r in rows if n >= SALARY_GROUP_MIN_JOBS}
+    if not groups:
+        return Check(GROUP, name, "skip", f"no occupation group with {SALARY_GROUP_MIN_JOBS} current jobs")
+    excess = {g: abs(r - 1) - 3 * SALARY_MEDIAN_NOISE / math.sqrt(n) for g, (n, r) in groups.items()}
+    worst = max(excess, key=lambda g: excess[g])
+    status = "pass" if excess[worst] <= SALARY_MEDIAN_TOLERANCE else "warn"
+    if excess[worst] > 2 * SALARY_MEDIAN_TOLERANCE:
+        status = "fail"
+    n_w, r_w = groups[worst]
+    overall = float(src.one(
+        "SELECT median(e.annual_salary / o.wage_p50) FROM "
+        f"{src.clean('employments')} e JOIN ref_occupations o ON o.soc_code = e.occupation_code "
+        "WHERE e.is_current AND e.annual_salary IS NOT NULL"
+    )[0])  # fmt: skip
+    figure = f"{len(groups)} groups, all jobs {overall:.3f}x OEWS median; furthest: SOC {worst} {r_w:.3f}x (n={n_w:,})"
+    threshold = (
+        f"each group within {SALARY_MEDIAN_TOLERANCE:.0%} of 1 (warn {2 * SALARY_MEDIAN_TOLERANCE:.0%}) "
+        f"+ 3 x {SALARY_MEDIAN_NOISE}/sqrt(n)"
+    )
+    metrics = {
+        "overall": round(overall, 4),
+        "groups": {g: {"n": n, "ratio": round(r, 4)} for g, (n, r) in groups.items()},
+    }
+    return Check(GROUP, name, status, figure, threshold, metrics)
 
 
 def _correlations(src: Source) -> list[Check]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Callable
 
 from ..identifiers import KNOWN_MISUSED_SSNS, REALISTIC_ROUTING_PREFIXES, STRICT_ROUTING_PREFIXES
+from ..reference import ENTRY_EDUCATION_LEVEL, min_education
 from .model import Check, violations
 from .source import Source, literal, quote
+from .statistical import EDUCATION_RANK
 
 GROUP = "values"
 RESERVED_EMAIL_DOMAINS = ("example.com", "example.net", "example.org")  # RFC 2606
@@ -22,6 +24,10 @@ EMAIL_PATTERN = (
     r"@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}"
 )
 REALISTIC_CARD_PATTERN = r"4\d{15}|5[1-5]\d{14}|3[47]\d{13}|6011\d{12}"  # Visa, Mastercard, Amex, Discover
+SALARY_CAP = 2.5  # times the occupation's OEWS 90th percentile (the generator's tail stays below 1.65 x 1.5)
+ADULT_ONLY_MARITAL = ("Separated", "Divorced", "Widowed")
+MARITAL_MIN_AGE = 15  # the census asks marital status from 15 on: nobody younger is anything but never married
+ADULT = 18
 
 
 def run(src: Source, pii_mode: str) -> list[Check]:
@@ -43,6 +49,9 @@ def run(src: Source, pii_mode: str) -> list[Check]:
         (("employments", "start_date", "person_id"), lambda: _job_age(src)),
         (("employments", "start_date", "end_date"), lambda: _date_order(src)),
         (("employments", "start_date", "end_date"), lambda: _future_dates(src)),
+        (("employments", "occupation_code", "start_date", "person_id"), lambda: _occupation_fit(src)),
+        (("employments", "occupation_code", "annual_salary"), lambda: _salary_cap(src)),
+        (("persons", "marital_status", "date_of_birth"), lambda: _marital_age(src)),
         (
             ("addresses", "address_id", "person_id", "address_type", "valid_from", "valid_to"),
             lambda: _address_overlap(src),
@@ -394,3 +403,71 @@ def _address_overlap(src: Source) -> Check:
         "home addresses",
         threshold="each home starts after the previous one ended",
     )
+
+
+def _case(column: str, mapping: dict[str, int]) -> str:
+    return f"CASE {column} " + " ".join(f"WHEN {literal(k)} THEN {v}" for k, v in mapping.items()) + " END"
+
+
+def _occupation_fit(src: Source) -> Check:
+    """Every job's occupation is open to its holder: the education it needs for entry (BLS; one level below
+    only for occupations entered with up to a bachelor's degree) and old enough when the job started."""
+    name = "occupations fit education and age"
+    if not src.has("persons", "person_id", "date_of_birth", "education"):
+        return Check(GROUP, name, "skip", "persons.date_of_birth or persons.education is missing")
+    edu = _case("p.education", EDUCATION_RANK)
+    lowest = _case("o.education", {e: min_education(e) for e in ENTRY_EDUCATION_LEVEL})
+    entry = _case("o.education", ENTRY_EDUCATION_LEVEL)
+    age = "date_sub('year', p.date_of_birth, e.start_date)"
+    total, bad, unknown, schooling, young, below = src.one(
+        f"SELECT COUNT(*), COUNT(*) FILTER (WHERE o.soc_code IS NULL OR {edu} < {lowest} OR {age} < o.min_age), "
+        f"COUNT(*) FILTER (WHERE o.soc_code IS NULL), COUNT(*) FILTER (WHERE {edu} < {lowest}), "
+        f"COUNT(*) FILTER (WHERE {age} < o.min_age), COUNT(*) FILTER (WHERE {edu} = {entry} - 1) "
+        f"FROM {src.clean('employments')} e JOIN {src.clean('persons')} p USING (person_id) "
+        "LEFT JOIN ref_occupation_education o ON o.soc_code = e.occupation_code "
+        "WHERE e.start_date IS NOT NULL AND e.occupation_code IS NOT NULL AND p.education IS NOT NULL "
+        "AND p.date_of_birth IS NOT NULL"
+    )
+    check = violations(
+        GROUP, name, bad, total, "jobs", threshold="entry education (bachelor's or lower: one level below) and min age",
+        weight=2, unknown_occupation=unknown, below_education=schooling, too_young=young,
+        one_level_below=below, one_level_below_share=round(below / total, 4) if total else 0.0,
+    )  # fmt: skip
+    if bad:
+        check.figure += f": {schooling:,} below the education, {young:,} too young, {unknown:,} unknown SOC codes"
+    return check
+
+
+def _salary_cap(src: Source) -> Check:
+    """No salary beyond SALARY_CAP times its occupation's OEWS 90th percentile."""
+    total, bad, worst = src.one(
+        f"SELECT COUNT(*), COUNT(*) FILTER (WHERE e.annual_salary > {SALARY_CAP} * o.wage_p90), "
+        f"max(e.annual_salary / o.wage_p90) FROM {src.clean('employments')} e "
+        "JOIN ref_occupations o ON o.soc_code = e.occupation_code WHERE e.annual_salary IS NOT NULL"
+    )
+    check = violations(
+        GROUP, f"salaries within {SALARY_CAP}x their occupation's 90th percentile", bad, total, "jobs",
+        threshold=f"annual_salary <= {SALARY_CAP} x OEWS p90", max_ratio=round(float(worst or 0.0), 3),
+    )  # fmt: skip
+    check.figure += f"; highest {float(worst or 0.0):.2f}x p90"
+    return check
+
+
+def _marital_age(src: Source) -> Check:
+    """Nobody under 15 is other than never married, and no minor is separated, divorced or widowed."""
+    as_of = f"DATE {literal(src.as_of.isoformat())}"
+    age = f"date_sub('year', date_of_birth, {as_of})"
+    adult_only = ", ".join(literal(m) for m in ADULT_ONLY_MARITAL)
+    total, young, minors = src.one(
+        f"SELECT COUNT(*), COUNT(*) FILTER (WHERE {age} < {MARITAL_MIN_AGE} AND marital_status <> 'Never married'), "
+        f"COUNT(*) FILTER (WHERE {age} >= {MARITAL_MIN_AGE} AND {age} < {ADULT} AND marital_status IN ({adult_only})) "
+        f"FROM {src.clean('persons')} WHERE date_of_birth IS NOT NULL AND marital_status IS NOT NULL"
+    )
+    check = violations(
+        GROUP, "marital status possible for the age", young + minors, total, "people",
+        threshold=f"under {MARITAL_MIN_AGE}: never married; under {ADULT}: never separated, divorced or widowed",
+        under_15=young, minors_separated_divorced_widowed=minors,
+    )  # fmt: skip
+    if young + minors:
+        check.figure += f": {young:,} under {MARITAL_MIN_AGE} not never married, {minors:,} minors no longer married"
+    return check
