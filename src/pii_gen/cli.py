@@ -6,7 +6,9 @@ the one place that happens.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from .db import ddl
 from .db.loaders import connect
 from .db.url import DEFAULT_DUCKDB, redact
 from .db.url import parse as parse_url
+from .engine import StopSignals
 from .errors import ConfigError, OutputError, PiiGenError
 from .sinks.database import ensure_schema
 from .variability import tables_for
@@ -295,8 +298,16 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
+def _ignore_stop_signals() -> None:
+    """Once interrupted, a second Ctrl-C or SIGTERM must not cut the last message and exit status short."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the CLI, turning user errors into one line and exit status 2."""
+    StopSignals.ignore_after_stop = True
     try:
         return cli.main(args=argv, prog_name="pii_gen", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # bare group: show help, as a user expects
@@ -309,13 +320,18 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo(f"pii_gen: error: {_one_line(exc.format_message())}{hint}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
+        _ignore_stop_signals()
         click.echo("pii_gen: interrupted", err=True)
         sys.exit(130)
     except KeyboardInterrupt:
+        _ignore_stop_signals()
         click.echo("pii_gen: interrupted; nothing was written", err=True)
         sys.exit(130)
     except PiiGenError as exc:
-        kind = "" if exc.exit_code == 130 else "error: "  # an interruption is not an error
+        kind = "error: "
+        if isinstance(exc, api.Interrupted):  # an interruption is not an error
+            _ignore_stop_signals()
+            kind = ""
         click.echo(f"pii_gen: {kind}{_one_line(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except BrokenPipeError:
