@@ -7,6 +7,7 @@ import zlib
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -181,3 +182,48 @@ def test_shipped_default_config_matches_the_model():
         shipped.read_text() == default_config_yaml()
     )  # regenerate with: pii_gen create-config --out config/default.yaml --force
     assert build_config(read_config_file(shipped)) == build_config({})
+
+
+def _staging(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.name.startswith(".pii_gen-partial-")]
+
+
+def test_a_later_run_removes_the_staging_of_a_killed_run_only(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    command = [sys.executable, str(ROOT / "pii_gen.py"), "generate", "-n", "3000000", "--workers", "1",
+               "--out", str(out), "--quiet"]  # fmt: skip
+    procs, folders = [], []
+    try:
+        for _ in range(2):  # one after the other, so each one's staging folder is known
+            procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(_staging(out)) == len(folders):
+                time.sleep(0.05)
+            folders += [p for p in _staging(out) if p not in folders]
+        live, killed = procs
+        assert len(folders) == 2
+        killed.kill()  # kill -9: no chance to clean up
+        killed.wait()
+        assert folders[1].exists()  # left behind, as any kill -9 leaves it
+        r = run("generate", "-n", "100", "--out", str(out), "--quiet")
+        assert r.returncode == 0, r.stderr
+        assert _staging(out) == [folders[0]]  # the killed run's folder is gone, the live run's stays
+        assert live.poll() is None
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_a_run_replaces_the_previous_runs_files_as_a_whole(tmp_path):
+    out = tmp_path / "out"
+    assert run("generate", "-n", "500", "--noise", "light", "--out", str(out), "--quiet").returncode == 0
+    (out / "notes.txt").write_text("not pii_gen's")
+    assert (out / "noise_log.csv").exists()
+    r = run("generate", "-n", "500", "--format", "parquet", "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    want = {f"{t}.parquet" for t in TABLES} | {"manifest.json", "notes.txt"}
+    assert {p.name for p in out.iterdir()} == want  # no CSV, no noise log of the earlier run
+    assert (out / "notes.txt").read_text() == "not pii_gen's"
