@@ -354,3 +354,13 @@ def test_a_run_replaces_the_previous_runs_files_as_a_whole(tmp_path):
     want = {f"{t}.parquet" for t in TABLES} | {"manifest.json", "notes.txt"}
     assert {p.name for p in out.iterdir()} == want  # no CSV, no noise log of the earlier run
     assert (out / "notes.txt").read_text() == "not pii_gen's"
+
+
+def test_help_shows_defaults_and_whole_command_descriptions():
+    top = run("--help")
+    assert top.returncode == 0
+    commands = top.stdout.split("Commands:")[1].strip().splitlines()
+    assert len(commands) == 5 and not any(line.rstrip().endswith("...") for line in commands), top.stdout
+    gen = " ".join(run("generate", "--help").stdout.split())
+    for default in ("1000", "30000", "csv", "people", "strict", "fail", "all cores"):
+        assert f"[default: ({default})]" in gen, default

@@ -30,23 +30,32 @@ from .variability import tables_for
 err_console = Console(stderr=True, highlight=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(__version__, prog_name="pii_gen")
 def cli() -> None:
     """Generate realistic synthetic people, fast and safe by default."""
 
 
-@cli.command()
-@click.option("-n", "--count", type=int, help="Number of people to generate.")
-@click.option("--seed", type=int, help="Random seed (same seed and config give identical output).")
-@click.option("--workers", type=int, help="Worker processes (default: all cores).")
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), help="Output format.")
-@click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: people).")
+def _default(field: str) -> str:
+    """A config field's default as --help shows it (the flags default to None so the config file can set them)."""
+    from .config import GenerateConfig
+
+    return str(GenerateConfig.model_fields[field].default)
+
+
+@cli.command(short_help="Generate people into files or a database.")
+@click.option("-n", "--count", type=int, show_default=_default("count"), help="Number of people to generate.")
+@click.option("--seed", type=int, show_default=_default("seed"),
+              help="Random seed (same seed and config give identical output).")  # fmt: skip
+@click.option("--workers", type=int, show_default="all cores", help="Worker processes.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), show_default=_default("format"),
+              help="Output format.")  # fmt: skip
+@click.option("--out", type=click.Path(path_type=Path), show_default=_default("out"), help="Output folder.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML or JSON config file.")
-@click.option(
-    "--pii-mode", type=click.Choice(["strict", "realistic"]), help="strict (default) or realistic identifiers."
-)
-@click.option("--batch-size", type=int, help="People handed to a worker at a time.")
+@click.option("--pii-mode", type=click.Choice(["strict", "realistic"]), show_default=_default("pii_mode"),
+              help="strict (identifiers can never be real) or realistic.")  # fmt: skip
+@click.option("--batch-size", type=int, show_default=_default("batch_size"),
+              help="People handed to a worker at a time.")  # fmt: skip
 @click.option(
     "--db",
     is_flag=False,
@@ -55,13 +64,11 @@ def cli() -> None:
     help=f"Load into this database URL instead of files (alone: {DEFAULT_DUCKDB}).",
 )
 @click.option("--schema", "db_schema", help="Database schema (namespace) for the tables.")
-@click.option(
-    "--if-exists", type=click.Choice(["fail", "append", "replace"]), help="When the tables already hold rows."
-)
+@click.option("--if-exists", type=click.Choice(["fail", "append", "replace"]), show_default=_default("if_exists"),
+              help="When the tables already hold rows.")  # fmt: skip
 @click.option("--resume", help="Run id of an interrupted database load to continue.")
-@click.option(
-    "--noise", type=click.Choice(NOISE_PROFILES), help="Data-quality noise profile (default none: clean data)."
-)
+@click.option("--noise", type=click.Choice(NOISE_PROFILES), show_default="none",
+              help="Data-quality noise profile (none: clean data).")  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, default=None, help="No progress bar or summary.")
 def generate(
     count: int | None,
@@ -132,7 +139,7 @@ def generate(
         )
 
 
-@cli.command("create-schema")
+@cli.command("create-schema", short_help="Create the output tables in a database.")
 @click.option("--db", help="Database URL to create the tables in.")
 @click.option("--schema", "db_schema", help="Database schema (namespace) for the tables.")
 @click.option("--drop-existing", is_flag=True, help="Drop pii_gen's tables first (their rows are lost).")
@@ -167,7 +174,7 @@ def create_schema(
     err_console.print(f"Created pii_gen's tables in {url.redacted()}", soft_wrap=True)
 
 
-@cli.command("create-config")
+@cli.command("create-config", short_help="Write a commented config file.")
 @click.option("--out", "path", default="pii_gen.yaml", show_default=True, help="File to write, or - for stdout.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def create_config(path: str, force: bool) -> None:
@@ -186,7 +193,7 @@ def create_config(path: str, force: bool) -> None:
     err_console.print(f"Wrote {target}; edit it and pass it with: pii_gen generate --config {target}", soft_wrap=True)
 
 
-@cli.command()
+@cli.command(short_help="Check generated data; exit 1 when it fails.")
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
 @click.option("--db", help="Validate this database URL instead of an output folder.")
 @click.option("--schema", "db_schema", help="Database schema (namespace) holding the tables.")
@@ -228,7 +235,7 @@ def validate(
         sys.exit(1)
 
 
-@cli.command("stream")
+@cli.command("stream", short_help="Stream people continuously at a set rate.")
 @click.option("--rate", type=float, help="People per second (default 100; 0: as fast as possible).")
 @click.option("--duration", type=float, help="Stop after this many seconds.")
 @click.option("-n", "--count", type=int, help="Stop after this many people.")
