@@ -29,6 +29,7 @@ import threading
 import types
 from collections import deque
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import resource_tracker
 from typing import Any, Callable, Iterator, Union
 
 import psutil
@@ -69,7 +70,7 @@ class StopSignals:
 
     ``signum`` is the first signal received.  With ``immediate`` the first signal also raises
     :class:`Interrupted` at once (for code with no processes or locks to leave in a bad state);
-    later signals are only counted, so cleanup is never interrupted.  Signal handlers can only
+    later signals are ignored, so clean-up is never interrupted.  Signal handlers can only
     be set in the main thread; elsewhere this does nothing and signals keep their meaning.
     """
 
@@ -161,6 +162,8 @@ def _spawning() -> Iterator[None]:
     """What a worker is started with: no ``__main__`` of the parent's to re-run, SIGINT blocked (the mask
     survives ``exec``, so a Ctrl-C while the worker still imports is held, then dropped once it ignores
     SIGINT), and Arrow's allocator keeping freed pages for the next batch."""
+    # Its start unblocks SIGINT in this thread (and so in a worker started with it): have it running first.
+    resource_tracker.ensure_running()
     with _spawn_lock:  # sys.modules and the environment are the whole process's
         main = sys.modules.get("__main__")
         # multiprocessing.spawn re-runs the parent's main module (its __spec__ or __file__) in
