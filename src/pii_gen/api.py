@@ -20,6 +20,8 @@ from .person import BLOCK_SIZE
 from .variability import make_plan, tables_for
 from .sinks import Staging, file_sink
 
+__all__ = ["Interrupted", "RunResult", "generate", "load_database", "manifest", "resume_command", "write_files"]
+
 
 @dataclass
 class RunResult:
@@ -60,9 +62,6 @@ def manifest(config: GenerateConfig, files: dict[str, dict[str, object]]) -> dic
         "tables": {name: {"rows": info["rows"], "file": f} for f, info in files.items() for name in [info["table"]]},
         "files": files,
     }
-
-
-__all__ = ["Interrupted", "RunResult", "generate", "load_database", "manifest", "write_files"]
 
 
 def generate(config: GenerateConfig, progress: Callable[[int], None] | None = None) -> RunResult:
