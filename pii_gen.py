@@ -3,17 +3,21 @@
 Imported as a module (``import pii_gen`` with this folder first on the path),
 it hands over to the real package in ``src/`` so the name means one thing.
 """
+import os
 import sys
-from pathlib import Path
 
-_SRC = str(Path(__file__).resolve().parent / "src")
+# os.path rather than pathlib: pathlib's imports would widen the moment a Ctrl-C ends in a traceback.
+_SRC = os.path.join(os.path.dirname(os.path.realpath(__file__)), "src")
 if _SRC in sys.path:
     sys.path.remove(_SRC)
 sys.path.insert(0, _SRC)
 
 if __name__ == "__main__":
-    from pii_gen.cli import main
-
+    try:
+        from pii_gen.__main__ import main
+    except KeyboardInterrupt:
+        sys.stderr.write("pii_gen: interrupted; nothing was written\n")
+        sys.exit(130)
     main()
 else:
     del sys.modules[__name__]

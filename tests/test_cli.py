@@ -7,6 +7,7 @@ import zlib
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -181,3 +182,185 @@ def test_shipped_default_config_matches_the_model():
         shipped.read_text() == default_config_yaml()
     )  # regenerate with: pii_gen create-config --out config/default.yaml --force
     assert build_config(read_config_file(shipped)) == build_config({})
+
+
+def test_a_count_past_the_distinct_ssns_is_refused_at_once(tmp_path):
+    for count in ("10000000000000", "11068903"):
+        r = run("generate", "-n", count, "--out", str(tmp_path / "o"))
+        assert r.returncode == 2, r.stderr
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "11,068,902" in lines[0] and "SSN" in lines[0], r.stderr
+        assert "Traceback" not in r.stderr and not (tmp_path / "o").exists()
+
+
+def test_the_ssn_limit_follows_the_mode_and_the_first_person_id():
+    from pii_gen.config import build_config
+    from pii_gen.errors import ConfigError
+    from pii_gen.identifiers import REALISTIC_SSN_SPACE, STRICT_SSN_SPACE
+
+    assert (STRICT_SSN_SPACE, REALISTIC_SSN_SPACE) == (11_068_902, 888_931_098)
+    build_config({"count": STRICT_SSN_SPACE})
+    build_config({"count": STRICT_SSN_SPACE + 1, "pii_mode": "realistic"})
+    build_config({"count": REALISTIC_SSN_SPACE, "pii_mode": "realistic"})
+    with pytest.raises(ConfigError, match="888,931,098"):
+        build_config({"count": REALISTIC_SSN_SPACE + 1, "pii_mode": "realistic"})
+    # Appended people continue the ids, and so the SSN sequence: the room left shrinks.
+    build_config({"count": STRICT_SSN_SPACE - 10_000, "first_person_id": 10_001})
+    with pytest.raises(ConfigError, match="at most 11,058,902 people after person_id 10,000"):
+        build_config({"count": STRICT_SSN_SPACE - 9_999, "first_person_id": 10_001})
+
+
+def test_appending_past_the_distinct_ssns_is_refused_before_loading(tmp_path):
+    import sqlite3
+
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    cfg = tmp_path / "late.yaml"
+    cfg.write_text("first_person_id: 11050001\n")  # people already loaded up to id 11,050,010
+    assert run("generate", "-n", "10", "--config", str(cfg), "--db", url, "--quiet").returncode == 0
+    r = run("generate", "-n", "20000", "--db", url, "--if-exists", "append")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "at most 8,902 people after person_id 11,060,000" in r.stderr
+    with sqlite3.connect(tmp_path / "p.db") as c:
+        assert c.execute("SELECT COUNT(*) FROM persons").fetchone()[0] == 10
+        assert c.execute("SELECT COUNT(*) FROM pii_gen_runs").fetchone()[0] == 1
+    assert run("generate", "-n", "8902", "--db", url, "--if-exists", "append", "--quiet").returncode == 0
+    with sqlite3.connect(tmp_path / "p.db") as c:
+        assert c.execute("SELECT COUNT(DISTINCT ssn), MAX(person_id) FROM persons").fetchone() == (8912, 11_068_902)
+
+
+def test_planning_a_huge_run_holds_nothing_per_task():
+    import tracemalloc
+
+    from pii_gen.config import build_config
+    from pii_gen.engine import PerformanceOptimizer
+
+    config = build_config({"count": 888_931_098, "pii_mode": "realistic", "batch_size": 10_000})
+    tracemalloc.start()
+    optimizer = PerformanceOptimizer(config)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 100_000  # bytes: a list of its 88,894 tasks alone took megabytes
+    assert optimizer.task_count == 88_894
+    tasks = optimizer.tasks()
+    assert next(tasks) == (0, 0, 1)
+    assert list(PerformanceOptimizer(config, first_task=88_893).tasks()) == [(88_893, 88_893, 88_894)]
+
+
+@pytest.mark.parametrize("content,needle", [(b"\xff\xfe\x00c\x00o\x00u\x00n\x00t", "UTF-8"),
+                                            (b"count: \x00\x01\x02", "not valid YAML")])  # fmt: skip
+def test_binary_config_file_is_one_line(tmp_path, content, needle):
+    cfg = tmp_path / "bin.yaml"
+    cfg.write_bytes(content)
+    r = run("generate", "--config", str(cfg), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and needle in r.stderr and "bin.yaml" in r.stderr
+
+
+@pytest.mark.parametrize("field", ["count", "seed", "workers", "batch_size", "address.unit_rate",
+                                   "demographics.max_age"])  # fmt: skip
+def test_a_boolean_is_not_a_number(tmp_path, field):
+    cfg = tmp_path / "c.yaml"
+    section, _, name = field.rpartition(".")
+    cfg.write_text(f"{section}:\n  {name}: true\n" if section else f"{name}: true\n")
+    r = run("generate", "--config", str(cfg), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert f"'{field}'" in r.stderr and "True" in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MiB tmpfs: a real full disk (mounting needs root; without it the test skips)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({r.stderr.strip() or 'mount failed'})")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+@pytest.mark.parametrize("fmt,workers", [("csv", "2"), ("parquet", "1")])
+def test_full_disk_is_one_line_and_leaves_nothing(small_disk, fmt, workers):
+    out = small_disk / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    r = run("generate", "-n", "40000", "--batch-size", "10000", "--workers", workers, "--format", fmt,
+            "--out", str(out), "--quiet")  # fmt: skip
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "No space left on device" in lines[0] and str(out) in lines[0], r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_file_size_limit_is_one_line_and_leaves_nothing(tmp_path):
+    import resource
+
+    def limit() -> None:  # ulimit -f 1024 (1 MiB), for the run and its workers
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    out = tmp_path / "out"
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "pii_gen.py"), "generate", "-n", "40000", "--batch-size", "10000",
+         "--workers", "2", "--out", str(out), "--quiet"],
+        capture_output=True, text=True, timeout=600, preexec_fn=limit,
+    )  # fmt: skip
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "File too large" in lines[0], r.stderr
+    assert not out.exists()
+
+
+def _staging(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.name.startswith(".pii_gen-partial-")]
+
+
+def test_a_later_run_removes_the_staging_of_a_killed_run_only(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    command = [sys.executable, str(ROOT / "pii_gen.py"), "generate", "-n", "3000000", "--workers", "1",
+               "--out", str(out), "--quiet"]  # fmt: skip
+    procs, folders = [], []
+    try:
+        for _ in range(2):  # one after the other, so each one's staging folder is known
+            procs.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(_staging(out)) == len(folders):
+                time.sleep(0.05)
+            folders += [p for p in _staging(out) if p not in folders]
+        live, killed = procs
+        assert len(folders) == 2
+        killed.kill()  # kill -9: no chance to clean up
+        killed.wait()
+        assert folders[1].exists()  # left behind, as any kill -9 leaves it
+        r = run("generate", "-n", "100", "--out", str(out), "--quiet")
+        assert r.returncode == 0, r.stderr
+        assert _staging(out) == [folders[0]]  # the killed run's folder is gone, the live run's stays
+        assert live.poll() is None
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_a_run_replaces_the_previous_runs_files_as_a_whole(tmp_path):
+    out = tmp_path / "out"
+    assert run("generate", "-n", "500", "--noise", "light", "--out", str(out), "--quiet").returncode == 0
+    (out / "notes.txt").write_text("not pii_gen's")
+    assert (out / "noise_log.csv").exists()
+    r = run("generate", "-n", "500", "--format", "parquet", "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    want = {f"{t}.parquet" for t in TABLES} | {"manifest.json", "notes.txt"}
+    assert {p.name for p in out.iterdir()} == want  # no CSV, no noise log of the earlier run
+    assert (out / "notes.txt").read_text() == "not pii_gen's"
+
+
+def test_help_shows_defaults_and_whole_command_descriptions():
+    top = run("--help")
+    assert top.returncode == 0
+    commands = top.stdout.split("Commands:")[1].strip().splitlines()
+    assert len(commands) == 5 and not any(line.rstrip().endswith("...") for line in commands), top.stdout
+    gen = " ".join(run("generate", "--help").stdout.split())
+    for default in ("1000", "30000", "csv", "people", "strict", "fail", "all cores"):
+        assert f"[default: ({default})]" in gen, default

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import time
 from dataclasses import dataclass
 from typing import Callable
 
 from . import __version__
 from .config import RUN_FIELDS, GenerateConfig, build_config
+from .db.url import DatabaseURL, redact
 from .db.url import parse as parse_url
-from .errors import PiiGenError
+from .errors import OutputError
 from .sinks.database import DatabaseSink
-from .engine import PerformanceOptimizer
+from .engine import Interrupted, PerformanceOptimizer, StopSignals
 from .person import BLOCK_SIZE
 from .variability import make_plan, tables_for
 from .sinks import Staging, file_sink
+
+__all__ = ["Interrupted", "RunResult", "generate", "load_database", "manifest", "resume_command", "write_files"]
 
 
 @dataclass
@@ -59,12 +64,6 @@ def manifest(config: GenerateConfig, files: dict[str, dict[str, object]]) -> dic
     }
 
 
-class Interrupted(PiiGenError):
-    """Ctrl-C stopped a database load between batches; it can be resumed."""
-
-    exit_code = 130
-
-
 def generate(config: GenerateConfig, progress: Callable[[int], None] | None = None) -> RunResult:
     """Generate ``config.count`` people: into ``config.db`` when set, else into files in ``config.out``."""
     if config.db is not None:
@@ -86,15 +85,14 @@ def load_database(config: GenerateConfig, progress: Callable[[int], None] | None
         run.config.model_dump(), workers=config.workers, quiet=config.quiet, batch_size=run.config.batch_size
     )
     optimizer = PerformanceOptimizer(gen_config, first_task=run.first_batch)
-    with sink:
+    with StopSignals() as stop, sink:
         sink.open({name: t.arrow_schema for name, t in sink.tables.items()})
-        optimizer.run(sink, progress, graceful=True)
+        optimizer.run(sink, progress, graceful=True, stop=stop)
         if optimizer.interrupted:
             sink.abort()
-            loaded = sink.next_batch
-            raise Interrupted(
-                f"interrupted: {loaded} batches are loaded (run {run.run_id}); continue with: "
-                f"pii_gen generate --db '{url.redacted()}' --resume {run.run_id}"
+            raise stop.error(
+                f"{sink.next_batch} batches are loaded (run {run.run_id}); continue with: "
+                f"{resume_command(config, url, run.run_id)}"
             )
     return RunResult(
         rows=dict(sink.rows), files={}, seconds=time.perf_counter() - started, workers=optimizer.workers,
@@ -102,27 +100,43 @@ def load_database(config: GenerateConfig, progress: Callable[[int], None] | None
     )  # fmt: skip
 
 
+def resume_command(config: GenerateConfig, url: DatabaseURL, run_id: str) -> str:
+    """The command that continues an interrupted load, as it can be pasted (the password left out)."""
+    args = ["pii_gen", "generate", "--db", redact(config.db or "", url.password)]
+    if config.db_schema:
+        args += ["--schema", config.db_schema]
+    command = shlex.join([*args, "--resume", run_id])
+    return command + (" (with the password in place of ***)" if url.password else "")
+
+
 def write_files(config: GenerateConfig, progress: Callable[[int], None] | None = None) -> RunResult:
     """Generate ``config.count`` people into ``config.out`` as one file per table plus manifest.json.
 
     Files are written to a hidden folder first and moved into place only when
-    everything succeeded, so an error or Ctrl-C leaves the output folder as it was.
+    everything succeeded, so an error, Ctrl-C or SIGTERM leaves the output folder as it was.
+    Signals are held for the whole run, so a second one cannot cut the clean-up short.
     """
     started = time.perf_counter()
-    staging = Staging(config.out)
-    try:
-        sink = file_sink(config.format, staging)
-        optimizer = PerformanceOptimizer(config)
-        with sink:
-            sink.open({name: t.arrow_schema for name, t in tables_for(config).items()})
-            optimizer.run(sink, progress)
-        files = sink.checksums()
-        text = json.dumps(manifest(config, files), indent=2, sort_keys=False) + "\n"
-        staging.path("manifest.json").write_text(text, encoding="utf-8")
-        staging.commit()
-    except BaseException:
-        staging.abort()
-        raise
+    with StopSignals() as stop:
+        staging = Staging(config.out)
+        try:
+            sink = file_sink(config.format, staging)
+            optimizer = PerformanceOptimizer(config)
+            with sink:
+                sink.open({name: t.arrow_schema for name, t in tables_for(config).items()})
+                optimizer.run(sink, progress, stop=stop)
+            if stop.signum is not None:
+                raise stop.error()
+            files = sink.checksums()
+            text = json.dumps(manifest(config, files), indent=2, sort_keys=False) + "\n"
+            staging.path("manifest.json").write_text(text, encoding="utf-8")
+            staging.commit()  # a signal from here on comes too late to undo a finished run
+        except OSError as err:  # a full disk, a file size limit, a vanished folder
+            staging.abort()
+            raise OutputError(f"cannot write to output folder '{config.out}': {_reason(err)}") from None
+        except BaseException:
+            staging.abort()
+            raise
     return RunResult(
         rows=dict(sink.rows),
         files=files,
@@ -131,3 +145,10 @@ def write_files(config: GenerateConfig, progress: Callable[[int], None] | None =
         peak_rss=optimizer.peak_rss,
         people=optimizer.people,
     )
+
+
+def _reason(err: OSError) -> str:
+    """What went wrong, in the system's words (Arrow's I/O errors carry them only in the message)."""
+    if err.errno:
+        return os.strerror(err.errno)
+    return " ".join(str(err).split())

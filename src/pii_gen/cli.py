@@ -6,7 +6,9 @@ the one place that happens.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from .db import ddl
 from .db.loaders import connect
 from .db.url import DEFAULT_DUCKDB, redact
 from .db.url import parse as parse_url
+from .engine import StopSignals
 from .errors import ConfigError, OutputError, PiiGenError
 from .sinks.database import ensure_schema
 from .variability import tables_for
@@ -27,23 +30,32 @@ from .variability import tables_for
 err_console = Console(stderr=True, highlight=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(__version__, prog_name="pii_gen")
 def cli() -> None:
     """Generate realistic synthetic people, fast and safe by default."""
 
 
-@cli.command()
-@click.option("-n", "--count", type=int, help="Number of people to generate.")
-@click.option("--seed", type=int, help="Random seed (same seed and config give identical output).")
-@click.option("--workers", type=int, help="Worker processes (default: all cores).")
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), help="Output format.")
-@click.option("--out", type=click.Path(path_type=Path), help="Output folder (default: people).")
+def _default(field: str) -> str:
+    """A config field's default as --help shows it (the flags default to None so the config file can set them)."""
+    from .config import GenerateConfig
+
+    return str(GenerateConfig.model_fields[field].default)
+
+
+@cli.command(short_help="Generate people into files or a database.")
+@click.option("-n", "--count", type=int, show_default=_default("count"), help="Number of people to generate.")
+@click.option("--seed", type=int, show_default=_default("seed"),
+              help="Random seed (same seed and config give identical output).")  # fmt: skip
+@click.option("--workers", type=int, show_default="all cores", help="Worker processes.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), show_default=_default("format"),
+              help="Output format.")  # fmt: skip
+@click.option("--out", type=click.Path(path_type=Path), show_default=_default("out"), help="Output folder.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML or JSON config file.")
-@click.option(
-    "--pii-mode", type=click.Choice(["strict", "realistic"]), help="strict (default) or realistic identifiers."
-)
-@click.option("--batch-size", type=int, help="People handed to a worker at a time.")
+@click.option("--pii-mode", type=click.Choice(["strict", "realistic"]), show_default=_default("pii_mode"),
+              help="strict (identifiers can never be real) or realistic.")  # fmt: skip
+@click.option("--batch-size", type=int, show_default=_default("batch_size"),
+              help="People handed to a worker at a time.")  # fmt: skip
 @click.option(
     "--db",
     is_flag=False,
@@ -52,13 +64,11 @@ def cli() -> None:
     help=f"Load into this database URL instead of files (alone: {DEFAULT_DUCKDB}).",
 )
 @click.option("--schema", "db_schema", help="Database schema (namespace) for the tables.")
-@click.option(
-    "--if-exists", type=click.Choice(["fail", "append", "replace"]), help="When the tables already hold rows."
-)
+@click.option("--if-exists", type=click.Choice(["fail", "append", "replace"]), show_default=_default("if_exists"),
+              help="When the tables already hold rows.")  # fmt: skip
 @click.option("--resume", help="Run id of an interrupted database load to continue.")
-@click.option(
-    "--noise", type=click.Choice(NOISE_PROFILES), help="Data-quality noise profile (default none: clean data)."
-)
+@click.option("--noise", type=click.Choice(NOISE_PROFILES), show_default="none",
+              help="Data-quality noise profile (none: clean data).")  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, default=None, help="No progress bar or summary.")
 def generate(
     count: int | None,
@@ -129,7 +139,7 @@ def generate(
         )
 
 
-@cli.command("create-schema")
+@cli.command("create-schema", short_help="Create the output tables in a database.")
 @click.option("--db", help="Database URL to create the tables in.")
 @click.option("--schema", "db_schema", help="Database schema (namespace) for the tables.")
 @click.option("--drop-existing", is_flag=True, help="Drop pii_gen's tables first (their rows are lost).")
@@ -164,7 +174,7 @@ def create_schema(
     err_console.print(f"Created pii_gen's tables in {url.redacted()}", soft_wrap=True)
 
 
-@cli.command("create-config")
+@cli.command("create-config", short_help="Write a commented config file.")
 @click.option("--out", "path", default="pii_gen.yaml", show_default=True, help="File to write, or - for stdout.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def create_config(path: str, force: bool) -> None:
@@ -183,7 +193,7 @@ def create_config(path: str, force: bool) -> None:
     err_console.print(f"Wrote {target}; edit it and pass it with: pii_gen generate --config {target}", soft_wrap=True)
 
 
-@cli.command()
+@cli.command(short_help="Check generated data; exit 1 when it fails.")
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
 @click.option("--db", help="Validate this database URL instead of an output folder.")
 @click.option("--schema", "db_schema", help="Database schema (namespace) holding the tables.")
@@ -225,7 +235,7 @@ def validate(
         sys.exit(1)
 
 
-@cli.command("stream")
+@cli.command("stream", short_help="Stream people continuously at a set rate.")
 @click.option("--rate", type=float, help="People per second (default 100; 0: as fast as possible).")
 @click.option("--duration", type=float, help="Stop after this many seconds.")
 @click.option("-n", "--count", type=int, help="Stop after this many people.")
@@ -297,8 +307,16 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
+def _ignore_stop_signals() -> None:
+    """Once interrupted, a second Ctrl-C or SIGTERM must not cut the last message and exit status short."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the CLI, turning user errors into one line and exit status 2."""
+    StopSignals.ignore_after_stop = True
     try:
         return cli.main(args=argv, prog_name="pii_gen", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # bare group: show help, as a user expects
@@ -311,13 +329,18 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo(f"pii_gen: error: {_one_line(exc.format_message())}{hint}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:
+        _ignore_stop_signals()
         click.echo("pii_gen: interrupted", err=True)
         sys.exit(130)
     except KeyboardInterrupt:
+        _ignore_stop_signals()
         click.echo("pii_gen: interrupted; nothing was written", err=True)
         sys.exit(130)
     except PiiGenError as exc:
-        kind = "" if exc.exit_code == 130 else "error: "  # an interruption is not an error
+        kind = "error: "
+        if isinstance(exc, api.Interrupted):  # an interruption is not an error
+            _ignore_stop_signals()
+            kind = ""
         click.echo(f"pii_gen: {kind}{_one_line(redact(str(exc)))}", err=True)  # no credential ever, whatever the path
         sys.exit(exc.exit_code)
     except BrokenPipeError:

@@ -33,8 +33,8 @@ class _Section(BaseModel):
 class DemographicsConfig(_Section):
     """Who is generated: the range every person's age lies in (with households: 0 and 85-100)."""
 
-    min_age: int = Field(0, ge=0, le=100, description="youngest age generated")
-    max_age: int = Field(90, ge=0, le=100, description="oldest age generated")
+    min_age: int = Field(0, ge=0, le=100, strict=True, description="youngest age generated")
+    max_age: int = Field(90, ge=0, le=100, strict=True, description="oldest age generated")
 
     @model_validator(mode="after")
     def _range(self) -> "DemographicsConfig":
@@ -58,26 +58,36 @@ HOUSEHOLD_MIN_MAX_AGE = 85
 class AddressConfig(_Section):
     """How many addresses a person has besides the current home."""
 
-    max_previous: int = Field(4, ge=0, le=8, description="most previous home addresses per person")
-    unit_rate: float = Field(0.22, ge=0, le=1, description="share of homes with an apartment/unit")
-    po_box_rate: float = Field(0.05, ge=0, le=1, description="share of people with a PO box mailing address")
-    military_rate: float = Field(0.004, ge=0, le=1, description="share with an APO/FPO/DPO mailing address")
-    shipping_rate: float = Field(0.06, ge=0, le=1, description="share with a separate shipping address")
+    max_previous: int = Field(4, ge=0, le=8, strict=True, description="most previous home addresses per person")
+    unit_rate: float = Field(0.22, ge=0, le=1, strict=True, description="share of homes with an apartment/unit")
+    po_box_rate: float = Field(
+        0.05, ge=0, le=1, strict=True, description="share of people with a PO box mailing address"
+    )
+    military_rate: float = Field(
+        0.004, ge=0, le=1, strict=True, description="share with an APO/FPO/DPO mailing address"
+    )
+    shipping_rate: float = Field(0.06, ge=0, le=1, strict=True, description="share with a separate shipping address")
 
 
 class ContactConfig(_Section):
     """Phones and e-mail addresses."""
 
-    home_phone_rate: float = Field(0.3, ge=0, le=1, description="base share with a home landline (rises with age)")
-    work_phone_rate: float = Field(0.25, ge=0, le=1, description="share of employed people with a work phone")
-    work_email_rate: float = Field(0.55, ge=0, le=1, description="share of employed people with a work e-mail")
+    home_phone_rate: float = Field(
+        0.3, ge=0, le=1, strict=True, description="base share with a home landline (rises with age)"
+    )
+    work_phone_rate: float = Field(
+        0.25, ge=0, le=1, strict=True, description="share of employed people with a work phone"
+    )
+    work_email_rate: float = Field(
+        0.55, ge=0, le=1, strict=True, description="share of employed people with a work e-mail"
+    )
     unique_emails: bool = Field(False, description="make every e-mail address unique by adding the person id")
 
 
 class EmploymentConfig(_Section):
     """Job histories."""
 
-    max_jobs: int = Field(5, ge=1, le=12, description="most jobs in one person's history")
+    max_jobs: int = Field(5, ge=1, le=12, strict=True, description="most jobs in one person's history")
 
 
 NoiseProfile = Literal["none", "light", "realistic", "heavy"]
@@ -143,19 +153,22 @@ class NoiseConfig(_Section):
 class GenerateConfig(_Section):
     """Everything one ``pii_gen generate`` run needs."""
 
-    count: int = Field(1000, ge=0, description="number of people (-n)")
-    seed: int = Field(0, ge=0, lt=2**63, description="random seed; same seed and config give identical output")
-    workers: int | None = Field(None, ge=1, le=256, description="worker processes (default: all cores)")
+    # Numbers are strict: YAML's `count: true` is a mistake to report, not 1 person.
+    count: int = Field(1000, ge=0, strict=True, description="number of people (-n)")
+    seed: int = Field(
+        0, ge=0, lt=2**63, strict=True, description="random seed; same seed and config give identical output"
+    )
+    workers: int | None = Field(None, ge=1, le=256, strict=True, description="worker processes (default: all cores)")
     format: Format = Field("csv", description="output format: csv, jsonl or parquet")
     out: Path = Field(Path("people"), description="output folder")
     pii_mode: PiiMode = Field(
         "strict", description="strict: identifiers can never be real; realistic: structurally real"
     )
     quiet: bool = Field(False, description="no progress bar")
-    batch_size: int = Field(30_000, ge=1, le=1_000_000, description="people handed to a worker at a time")
+    batch_size: int = Field(30_000, ge=1, le=1_000_000, strict=True, description="people handed to a worker at a time")
     as_of: dt.date = Field(dt.date(2026, 1, 1), description="the 'today' that ages and current jobs refer to")
     first_person_id: int = Field(
-        1, ge=1, lt=2**40, description="person_id of the first person: 1 plus a multiple of 10,000"
+        1, ge=1, lt=2**40, strict=True, description="person_id of the first person: 1 plus a multiple of 10,000"
     )
     db: str | None = Field(None, description="load into this database URL instead of writing files")
     db_schema: str | None = Field(None, description="database schema (namespace) for the tables")
@@ -175,6 +188,22 @@ class GenerateConfig(_Section):
             raise ValueError(
                 f"demographics.min_age must be 0 and max_age at least {HOUSEHOLD_MIN_MAX_AGE} when households are "
                 f"generated (got {d.min_age}-{d.max_age}); set households.enabled: false for a narrower age range"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _ssns_stay_distinct(self) -> "GenerateConfig":
+        from .identifiers import REALISTIC_SSN_SPACE, STRICT_SSN_SPACE
+
+        space = STRICT_SSN_SPACE if self.pii_mode == "strict" else REALISTIC_SSN_SPACE
+        last = self.first_person_id - 1 + self.count  # person ids index the SSNs; past the space they repeat
+        if last > space:
+            kind = "never-issued" if self.pii_mode == "strict" else "issuable"
+            after = f" after person_id {self.first_person_id - 1:,}" if self.first_person_id > 1 else ""
+            raise ValueError(
+                f"count {self.count:,}{after} is more than {self.pii_mode} mode can give distinct SSNs: "
+                f"there are {space:,} {kind} SSNs, so at most {max(0, space - self.first_person_id + 1):,} "
+                f"people{after}"
             )
         return self
 
@@ -230,6 +259,11 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file '{p}' does not exist") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"config file '{p}' is not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}); "
+            "it must be a YAML or JSON file"
+        ) from None
     except OSError as err:
         raise ConfigError(f"config file '{p}' cannot be read: {err.strerror}") from None
     try:

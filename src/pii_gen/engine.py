@@ -7,22 +7,36 @@ straight into the output files at offsets claimed in task order, so no data
 passes through the parent.  At most a small window of batches is in flight, and the window
 shrinks when the processes together use more memory than allowed, so memory
 does not grow with the number of people.
+
+Workers are spawned processes of a :class:`concurrent.futures.ProcessPoolExecutor`:
+a worker that dies breaks the pool and fails the run (``multiprocessing.Pool``
+would respawn it forever).  They start without the parent's ``__main__`` (so a
+plain script, stdin or a notebook needs no ``if __name__ == "__main__"`` guard)
+and with SIGINT blocked until they ignore it: Ctrl-C is the parent's to handle.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import ctypes
 import multiprocessing as mp
+import multiprocessing.context as mp_context
 import os
 import signal
+import sys
+import threading
+import types
 from collections import deque
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import resource_tracker
 from typing import Any, Callable, Iterator, Union
 
 import psutil
 import pyarrow as pa
 
 from .config import GenerateConfig
+from .errors import PiiGenError
 from .person import BLOCK_SIZE, PersonGenerator, blocks_for, blocks_per_batch
 from .sinks.base import Batch, Sink
 from .sinks.direct import PartWriter, Receipt
@@ -32,12 +46,92 @@ Task = tuple[int, int, int]  # (task number, first block, stop block)
 Result = Union[Receipt, Batch]
 
 MEMORY_LIMIT = 1_400 * 1024 * 1024  # bytes, all processes together
+POLL_SECONDS = 0.1  # how often the parent looks for a stop request while it waits for a worker
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _worker_state: dict[str, Any] = {}
 
 
+class Interrupted(PiiGenError):
+    """A signal (Ctrl-C, SIGTERM) stopped the run; the exit status is 128 + the signal number."""
+
+    def __init__(self, message: str, signum: int = signal.SIGINT) -> None:
+        super().__init__(message)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+class WorkerDied(PiiGenError):
+    """A worker process ended without finishing its work (killed, out of memory, crashed)."""
+
+
+class StopSignals:
+    """While active, SIGINT and SIGTERM request a stop instead of raising wherever the code happens to be.
+
+    ``signum`` is the first signal received.  With ``immediate`` the first signal also raises
+    :class:`Interrupted` at once (for code with no processes or locks to leave in a bad state);
+    later signals are ignored, so clean-up is never interrupted.  Signal handlers can only
+    be set in the main thread; elsewhere this does nothing and signals keep their meaning.
+    """
+
+    #: After a stop, leave SIGINT and SIGTERM ignored rather than restore them.  A library must restore
+    #: them; the command line sets this, so a second signal cannot cut its clean-up and exit short.
+    ignore_after_stop = False
+
+    def __init__(self, immediate: bool = False) -> None:
+        self.signum: int | None = None
+        self.immediate = immediate
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for signum in STOP_SIGNALS:
+                if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored by whoever started us: stays so
+                    self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, previous in self._previous.items():
+            if self.signum is not None and self.ignore_after_stop:
+                previous = signal.SIG_IGN
+            elif previous is None:  # set outside Python: restore the default
+                previous = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signum is not None:
+            return
+        self.signum = signum
+        if self.immediate:
+            self.immediate = False
+            raise self.error()
+
+    def error(self, what: str = "nothing was written") -> Interrupted:
+        signum = self.signum or signal.SIGINT
+        return Interrupted(f"interrupted by {signal.Signals(signum).name}; {what}", signum)
+
+
+PR_SET_PDEATHSIG = 1  # prctl option (Linux)
+
+
+def _die_with_parent() -> None:
+    """End this worker when the parent dies, even by SIGKILL: a worker holds both ends of the pool's
+    pipes, so it would never see them close and would run on, and wait, forever."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    except (OSError, AttributeError):  # not Linux with glibc
+        return
+    parent = mp.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before the line above
+        os._exit(1)
+
+
 def _init_worker(config_json: str, writer: PartWriter | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked since the spawn: see _spawning
+    _die_with_parent()
     _worker_state["generator"] = PersonGenerator(GenerateConfig.model_validate_json(config_json))
     _worker_state["writer"] = writer
     release_memory()
@@ -60,16 +154,48 @@ def release_memory() -> None:
         pass
 
 
+_spawn_lock = threading.Lock()
+
+
 @contextlib.contextmanager
-def _worker_environment() -> Iterator[None]:
-    """Environment the workers start with: Arrow's allocator keeps freed pages for the next batch."""
-    saved = os.environ.get("MIMALLOC_PURGE_DELAY")
-    os.environ["MIMALLOC_PURGE_DELAY"] = "-1" if saved is None else saved
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ["MIMALLOC_PURGE_DELAY"]
+def _spawning() -> Iterator[None]:
+    """What a worker is started with: no ``__main__`` of the parent's to re-run, SIGINT blocked (the mask
+    survives ``exec``, so a Ctrl-C while the worker still imports is held, then dropped once it ignores
+    SIGINT), and Arrow's allocator keeping freed pages for the next batch."""
+    # Its start unblocks SIGINT in this thread (and so in a worker started with it): have it running first.
+    resource_tracker.ensure_running()
+    with _spawn_lock:  # sys.modules and the environment are the whole process's
+        main = sys.modules.get("__main__")
+        # multiprocessing.spawn re-runs the parent's main module (its __spec__ or __file__) in
+        # each child: a script without a __main__ guard would start generating again, and
+        # '<stdin>' cannot be re-read at all.  Workers run only pii_gen's code, so they need none.
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        purge = os.environ.get("MIMALLOC_PURGE_DELAY")
+        os.environ["MIMALLOC_PURGE_DELAY"] = "-1" if purge is None else purge
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            if purge is None:
+                del os.environ["MIMALLOC_PURGE_DELAY"]
+            if main is not None:
+                sys.modules["__main__"] = main
+
+
+class _WorkerProcess(mp_context.SpawnProcess):
+    """A spawned process started the way :func:`_spawning` describes."""
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        with _spawning():
+            return mp_context.SpawnProcess._Popen(process_obj)
+
+
+class _WorkerContext(mp_context.SpawnContext):
+    """The spawn start method (fork would copy Arrow's threads mid-state), with :class:`_WorkerProcess`."""
+
+    Process = _WorkerProcess
 
 
 def _run_task(task: Task) -> Result:
@@ -94,87 +220,151 @@ def _rss_all() -> int:
     return total
 
 
+def _kill(processes: list[Any]) -> None:
+    """End the workers at once: waiting for batches nobody will take only delays the stop."""
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+
+
+def _how_it_died(processes: list[Any]) -> str:
+    """The end of the first worker that did not end the ordinary way, for the error message."""
+    ended = [p for p in processes if p.exitcode not in (None, 0)]
+    # The pool stops the other workers with SIGTERM once one has died: name the one that died first.
+    first = next((p for p in ended if p.exitcode != -signal.SIGTERM), ended[0] if ended else None)
+    if first is None:
+        return "ended"
+    if first.exitcode < 0:
+        return f"(pid {first.pid}) was killed by {signal.Signals(-first.exitcode).name}"
+    return f"(pid {first.pid}) exited with status {first.exitcode}"
+
+
 class PerformanceOptimizer:
-    """Runs a generation plan across worker processes with bounded memory."""
+    """Runs a generation plan across worker processes with bounded memory.
+
+    Tasks are planned lazily from the count: nothing is held per task, whatever the count.
+    """
 
     def __init__(self, config: GenerateConfig, memory_limit: int = MEMORY_LIMIT, first_task: int = 0) -> None:
         self.config = config
         self.memory_limit = memory_limit
-        per = blocks_per_batch(config.batch_size)
-        total = blocks_for(config.count)
-        tasks = [(i, b, min(b + per, total)) for i, b in enumerate(range(0, total, per))]
-        self.tasks: list[Task] = tasks[first_task:]
+        self.per = blocks_per_batch(config.batch_size)
+        self.total_blocks = blocks_for(config.count)
+        self.first_task = first_task
+        self.task_count = max(0, -(-self.total_blocks // self.per) - first_task)
         self.interrupted = False
-        self.workers = max(1, min(config.resolved_workers(), len(self.tasks)))
+        self.workers = max(1, min(config.resolved_workers(), self.task_count))
         self.peak_rss = 0
         self.people = 0  # people delivered so far
 
-    def run(self, sink: Sink, progress: Callable[[int], None] | None = None, graceful: bool = False) -> None:
+    def tasks(self) -> Iterator[Task]:
+        """The run's tasks, (number, first block, stop block), from ``first_task`` on."""
+        for number in range(self.first_task, self.first_task + self.task_count):
+            start = number * self.per
+            yield number, start, min(start + self.per, self.total_blocks)
+
+    def run(
+        self,
+        sink: Sink,
+        progress: Callable[[int], None] | None = None,
+        graceful: bool = False,
+        stop: StopSignals | None = None,
+    ) -> None:
         """Generate every block and deliver it to ``sink`` in block order.
 
-        With ``graceful``, Ctrl-C lets the batch being delivered finish, then stops
-        with ``self.interrupted`` set (a database load can then be resumed);
-        otherwise Ctrl-C raises at once and the sink discards everything.
+        SIGINT and SIGTERM stop the run within a fraction of a second, workers and all.
+        With ``graceful`` the batch being delivered is finished first and the run
+        returns with ``self.interrupted`` set (a database load can then be resumed);
+        otherwise :class:`Interrupted` is raised and the caller discards the output.
+        A caller that must also clean up undisturbed passes its own active ``stop``.
         """
-        previous = signal.getsignal(signal.SIGINT)
-        if graceful:
-            signal.signal(signal.SIGINT, self._request_stop)
-        try:
-            self._run(sink, progress)
-        finally:
-            if graceful:
-                signal.signal(signal.SIGINT, previous)
+        with contextlib.ExitStack() as stack:
+            if stop is None:
+                stop = stack.enter_context(StopSignals())
+            self._run(sink, progress, stop, graceful)
 
-    def _request_stop(self, signum: int, frame: object) -> None:
+    def _stopping(self, stop: StopSignals, graceful: bool) -> bool:
+        if stop.signum is None:
+            return False
+        if not graceful:
+            raise stop.error()
         self.interrupted = True
+        return True
 
-    def _run(self, sink: Sink, progress: Callable[[int], None] | None) -> None:
+    def _run(self, sink: Sink, progress: Callable[[int], None] | None, stop: StopSignals, graceful: bool) -> None:
         parallel = self.workers > 1
-        ctx = mp.get_context("spawn") if parallel else None  # fork would copy Arrow's threads mid-state
+        ctx = _WorkerContext() if parallel else None
         writer = sink.part_writer(ctx) if isinstance(sink, FileSink) else None
         if not parallel:
             gen = PersonGenerator(self.config)
-            for task in self.tasks:
-                self._deliver(sink, _produce(gen, task, writer), task, progress)
-                if self.interrupted:
-                    break
-            if writer is not None:
-                writer.close()
+            # Nothing here can be left half-done by an exception, so a signal may raise at once.
+            stop.immediate = not graceful and stop.signum is None
+            try:
+                for task in self.tasks():
+                    if self._stopping(stop, graceful):
+                        break
+                    self._deliver(sink, _produce(gen, task, writer), task, progress)
+            finally:
+                stop.immediate = False
+                if writer is not None:
+                    writer.close()
             return
         if writer is None:
             release_memory()  # the parent receives every batch: keep its allocator pages between batches
-        with _worker_environment():
-            pool = ctx.Pool(self.workers, initializer=_init_worker, initargs=(self.config.model_dump_json(), writer))
+        pool = cf.ProcessPoolExecutor(
+            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(self.config.model_dump_json(), writer)
+        )
+        processes: list[Any] = []
         try:
-            pending: deque = deque()  # (task, result)
-            todo = iter(self.tasks)
-            window = 2 * self.workers if writer is not None else self.workers + 1  # batches in flight
-            exhausted = False
-            while True:
-                while (
-                    not exhausted
-                    and not self.interrupted
-                    and len(pending) < window
-                    and (not pending or _rss_all() < self.memory_limit)
-                ):
-                    task = next(todo, None)
-                    if task is None:
-                        exhausted = True
-                        break
-                    pending.append((task, pool.apply_async(_run_task, (task,))))
-                if not pending or self.interrupted:
-                    break
-                task, result = pending.popleft()
-                self._deliver(sink, result.get(), task, progress)
-            if self.interrupted:
-                pool.terminate()
-            else:
-                pool.close()
+            self._feed(pool, processes, sink, writer is not None, progress, stop, graceful)
+        except BrokenProcessPool:
+            pool.shutdown(wait=True, cancel_futures=True)  # every worker reaped: their exit codes are known
+            if not self._stopping(stop, graceful):  # not a signal to the whole group, which ends workers too
+                raise WorkerDied(
+                    f"a worker process {_how_it_died(processes)} before finishing its batch; "
+                    "the run is stopped and its output discarded"
+                ) from None
         except BaseException:
-            pool.terminate()
+            _kill(processes)
             raise
         finally:
-            pool.join()
+            if stop.signum is not None:
+                _kill(processes)
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _feed(
+        self,
+        pool: cf.ProcessPoolExecutor,
+        processes: list[Any],
+        sink: Sink,
+        direct: bool,
+        progress: Callable[[int], None] | None,
+        stop: StopSignals,
+        graceful: bool,
+    ) -> None:
+        """Keep a window of tasks in flight and deliver their results in task order until done or stopped."""
+        pending: deque = deque()  # (task, future)
+        todo = self.tasks()
+        window = 2 * self.workers if direct else self.workers + 1  # batches in flight
+        exhausted = False
+        while not self._stopping(stop, graceful):
+            while not exhausted and len(pending) < window and (not pending or _rss_all() < self.memory_limit):
+                task = next(todo, None)
+                if task is None:
+                    exhausted = True
+                    break
+                pending.append((task, pool.submit(_run_task, task)))
+                if len(processes) < self.workers:  # workers start on demand, with the first tasks
+                    processes[:] = pool._processes.values()  # type: ignore[attr-defined]
+            if not pending:
+                break
+            task, future = pending[0]
+            try:
+                result = future.result(timeout=POLL_SECONDS)
+            except cf.TimeoutError:
+                continue
+            pending.popleft()
+            self._deliver(sink, result, task, progress)
 
     def _deliver(self, sink: Sink, result: Result, task: Task, progress: Callable[[int], None] | None) -> None:
         if isinstance(result, Receipt):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import socket
 import zlib
 import shutil
 import uuid
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -19,19 +23,44 @@ from .codecs import CsvCodec, JsonlCodec
 from .direct import Ledger, PartWriter, Receipt, crc32_combine
 
 
+STAGING_PREFIX = ".pii_gen-partial-"
+MANIFEST = "manifest.json"
+
+
+def _host() -> str:
+    return "".join(c if c.isalnum() else "_" for c in socket.gethostname()) or "host"
+
+
+def _started(pid: int) -> int | None:
+    """When process ``pid`` started (centiseconds since the epoch), or None when there is none."""
+    try:
+        return round(psutil.Process(pid).create_time() * 100)
+    except psutil.Error:
+        return None
+
+
 class Staging:
     """A hidden folder inside the output folder that files are written to first.
 
     ``commit`` moves every staged file over its final name (an atomic rename on
-    one file system); ``abort`` removes the folder, so a failed or interrupted
-    run leaves the output folder as it was.
+    one file system) and then removes the files a previous pii_gen run listed in
+    its manifest that this run did not write, so the folder holds one run's output
+    as a whole; ``abort`` removes the folder, so a failed or interrupted run leaves
+    the output folder as it was.
+
+    The folder's name says which process owns it (host, pid and start time), so a
+    later run can remove the folders of runs that were killed before cleaning up,
+    and leaves those of runs still going (or of another host) alone.
     """
 
     def __init__(self, out: Path) -> None:
         self.out = Path(out)
+        self._created = not self.out.exists()
         try:
             self.out.mkdir(parents=True, exist_ok=True)
-            self.dir = self.out / f".pii_gen-partial-{uuid.uuid4().hex[:12]}"
+            remove_stale_staging(self.out)
+            pid = os.getpid()
+            self.dir = self.out / f"{STAGING_PREFIX}{_host()}-{pid}-{_started(pid)}-{uuid.uuid4().hex[:6]}"
             self.dir.mkdir()
         except FileExistsError:
             raise OutputError(f"output path '{self.out}' exists and is not a folder") from None
@@ -42,12 +71,53 @@ class Staging:
         return self.dir / name
 
     def commit(self) -> None:
-        for item in sorted(self.dir.iterdir()):
-            os.replace(item, self.out / item.name)
+        previous = previous_run_files(self.out)
+        names = sorted(item.name for item in self.dir.iterdir())
+        for name in sorted(names, key=lambda n: n == MANIFEST):  # the manifest last: it describes the rest
+            os.replace(self.dir / name, self.out / name)
         self.dir.rmdir()
+        for name in sorted(previous - set(names)):
+            with contextlib.suppress(FileNotFoundError):
+                (self.out / name).unlink()
 
     def abort(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self._created:  # the run made the folder: leave no empty one behind
+            with contextlib.suppress(OSError):
+                self.out.rmdir()
+
+
+def previous_run_files(out: Path) -> set[str]:
+    """The files a previous pii_gen run's manifest lists in ``out`` (only plain names inside it)."""
+    try:
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(manifest, dict) or manifest.get("generator") != "pii_gen":
+        return set()
+    files = manifest.get("files")
+    names = set(files) if isinstance(files, dict) else set()
+    return {n for n in names if isinstance(n, str) and n == Path(n).name and not n.startswith(".") and n != MANIFEST}
+
+
+def remove_stale_staging(out: Path) -> list[Path]:
+    """Remove the staging folders in ``out`` whose owner on this host is gone; return them."""
+    removed = []
+    host = _host()
+    for item in out.glob(f"{STAGING_PREFIX}*"):
+        parts = item.name[len(STAGING_PREFIX) :].rsplit("-", 3)
+        if len(parts) != 4 or parts[0] != host or not item.is_dir():
+            continue  # another host's, or of a version that did not name its owner: never guess
+        try:
+            pid, started = int(parts[1]), int(parts[2])
+        except ValueError:
+            continue
+        owner = _started(pid)
+        if owner is not None and abs(owner - started) <= 100:  # alive (start times agree within 1 s)
+            continue
+        shutil.rmtree(item, ignore_errors=True)
+        removed.append(item)
+    return removed
 
 
 class FileSink(Sink):
