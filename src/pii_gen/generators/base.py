@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
 
-from ..config import GenerateConfig
 from ..reference import Reference
+
+if TYPE_CHECKING:  # the config imports the noise registry, whose outliers use dates of this package
+    from ..config import GenerateConfig
 
 Column = np.ndarray | pa.Array
 

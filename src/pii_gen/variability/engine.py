@@ -11,13 +11,12 @@ changed exactly once and its original is in the log.
 from __future__ import annotations
 
 import zlib
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..config import GenerateConfig
 from ..reference import Reference
 from ..schema import TABLES, Table
 from .base import Cells, NoiseType
@@ -26,6 +25,9 @@ from .duplicates import add_duplicates
 from .log import NoiseLog
 from .plan import NoisePlan, make_plan
 from .registry import NOISE_TYPES
+
+if TYPE_CHECKING:  # the config imports the noise registry: the engine only reads the config it is given
+    from ..config import GenerateConfig
 
 RngFor = Callable[[int, int], np.random.Generator]  # (block, stream) -> generator
 STREAM_BASE = 1_000_000  # far above the sub-generators' stream numbers
