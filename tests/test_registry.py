@@ -9,10 +9,14 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from pii_gen import PersonGenerator
 from pii_gen.config import build_config
 from pii_gen.errors import ConfigError, RegistryError
-from pii_gen.generators import REGISTRY
+from pii_gen.generators import ENGINE_COLUMNS, SubGenerator, registry
+from pii_gen.generators.base import REGISTRY as GENERATORS
+from pii_gen.generators.base import SubGenerators, check_contract, run_order
 from pii_gen.reference import load
+from pii_gen.registry import discover
 from pii_gen.schema import KINDS, NOISE_LOG, SOURCE_PERSON_ID, TABLES, Column, Table
 from pii_gen.variability import noise_types
 from pii_gen.variability.base import Cells, NoiseType, NoiseTypes
@@ -21,11 +25,15 @@ from pii_gen.variability.wrong import WrongValue
 
 # -- sub-generators -------------------------------------------------------------------------------
 
+#: The order the generators ran in when it was a hand-kept tuple.
+PREVIOUS_ORDER = ("household", "relationships", "demographics", "name", "identity", "address", "employment",
+                  "contact", "email", "financial", "households")  # fmt: skip
+
 
 def test_registry_covers_the_contract_exactly():
     produced: dict[str, list[str]] = {name: [] for name in TABLES}
     produced["persons"].append("person_id")  # the engine assigns keys
-    for gen in REGISTRY:
+    for gen in registry():
         assert gen.table in TABLES, gen.name
         produced[gen.table].extend(gen.columns)
     for name, spec in TABLES.items():
@@ -34,14 +42,128 @@ def test_registry_covers_the_contract_exactly():
 
 def test_registry_order_respects_dependencies_and_streams_are_unique():
     available: set[str] = set()
-    for gen in REGISTRY:
+    for gen in registry():
         missing = set(gen.requires) - available
         assert not missing, f"{gen.name} needs {missing} before it runs"
         available |= set(gen.provides)
-    streams = [g.stream for g in REGISTRY]
+    streams = [g.stream for g in registry()]
     assert len(set(streams)) == len(streams)
-    names = [g.name for g in REGISTRY]
+    names = [g.name for g in registry()]
     assert len(set(names)) == len(names)
+
+
+def test_run_order_comes_from_requires_and_provides_with_ties_by_stream():
+    assert [g.name for g in registry()] == [
+        "identity", "household", "demographics", "name", "address", "employment", "contact", "email", "financial",
+        "relationships", "households",
+    ]  # fmt: skip
+    assert sorted(g.name for g in registry()) == sorted(PREVIOUS_ORDER)
+    assert run_order(reversed(registry())) == registry()  # the order of registration does not matter
+
+
+def test_the_computed_order_gives_the_tables_the_previous_order_gave():
+    gen = PersonGenerator(build_config({"seed": 3}))
+    computed = gen.clean_block(2, 4_000)
+    by_name = {type(g).name: type(g) for g in gen.generators}
+    gen.generators = [by_name[name]() for name in PREVIOUS_ORDER]
+    previous = gen.clean_block(2, 4_000)
+    for name in TABLES:
+        assert computed[name].num_rows > 0 and computed[name].equals(previous[name]), name
+
+
+def _generator(name: str, stream: int, requires: tuple[str, ...] = (), provides: tuple[str, ...] = (),
+               table: str = "persons", columns: tuple[str, ...] = ()) -> type[SubGenerator]:  # fmt: skip
+    attrs = {"name": name, "stream": stream, "table": table, "columns": columns, "requires": requires,
+             "provides": provides}  # fmt: skip
+    return type(name.title(), (SubGenerator,), attrs, register=False)
+
+
+def _registered() -> SubGenerators:
+    reg = SubGenerators("sub-generator")
+    for gen in registry():
+        reg.add(gen)
+    return reg
+
+
+def test_a_new_generator_runs_after_what_it_requires_and_moves_no_other():
+    zodiac = _generator("zodiac", 12, requires=("birth_days",), provides=("sign",))
+    order = [g.name for g in run_order([*registry(), zodiac])]
+    assert order.index("zodiac") > order.index("demographics")
+    assert [n for n in order if n != "zodiac"] == [g.name for g in registry()]
+
+
+@pytest.mark.parametrize(
+    "declares, message",
+    [
+        ({"stream": 4}, "has stream 4, already pii_gen.generators.address.Address's: streams must differ"),
+        ({"name": "address"}, "is named 'address' like pii_gen.generators.address.Address: names must differ"),
+        ({"provides": ("age",)}, "provides age, as pii_gen.generators.demographics.Demographics does"),
+        ({"columns": ("ssn",)}, "writes persons.ssn, as pii_gen.generators.identity.Identity does"),
+        ({"stream": -1}, "has stream -1: a whole number >= 0"),
+    ],
+)
+def test_a_clashing_generator_is_refused_when_it_registers(declares, message):
+    broken = _generator("zodiac", 12, provides=("sign",), columns=("zodiac_sign",))
+    for attr, value in declares.items():
+        setattr(broken, attr, value)
+    with pytest.raises(RegistryError) as err:
+        _registered().add(broken)
+    assert message in str(err.value) and "test_registry.Zodiac" in str(err.value)
+
+
+def test_a_generator_declaring_no_stream_is_refused():
+    class NoStream(SubGenerator, register=False):
+        name, table, columns = "no_stream", "persons", ()
+
+    with pytest.raises(RegistryError, match=r"sub-generator .*NoStream declares no stream$"):
+        _registered().add(NoStream)
+
+
+def test_a_generator_registers_on_definition_and_a_clash_is_refused_there():
+    with pytest.raises(RegistryError, match="has stream 3, already pii_gen.generators.identity.Identity's"):
+
+        class Clash(SubGenerator):  # registers as it is defined, and is refused
+            name, stream, table, columns = "clash", 3, "persons", ()
+
+    assert "clash" not in GENERATORS
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ([_generator("zodiac", 12, requires=("star",))], r"Zodiac requires star, which no sub-generator provides$"),
+        ([_generator("a", 12, requires=("b",), provides=("a",)), _generator("b", 13, requires=("a",), provides=("b",))],
+         r"sub-generators require each other's values in a cycle: (a -> b -> a|b -> a -> b)$"),
+        ([_generator("ages", 12, provides=("age",))], r"Ages provides age, as pii_gen.generators.demographics"),
+    ],
+)  # fmt: skip
+def test_an_order_that_cannot_be_is_refused(extra, message):
+    with pytest.raises(RegistryError, match=message):
+        run_order([*registry(), *extra])
+
+
+def test_the_contract_check_finds_a_column_nobody_writes_or_one_it_lacks():
+    check_contract(registry(), TABLES, ENGINE_COLUMNS)
+    without_identity = [g for g in registry() if g.name != "identity"]
+    with pytest.raises(RegistryError, match=r"^no sub-generator writes persons\.ssn$"):
+        check_contract(without_identity, TABLES, ENGINE_COLUMNS)
+    with pytest.raises(RegistryError, match=r"Zodiac writes persons\.zodiac_sign, which the contract lacks"):
+        check_contract([*registry(), _generator("zodiac", 12, columns=("zodiac_sign",))], TABLES, ENGINE_COLUMNS)
+    with pytest.raises(RegistryError, match="writes table horoscopes, which the contract lacks"):
+        check_contract([*registry(), _generator("zodiac", 12, table="horoscopes")], TABLES, ENGINE_COLUMNS)
+
+
+def test_discovery_imports_every_module_of_a_package(tmp_path, monkeypatch):
+    pkg = tmp_path / "plugins_for_discovery"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("FOUND = []\n")
+    for mod in ("alpha", "beta"):
+        (pkg / f"{mod}.py").write_text(f"from . import FOUND\nFOUND.append({mod!r})\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    discover("plugins_for_discovery")
+    import plugins_for_discovery
+
+    assert sorted(plugins_for_discovery.FOUND) == ["alpha", "beta"]
 
 
 # -- column kinds and noise types -----------------------------------------------------------------

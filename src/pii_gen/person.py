@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from .config import GenerateConfig, build_config
 from .errors import ConfigError
-from .generators import REGISTRY, Context, SubGenerator
+from .generators import Context, SubGenerator, registry
 from .reference import Reference, load
 from .schema import TABLES, Table
 from .variability import VariabilityEngine, contract, make_plan
@@ -48,7 +48,7 @@ class PersonGenerator:
             )
         self.first_block = (self.config.first_person_id - 1) // BLOCK_SIZE
         self.ref: Reference = load()
-        self.generators: list[SubGenerator] = [cls() for cls in REGISTRY]
+        self.generators: list[SubGenerator] = [cls() for cls in registry()]
         plan = make_plan(self.config.noise)
         self.tables: dict[str, Table] = contract(plan)
         # Noise types load vocabularies of their own: built only when there is noise to apply.
