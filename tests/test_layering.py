@@ -1,4 +1,5 @@
-"""The package's import graph: no module of the config, the noise registry or the generators can reach itself.
+"""The package's source read statically: no import cycle through the config, the noise registry or the
+generators, and no reference data loaded that nothing reads.
 
 Imports are read with ``ast`` from the source, at module level and inside functions alike (a deferred
 import only hides a cycle until the import order changes); imports under ``if TYPE_CHECKING:`` never run
@@ -9,7 +10,10 @@ so that counts as an import of the package too, except for the root package: Pyt
 from __future__ import annotations
 
 import ast
+import dataclasses
 from pathlib import Path
+
+from pii_gen import reference
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "pii_gen"
 #: Modules no cycle may pass through: the config and the two registries with what they stand on.
@@ -142,3 +146,18 @@ def test_the_analysis_sees_a_deferred_import_cycle(tmp_path):
     assert graph["pkg.a"] == {"pkg.sub", "pkg.sub.b"}
     assert graph["pkg.d"] == set()
     assert cycles(graph) == [["pkg.a", "pkg.c", "pkg.sub", "pkg.sub.b"]]
+
+
+def test_every_field_of_the_reference_data_is_read_somewhere():
+    # Reference data is loaded into every worker: a field nothing reads only costs memory and load time.
+    read = {
+        node.attr
+        for path, _ in modules().values()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute)
+    }
+    mine = [c for c in vars(reference).values() if isinstance(c, type) and c.__module__ == reference.__name__]
+    holders = [c for c in mine if dataclasses.is_dataclass(c)]
+    assert {"Names", "Places", "Work", "People", "Households", "Reference"} <= {c.__name__ for c in holders}
+    unread = [f"{c.__name__}.{f.name}" for c in holders for f in dataclasses.fields(c) if f.name not in read]
+    assert not unread, f"reference fields nothing reads: {unread}"

@@ -82,16 +82,6 @@ class PersonGenerator:
         absolute = [self.first_block + b for b in indices]
         return self.noise.apply(parts, absolute, lambda block, stream: block_rng(seed, block, stream))
 
-    def block(self, index: int, size: int = BLOCK_SIZE) -> Batch:
-        """The tables (noisy when configured) for block ``index`` holding ``size`` people."""
-        return self.batch(index * BLOCK_SIZE + size, index, index + 1)
-
-    def blocks(self, n: int, start_block: int = 0, stop_block: int | None = None) -> Iterator[Batch]:
-        """Blocks ``start_block`` up to ``stop_block`` of a population of ``n`` people, one at a time."""
-        last = blocks_for(n)
-        for b in range(start_block, last if stop_block is None else min(stop_block, last)):
-            yield self.batch(n, b, b + 1)
-
     def iter_batches(self, n: int, batch_size: int | None = None) -> Iterator[Batch]:
         """Stream a population of ``n`` people as batches of about ``batch_size`` people."""
         per = blocks_per_batch(batch_size or self.config.batch_size)

@@ -174,12 +174,3 @@ def check_contract(
 def child_ids(person_id: np.ndarray, seq: np.ndarray, factor: int) -> np.ndarray:
     """Keys of child rows: ``person_id * factor + seq``, unique without any shared counter."""
     return person_id * factor + seq
-
-
-def sort_rows(columns: dict[str, Column], key: np.ndarray) -> dict[str, Column]:
-    """Reorder every column of a child table by ``key`` (so rows come per person, in sequence)."""
-    order = np.argsort(key, kind="stable")
-    if np.all(order[1:] > order[:-1]):
-        return columns
-    taker = pa.array(order.astype(np.int32))
-    return {k: (v[order] if isinstance(v, np.ndarray) else v.take(taker)) for k, v in columns.items()}
