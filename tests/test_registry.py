@@ -12,9 +12,10 @@ import pytest
 from pii_gen import PersonGenerator
 from pii_gen.config import build_config
 from pii_gen.errors import ConfigError, RegistryError
-from pii_gen.generators import ENGINE_COLUMNS, SubGenerator, registry
+from pii_gen.generators import ENGINE_COLUMNS, Context, SubGenerator, registry
 from pii_gen.generators.base import REGISTRY as GENERATORS
 from pii_gen.generators.base import SubGenerators, check_contract, run_order
+from pii_gen.person import block_rng
 from pii_gen.reference import load
 from pii_gen.registry import discover
 from pii_gen.schema import KINDS, NOISE_LOG, SOURCE_PERSON_ID, TABLES, Column, Table
@@ -69,6 +70,34 @@ def test_the_computed_order_gives_the_tables_the_previous_order_gave():
     previous = gen.clean_block(2, 4_000)
     for name in TABLES:
         assert computed[name].num_rows > 0 and computed[name].equals(previous[name]), name
+
+
+class _Reads(dict):
+    """Context values that note which ones are read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+
+def test_each_generator_reads_exactly_the_values_it_declares_it_requires():
+    # The run order is only as right as the declarations: a value read but not required could be read
+    # before it is provided; one required but not read holds a generator back for nothing.
+    gen = PersonGenerator(build_config({"seed": 5}))
+    values = _Reads()
+    ctx = Context(gen.config, gen.ref, np.arange(1, 5_001, dtype=np.int64), values)
+    for sub in gen.generators:
+        values.read = set()
+        sub.generate(5_000, block_rng(5, 0, sub.stream), ctx)
+        assert values.read - set(sub.provides) == set(sub.requires), sub.name
 
 
 def _generator(name: str, stream: int, requires: tuple[str, ...] = (), provides: tuple[str, ...] = (),
