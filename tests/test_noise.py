@@ -19,7 +19,7 @@ from pii_gen.config import ColumnNoise, build_config
 from pii_gen.errors import ConfigError
 from pii_gen.reference import data_dir
 from pii_gen.schema import TABLES
-from pii_gen.variability import NOISE_TYPES, make_plan, tables_for
+from pii_gen.variability import make_plan, noise_types, tables_for
 from pii_gen.variability.duplicates import DUPLICATE_ID_BASE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,8 +29,8 @@ RATE = 0.05  # every noise type on every column it can change
 
 def every_rate(rate: float) -> dict[str, dict[str, float]]:
     cols: dict[str, dict[str, float]] = {}
-    for t in NOISE_TYPES:
-        for table, names in t.columns.items():
+    for t in noise_types():
+        for table, names in t.columns_in(TABLES).items():
             for c in names:
                 cols.setdefault(f"{table}.{c}", {})[t.name] = rate
     return cols
@@ -67,10 +67,10 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_registry_names_match_config_fields_and_columns_exist():
-    assert [t.name for t in NOISE_TYPES] == list(ColumnNoise.model_fields)
-    for t in NOISE_TYPES:
+    assert [t.name for t in noise_types()] == list(ColumnNoise.model_fields)
+    for t in noise_types():
         assert len(set(t.variants)) == len(t.variants), t.name
-        for table, names in t.columns.items():
+        for table, names in t.columns_in(TABLES).items():
             assert set(names) <= set(TABLES[table].column_names), (t.name, table)
             assert TABLES[table].primary_key not in names  # keys are never noisy
 
@@ -145,8 +145,8 @@ def test_each_noise_type_hits_its_configured_rate_within_10_percent(noisy, clean
     counts = log.filter(own).group_by(["table_name", "column_name", "noise_type"]).aggregate([("record_id", "count")])
     observed = {(r["table_name"], r["column_name"], r["noise_type"]): r["record_id_count"] for r in counts.to_pylist()}
     checked = 0
-    for t in NOISE_TYPES:
-        for table, names in t.columns.items():
+    for t in noise_types():
+        for table, names in t.columns_in(TABLES).items():
             for column in names:
                 base = eligible(table, column, t.name, clean)
                 expected = RATE * base

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ConfigError
+from .variability.registry import check_column
 
 Format = Literal["csv", "jsonl", "parquet"]
 PiiMode = Literal["strict", "realistic"]
@@ -139,15 +141,65 @@ class NoiseConfig(_Section):
     def _columns_exist(self) -> "NoiseConfig":
         if not self.columns:
             return self
-        from .variability.registry import check_column  # the registry knows which noise fits which column
-
-        for key, rates in self.columns.items():
+        for key, rates in self.columns.items():  # the noise registry knows which noise fits which column
             check_column(key, [name for name, rate in rates.rates().items() if rate > 0])
         if self.profile != "none":
-            from .variability.plan import merge_columns
-
             merge_columns(self.profile, self.columns)
         return self
+
+    def merged_columns(self) -> dict[str, ColumnNoise]:
+        """The profile's per-column rates with the fields this config sets laid over them."""
+        return merge_columns(self.profile, self.columns)
+
+    def effective_duplicates(self) -> DuplicatesConfig:
+        """The duplicate records of a run: this config's, else the profile's, else none."""
+        return self.duplicates or load_profile(self.profile).duplicates or DuplicatesConfig()
+
+    def effective_magnitude(self) -> float:
+        """How far outliers go: this config's, else the profile's, else the default."""
+        return self.magnitude or load_profile(self.profile).magnitude or DEFAULT_MAGNITUDE
+
+
+DEFAULT_MAGNITUDE = 10.0
+
+
+def profile_dir() -> Path:
+    """config/noise: inside the installed package, else the source checkout's."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "config" / "noise", here.parent.parent / "config" / "noise"):
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError("noise profiles not found: reinstall pii-gen (config/noise is missing)")
+
+
+@lru_cache(maxsize=None)
+def load_profile(name: str) -> NoiseConfig:
+    """A named profile, validated like a user's config."""
+    if name == "none":
+        return NoiseConfig()
+    path = profile_dir() / f"{name}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    # Validated as profile "none" (a profile is not laid over itself), then named.
+    return build_config({"noise": data}).noise.model_copy(update={"profile": name})
+
+
+def merge_columns(profile: str, overrides: dict[str, ColumnNoise]) -> dict[str, ColumnNoise]:
+    """The profile's per-column rates with the fields each override sets laid over them.
+
+    Raises ValueError naming the column when a merged column's rates add up to more than 1.
+    """
+    columns: dict[str, ColumnNoise] = dict(load_profile(profile).columns)
+    for key, override in overrides.items():
+        given = {f: getattr(override, f) for f in override.model_fields_set}
+        merged = {**(columns[key].rates() if key in columns else {}), **given}
+        total = sum(merged.values())
+        if total > 1 + 1e-9:
+            raise ValueError(
+                f"noise.columns.{key} with profile {profile}: rates add up to {total:.4g}; "
+                "a value gets at most one kind of noise, so they must not exceed 1"
+            )
+        columns[key] = ColumnNoise.model_validate(merged)
+    return columns
 
 
 class GenerateConfig(_Section):

@@ -23,3 +23,7 @@ class OutputError(PiiGenError):
 
 class DataError(PiiGenError):
     """The shipped reference data is missing or damaged."""
+
+
+class RegistryError(PiiGenError):
+    """A registered class (sub-generator, noise type) clashes with another or declares what cannot work."""

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from .config import GenerateConfig, build_config
 from .errors import ConfigError
-from .generators import REGISTRY, Context, SubGenerator
+from .generators import Context, SubGenerator, registry
 from .reference import Reference, load
 from .schema import TABLES, Table
 from .variability import VariabilityEngine, contract, make_plan
@@ -48,7 +48,7 @@ class PersonGenerator:
             )
         self.first_block = (self.config.first_person_id - 1) // BLOCK_SIZE
         self.ref: Reference = load()
-        self.generators: list[SubGenerator] = [cls() for cls in REGISTRY]
+        self.generators: list[SubGenerator] = [cls() for cls in registry()]
         plan = make_plan(self.config.noise)
         self.tables: dict[str, Table] = contract(plan)
         # Noise types load vocabularies of their own: built only when there is noise to apply.
@@ -81,16 +81,6 @@ class PersonGenerator:
         seed = self.config.seed
         absolute = [self.first_block + b for b in indices]
         return self.noise.apply(parts, absolute, lambda block, stream: block_rng(seed, block, stream))
-
-    def block(self, index: int, size: int = BLOCK_SIZE) -> Batch:
-        """The tables (noisy when configured) for block ``index`` holding ``size`` people."""
-        return self.batch(index * BLOCK_SIZE + size, index, index + 1)
-
-    def blocks(self, n: int, start_block: int = 0, stop_block: int | None = None) -> Iterator[Batch]:
-        """Blocks ``start_block`` up to ``stop_block`` of a population of ``n`` people, one at a time."""
-        last = blocks_for(n)
-        for b in range(start_block, last if stop_block is None else min(stop_block, last)):
-            yield self.batch(n, b, b + 1)
 
     def iter_batches(self, n: int, batch_size: int | None = None) -> Iterator[Batch]:
         """Stream a population of ``n`` people as batches of about ``batch_size`` people."""

@@ -97,7 +97,6 @@ class Names:
 @dataclass
 class Places:
     states: pa.Array  # abbreviations, index = state index
-    state_names: pa.Array
     wage_index: np.ndarray
     zip_code: pa.Array
     zip_city: pa.Array
@@ -111,7 +110,6 @@ class Places:
     po_box_by_state: GroupedSampler  # PO box ZIPs of a state
     military: Sampler  # over military_zips
     military_zips: np.ndarray
-    area_codes: np.ndarray  # int NPAs
     zip_npa_start: np.ndarray  # per ZIP into zip_npa (NPAs of the ZIP inside its state)
     zip_npa_count: np.ndarray
     zip_npa: np.ndarray
@@ -144,7 +142,6 @@ class Work:
 
 @dataclass
 class People:
-    age_sex: Sampler  # index = sex * (MAX_AGE + 1) + age, over all ages
     age_sex_weights: np.ndarray  # (2, MAX_AGE + 1)
     race: Sampler
     education_by_age: np.ndarray  # (MAX_AGE + 1, len(EDUCATION)) shares
@@ -283,7 +280,6 @@ def _places() -> Places:
     county = pc.if_else(pc.equal(zc.column("county"), ""), None, zc.column("county"))
     return Places(
         states=states,
-        state_names=st.column("name").combine_chunks(),
         wage_index=ratio,
         zip_code=zc.column("zip_code").combine_chunks(),
         zip_city=pc.if_else(
@@ -299,7 +295,6 @@ def _places() -> Places:
         po_box_by_state=po_by_state,
         military=Sampler(np.ones(len(mil))),
         military_zips=mil,
-        area_codes=npa,
         zip_npa_start=zstart,
         zip_npa_count=zcount,
         zip_npa=np.array(values, dtype=np.int64),
@@ -582,7 +577,6 @@ def _people() -> People:
         sub = ed.filter(pc.and_(pc.equal(ed.column("mode"), mode), pc.equal(ed.column("kind"), "personal")))
         domains[mode] = (sub.column("domain").combine_chunks(), Sampler(_np(sub, "weight", np.float64)))
     return People(
-        age_sex=Sampler(w.reshape(-1)),
         age_sex_weights=w,
         race=Sampler(np.array([race_pop[r] for r in RACES], dtype=np.float64)),
         education_by_age=edu,

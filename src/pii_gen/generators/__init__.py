@@ -1,30 +1,29 @@
-"""The sub-generators and the one registry table that fixes their order."""
+"""The sub-generators of the person pipeline.
+
+Each is a :class:`SubGenerator` subclass in a module of this package and registers itself as it is
+defined; :func:`registry` imports every module here and puts what registered in the order their
+``requires`` and ``provides`` allow, checked against the contract.
+"""
 
 from __future__ import annotations
 
-from .address import Address
-from .base import Context, SubGenerator
-from .contact import Contact, Email
-from .demographics import Demographics
-from .employment import Employment
-from .financial import Financial
-from .household import Household, HouseholdSummary, Relationships
-from .identity import Identity
-from .name import Name
+from functools import cache
 
-#: Every sub-generator, in the order they run (each only reads what earlier ones provide).
-REGISTRY: tuple[type[SubGenerator], ...] = (
-    Household,
-    Relationships,
-    Demographics,
-    Name,
-    Identity,
-    Address,
-    Employment,
-    Contact,
-    Email,
-    Financial,
-    HouseholdSummary,
-)
+from ..registry import discover
+from ..schema import TABLES
+from .base import REGISTRY, Context, SubGenerator, check_contract, run_order
 
-__all__ = ["REGISTRY", "Context", "SubGenerator"]
+#: Columns the engine fills, not a sub-generator: the people's keys.
+ENGINE_COLUMNS = (("persons", "person_id"),)
+
+
+@cache
+def registry() -> tuple[type[SubGenerator], ...]:
+    """Every sub-generator, in the order they run (each after those providing what it requires)."""
+    discover(__name__)
+    order = run_order(REGISTRY)
+    check_contract(order, TABLES, ENGINE_COLUMNS)
+    return order
+
+
+__all__ = ["ENGINE_COLUMNS", "Context", "SubGenerator", "registry"]

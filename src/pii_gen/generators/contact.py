@@ -28,7 +28,7 @@ class Contact(SubGenerator):
     stream = 6
     table = "phone_numbers"
     columns = ("phone_id", "person_id", "phone_type", "phone_number", "is_primary")
-    requires = ("age", "home_zip", "employed", "first_idx", "last_idx", "birth_year", "current_employer", "hh_head")
+    requires = ("age", "home_zip", "employed", "hh_head")
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> dict[str, Column]:
         cfg = ctx.config.contact
@@ -74,7 +74,7 @@ class Email(SubGenerator):
     stream = 7
     table = "email_addresses"
     columns = ("email_id", "person_id", "email_type", "email", "is_primary")
-    requires = Contact.requires
+    requires = ("age", "employed", "first_idx", "last_idx", "birth_year", "current_employer")
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> dict[str, Column]:
         cfg = ctx.config.contact

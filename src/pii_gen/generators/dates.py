@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 EPOCH = dt.date(1970, 1, 1)
+DAYS_PER_YEAR = 365.2425
 
 
 def as_of_days(as_of: dt.date) -> int:

@@ -65,9 +65,6 @@ class Ledger:
         self._values[0] = task + 1
         return offsets
 
-    def end_offsets(self) -> list[int]:
-        return [self._values[i + 1] for i in range(len(self.tables))]
-
 
 class PartWriter:
     """Encodes a task's tables and writes them at the offsets the ledger grants."""

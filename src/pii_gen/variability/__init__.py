@@ -3,12 +3,16 @@ wrong values, outliers and duplicate records, each at a configured rate per colu
 
 from __future__ import annotations
 
-from ..config import GenerateConfig
+from typing import TYPE_CHECKING
+
 from ..schema import Table
 from .contract import contract
 from .engine import VariabilityEngine
 from .plan import NoisePlan, make_plan
-from .registry import NOISE_TYPES
+from .registry import noise_types
+
+if TYPE_CHECKING:  # the config imports the noise registry: this package only reads configs it is given
+    from ..config import GenerateConfig
 
 
 def tables_for(config: GenerateConfig) -> dict[str, Table]:
@@ -16,4 +20,4 @@ def tables_for(config: GenerateConfig) -> dict[str, Table]:
     return contract(make_plan(config.noise))
 
 
-__all__ = ["NOISE_TYPES", "NoisePlan", "VariabilityEngine", "contract", "make_plan", "tables_for"]
+__all__ = ["NoisePlan", "VariabilityEngine", "contract", "make_plan", "noise_types", "tables_for"]

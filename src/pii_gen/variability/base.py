@@ -1,16 +1,23 @@
-"""What every noise type is: a small class that says which columns it can change and changes a set of cells."""
+"""What every noise type is: a small class that says which kinds of column it can change and changes a set of cells.
+
+Defining a subclass registers it (see :func:`pii_gen.variability.registry.noise_types`): a noise type is one
+module of this package, checked as it registers.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Mapping
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..errors import RegistryError
 from ..reference import Reference
+from ..registry import Registry, where
+from ..schema import KINDS, Table
 
 
 @dataclass
@@ -19,9 +26,10 @@ class Cells:
 
     ``table`` holds the batch's whole table as it stands, column by column
     (earlier columns may already be noisy), ``rows`` the chosen row positions
-    and ``values`` the column's values there.  ``target`` is the column's type
-    in the noisy contract (a date column with format drift becomes a string
-    column).
+    and ``values`` the column's values there.  ``kind`` is what the column
+    holds (see ``schema.KINDS``) and ``spec`` its table in the noisy contract,
+    where ``target`` is the column's type (a date column with format drift
+    becomes a string column).
 
     Random numbers come from :meth:`uniform` and friends, one (or ``width``)
     per chosen cell, each drawn from the stream of the cell's own block: a
@@ -30,6 +38,8 @@ class Cells:
 
     table: dict[str, pa.Array]
     column: str
+    kind: str
+    spec: Table
     rows: np.ndarray
     values: pa.Array
     target: pa.DataType
@@ -74,6 +84,13 @@ class Cells:
         """A column of the table at ``rows`` (default: the chosen rows)."""
         return self.table[name].take(pa.array(self.rows if rows is None else rows))
 
+    def column_of(self, kind: str) -> str:
+        """The table's (first) column of ``kind``: the sibling an edit reads or also writes."""
+        for col in self.spec.columns:
+            if col.kind == kind:
+                return col.name
+        raise RegistryError(f"noise on {self.spec.name}.{self.column} needs a column of kind {kind} in that table")
+
 
 @dataclass
 class Change:
@@ -97,27 +114,73 @@ class Change:
 class NoiseType:
     """One kind of data-quality noise.
 
-    ``columns`` maps each table to the columns this type knows how to change;
-    the config is checked against it, so a rate on a column the type cannot
-    touch is an error, not a silent no-op.  ``variants`` names the finer
-    kinds recorded in the noise log.
+    ``kinds`` are the kinds of column (``schema.KINDS``) this type knows how
+    to change; the config is checked against them, so a rate on a column the
+    type cannot touch is an error, not a silent no-op.  ``variants`` names the
+    finer kinds of change recorded in the noise log.  ``position`` is the
+    type's fixed place among noise types: where its rate sits in a column's
+    one draw (and its field in the config), pinned as a sub-generator's stream
+    is, so a new type never moves which cells the others change.
     """
 
     name: ClassVar[str]
-    columns: ClassVar[dict[str, tuple[str, ...]]]
+    position: ClassVar[int]
+    kinds: ClassVar[frozenset[str]]
     variants: ClassVar[tuple[str, ...]]
     description: ClassVar[str]
 
-    def eligible(self, column: str, values: pa.Array) -> np.ndarray | None:
-        """Cells this type may be drawn for (None: all): by default those holding a value."""
+    def __init_subclass__(cls, register: bool = True, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if register:
+            REGISTRY.add(cls)
+
+    def eligible(self, kind: str, values: pa.Array) -> np.ndarray | None:
+        """Cells of a column of ``kind`` this type may be drawn for (None: all): by default those holding a value."""
         return None if values.null_count == 0 else np.asarray(pc.is_valid(values), dtype=bool)
 
     def apply(self, cells: Cells) -> Change:
         raise NotImplementedError
 
     @classmethod
-    def supports(cls, table: str, column: str) -> bool:
-        return column in cls.columns.get(table, ())
+    def supports(cls, kind: str) -> bool:
+        return kind in cls.kinds
+
+    @classmethod
+    def columns_in(cls, tables: Mapping[str, Table]) -> dict[str, tuple[str, ...]]:
+        """Per table, the columns this type can change (tables with none left out)."""
+        found = {name: tuple(c.name for c in t.columns if cls.supports(c.kind)) for name, t in tables.items()}
+        return {name: cols for name, cols in found.items() if cols}
+
+
+class NoiseTypes(Registry[type[NoiseType]]):
+    """The registered noise types: each with its own name and position, known kinds and distinct variants."""
+
+    def check(self, cls: type[NoiseType], others: list[type[NoiseType]]) -> None:
+        for attr in ("position", "kinds", "variants", "description"):
+            if not hasattr(cls, attr):
+                raise RegistryError(f"noise type {where(cls)} declares no {attr}")
+        if not isinstance(cls.position, int) or cls.position < 0:
+            raise RegistryError(f"noise type {where(cls)} has position {cls.position!r}: a whole number >= 0")
+        taken = next((o for o in others if o.position == cls.position), None)
+        if taken is not None:
+            raise RegistryError(
+                f"noise type {where(cls)} has position {cls.position}, already {where(taken)}'s: positions must differ"
+            )
+        unknown = sorted(set(cls.kinds) - set(KINDS))
+        if not cls.kinds or unknown:
+            raise RegistryError(
+                f"noise type {where(cls)} declares kind {', '.join(unknown) or '(none)'}, which no column has "
+                f"(column kinds: {', '.join(KINDS)})"
+            )
+        if not cls.variants or len(set(cls.variants)) != len(cls.variants):
+            raise RegistryError(f"noise type {where(cls)} needs variants, each named once (got {cls.variants!r})")
+
+
+#: Every noise type defined so far (see :func:`pii_gen.variability.registry.noise_types` for all of them).
+REGISTRY = NoiseTypes("noise type")
+
+#: The kinds of column that hold data: every kind but keys.
+DATA_KINDS = frozenset(KINDS) - {"id"}
 
 
 def choose(u: np.ndarray, weights: tuple[float, ...]) -> np.ndarray:

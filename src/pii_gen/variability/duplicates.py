@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyarrow as pa
 
-from ..config import DuplicatesConfig
 from ..schema import TABLES
 from .log import BlockLog
+
+if TYPE_CHECKING:  # the config imports the noise registry: noise only reads the config it is given
+    from ..config import DuplicatesConfig
 
 #: Duplicate records get person_id = DUPLICATE_ID_BASE + 10 * source person_id + copy number (1-9),
 #: which no generated person can have (person ids stay below 2**40).

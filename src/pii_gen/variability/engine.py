@@ -11,13 +11,12 @@ changed exactly once and its original is in the log.
 from __future__ import annotations
 
 import zlib
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..config import GenerateConfig
 from ..reference import Reference
 from ..schema import TABLES, Table
 from .base import Cells, NoiseType
@@ -25,7 +24,10 @@ from .contract import contract
 from .duplicates import add_duplicates
 from .log import NoiseLog
 from .plan import NoisePlan, make_plan
-from .registry import NOISE_TYPES
+from .registry import noise_types
+
+if TYPE_CHECKING:  # the config imports the noise registry: the engine only reads the config it is given
+    from ..config import GenerateConfig
 
 RngFor = Callable[[int, int], np.random.Generator]  # (block, stream) -> generator
 STREAM_BASE = 1_000_000  # far above the sub-generators' stream numbers
@@ -49,7 +51,7 @@ class VariabilityEngine:
         self.ref = ref
         self.plan: NoisePlan = plan or make_plan(config.noise)
         self.tables: dict[str, Table] = contract(self.plan)
-        self.types: dict[str, NoiseType] = {t.name: t() for t in NOISE_TYPES}
+        self.types: dict[str, NoiseType] = {t.name: t() for t in noise_types()}
 
     @property
     def active(self) -> bool:
@@ -85,25 +87,25 @@ class VariabilityEngine:
             if not rates:
                 continue
             streams = [rng_for(b, stream_of(f"{name}.{col}")) for b in blocks]
-            kinds = list(rates)
-            bounds = np.cumsum([rates[k] for k in kinds])
+            types = list(rates)  # the noise types of this column, by position
+            bounds = np.cumsum([rates[t] for t in types])
             u = np.concatenate([rng.random(m) for rng, m in zip(streams, np.diff(block_start))])
             drawn = np.flatnonzero(u < bounds[-1])  # the few cells that get any noise
             drawn = drawn[~locked[col][drawn]]
             choice = np.searchsorted(bounds, u[drawn], side="right")
-            target = spec.column(col).type
+            target, kind = spec.column(col).type, spec.column(col).kind
             changed: list[tuple[np.ndarray, pa.Array]] = []
-            for k, kind in enumerate(kinds):
-                noise = self.types[kind]
+            for k, type_name in enumerate(types):
+                noise = self.types[type_name]
                 rows = drawn[choice == k]
                 before = cols[col].take(pa.array(rows))
-                keep = noise.eligible(col, before)
+                keep = noise.eligible(kind, before)
                 if keep is not None and not keep.all():
                     rows, before = rows[keep], before.filter(pa.array(keep))
                 if len(rows) == 0:
                     continue
                 change = noise.apply(
-                    Cells(cols, col, rows, before, target, streams, block_start, self.ref,
+                    Cells(cols, col, kind, spec, rows, before, target, streams, block_start, self.ref,
                           self.config.pii_mode == "strict", self.config.as_of, self.plan.magnitude)
                 )  # fmt: skip
                 applied = change.applied & _differs(before, change.values, target)
@@ -115,7 +117,7 @@ class VariabilityEngine:
                 changed.append((done, new))
                 locked[col][done] = True
                 old = before if everything else before.filter(pa.array(applied))
-                log.add(done, col, kind, change.variant[applied], noise.variants, old)
+                log.add(done, col, type_name, change.variant[applied], noise.variants, old)
                 for other, (where, new) in change.also.items():
                     mask = applied & where
                     also_rows = rows[mask]
@@ -123,7 +125,7 @@ class VariabilityEngine:
                     other_type = spec.column(other).type
                     cols[other] = _scatter(cols[other], [(also_rows, new.filter(pa.array(mask)))], other_type)
                     locked[other][also_rows] = True
-                    log.add(also_rows, other, kind, change.variant[mask], noise.variants, old)
+                    log.add(also_rows, other, type_name, change.variant[mask], noise.variants, old)
             cols[col] = _scatter(cols[col], changed, target)
         arrays = [cols.raw(c.name) for c in spec.columns]
         arrays = [a if a.type == c.type else a.cast(c.type) for a, c in zip(arrays, spec.columns)]

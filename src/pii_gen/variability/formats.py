@@ -10,8 +10,8 @@ from ..reference import _read
 from ..text import assemble, fixed_width, join
 from .base import Cells, Change, NoiseType
 
-TEXT = ("first_name", "middle_name", "last_name", "city", "county", "employer_name", "job_title", "email")
-DATES = ("date_of_birth", "valid_from", "valid_to", "start_date", "end_date")
+DATES = ("birth_date", "reported_date", "date")  # kinds written as dates
+TEXT = ("given_name", "middle_name", "family_name", "city", "county", "organization", "job_title", "email")
 DATE_FORMATS = ("%m/%d/%Y", "%d/%m/%Y", "%m/%d/%y", "%Y%m%d", "%b %d, %Y")  # as written by _date_form
 MONTHS = pa.array(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"])
 
@@ -34,14 +34,8 @@ class FormatDrift(NoiseType):
         "date_us", "date_day_first", "date_two_digit_year", "date_compact", "date_month_name",
         "ssn_digits", "ssn_spaces", "card_spaces", "card_dashes", "number_sign",
     )  # fmt: skip
-    columns = {
-        "persons": ("ssn", "first_name", "middle_name", "last_name", "date_of_birth"),
-        "addresses": ("street", "unit", "city", "county", "valid_from", "valid_to"),
-        "phone_numbers": ("phone_number",),
-        "email_addresses": ("email",),
-        "employments": ("employer_name", "job_title", "start_date", "end_date"),
-        "financial_profiles": ("credit_card_number",),
-    }
+    position = 4
+    kinds = frozenset({*DATES, *TEXT, "phone", "ssn", "card", "street", "unit"})  # TEXT: case and whitespace
     description = "other phone, date, SSN, card and address formats; case; stray whitespace"
 
     def __init__(self) -> None:
@@ -50,8 +44,8 @@ class FormatDrift(NoiseType):
 
     def apply(self, cells: Cells) -> Change:
         n, v = len(cells), cells.values
-        col = cells.column
-        if col in DATES:
+        kind = cells.kind
+        if kind in DATES:
             code = cells.choose((0.4, 0.2, 0.2, 0.1, 0.1))
             days = np.asarray(v.cast(pa.int32()), dtype=np.int64).astype("datetime64[D]")
             month_start = days.astype("datetime64[M]")
@@ -62,7 +56,7 @@ class FormatDrift(NoiseType):
             )
             forms = {k: _date_form(ymd, k) for k in range(len(DATE_FORMATS))}
             return Change(assemble(code, forms), np.ones(n, dtype=bool), 11 + code)
-        if col == "phone_number":
+        if kind == "phone":
             code = cells.choose((0.3, 0.2, 0.2, 0.2, 0.1))
             ext = pc.cast(pa.array(cells.integers(1, 10_000)), pa.string())
             ext_word = pc.if_else(pa.array(cells.uniform() < 0.5), " x", " ext. ")
@@ -74,11 +68,11 @@ class FormatDrift(NoiseType):
                 4: lambda r: pc.binary_join_element_wise(v.take(r), ext_word.take(r), ext.take(r), ""),
             }
             return Change(assemble(code, forms), np.ones(n, dtype=bool), 6 + code)
-        if col == "ssn":
+        if kind == "ssn":
             spaced = cells.uniform() < 0.3
             values = pc.if_else(pa.array(spaced), pc.replace_substring(v, "-", " "), pc.replace_substring(v, "-", ""))
             return Change(values, np.ones(n, dtype=bool), np.where(spaced, 17, 16))
-        if col == "credit_card_number":
+        if kind == "card":
             groups = [pc.utf8_slice_codeunits(v, a, a + 4) for a in (0, 4, 8)] + [pc.utf8_slice_codeunits(v, 12, 19)]
             dashed = cells.uniform() < 0.3
             values = pc.if_else(
@@ -87,21 +81,21 @@ class FormatDrift(NoiseType):
             return Change(values, np.ones(n, dtype=bool), np.where(dashed, 19, 18))
         code = cells.choose((0.35, 0.25, 0.15, 0.25))  # upper, lower, title, whitespace
         spaces = cells.choose((0.4, 0.3, 0.3))
-        if col in ("street", "unit"):
+        if kind in ("street", "unit"):
             # Most street and unit drift is in the suffix or designator: Ln -> Lane or Ln., Apt -> Apartment,
             # Apt. or #.
-            abbr, full = self._suffixes if col == "street" else self._units
-            style = cells.choose((0.6, 0.4) if col == "street" else (0.45, 0.35, 0.2))
+            abbr, full = self._suffixes if kind == "street" else self._units
+            style = cells.choose((0.6, 0.4) if kind == "street" else (0.45, 0.35, 0.2))
             word = np.flatnonzero(cells.uniform() < 0.7)
-            spelt, kind, ok = _respell(v.take(pa.array(word)), abbr, full, col == "street", style[word])
-            code[word[ok]] = kind[ok]
+            spelt, respelt_code, ok = _respell(v.take(pa.array(word)), abbr, full, kind == "street", style[word])
+            code[word[ok]] = respelt_code[ok]
         forms = {
             0: lambda r: pc.utf8_upper(v.take(r)),
             1: lambda r: pc.utf8_lower(v.take(r)),
             2: lambda r: pc.utf8_title(v.take(r)),
             3: lambda r: _whitespace(v.take(r), spaces[r]),
         }
-        if col in ("street", "unit"):
+        if kind in ("street", "unit"):
             at = np.full(n, -1)
             at[word[ok]] = np.arange(ok.sum())
             respelt = spelt.filter(pa.array(ok))

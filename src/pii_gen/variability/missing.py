@@ -5,29 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ..schema import TABLES
 from ..text import take
-from .base import Cells, Change, NoiseType
+from .base import DATA_KINDS, Cells, Change, NoiseType
 
 GENERIC = ("N/A", "UNKNOWN", "NONE", "-", "?")
-# Placeholders people type into forms that insist on a value; every one is safe (no real identifier).
+# Placeholders people type into forms that insist on a value, by kind of column (any date column: "date");
+# every one is safe (no real identifier).
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "ssn": ("000-00-0000", "N/A", "UNKNOWN"),
-    "phone_number": ("000-000-0000", "N/A", "NONE"),
+    "phone": ("000-000-0000", "N/A", "NONE"),
     "email": ("none@example.com", "N/A", "NONE"),
-    "zip_code": ("00000", "N/A"),
-    "credit_card_number": ("0000000000000000", "N/A"),
+    "zip": ("00000", "N/A"),
+    "card": ("0000000000000000", "N/A"),
     "date": ("00/00/0000", "N/A", "UNKNOWN"),
 }
-
-
-def _data_columns() -> dict[str, tuple[str, ...]]:
-    """Every column that holds data: not a key, not a link to a person, household or address."""
-    out = {}
-    for name, table in TABLES.items():
-        keys = {table.primary_key, *(fk[0] for fk in table.foreign_keys)}
-        out[name] = tuple(c.name for c in table.columns if c.name not in keys and not c.name.endswith("_id"))
-    return out
 
 
 class Missing(NoiseType):
@@ -35,8 +26,9 @@ class Missing(NoiseType):
     (empty strings and placeholders only in text columns)."""
 
     name = "missing"
+    position = 3
     variants = ("null", "empty", "placeholder")
-    columns = _data_columns()
+    kinds = DATA_KINDS  # every column that holds data: not a key, not a link to a person, household or address
     description = "nulls, empty strings and placeholder tokens"
 
     def apply(self, cells: Cells) -> Change:
@@ -45,7 +37,7 @@ class Missing(NoiseType):
             return Change(pa.nulls(n, cells.values.type), np.ones(n, dtype=bool), np.zeros(n, np.int64))
         kind = cells.choose((0.6, 0.2, 0.2))
         date = pa.types.is_date(cells.values.type)
-        tokens = pa.array(PLACEHOLDERS.get("date" if date else cells.column, GENERIC))
+        tokens = pa.array(PLACEHOLDERS.get("date" if date else cells.kind, GENERIC))
         token = take(tokens, cells.integers(0, len(tokens)))
         values = pa.array(np.where(kind == 1, "", None), type=pa.string())
         values = pa.compute.if_else(pa.array(kind == 2), token, values)

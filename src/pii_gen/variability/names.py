@@ -18,26 +18,33 @@ class NameVariant(NoiseType):
     suffixes."""
 
     name = "name_variant"
+    position = 2
     variants = ("nickname", "initial", "swapped", "hyphenated", "maiden", "dropped", "added")
-    columns = {"persons": ("first_name", "last_name", "middle_name", "name_suffix")}
+    kinds = frozenset({"given_name", "family_name", "middle_name", "name_suffix"})
     description = "nicknames, initials, swapped, hyphenated or maiden names, dropped or added parts"
 
-    #: Columns whose variants are drawn over every row, not only those with a value: a missing part
+    #: Kinds whose variants are drawn over every row, not only those with a value: a missing part
     #: can be added (a suffix only for men, as only men carry one in the clean data).
     EVERY_ROW = ("middle_name", "name_suffix")
     #: The variant a first name's draw also writes into the last name (it counts for the first name).
     WRITES_LAST_NAME = "swapped"
 
-    def eligible(self, column: str, values: pa.Array) -> np.ndarray | None:
-        if column in self.EVERY_ROW:
+    def eligible(self, kind: str, values: pa.Array) -> np.ndarray | None:
+        if kind in self.EVERY_ROW:
             return None
-        return super().eligible(column, values)
+        return super().eligible(kind, values)
 
     def __init__(self) -> None:
         self._nicknames: tuple[pa.Array, np.ndarray, np.ndarray] | None = None
 
     def apply(self, cells: Cells) -> Change:
-        return getattr(self, f"_{cells.column}")(cells)
+        variant = {
+            "given_name": self._first_name,
+            "family_name": self._last_name,
+            "middle_name": self._middle_name,
+            "name_suffix": self._name_suffix,
+        }
+        return variant[cells.kind](cells)
 
     def _familiar(self, ref) -> tuple[pa.Array, np.ndarray, np.ndarray]:
         """The first names that have a nickname, with where their nicknames start and how many there are
@@ -66,16 +73,17 @@ class NameVariant(NoiseType):
         initial = pc.utf8_slice_codeunits(cells.values, 0, 1)
         dotted = pc.if_else(pa.array(cells.uniform() < 0.5), pc.binary_join_element_wise(initial, ".", ""), initial)
         k = pa.array(kind)
+        last_name = cells.column_of("family_name")
         values = pc.case_when(
-            pc.make_struct(pc.equal(k, 0), pc.equal(k, 1)), nickname, dotted, cells.column_at("last_name")
+            pc.make_struct(pc.equal(k, 0), pc.equal(k, 1)), nickname, dotted, cells.column_at(last_name)
         )
         # A swap writes the first name into the last name too; the engine applies it only where kind is 2.
-        return Change(values, np.ones(n, dtype=bool), kind, {"last_name": (kind == 2, cells.values)})
+        return Change(values, np.ones(n, dtype=bool), kind, {last_name: (kind == 2, cells.values)})
 
     def _last_name(self, cells: Cells) -> Change:
         n = len(cells)
         # Another surname of the same place and time: a random other person's.
-        other = cells.column_at("last_name", cells.other_rows())
+        other = cells.column_at(cells.column, cells.other_rows())
         hyphen = cells.uniform() < 0.5
         values = pc.if_else(pa.array(hyphen), pc.binary_join_element_wise(cells.values, other, "-"), other)
         return Change(values, np.ones(n, dtype=bool), np.where(hyphen, 3, 4))
@@ -88,6 +96,6 @@ class NameVariant(NoiseType):
     def _name_suffix(self, cells: Cells) -> Change:
         present = np.asarray(pc.is_valid(cells.values), dtype=bool)
         # Only men are given an added "Jr." (as only men carry one in the clean data).
-        male = np.asarray(pc.equal(cells.column_at("sex"), "M"))
+        male = np.asarray(pc.equal(cells.column_at(cells.column_of("sex")), "M"))
         values = pa.array(np.where(present, None, "Jr."), type=pa.string())
         return Change(values, present | male, np.where(present, 5, 6))

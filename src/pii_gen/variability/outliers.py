@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ..generators.dates import as_of_days
-from ..generators.base import DAYS_PER_YEAR
+from ..generators.dates import DAYS_PER_YEAR, as_of_days
 from .base import Cells, Change, NoiseType
 
-AMOUNTS = ("annual_income", "total_debt", "annual_salary", "debt_to_income")
 NEGATIVE_SHARE = 0.3
 
 
@@ -18,26 +16,23 @@ class Outlier(NoiseType):
     outside 300-850, birth dates that make a person 111-125 years old."""
 
     name = "outlier"
+    position = 6
     variants = ("implausible", "negative", "out_of_range", "over_110")
-    columns = {
-        "persons": ("date_of_birth",),
-        "employments": ("annual_salary",),
-        "financial_profiles": ("annual_income", "credit_score", "total_debt", "debt_to_income"),
-    }
+    kinds = frozenset({"money", "ratio", "score", "birth_date"})
     description = "implausible or negative amounts, credit scores out of range, ages over 110"
 
     def apply(self, cells: Cells) -> Change:
-        n, col = len(cells), cells.column
-        if col == "credit_score":
+        n, kind = len(cells), cells.kind
+        if kind == "score":
             low = cells.uniform() < 0.5
             score = np.where(low, cells.integers(0, 300), cells.integers(851, 1000))
             return Change(pa.array(score.astype(np.int16)), np.ones(n, dtype=bool), np.full(n, 2))
-        if col == "date_of_birth":
+        if kind == "birth_date":
             days = as_of_days(cells.as_of) - np.floor((111 + 15 * cells.uniform()) * DAYS_PER_YEAR).astype(np.int64)
             return Change(pa.array(days.astype(np.int32)).cast(pa.date32()), np.ones(n, dtype=bool), np.full(n, 3))
         value = np.asarray(cells.values.to_numpy(zero_copy_only=False), dtype=np.float64)
         # A zero (no debt) has nothing to scale: start from a typical amount instead.
-        typical = 0.4 if col == "debt_to_income" else 50_000.0
+        typical = 0.4 if kind == "ratio" else 50_000.0
         base = np.where(np.abs(value) < 1e-9, typical, np.abs(value))
         negative = cells.uniform() < NEGATIVE_SHARE
         new = np.where(negative, -base, base * cells.magnitude * (1 + 2 * cells.uniform()))

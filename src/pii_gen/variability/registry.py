@@ -1,28 +1,42 @@
-"""The one table of noise types, and which columns each can change."""
+"""The noise types: every NoiseType subclass in this package, and which columns each can change."""
 
 from __future__ import annotations
 
+from ..errors import RegistryError
+from ..registry import discover
 from ..schema import TABLES
-from .base import NoiseType
-from .formats import FormatDrift
-from .missing import Missing
-from .names import NameVariant
-from .outliers import Outlier
-from .typos import Typo
-from .wrong import WrongValue
+from .base import REGISTRY, NoiseType
 
-#: Every noise type, in the order a column's rates are laid out (and the config's field order).
-NOISE_TYPES: tuple[type[NoiseType], ...] = (Typo, NameVariant, Missing, FormatDrift, WrongValue, Outlier)
-BY_NAME: dict[str, type[NoiseType]] = {t.name: t for t in NOISE_TYPES}
+_discovered = False
 
 
-def check_column(key: str, noise_types: list[str]) -> tuple[str, str]:
+def noise_types() -> tuple[type[NoiseType], ...]:
+    """Every noise type, by position: the order of a column's rates (and of the config's fields)."""
+    global _discovered
+    if not _discovered:
+        discover(__package__)
+        _discovered = True
+    return tuple(sorted(REGISTRY, key=lambda t: t.position))
+
+
+def noise_type(name: str) -> type[NoiseType]:
+    """The noise type called ``name``."""
+    noise_types()
+    if name not in REGISTRY:
+        raise RegistryError(
+            f"no noise type is called '{name}' (noise types: {', '.join(t.name for t in noise_types())})"
+        )
+    return REGISTRY[name]
+
+
+def check_column(key: str, noise_types_named: list[str]) -> tuple[str, str]:
     """Split 'table.column' and check every named noise type can change it; ValueError says what fits."""
     table, _, column = key.partition(".")
     if table not in TABLES or column not in TABLES[table].column_names:
         raise ValueError(f"unknown column '{key}' in noise.columns (expected table.column, e.g. persons.first_name)")
-    for name in noise_types:
-        if not BY_NAME[name].supports(table, column):
-            fits = [t.name for t in NOISE_TYPES if t.supports(table, column)]
+    kind = TABLES[table].column(column).kind
+    for name in noise_types_named:
+        if not noise_type(name).supports(kind):
+            fits = [t.name for t in noise_types() if t.supports(kind)]
             raise ValueError(f"{name} noise cannot change {key} (noise types for it: {', '.join(fits) or 'none'})")
     return table, column

@@ -80,17 +80,16 @@ class Typo(NoiseType):
     (0/O, 1/l, rn/m, 5/S, ...) and phonetic misspellings (ph/f, ie/ei, doubled or dropped letters)."""
 
     name = "typo"
+    position = 1
     variants = (*KEYBOARD, "ocr", "phonetic", "doubled", "dropped")
     weights = (0.30, 0.12, 0.14, 0.16, 0.10, 0.10, 0.04, 0.04)
-    columns = {
-        "persons": ("first_name", "middle_name", "last_name", "nickname"),
-        "addresses": ("street", "city", "county"),
-        "email_addresses": ("email",),
-        "employments": ("employer_name", "job_title"),
-    }
+    kinds = frozenset(
+        {"given_name", "middle_name", "family_name", "nickname", "street", "city", "county", "email", "organization",
+         "job_title"}
+    )  # fmt: skip
     description = "one-edit misspellings"
 
-    def eligible(self, column: str, values: pa.Array) -> np.ndarray | None:
+    def eligible(self, kind: str, values: pa.Array) -> np.ndarray | None:
         ok = pc.and_(pc.string_is_ascii(values), pc.greater(pc.binary_length(values), 0))
         return np.asarray(pc.fill_null(ok, False), dtype=bool)
 
@@ -99,7 +98,7 @@ class Typo(NoiseType):
         b = Bytes.of(cells.values)
         # E-mail typos stay in the local part: a changed domain could be someone's real one.
         editable = np.ones(len(b.data), dtype=bool)
-        if cells.column == "email":
+        if cells.kind == "email":
             at = b.data == ord("@")
             first_at = np.full(n, np.iinfo(np.int64).max)
             np.minimum.at(first_at, b.row[at], np.flatnonzero(at))

@@ -21,27 +21,22 @@ class WrongValue(NoiseType):
 
     name = "wrong_value"
     variants = ("zip_digit", "month_day_swapped", "misreported_age", "ssn_transposed", "copied", "year_off")
-    columns = {
-        "persons": ("ssn", "date_of_birth"),
-        "addresses": ("zip_code",),
-        "phone_numbers": ("phone_number",),
-        "email_addresses": ("email",),
-        "employments": ("start_date",),
-    }
+    position = 5
+    kinds = frozenset({"zip", "birth_date", "reported_date", "ssn", "phone", "email"})
     description = "wrong ZIP digits, swapped month/day, misreported ages, transposed SSNs, copied values"
 
     def apply(self, cells: Cells) -> Change:
-        n, col = len(cells), cells.column
-        if col == "zip_code":
+        n, kind = len(cells), cells.kind
+        if kind == "zip":
             m = _ascii_matrix(cells.values, 5)
             where = cells.integers(0, 5)
             old = m[np.arange(n), where] - 48
             m[np.arange(n), where] = 48 + (old + cells.integers(1, 10)) % 10
             return Change(from_matrix(m), np.ones(n, dtype=bool), np.zeros(n, np.int64))
-        if col in ("date_of_birth", "start_date"):
+        if kind in ("birth_date", "reported_date"):
             return _wrong_date(cells)
-        other = cells.column_at(col, cells.other_rows())
-        if col == "ssn":  # transposed digits for most, another person's SSN for some
+        other = cells.column_at(cells.column, cells.other_rows())
+        if kind == "ssn":  # transposed digits for most, another person's SSN for some
             copied = cells.uniform() < 0.3
             transposed, ok = _transpose_ssn(cells)
             values = pc.if_else(pa.array(copied), other, transposed)
@@ -99,5 +94,5 @@ def _wrong_date(cells: Cells) -> Change:
     last_day = ((first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")).astype(np.int64)
     out = first.astype("datetime64[D]") + (np.minimum(new_day, last_day) - 1)
     values = pa.array(out.astype(np.int64).astype(np.int32)).cast(pa.date32())
-    shifted = 2 if cells.column == "date_of_birth" else 5
+    shifted = 2 if cells.kind == "birth_date" else 5
     return Change(values, np.ones(n, dtype=bool), np.where(swap, 1, shifted))

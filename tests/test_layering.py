@@ -1,0 +1,163 @@
+"""The package's source read statically: no import cycle through the config, the noise registry or the
+generators, and no reference data loaded that nothing reads.
+
+Imports are read with ``ast`` from the source, at module level and inside functions alike (a deferred
+import only hides a cycle until the import order changes); imports under ``if TYPE_CHECKING:`` never run
+and do not count.  Importing ``a.b.c`` from outside package ``a.b`` first runs ``a.b``'s ``__init__``,
+so that counts as an import of the package too, except for the root package: Python always runs it first.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+from pii_gen import reference
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "pii_gen"
+#: Modules no cycle may pass through: the config and the two registries with what they stand on.
+GUARDED = ("pii_gen.config", "pii_gen.schema", "pii_gen.errors", "pii_gen.reference", "pii_gen.person",
+           "pii_gen.registry", "pii_gen.variability", "pii_gen.generators")  # fmt: skip
+
+
+def modules(root: Path = SRC) -> dict[str, tuple[Path, bool]]:
+    """Dotted name -> (file, is a package) of every module under ``root``."""
+    out = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        package = parts[-1] == "__init__"
+        out[".".join(parts[:-1] if package else parts)] = (path, package)
+    return out
+
+
+def _runs(node: ast.If) -> bool:
+    """False for ``if TYPE_CHECKING:`` (its body is for type checkers only)."""
+    test = node.test
+    return not (getattr(test, "id", None) == "TYPE_CHECKING" or getattr(test, "attr", None) == "TYPE_CHECKING")
+
+
+def _import_nodes(tree: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    found: list[ast.Import | ast.ImportFrom] = []
+    todo = list(ast.iter_child_nodes(tree))
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.append(node)
+        elif isinstance(node, ast.If) and not _runs(node):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def import_graph(mods: dict[str, tuple[Path, bool]]) -> dict[str, set[str]]:
+    """Module -> the package modules importing it runs."""
+    graph: dict[str, set[str]] = {}
+    for name, (path, package) in mods.items():
+        here = name if package else name.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in _import_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names}
+                continue
+            base = node.module or ""
+            if node.level:
+                parts = here.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            targets |= {f"{base}.{a.name}" if f"{base}.{a.name}" in mods else base for a in node.names}
+        edges: set[str] = set()
+        for target in targets & mods.keys():
+            edges.add(target)
+            parts = target.split(".")
+            for i in range(2, len(parts)):  # the enclosing packages (the root always runs first)
+                package_name = ".".join(parts[:i])
+                if name != package_name and not name.startswith(package_name + "."):
+                    edges.add(package_name)
+        edges.discard(name)
+        graph[name] = edges
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def _guarded(name: str) -> bool:
+    return any(name == g or name.startswith(g + ".") for g in GUARDED)
+
+
+def test_config_noise_registry_and_generators_import_without_a_cycle():
+    graph = import_graph(modules())
+    bad = [c for c in cycles(graph) if any(_guarded(m) for m in c)]
+    assert not bad, f"import cycles through the config, noise types or generators: {bad}"
+
+
+def test_the_analysis_sees_a_deferred_import_cycle(tmp_path):
+    # A cycle closed only by an import inside a function is still found; one under TYPE_CHECKING is not.
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("from .b import B\n")
+    (pkg / "a.py").write_text("def f():\n    from .sub import b\n")
+    (pkg / "sub" / "b.py").write_text("from .. import c\nB = 1\n")
+    checking = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+    (pkg / "c.py").write_text(checking + "    from . import a\nfrom . import a\n")
+    (pkg / "d.py").write_text(checking + "    from .sub import b\n")
+    graph = import_graph(modules(pkg))
+    assert graph["pkg.a"] == {"pkg.sub", "pkg.sub.b"}
+    assert graph["pkg.d"] == set()
+    assert cycles(graph) == [["pkg.a", "pkg.c", "pkg.sub", "pkg.sub.b"]]
+
+
+def test_every_field_of_the_reference_data_is_read_somewhere():
+    # Reference data is loaded into every worker: a field nothing reads only costs memory and load time.
+    read = {
+        node.attr
+        for path, _ in modules().values()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute)
+    }
+    mine = [c for c in vars(reference).values() if isinstance(c, type) and c.__module__ == reference.__name__]
+    holders = [c for c in mine if dataclasses.is_dataclass(c)]
+    assert {"Names", "Places", "Work", "People", "Households", "Reference"} <= {c.__name__ for c in holders}
+    unread = [f"{c.__name__}.{f.name}" for c in holders for f in dataclasses.fields(c) if f.name not in read]
+    assert not unread, f"reference fields nothing reads: {unread}"
