@@ -173,8 +173,9 @@ def test_killed_connection_is_retried_without_duplicates(tmp_path):
         while time.time() < deadline and proc.poll() is None and not killed:
             rows = watcher.execute(
                 "SELECT pid FROM pg_stat_activity WHERE application_name = 'pii_gen' AND state <> 'idle' "
-                "AND query ILIKE 'COPY%%'"
-            )
+                "AND datname = current_database() AND query ILIKE 'COPY%%' AND query LIKE %s",
+                (f"%{schema}%",),
+            )  # this load's own COPY only: other loads on the server are never touched
             watcher.commit()
             if rows:
                 watcher.execute("SELECT pg_terminate_backend(%s)", (rows[0][0],))

@@ -295,6 +295,9 @@ def _wait_for_people(url: str, schema: str | None, proc: subprocess.Popen, at_le
                 return
         finally:
             conn.close()
+    if proc.poll() is not None:
+        raise AssertionError(f"the stream ended (exit {proc.returncode}) before committing {at_least} people: "
+                             f"{proc.stderr.read() if proc.stderr else ''}")
     raise AssertionError("the stream committed no one in time")
 
 
