@@ -1,0 +1,70 @@
+"""An output folder of CSV, JSON Lines or Parquet files opened for validation."""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, PiiGenError
+from ..schema import TABLES
+from .dataset import FILE_EXTENSIONS, NOISE_LOG, Source, _csv_reader, _load_text, _new_connection, _view_over, literal
+from .manifest import read_manifest
+
+
+def _file_format(folder: Path, manifest: dict[str, Any]) -> str:
+    fmt = manifest.get("format")
+    if fmt in FILE_EXTENSIONS:
+        return str(fmt)
+    for fmt in FILE_EXTENSIONS:
+        if (folder / f"persons.{fmt}").exists():
+            return fmt
+    raise ConfigError(f"'{folder}' holds no persons.csv, persons.jsonl or persons.parquet")
+
+
+def _header(path: Path, fmt: str) -> list[str]:
+    """Column names of a CSV or JSON Lines file, from its first line."""
+    with path.open(encoding="utf-8", newline="") as f:
+        first = f.readline()
+    if not first.strip():
+        return []
+    if fmt == "csv":
+        return next(csv.reader([first]))
+    try:
+        return list(json.loads(first))
+    except ValueError:
+        raise ConfigError(f"'{path}' is not JSON Lines: its first line does not parse") from None
+
+
+def open_folder(folder: Path) -> Source:
+    """Open an output folder of CSV, JSON Lines or Parquet files written by ``pii_gen generate``."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    fmt = _file_format(folder, manifest)
+    tmp = Path(tempfile.mkdtemp(prefix="pii_gen_validate_"))
+    src = Source(con=None, description=f"{folder} ({fmt})", manifest=manifest, tmp=tmp)
+    try:
+        src.con = _new_connection(tmp)
+        for name in [*TABLES, NOISE_LOG]:
+            path = folder / f"{name}.{FILE_EXTENSIONS[fmt]}"
+            if not path.exists():
+                continue
+            if fmt == "parquet":
+                _view_over(src.con, src, name, f"read_parquet({literal(str(path))})")
+                continue
+            header = _header(path, fmt)
+            if fmt == "csv":
+                reader = _csv_reader(path, header)
+            else:
+                cols = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in header) + "}"
+                reader = f"read_json({literal(str(path))}, format = 'newline_delimited', columns = {cols})"
+            _load_text(src, name, reader, header)
+    except PiiGenError:
+        src.close()
+        raise
+    except Exception as err:  # noqa: BLE001 - DuckDB's parse errors name the file and line
+        src.close()
+        raise ConfigError(f"cannot read {folder}: {' '.join(str(err).split())[:300]}") from None
+    return src
