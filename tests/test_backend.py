@@ -135,3 +135,110 @@ def test_a_token_cancelled_before_the_run_delivers_nothing():
     assert token.cancelled
     stats = LocalBackend().run(Plan(GenerateConfig(count=50_000, batch_size=10_000, workers=1)), Counting(), token)
     assert stats.cancelled and stats.people == 0
+
+
+def test_a_retried_batch_is_reported_as_an_event():
+    """A connection killed mid-COPY is retried; the listener hears each retry with its batch and table."""
+    import time
+
+    from servers import server_url
+
+    from pii_gen.backends import Retry
+    from pii_gen.db.loaders import connect
+    from pii_gen.db.url import parse
+    from pii_gen.schema import TABLES
+
+    url = server_url("PII_GEN_TEST_POSTGRES_URL")
+    schema, n = f"t_{uuid.uuid4().hex[:10]}", 80_000
+    run = _Run(GenerateConfig(count=n, seed=2, db=url, db_schema=schema, batch_size=10_000, workers=1, quiet=True))
+    watcher = connect(parse(url))
+    killed = 0
+    try:
+        run.start()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and run.is_alive() and not killed:
+            rows = watcher.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'pii_gen' AND state <> 'idle' "
+                "AND query ILIKE 'COPY%%'"
+            )
+            watcher.commit()
+            if rows:
+                watcher.execute("SELECT pg_terminate_backend(%s)", (rows[0][0],))
+                watcher.commit()
+                killed += 1
+            time.sleep(0.05)
+        run.finish()
+        assert killed, "never caught the loader mid-COPY"
+        assert run.error is None, run.error
+        assert run.result is not None and run.result.retries >= 1
+        retries = [e for e in run.events if isinstance(e, Retry)]
+        assert len(retries) == run.result.retries
+        assert all(0 <= e.batch < n // 10_000 and e.error for e in retries)
+        assert any(e.table in TABLES for e in retries) and all(e.table in (*TABLES, None) for e in retries)
+        assert run.result.rows["persons"] == n
+    finally:
+        watcher.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        watcher.commit()
+        watcher.close()
+
+
+def test_a_cancel_while_a_batch_waits_to_be_retried_leaves_it_to_the_resume():
+    """Cancelled during a retry's backoff, the load stops at once without that batch; the resume loads it."""
+    import time
+
+    from servers import server_url
+
+    from pii_gen.backends import Retry
+    from pii_gen.db.loaders import connect
+    from pii_gen.db.url import parse
+    from pii_gen.schema import TABLES
+
+    url = server_url("PII_GEN_TEST_POSTGRES_URL")
+    schema, n = f"t_{uuid.uuid4().hex[:10]}", 60_000
+    config = GenerateConfig(count=n, seed=3, db=url, db_schema=schema, batch_size=10_000, workers=1, quiet=True)
+    token = CancelToken()
+
+    class CancelOnRetry(_Run):
+        def on_event(self, event: object) -> None:
+            super().on_event(event)
+            if isinstance(event, Retry):
+                token.cancel()
+
+    run = CancelOnRetry(config, token)
+    watcher = connect(parse(url))
+    try:
+        run.start()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and run.is_alive() and not token.cancelled:
+            rows = watcher.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'pii_gen' AND state <> 'idle' "
+                "AND query ILIKE 'COPY%%'"
+            )
+            watcher.commit()
+            if rows:
+                watcher.execute("SELECT pg_terminate_backend(%s)", (rows[0][0],))
+                watcher.commit()
+            time.sleep(0.05)
+        run.finish()
+        assert token.cancelled, "never caught the loader mid-COPY"
+        assert isinstance(run.error, api.Interrupted), run.error
+        batch = next(e.batch for e in run.events if isinstance(e, Retry))
+        assert f"{batch} batches are loaded" in str(run.error)
+        log = watcher.execute(f"SELECT DISTINCT batch_number FROM {schema}.pii_gen_load_log ORDER BY 1")
+        watcher.commit()
+        assert [r[0] for r in log] == list(range(batch))  # the batch that waited is not in, nor any after it
+
+        run_id = str(run.error).split("--resume ", 1)[1].split()[0]
+        again = _Run(config.model_copy(update={"resume": run_id}))
+        again.start()
+        again.finish()
+        assert again.error is None, again.error
+        expected = PersonGenerator(GenerateConfig(seed=3, count=n)).generate(n)
+        for name in TABLES:
+            got = watcher.execute(f"SELECT COUNT(*) FROM {schema}.{name}")[0][0]
+            assert got == expected[name].num_rows, name
+        watcher.commit()
+    finally:
+        watcher.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        watcher.commit()
+        watcher.close()
