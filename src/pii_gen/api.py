@@ -15,12 +15,15 @@ from .db.url import DatabaseURL, redact
 from .db.url import parse as parse_url
 from .errors import OutputError
 from .sinks.database import DatabaseSink
-from .engine import Interrupted, PerformanceOptimizer, StopSignals
+from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, LocalBackend, OnEvent, Plan, Retry
 from .person import BLOCK_SIZE
 from .variability import make_plan, tables_for
 from .sinks import Staging, file_sink
 
-__all__ = ["Interrupted", "RunResult", "generate", "load_database", "manifest", "resume_command", "write_files"]
+__all__ = ["CancelToken", "Interrupted", "RunResult", "generate", "load_database", "manifest", "resume_command",
+           "write_files"]  # fmt: skip
+
+Progress = Callable[[int], None]  # called with the people of each delivered batch
 
 
 @dataclass
@@ -64,39 +67,78 @@ def manifest(config: GenerateConfig, files: dict[str, dict[str, object]]) -> dic
     }
 
 
-def generate(config: GenerateConfig, progress: Callable[[int], None] | None = None) -> RunResult:
-    """Generate ``config.count`` people: into ``config.db`` when set, else into files in ``config.out``."""
+def generate(
+    config: GenerateConfig,
+    progress: Progress | None = None,
+    *,
+    cancel: CancelToken | None = None,
+    on_event: OnEvent | None = None,
+    backend: Backend | None = None,
+) -> RunResult:
+    """Generate ``config.count`` people: into ``config.db`` when set, else into files in ``config.out``.
+
+    Callable from any thread.  ``cancel`` stops the run from elsewhere (another thread, a signal handler)
+    as Ctrl-C did: the batch being delivered is finished, then :class:`Interrupted` is raised, with the
+    output folder as it was, or with the database holding whole batches and the command that resumes it.
+    ``on_event`` hears the backend's events (:class:`~pii_gen.backends.BlockDone`, ``Retry``, ``Memory``);
+    ``progress`` is the short form that hears the people of each batch.
+    """
     if config.db is not None:
-        return load_database(config, progress)
-    return write_files(config, progress)
+        return load_database(config, progress, cancel=cancel, on_event=on_event, backend=backend)
+    return write_files(config, progress, cancel=cancel, on_event=on_event, backend=backend)
 
 
-def load_database(config: GenerateConfig, progress: Callable[[int], None] | None = None) -> RunResult:
+def _listener(progress: Progress | None, on_event: OnEvent | None) -> OnEvent | None:
+    """One ``on_event`` for both ways of listening."""
+    if progress is None:
+        return on_event
+
+    def both(event: Event) -> None:
+        if isinstance(event, BlockDone):
+            progress(event.people)
+        if on_event is not None:
+            on_event(event)
+
+    return both
+
+
+def load_database(
+    config: GenerateConfig,
+    progress: Progress | None = None,
+    *,
+    cancel: CancelToken | None = None,
+    on_event: OnEvent | None = None,
+    backend: Backend | None = None,
+) -> RunResult:
     """Load people into a database, one logged transaction per batch (see :mod:`pii_gen.sinks.database`).
 
     With ``config.resume`` the interrupted run's own config (seed, count, batch size)
     is used and loading continues after its last logged batch.
     """
     started = time.perf_counter()
+    cancel = cancel or CancelToken()
+    listen = _listener(progress, on_event)
     url = parse_url(config.db)
     sink = DatabaseSink(url, config, config.db_schema, config.if_exists, config.resume)
+    sink.cancel = cancel
+    if listen is not None:
+        sink.on_retry = lambda table, batch, error: listen(Retry(table, batch, error))
     run = sink.prepare()
     gen_config = build_config(
         run.config.model_dump(), workers=config.workers, quiet=config.quiet, batch_size=run.config.batch_size
     )
-    optimizer = PerformanceOptimizer(gen_config, first_task=run.first_batch)
-    with StopSignals() as stop, sink:
+    with sink:
         sink.open({name: t.arrow_schema for name, t in sink.tables.items()})
-        optimizer.run(sink, progress, graceful=True, stop=stop)
-        if optimizer.interrupted:
+        stats = (backend or LocalBackend()).run(Plan(gen_config, run.first_batch), sink, cancel, listen)
+        if stats.cancelled:
             sink.abort()
-            raise stop.error(
+            raise cancel.error(
                 f"{sink.next_batch} batches are loaded (run {run.run_id}); continue with: "
                 f"{resume_command(config, url, run.run_id)}"
             )
     return RunResult(
-        rows=dict(sink.rows), files={}, seconds=time.perf_counter() - started, workers=optimizer.workers,
-        peak_rss=optimizer.peak_rss, run_id=run.run_id, retries=sink.retries, people=optimizer.people,
+        rows=dict(sink.rows), files={}, seconds=time.perf_counter() - started, workers=stats.workers,
+        peak_rss=stats.peak_rss, run_id=run.run_id, retries=sink.retries, people=stats.people,
     )  # fmt: skip
 
 
@@ -109,41 +151,48 @@ def resume_command(config: GenerateConfig, url: DatabaseURL, run_id: str) -> str
     return command + (" (with the password in place of ***)" if url.password else "")
 
 
-def write_files(config: GenerateConfig, progress: Callable[[int], None] | None = None) -> RunResult:
+def write_files(
+    config: GenerateConfig,
+    progress: Progress | None = None,
+    *,
+    cancel: CancelToken | None = None,
+    on_event: OnEvent | None = None,
+    backend: Backend | None = None,
+) -> RunResult:
     """Generate ``config.count`` people into ``config.out`` as one file per table plus manifest.json.
 
     Files are written to a hidden folder first and moved into place only when
-    everything succeeded, so an error, Ctrl-C or SIGTERM leaves the output folder as it was.
-    Signals are held for the whole run, so a second one cannot cut the clean-up short.
+    everything succeeded, so an error or a cancel leaves the output folder as it was.
     """
     started = time.perf_counter()
-    with StopSignals() as stop:
-        staging = Staging(config.out)
-        try:
-            sink = file_sink(config.format, staging)
-            optimizer = PerformanceOptimizer(config)
-            with sink:
-                sink.open({name: t.arrow_schema for name, t in tables_for(config).items()})
-                optimizer.run(sink, progress, stop=stop)
-            if stop.signum is not None:
-                raise stop.error()
-            files = sink.checksums()
-            text = json.dumps(manifest(config, files), indent=2, sort_keys=False) + "\n"
-            staging.path("manifest.json").write_text(text, encoding="utf-8")
-            staging.commit()  # a signal from here on comes too late to undo a finished run
-        except OSError as err:  # a full disk, a file size limit, a vanished folder
-            staging.abort()
-            raise OutputError(f"cannot write to output folder '{config.out}': {_reason(err)}") from None
-        except BaseException:
-            staging.abort()
-            raise
+    cancel = cancel or CancelToken()
+    staging = Staging(config.out)
+    try:
+        sink = file_sink(config.format, staging)
+        with sink:
+            sink.open({name: t.arrow_schema for name, t in tables_for(config).items()})
+            stats = (backend or LocalBackend()).run(Plan(config), sink, cancel, _listener(progress, on_event))
+            if cancel.cancelled:
+                raise cancel.error()
+        files = sink.checksums()
+        text = json.dumps(manifest(config, files), indent=2, sort_keys=False) + "\n"
+        staging.path("manifest.json").write_text(text, encoding="utf-8")
+        if cancel.cancelled:
+            raise cancel.error()
+        staging.commit()  # a cancel from here on comes too late to undo a finished run
+    except OSError as err:  # a full disk, a file size limit, a vanished folder
+        staging.abort()
+        raise OutputError(f"cannot write to output folder '{config.out}': {_reason(err)}") from None
+    except BaseException:
+        staging.abort()
+        raise
     return RunResult(
         rows=dict(sink.rows),
         files=files,
         seconds=time.perf_counter() - started,
-        workers=optimizer.workers,
-        peak_rss=optimizer.peak_rss,
-        people=optimizer.people,
+        workers=stats.workers,
+        peak_rss=stats.peak_rss,
+        people=stats.people,
     )
 
 

@@ -22,12 +22,13 @@ from .db import ddl
 from .db.loaders import connect
 from .db.url import DEFAULT_DUCKDB, redact
 from .db.url import parse as parse_url
-from .engine import StopSignals
+from .backends import BlockDone, CancelToken, Event
 from .errors import ConfigError, OutputError, PiiGenError
 from .sinks.database import ensure_schema
 from .variability import tables_for
 
 err_console = Console(stderr=True, highlight=False)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -115,13 +116,16 @@ def generate(
     ) as bar:
         task = bar.add_task("people", total=config.count, rate="-")
 
-        def advance(people: int) -> None:
-            bar.advance(task, people)
+        def advance(event: Event) -> None:
+            if not isinstance(event, BlockDone):
+                return
+            bar.advance(task, event.people)
             elapsed = bar.tasks[0].elapsed or 0
             if elapsed > 0:
                 bar.update(task, rate=f"{bar.tasks[0].completed / elapsed:,.0f}")
 
-        result = api.generate(config, advance)
+        with _CancelOnSignals() as cancel:
+            result = api.generate(config, cancel=cancel, on_event=advance if show else None)
     if not config.quiet and result.run_id:
         tables = ", ".join(f"{name} {rows:,}" for name, rows in result.rows.items())
         err_console.print(
@@ -307,16 +311,47 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
+class _CancelOnSignals:
+    """While active, SIGINT and SIGTERM cancel the run's token instead of raising wherever the code is.
+
+    A second signal is ignored, and after a cancel they stay ignored, so nothing cuts the clean-up, the
+    last message and the exit status short.  Handlers can only be set in the main thread; elsewhere
+    this does nothing and signals keep their meaning.
+    """
+
+    def __init__(self) -> None:
+        self.token = CancelToken()
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> CancelToken:
+        if threading.current_thread() is threading.main_thread():
+            for signum in STOP_SIGNALS:
+                if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored by whoever started us: stays so
+                    self._previous[signum] = signal.signal(signum, self._handle)
+        return self.token
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, previous in self._previous.items():
+            if self.token.cancelled:
+                previous = signal.SIG_IGN
+            elif previous is None:  # set outside Python: restore the default
+                previous = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.token.cancel(signum)
+
+
 def _ignore_stop_signals() -> None:
     """Once interrupted, a second Ctrl-C or SIGTERM must not cut the last message and exit status short."""
     if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in STOP_SIGNALS:
             signal.signal(signum, signal.SIG_IGN)
 
 
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: run the CLI, turning user errors into one line and exit status 2."""
-    StopSignals.ignore_after_stop = True
     try:
         return cli.main(args=argv, prog_name="pii_gen", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # bare group: show help, as a user expects

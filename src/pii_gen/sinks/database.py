@@ -19,7 +19,7 @@ import time
 import uuid
 import zlib
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Callable, Literal
 
 import pyarrow as pa
 
@@ -34,6 +34,9 @@ from ..variability import tables_for
 from ..variability.duplicates import DUPLICATE_ID_BASE
 from .base import Batch, Sink
 from .codecs import CsvCodec
+
+if TYPE_CHECKING:  # the backends import the sinks: the token is only read here
+    from ..backends.base import CancelToken
 
 IfExists = Literal["fail", "append", "replace"]
 RETRIES = 6
@@ -94,6 +97,9 @@ class DatabaseSink(Sink):
         self.retries = 0
         self._codec = CsvCodec()
         self.tables: dict[str, Table] = tables_for(config)
+        self.cancel: CancelToken | None = None  # a cancel during a retry's backoff gives the batch up
+        self.on_retry: Callable[[str | None, int, str], None] | None = None  # (table, batch, error) per retry
+        self._table: str | None = None  # the table being loaded, for the retry report
 
     # -- set-up ------------------------------------------------------------------
     def connect(self) -> Connection:
@@ -180,6 +186,8 @@ class DatabaseSink(Sink):
 
     # -- loading -------------------------------------------------------------------
     def write(self, batch: Batch) -> None:
+        """Load one batch, retrying transient errors; a cancel while it waits to retry leaves the batch
+        out (not loaded, not logged, so a resume loads it) and returns."""
         number = self.next_batch
         for attempt in range(RETRIES + 1):
             try:
@@ -192,10 +200,14 @@ class DatabaseSink(Sink):
                         f"loading batch {number} into {self.url.redacted()} failed: {_error_line(self.url, err)}"
                     ) from None
                 self.retries += 1
-                time.sleep(BACKOFF_SECONDS * 2**attempt)
+                if self.on_retry is not None:
+                    self.on_retry(self._table, number, _error_line(self.url, err))
+                given_up = self._backoff(BACKOFF_SECONDS * 2**attempt)
                 self._reconnect()
                 if self._logged(number):  # the commit went through before the connection dropped
                     break
+                if given_up:
+                    return
         self.next_batch += 1
         for name, table in batch.items():
             self.rows[name] += table.num_rows
@@ -203,11 +215,19 @@ class DatabaseSink(Sink):
         copies = "source_person_id" in persons.column_names  # duplicate records carry their source's id
         self.people += persons.column("source_person_id").null_count if copies else persons.num_rows
 
+    def _backoff(self, seconds: float) -> bool:
+        """Wait before a retry; True when the run was cancelled meanwhile."""
+        if self.cancel is None:
+            time.sleep(seconds)
+            return False
+        return self.cancel.wait(seconds)
+
     def _load(self, number: int, batch: Batch) -> None:
         conn = self.conn
         assert conn is not None and self.run is not None
         log = []
         for name, spec in self.tables.items():  # persons first: the foreign keys need it
+            self._table = name
             data = batch[name]
             csv = self._codec.encode(data)  # the checksum's input, and PostgreSQL's COPY payload
             conn.load(spec, data, csv)
@@ -216,6 +236,7 @@ class DatabaseSink(Sink):
             f"INSERT INTO {conn.table('pii_gen_load_log')} "
             "(run_id, table_name, batch_number, row_count, checksum, loaded_at) VALUES (%s, %s, %s, %s, %s, %s)"
         )
+        self._table = None
         for row in log:
             conn.execute(cur_sql, row)
         conn.commit()
