@@ -29,6 +29,7 @@ from ..db.loaders import Connection, connect, now
 from ..db.url import DatabaseURL
 from ..errors import OutputError, PiiGenError
 from ..person import BLOCK_SIZE
+from ..retry import GaveUp, RetryPolicy, Sleep
 from ..schema import Table
 from ..variability import tables_for
 from ..variability.duplicates import DUPLICATE_ID_BASE
@@ -37,7 +38,7 @@ from .codecs import CsvCodec
 
 IfExists = Literal["fail", "append", "replace"]
 RETRIES = 6
-BACKOFF_SECONDS = 0.2
+BACKOFF_SECONDS = 0.2  # 0.2, 0.4, ... 6.4 s between the attempts at a batch (and at reconnecting)
 
 
 @dataclass
@@ -45,6 +46,14 @@ class RunRecord:
     run_id: str
     config: GenerateConfig
     first_batch: int  # batches before this one are already loaded (resume)
+
+
+def _unreachable(err: BaseException) -> bool:
+    """Reconnecting tries again while the database cannot be reached (connect's one error)."""
+    return isinstance(err, OutputError)
+
+
+RECONNECT = RetryPolicy(RETRIES, BACKOFF_SECONDS, transient=_unreachable)
 
 
 def _error_line(url: DatabaseURL, err: BaseException) -> str:
@@ -94,6 +103,12 @@ class DatabaseSink(Sink):
         self.retries = 0
         self._codec = CsvCodec()
         self.tables: dict[str, Table] = tables_for(config)
+        self._retry = RetryPolicy(RETRIES, BACKOFF_SECONDS, transient=self._transient)
+        self.sleep: Sleep = time.sleep  # the wait between retries: a cancel-aware one cuts a backoff short
+
+    def _transient(self, err: BaseException) -> bool:
+        """A dropped connection, deadlock or timeout of this sink's database: worth loading the batch again."""
+        return self.conn is not None and self.conn.is_transient(err)
 
     # -- set-up ------------------------------------------------------------------
     def connect(self) -> Connection:
@@ -181,21 +196,24 @@ class DatabaseSink(Sink):
     # -- loading -------------------------------------------------------------------
     def write(self, batch: Batch) -> None:
         number = self.next_batch
-        for attempt in range(RETRIES + 1):
-            try:
+        committed = False  # the commit went through before the connection dropped
+
+        def load() -> None:
+            if not committed:
                 self._load(number, batch)
-                break
-            except Exception as err:  # noqa: BLE001
-                assert self.conn is not None
-                if attempt == RETRIES or not self.conn.is_transient(err):
-                    raise OutputError(
-                        f"loading batch {number} into {self.url.redacted()} failed: {_error_line(self.url, err)}"
-                    ) from None
-                self.retries += 1
-                time.sleep(BACKOFF_SECONDS * 2**attempt)
-                self._reconnect()
-                if self._logged(number):  # the commit went through before the connection dropped
-                    break
+
+        def recover(retry: int, err: Exception) -> None:
+            nonlocal committed
+            self.retries += 1
+            self._reconnect()
+            committed = self._logged(number)
+
+        try:
+            self._retry.call(load, on_retry=recover, sleep=self.sleep)
+        except GaveUp as gave:
+            raise OutputError(
+                f"loading batch {number} into {self.url.redacted()} failed: {_error_line(self.url, gave.error)}"
+            ) from None
         self.next_batch += 1
         for name, table in batch.items():
             self.rows[name] += table.num_rows
@@ -224,13 +242,10 @@ class DatabaseSink(Sink):
         if self.conn is not None:
             self.conn.rollback()
             self.conn.close()
-        for attempt in range(RETRIES):
-            try:
-                self.conn = self.connect()
-                return
-            except OutputError:
-                time.sleep(BACKOFF_SECONDS * 2**attempt)
-        self.conn = self.connect()
+        try:
+            self.conn = RECONNECT.call(self.connect, sleep=self.sleep)
+        except GaveUp as gave:
+            raise gave.error from None
 
     def _logged(self, number: int) -> bool:
         assert self.conn is not None and self.run is not None

@@ -8,6 +8,7 @@ from types import TracebackType
 
 from ...errors import OutputError
 from ...redact import redact
+from ...retry import Sleep
 from ..documents import Chunk
 
 
@@ -39,6 +40,7 @@ class Destination:
         self.failed = 0
         self.failures: dict[str, int] = {}  # batches given up on, by reason
         self.last_failure = ""  # the message of the latest batch given up on
+        self.sleep: Sleep = time.sleep  # the wait between retries: a cancel-aware one cuts a backoff short
 
     def scrub(self, text: str) -> str:
         """``text`` (a client library's error, say) on one line, without this destination's secrets."""
