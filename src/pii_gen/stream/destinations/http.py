@@ -13,13 +13,18 @@ import base64
 import http.client
 import socket
 import uuid
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from ...redact import URL_HINT, redact_url, secrets_of
 from ...errors import ConfigError, OutputError
 from ...retry import GaveUp, RetryPolicy
 from ..documents import Chunk
-from .base import Batching, DeliveryError
+from .base import Batching, DeliveryError, Destination
+
+if TYPE_CHECKING:
+    from ...config import GenerateConfig
+    from ..options import StreamOptions
 
 RETRIES = 6
 BACKOFF_SECONDS = 0.1  # 0.1, 0.2, ... 3.2 s: about 6 s before giving up
@@ -28,6 +33,13 @@ RETRYABLE = {408, 429}
 
 
 class HttpDestination(Batching):
+    name = "http"
+    schemes = ("http", "https")
+
+    @classmethod
+    def create(cls, to: str, options: StreamOptions, config: GenerateConfig, header: bytes) -> Destination:
+        return cls(to, options.batch, options.flush_interval)
+
     def __init__(self, url: str, batch: int, interval: float, retries: int = RETRIES,
                  backoff: float = BACKOFF_SECONDS) -> None:  # fmt: skip
         super().__init__(redact_url(url), batch, interval, secrets_of(url))

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from ...redact import redact_url, secrets_of
 from ...errors import OutputError
 from ...retry import GaveUp, RetryPolicy
 from ..documents import Chunk
-from .base import Batching, DeliveryError
+from .base import Batching, DeliveryError, Destination
+
+if TYPE_CHECKING:
+    from ...config import GenerateConfig
+    from ..options import StreamOptions
 
 RETRIES = 3
 BACKOFF_SECONDS = 0.2  # 0.2, 0.4, 0.8 s (JetStream only)
@@ -27,6 +31,13 @@ DEFAULT_SUBJECT = "pii_gen.people"
 
 
 class NatsDestination(Batching):
+    name = "nats"
+    schemes = ("nats", "tls")
+
+    @classmethod
+    def create(cls, to: str, options: StreamOptions, config: GenerateConfig, header: bytes) -> Destination:
+        return cls(to, options.batch, options.flush_interval)
+
     def __init__(self, url: str, batch: int, interval: float) -> None:
         super().__init__(redact_url(url), batch, interval, secrets_of(url))
         parts = urlsplit(url)

@@ -8,14 +8,18 @@ partly delivered twice (at-least-once); a batch that still fails stops the strea
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ...redact import URL_HINT, redact_url, secrets_of
 from ...errors import ConfigError, OutputError
 from ...retry import GaveUp, RetryPolicy
 from ..documents import Chunk
-from .base import Batching, DeliveryError
+from .base import Batching, DeliveryError, Destination
+
+if TYPE_CHECKING:
+    from ...config import GenerateConfig
+    from ..options import StreamOptions
 
 RETRIES = 3
 BACKOFF_SECONDS = 0.2  # 0.2, 0.4, 0.8 s
@@ -23,6 +27,13 @@ DEFAULT_KEY = "pii_gen:people"
 
 
 class RedisDestination(Batching):
+    name = "redis"
+    schemes = ("redis", "rediss")
+
+    @classmethod
+    def create(cls, to: str, options: StreamOptions, config: GenerateConfig, header: bytes) -> Destination:
+        return cls(to, options.batch, options.flush_interval)
+
     def __init__(self, url: str, batch: int, interval: float) -> None:
         super().__init__(redact_url(url), batch, interval, secrets_of(url))
         parts = urlsplit(url)
