@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, ClassVar
 
 from ...errors import OutputError, RegistryError
-from ...redact import redact
+from ...redact import scrub
 from ...registry import Registry, where
 from ...retry import Sleep
 from ..documents import Chunk
@@ -74,7 +74,7 @@ class Destination:
 
     def scrub(self, text: str) -> str:
         """``text`` (a client library's error, say) on one line, without this destination's secrets."""
-        return " ".join(redact(text, *self.secrets).split())
+        return scrub(text, *self.secrets)
 
     def open(self) -> None:
         """Connect or create what is needed; an unreachable destination raises OutputError here."""
