@@ -4,20 +4,28 @@ themselves and change columns by their declared kind; a broken declaration is re
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from typing import get_args
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
 from pii_gen import PersonGenerator
-from pii_gen.config import build_config
-from pii_gen.errors import ConfigError, RegistryError
+from pii_gen.config import Format, build_config
+from pii_gen.db.url import SCHEMES as DB_SCHEMES
+from pii_gen.errors import ConfigError, OutputError, RegistryError
 from pii_gen.generators import ENGINE_COLUMNS, Context, SubGenerator, registry
 from pii_gen.generators.base import REGISTRY as GENERATORS
 from pii_gen.generators.base import SubGenerators, check_contract, run_order
 from pii_gen.person import block_rng
 from pii_gen.reference import load
 from pii_gen.registry import discover
+from pii_gen.sinks.codecs import CsvCodec
+from pii_gen.sinks.files import FORMATS, CsvSink, FileOutput, FileSink, file_formats, file_sink
+from pii_gen.stream.destinations import Destination, destinations, kind_of, make_destination
+from pii_gen.stream.destinations.base import REGISTRY
+from pii_gen.stream.options import build_options
 from pii_gen.schema import KINDS, NOISE_LOG, SOURCE_PERSON_ID, TABLES, Column, Table
 from pii_gen.variability import noise_types
 from pii_gen.variability.base import Cells, NoiseType, NoiseTypes
@@ -349,3 +357,108 @@ def test_a_noise_type_registers_on_definition():
             kinds = frozenset({"postcode"})
 
     assert len(NOISE) == before and "misdeclared" not in NOISE
+
+
+# -- outputs and stream destinations ----------------------------------------------------------------
+
+
+def _defined_in(package: str, base: type) -> list[type]:
+    """Every subclass of ``base`` defined in the modules of ``package``."""
+    discover(package)
+    found = []
+    for name in sorted(sys.modules):
+        if name.startswith(package + "."):
+            module = sys.modules[name]
+            found += [c for c in vars(module).values() if isinstance(c, type) and issubclass(c, base)
+                      and c is not base and c.__module__ == name]  # fmt: skip
+    return found
+
+
+def _registered_or_their_base(classes: list[type], registered: list[type]) -> list[type]:
+    """Classes neither registered nor a base of registered ones: outputs nobody can choose."""
+    return [c for c in classes if c not in registered and not any(issubclass(r, c) for r in registered)]
+
+
+def test_every_file_output_is_registered_under_a_config_format():
+    formats = file_formats()
+    assert sorted(f.name for f in formats) == sorted(get_args(Format))
+    assert _registered_or_their_base(_defined_in("pii_gen.sinks", FileOutput), list(formats)) == []
+    assert [type(file_sink(f, None)).__name__ for f in ("csv", "jsonl", "parquet")] == [  # type: ignore[arg-type]
+        "CsvSink", "JsonlSink", "ParquetSink",
+    ]  # fmt: skip
+
+
+def test_every_stream_destination_is_registered_and_each_scheme_names_one():
+    registered = destinations()
+    assert _registered_or_their_base(_defined_in("pii_gen.stream.destinations", Destination), list(registered)) == []
+    schemes = [s for d in registered for s in d.schemes]
+    assert len(schemes) == len(set(schemes))
+    kinds = {to: kind_of(to) for to in ("-", "", "people.jsonl", "file:///tmp/p.jsonl", "https://h/p", "http://h",
+                                        "redis://h", "rediss://h", "nats://h", "tls://h", "postgresql://u@h/db",
+                                        "mariadb+pyodbc://u@h/db", "sqlite:///p.db", "duckdb:///p.duckdb",
+                                        "DRIVER={x};SERVER=h")}  # fmt: skip
+    assert set(kinds.values()) == {d.name for d in registered}
+    assert kinds["https://h/p"] == "http" and kinds["tls://h"] == "nats" and kinds["DRIVER={x};SERVER=h"] == "database"
+    assert set(DB_SCHEMES) <= set(REGISTRY["database"].schemes)
+
+
+def test_two_file_outputs_cannot_claim_one_format():
+    with pytest.raises(RegistryError, match=r"OtherCsv is named 'csv' like pii_gen\.sinks\.files\.CsvSink: names"):
+
+        class OtherCsv(FileOutput):
+            name = "csv"
+
+    assert FORMATS["csv"] is CsvSink
+
+
+def test_two_destinations_cannot_claim_one_scheme():
+    with pytest.raises(RegistryError, match=r"Webhook claims scheme 'https://' like pii_gen\.stream\.destinations\.h"):
+
+        class Webhook(Destination):
+            name = "webhook"
+            schemes = ("webhook", "https")
+
+            @classmethod
+            def create(cls, to, options, config, header):  # noqa: ANN001, ANN206
+                return cls("webhook")
+
+    assert REGISTRY.by_scheme("https") is REGISTRY["http"] and "webhook" not in REGISTRY
+
+
+def test_a_destination_that_cannot_be_built_is_refused():
+    with pytest.raises(RegistryError, match=r"Unbuildable has no create\(\)"):
+
+        class Unbuildable(Destination):
+            name = "unbuildable"
+            schemes = ("unbuildable",)
+
+
+@pytest.fixture
+def scratch_registries(monkeypatch):
+    """Classes a test registers are gone after it."""
+    monkeypatch.setattr(FORMATS, "_classes", dict(FORMATS._classes))
+    monkeypatch.setattr(REGISTRY, "_classes", dict(REGISTRY._classes))
+
+
+def test_a_new_output_is_chosen_by_its_name_alone(scratch_registries, tmp_path):
+    class TsvSink(FileSink):
+        name = "tsv"
+
+        def __init__(self, staging):  # noqa: ANN001
+            super().__init__(staging, CsvCodec())
+
+    class Echo(Destination):
+        name = "echo"
+        schemes = ("echo",)
+
+        @classmethod
+        def create(cls, to, options, config, header):  # noqa: ANN001, ANN206
+            return cls(to)
+
+    assert isinstance(file_sink("tsv", None), TsvSink)  # type: ignore[arg-type]
+    with pytest.raises(OutputError, match=r"^unknown output format 'xml' \(expected csv, jsonl, parquet or tsv\)$"):
+        file_sink("xml", None)  # type: ignore[arg-type]
+    made = make_destination(build_options(to="echo://here"), build_config({}))
+    assert isinstance(made, Echo) and made.label == "echo://here"
+    with pytest.raises(ConfigError, match=r"--format csv is for stdout and files; echo destinations take JSON"):
+        make_destination(build_options(to="echo://here", format="csv"), build_config({}))

@@ -58,6 +58,11 @@ def redact(text: str, *secrets: str) -> str:
     return text
 
 
+def scrub(text: str, *secrets: str) -> str:
+    """``text`` (a driver's or client library's error, say) on one line, redacted as :func:`redact` does."""
+    return " ".join(redact(text, *secrets).split())
+
+
 def secrets_of(url: str) -> tuple[str, ...]:
     """The secrets a URL or connection string carries (password or token, secret query parameters and
     ODBC settings), decoded, so they can be removed from any text, a driver's error messages included."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from ..errors import ConfigError
-from ..redact import SECRET_KEYS, URL_HINT, redact, redact_url
+from ..redact import MASK, SECRET_KEYS, URL_HINT, redact, redact_url, scrub
 
 __all__ = ["DatabaseURL", "parse", "redact", "redact_url"]
 
@@ -62,7 +62,7 @@ class DatabaseURL:
 
     def scrub(self, text: str) -> str:
         """``text`` (a driver's error message, say) on one line, without this URL's secrets."""
-        return " ".join(redact(text, *self.secrets).split())
+        return scrub(text, *self.secrets)
 
     def redacted(self) -> str:
         """The URL with any password replaced by ***, for messages and logs."""
@@ -70,7 +70,7 @@ class DatabaseURL:
             return f"{self.dialect}:///{self.file}"
         if self.odbc:
             return f"odbc:{redact(self.odbc, *self.secrets)}"
-        auth = f"{self.user}{':***' if self.password else ''}@" if self.user else ""
+        auth = f"{self.user}{':' + MASK if self.password else ''}@" if self.user else ""
         port = f":{self.port}" if self.port else ""
         return f"{self.scheme or self.dialect}://{auth}{self.host}{port}/{self.database}"
 

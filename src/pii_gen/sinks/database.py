@@ -29,6 +29,7 @@ from ..db.loaders import Connection, connect, now
 from ..db.url import DatabaseURL
 from ..errors import OutputError, PiiGenError
 from ..person import BLOCK_SIZE
+from ..retry import GaveUp, RetryPolicy, Sleep
 from ..schema import Table
 from ..variability import tables_for
 from ..variability.duplicates import DUPLICATE_ID_BASE
@@ -40,7 +41,7 @@ if TYPE_CHECKING:  # the backends import the sinks: the token is only read here
 
 IfExists = Literal["fail", "append", "replace"]
 RETRIES = 6
-BACKOFF_SECONDS = 0.2
+BACKOFF_SECONDS = 0.2  # 0.2, 0.4, ... 6.4 s between the attempts at a batch (and at reconnecting)
 
 
 @dataclass
@@ -48,6 +49,14 @@ class RunRecord:
     run_id: str
     config: GenerateConfig
     first_batch: int  # batches before this one are already loaded (resume)
+
+
+def _unreachable(err: BaseException) -> bool:
+    """Reconnecting tries again while the database cannot be reached (connect's one error)."""
+    return isinstance(err, OutputError)
+
+
+RECONNECT = RetryPolicy(RETRIES, BACKOFF_SECONDS, transient=_unreachable)
 
 
 def _error_line(url: DatabaseURL, err: BaseException) -> str:
@@ -100,6 +109,12 @@ class DatabaseSink(Sink):
         self.cancel: CancelToken | None = None  # a cancel during a retry's backoff gives the batch up
         self.on_retry: Callable[[str | None, int, str], None] | None = None  # (table, batch, error) per retry
         self._table: str | None = None  # the table being loaded, for the retry report
+        self._retry = RetryPolicy(RETRIES, BACKOFF_SECONDS, transient=self._transient)
+        self.sleep: Sleep = time.sleep  # the wait between retries when there is no cancel token
+
+    def _transient(self, err: BaseException) -> bool:
+        """A dropped connection, deadlock or timeout of this sink's database: worth loading the batch again."""
+        return self.conn is not None and self.conn.is_transient(err)
 
     # -- set-up ------------------------------------------------------------------
     def connect(self) -> Connection:
@@ -189,25 +204,41 @@ class DatabaseSink(Sink):
         """Load one batch, retrying transient errors; a cancel while it waits to retry leaves the batch
         out (not loaded, not logged, so a resume loads it) and returns."""
         number = self.next_batch
-        for attempt in range(RETRIES + 1):
-            try:
-                self._load(number, batch)
-                break
-            except Exception as err:  # noqa: BLE001
-                assert self.conn is not None
-                if attempt == RETRIES or not self.conn.is_transient(err):
-                    raise OutputError(
-                        f"loading batch {number} into {self.url.redacted()} failed: {_error_line(self.url, err)}"
-                    ) from None
-                self.retries += 1
-                if self.on_retry is not None:
-                    self.on_retry(self._table, number, _error_line(self.url, err))
-                given_up = self._backoff(BACKOFF_SECONDS * 2**attempt)
-                self._reconnect()
-                if self._logged(number):  # the commit went through before the connection dropped
-                    break
-                if given_up:
-                    return
+        committed = False  # the commit went through before the connection dropped
+
+        failed: list[Exception] = []  # the error the next retry answers
+
+        def load() -> None:
+            if not committed:
+                try:
+                    self._load(number, batch)
+                except Exception as err:
+                    failed[:] = [err]
+                    raise
+
+        def pause(seconds: float) -> bool:
+            """Count and report the retry, then wait; True when the run was cancelled meanwhile."""
+            self.retries += 1
+            if self.on_retry is not None:
+                self.on_retry(self._table, number, _error_line(self.url, failed[0]))
+            return self._backoff(seconds)
+
+        def recover(retry: int, err: Exception) -> None:
+            nonlocal committed
+            self._reconnect()
+            committed = self._logged(number)
+
+        try:
+            self._retry.call(load, on_retry=recover, sleep=pause)
+        except GaveUp as gave:
+            cancelled = not gave.permanent and self.cancel is not None and self.cancel.cancelled
+            if not cancelled:
+                raise OutputError(
+                    f"loading batch {number} into {self.url.redacted()} failed: {_error_line(self.url, gave.error)}"
+                ) from None
+            self._reconnect()
+            if not self._logged(number):  # not in: left out, so a resume loads it
+                return
         self.next_batch += 1
         for name, table in batch.items():
             self.rows[name] += table.num_rows
@@ -218,8 +249,7 @@ class DatabaseSink(Sink):
     def _backoff(self, seconds: float) -> bool:
         """Wait before a retry; True when the run was cancelled meanwhile."""
         if self.cancel is None:
-            time.sleep(seconds)
-            return False
+            return bool(self.sleep(seconds))
         return self.cancel.wait(seconds)
 
     def _load(self, number: int, batch: Batch) -> None:
@@ -245,13 +275,10 @@ class DatabaseSink(Sink):
         if self.conn is not None:
             self.conn.rollback()
             self.conn.close()
-        for attempt in range(RETRIES):
-            try:
-                self.conn = self.connect()
-                return
-            except OutputError:
-                time.sleep(BACKOFF_SECONDS * 2**attempt)
-        self.conn = self.connect()
+        try:
+            self.conn = RECONNECT.call(self.connect, sleep=self.sleep)
+        except GaveUp as gave:
+            raise gave.error from None
 
     def _logged(self, number: int) -> bool:
         assert self.conn is not None and self.run is not None

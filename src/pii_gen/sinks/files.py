@@ -1,4 +1,8 @@
-"""File outputs: one file per table in an output folder, replaced atomically at the end."""
+"""File outputs: one file per table in an output folder, replaced atomically at the end.
+
+Each output format is a :class:`FileOutput` subclass named after its ``--format`` value; it registers
+itself, so adding a format is adding its module to this package.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,14 @@ import zlib
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import OutputError
+from ..errors import OutputError, RegistryError
+from ..registry import Registry, discover, where
 from ..schema import TABLES
 from .base import Batch, Codec, Sink
 from .codecs import CsvCodec, JsonlCodec
@@ -120,7 +125,34 @@ def remove_stale_staging(out: Path) -> list[Path]:
     return removed
 
 
-class FileSink(Sink):
+class FileOutput(Sink):
+    """A sink writing one file per table into a :class:`Staging` folder, for ``--format`` ``name``."""
+
+    name: ClassVar[str]
+
+    def __init_subclass__(cls, register: bool = True, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if register:
+            FORMATS.add(cls)
+
+    def __init__(self, staging: Staging) -> None:
+        super().__init__()
+        self.staging = staging
+
+
+class FileFormats(Registry[type[FileOutput]]):
+    """The registered file formats: one class per ``--format`` value, each built from a staging folder."""
+
+    def check(self, cls: type[FileOutput], others: list[type[FileOutput]]) -> None:
+        if cls.name != cls.name.lower():
+            raise RegistryError(f"file format {where(cls)} is named '{cls.name}': a format name is lower case")
+
+
+#: Every file format defined so far (:func:`file_sink` imports every module of this package first).
+FORMATS = FileFormats("file format")
+
+
+class FileSink(FileOutput, register=False):
     """One file per table (CSV or JSON Lines), appended in order, with a running CRC-32.
 
     Worker processes can write into the files directly: :meth:`part_writer`
@@ -129,8 +161,7 @@ class FileSink(Sink):
     """
 
     def __init__(self, staging: Staging, codec: Codec) -> None:
-        super().__init__()
-        self.staging = staging
+        super().__init__(staging)
         self.codec = codec
         self.crcs: dict[str, int] = {}
         self.sizes: dict[str, int] = {}
@@ -190,7 +221,25 @@ class FileSink(Sink):
             self._writer.close()
 
 
-class ParquetSink(Sink):
+class CsvSink(FileSink):
+    """``--format csv``: RFC 4180 files with a header line."""
+
+    name = "csv"
+
+    def __init__(self, staging: Staging) -> None:
+        super().__init__(staging, CsvCodec())
+
+
+class JsonlSink(FileSink):
+    """``--format jsonl``: one JSON object per row."""
+
+    name = "jsonl"
+
+    def __init__(self, staging: Staging) -> None:
+        super().__init__(staging, JsonlCodec())
+
+
+class ParquetSink(FileOutput):
     """One Parquet file per table, zstd-compressed, in row groups of a fixed size; columns with few
     distinct values are dictionary-encoded, the others (SSNs, e-mails, card numbers) are not.
 
@@ -198,12 +247,12 @@ class ParquetSink(Sink):
     the run was batched or parallelised.
     """
 
+    name = "parquet"
     extension = "parquet"
     ROW_GROUP = 131_072
 
     def __init__(self, staging: Staging) -> None:
-        super().__init__()
-        self.staging = staging
+        super().__init__(staging)
         self.writers: dict[str, pq.ParquetWriter] = {}
         self.pending: dict[str, list[pa.Table]] = {}
 
@@ -273,12 +322,22 @@ def _crc32_file(path: Path) -> int:
     return crc
 
 
-def file_sink(fmt: str, staging: Staging) -> FileSink | ParquetSink:
+_discovered = False
+
+
+def file_formats() -> tuple[type[FileOutput], ...]:
+    """Every file format, each module of this package imported once."""
+    global _discovered
+    if not _discovered:
+        discover(__package__)
+        _discovered = True
+    return tuple(FORMATS)
+
+
+def file_sink(fmt: str, staging: Staging) -> FileOutput:
     """The sink for an output format."""
-    if fmt == "csv":
-        return FileSink(staging, CsvCodec())
-    if fmt == "jsonl":
-        return FileSink(staging, JsonlCodec())
-    if fmt == "parquet":
-        return ParquetSink(staging)
-    raise OutputError(f"unknown output format '{fmt}' (expected csv, jsonl or parquet)")
+    names = sorted(cls.name for cls in file_formats())
+    if fmt not in FORMATS:
+        expected = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+        raise OutputError(f"unknown output format '{fmt}' (expected {expected})")
+    return FORMATS[fmt](staging)

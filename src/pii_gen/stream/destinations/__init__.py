@@ -1,20 +1,31 @@
-"""Stream destinations, chosen by the ``--to`` value: stdout, a file, a database, HTTP, Redis or NATS."""
+"""Stream destinations, chosen by the ``--to`` value: stdout, a file, a database, HTTP, Redis or NATS.
+
+Each is a :class:`Destination` subclass in a module of this package, registered by its URL schemes;
+adding one is adding its module.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from ...config import GenerateConfig
-from ...db.url import SCHEMES as DB_SCHEMES
-from ...db.url import parse as parse_db_url
 from ...redact import URL_HINT, redact_url
 from ...errors import ConfigError
+from ...registry import discover
 from ..documents import csv_header
 from ..options import StreamOptions
-from .base import Batching, DeliveryError, Destination, StreamClosed
+from .base import REGISTRY, Batching, DeliveryError, Destination, StreamClosed
 
-OTHER_SCHEMES = ("file", "http", "https", "redis", "rediss", "nats", "tls")
+_discovered = False
+
+
+def destinations() -> tuple[type[Destination], ...]:
+    """Every stream destination, each module of this package imported once."""
+    global _discovered
+    if not _discovered:
+        discover(__name__)
+        _discovered = True
+    return tuple(REGISTRY)
 
 
 def kind_of(to: str) -> str:
@@ -24,16 +35,14 @@ def kind_of(to: str) -> str:
     if "://" not in to:
         return "database" if "=" in to and ";" in to else "file"  # a bare ODBC connection string
     scheme = to.split("://", 1)[0].lower()
-    if scheme in DB_SCHEMES:
-        return "database"
-    kinds = {"file": "file", "http": "http", "https": "http", "redis": "redis", "rediss": "redis", "nats": "nats",
-             "tls": "nats"}  # fmt: skip
-    if scheme not in kinds:
-        known = ", ".join(sorted({s.split("+")[0] for s in DB_SCHEMES} | set(OTHER_SCHEMES)))
+    destinations()
+    cls = REGISTRY.by_scheme(scheme)
+    if cls is None:
+        known = ", ".join(sorted({s.split("+")[0] for c in destinations() for s in c.schemes}))
         raise ConfigError(
             f"unsupported --to scheme '{scheme}://' in {redact_url(to)} (expected a file path, - or: {known})"
         )
-    return kinds[scheme]
+    return cls.name
 
 
 def make_destination(options: StreamOptions, config: GenerateConfig) -> Destination:
@@ -44,35 +53,14 @@ def make_destination(options: StreamOptions, config: GenerateConfig) -> Destinat
         urlsplit(to)
     except ValueError:  # e.g. an unclosed "[" of an IPv6 host
         raise ConfigError(f"invalid --to URL {redact_url(to)}{URL_HINT}") from None
-    if options.format == "csv" and kind not in ("stdout", "file"):
+    destinations()
+    cls = REGISTRY[kind]
+    if options.format not in cls.formats:
         raise ConfigError(f"--format csv is for stdout and files; {kind} destinations take JSON documents")
-    if (options.rotate_size or options.rotate_every) and kind != "file":
+    if (options.rotate_size or options.rotate_every) and not cls.rotates:
         raise ConfigError("--rotate-size and --rotate-every apply to a file destination only")
     header = csv_header(config) if options.format == "csv" else b""
-    if kind == "stdout":
-        from .stdout import StdoutDestination
-
-        return StdoutDestination(options.format, header)
-    if kind == "file":
-        from .file import FileDestination
-
-        path = Path(unquote(urlsplit(to).path)) if to.lower().startswith("file://") else Path(to)
-        return FileDestination(path, options.format, header, options.rotate_size, options.rotate_every)
-    if kind == "database":
-        from .database import DatabaseDestination
-
-        return DatabaseDestination(parse_db_url(to), config, options.db_schema, options.batch, options.flush_interval)
-    if kind == "http":
-        from .http import HttpDestination
-
-        return HttpDestination(to, options.batch, options.flush_interval)
-    if kind == "redis":
-        from .redis import RedisDestination
-
-        return RedisDestination(to, options.batch, options.flush_interval)
-    from .nats import NatsDestination
-
-    return NatsDestination(to, options.batch, options.flush_interval)
+    return cls.create(to, options, config, header)
 
 
-__all__ = ["Batching", "DeliveryError", "Destination", "StreamClosed", "kind_of", "make_destination"]
+__all__ = ["Batching", "DeliveryError", "Destination", "StreamClosed", "destinations", "kind_of", "make_destination"]

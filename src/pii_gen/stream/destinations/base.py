@@ -1,14 +1,26 @@
-"""The one interface of every stream destination, and the batching most of them share."""
+"""The one interface of every stream destination, the batching most of them share, and their registry.
+
+A destination registers itself by subclassing :class:`Destination`: its ``name`` (the kind messages call
+it), the ``--to`` URL schemes it takes, and :meth:`Destination.create`, which builds it from a ``--to``
+value.  Two classes claiming one scheme is an error when the second is imported.
+"""
 
 from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
 from types import TracebackType
+from typing import TYPE_CHECKING, ClassVar
 
-from ...errors import OutputError
-from ...redact import redact
+from ...errors import OutputError, RegistryError
+from ...redact import scrub
+from ...registry import Registry, where
+from ...retry import Sleep
 from ..documents import Chunk
+
+if TYPE_CHECKING:
+    from ...config import GenerateConfig
+    from ..options import StreamOptions
 
 
 class DeliveryError(OutputError):
@@ -29,6 +41,15 @@ class Destination:
     """Where the stream's documents go.  ``write`` returns once the chunk is handed over (or held for a
     batch); ``sent`` counts people delivered, ``failed`` people given up on; ``close`` flushes."""
 
+    #: The kind of destination (stdout, file, database, http ...), as messages name it.
+    name: ClassVar[str]
+    #: The ``--to`` URL schemes (before ``://``, lower case) this destination takes.
+    schemes: ClassVar[tuple[str, ...]] = ()
+    #: The ``--format`` values it can write.
+    formats: ClassVar[tuple[str, ...]] = ("jsonl",)
+    #: Whether ``--rotate-size`` / ``--rotate-every`` apply.
+    rotates: ClassVar[bool] = False
+
     #: person_id the stream starts at, when the destination decides it (a database that already holds people).
     first_person_id: int | None = None
 
@@ -39,10 +60,21 @@ class Destination:
         self.failed = 0
         self.failures: dict[str, int] = {}  # batches given up on, by reason
         self.last_failure = ""  # the message of the latest batch given up on
+        self.sleep: Sleep = time.sleep  # the wait between retries: a cancel-aware one cuts a backoff short
+
+    def __init_subclass__(cls, register: bool = True, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if register:
+            REGISTRY.add(cls)
+
+    @classmethod
+    def create(cls, to: str, options: StreamOptions, config: GenerateConfig, header: bytes) -> Destination:
+        """The destination for ``--to`` value ``to`` (not yet opened); ``header``: the CSV header, if CSV."""
+        raise NotImplementedError
 
     def scrub(self, text: str) -> str:
         """``text`` (a client library's error, say) on one line, without this destination's secrets."""
-        return " ".join(redact(text, *self.secrets).split())
+        return scrub(text, *self.secrets)
 
     def open(self) -> None:
         """Connect or create what is needed; an unreachable destination raises OutputError here."""
@@ -77,7 +109,7 @@ class Destination:
             self.abort()
 
 
-class Batching(Destination, ABC):
+class Batching(Destination, ABC, register=False):
     """Holds chunks until ``batch`` people or ``interval`` seconds have gathered, then delivers them in one
     go (one POST, commit or pipeline), so a slow rate does not mean one round trip per person."""
 
@@ -145,3 +177,29 @@ class Batching(Destination, ABC):
 
     def release(self) -> None:
         """Close the connection."""
+
+
+class Destinations(Registry[type[Destination]]):
+    """The registered destinations: each under its own name, with URL schemes no other one claims."""
+
+    def check(self, cls: type[Destination], others: list[type[Destination]]) -> None:
+        schemes = cls.schemes
+        if not isinstance(schemes, tuple) or any(not isinstance(s, str) or s != s.lower() or not s for s in schemes):
+            raise RegistryError(f"stream destination {where(cls)} needs schemes as a tuple of lower-case names")
+        for other in others:
+            shared = sorted(set(schemes) & set(other.schemes))
+            if shared:
+                raise RegistryError(
+                    f"stream destination {where(cls)} claims scheme '{shared[0]}://' like {where(other)}: "
+                    "a scheme names one destination"
+                )
+        if cls.create.__func__ is Destination.create.__func__:  # type: ignore[attr-defined]
+            raise RegistryError(f"stream destination {where(cls)} has no create() to build it from --to")
+
+    def by_scheme(self, scheme: str) -> type[Destination] | None:
+        """The destination taking URL scheme ``scheme``, if any."""
+        return next((cls for cls in self if scheme in cls.schemes), None)
+
+
+#: Every destination defined so far (:func:`pii_gen.stream.destinations.destinations` imports them all).
+REGISTRY = Destinations("stream destination")

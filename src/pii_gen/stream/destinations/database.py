@@ -9,18 +9,34 @@ that already holds people is continued after their highest id, so a second strea
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyarrow as pa
 
 from ...config import GenerateConfig
-from ...db.url import DatabaseURL
+from ...db.url import SCHEMES, DatabaseURL
+from ...db.url import parse as parse_db_url
 from ...errors import OutputError
 from ...sinks.database import DatabaseSink
 from ..documents import Chunk
-from .base import Batching, DeliveryError
+from .base import Batching, DeliveryError, Destination
+
+if TYPE_CHECKING:
+    from ...config import GenerateConfig
+    from ..options import StreamOptions
 
 
 class DatabaseDestination(Batching):
+    """A database URL (every scheme ``generate --db`` takes), or a bare ODBC connection string."""
+
+    name = "database"
+    schemes = tuple(SCHEMES)
+
+    @classmethod
+    def create(cls, to: str, options: StreamOptions, config: GenerateConfig, header: bytes) -> Destination:
+        return cls(parse_db_url(to), config, options.db_schema, options.batch, options.flush_interval)
+
     def __init__(self, url: DatabaseURL, config: GenerateConfig, schema: str | None, batch: int,
                  interval: float) -> None:  # fmt: skip
         super().__init__(url.redacted(), batch, interval, url.secrets)

@@ -12,7 +12,8 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+from urllib.parse import unquote, urlsplit
 
 from ...errors import OutputError
 from ...person import BLOCK_SIZE
@@ -20,12 +21,28 @@ from ...variability.duplicates import DUPLICATE_ID_BASE
 from ..documents import Chunk
 from .base import Destination
 
+if TYPE_CHECKING:
+    from ...config import GenerateConfig
+    from ..options import StreamOptions
+
 TAIL_STEP = 1 << 16  # bytes read at a time from the end of a file, looking for its last person
 # A record's person_id: JSON Lines documents and CSV rows both start with it.
 _FIRST_ID = {"jsonl": re.compile(rb'^\{"person_id":(\d+)[,}]'), "csv": re.compile(rb"^(\d+)(?:,|\r?$)")}
 
 
 class FileDestination(Destination):
+    """A path, or a ``file://`` URL."""
+
+    name = "file"
+    schemes = ("file",)
+    formats = ("jsonl", "csv")
+    rotates = True
+
+    @classmethod
+    def create(cls, to: str, options: StreamOptions, config: GenerateConfig, header: bytes) -> Destination:
+        path = Path(unquote(urlsplit(to).path)) if to.lower().startswith("file://") else Path(to)
+        return cls(path, options.format, header, options.rotate_size, options.rotate_every)
+
     def __init__(self, path: Path, fmt: str, header: bytes = b"", rotate_size: int | None = None,
                  rotate_every: float | None = None) -> None:  # fmt: skip
         super().__init__(str(path))

@@ -12,14 +12,19 @@ from __future__ import annotations
 import base64
 import http.client
 import socket
-import time
 import uuid
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from ...redact import URL_HINT, redact_url, secrets_of
 from ...errors import ConfigError, OutputError
+from ...retry import GaveUp, RetryPolicy
 from ..documents import Chunk
-from .base import Batching, DeliveryError
+from .base import Batching, DeliveryError, Destination
+
+if TYPE_CHECKING:
+    from ...config import GenerateConfig
+    from ..options import StreamOptions
 
 RETRIES = 6
 BACKOFF_SECONDS = 0.1  # 0.1, 0.2, ... 3.2 s: about 6 s before giving up
@@ -28,6 +33,13 @@ RETRYABLE = {408, 429}
 
 
 class HttpDestination(Batching):
+    name = "http"
+    schemes = ("http", "https")
+
+    @classmethod
+    def create(cls, to: str, options: StreamOptions, config: GenerateConfig, header: bytes) -> Destination:
+        return cls(to, options.batch, options.flush_interval)
+
     def __init__(self, url: str, batch: int, interval: float, retries: int = RETRIES,
                  backoff: float = BACKOFF_SECONDS) -> None:  # fmt: skip
         super().__init__(redact_url(url), batch, interval, secrets_of(url))
@@ -69,34 +81,60 @@ class HttpDestination(Batching):
         body = b"[" + lines[:-1].replace(b"\n", b",") + b"]"
         batch_id = f"{self.run}-{number}"
         headers = {**self.headers, "Idempotency-Key": batch_id, "X-Batch-Id": batch_id}
-        problem = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.retried += 1
-                time.sleep(self.backoff * 2 ** (attempt - 1))
-            try:
-                conn = self._connection()
-                conn.request("POST", self.target, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-                if response.will_close:
-                    self.release()
-            except (OSError, http.client.HTTPException) as err:
+        policy = RetryPolicy(self.retries, self.backoff, transient=_transient)
+        try:
+            policy.call(lambda: self._post(body, headers), on_retry=self._count_retry, sleep=self.sleep)
+        except GaveUp as gave:
+            problem = _problem(gave.error)
+            if gave.permanent and isinstance(gave.error, _Refused):
+                raise DeliveryError(
+                    f"{self.label} refused batch {batch_id}: {problem}", fatal=False, reason=problem
+                ) from None
+            if gave.permanent:
+                raise gave.error from None
+            raise DeliveryError(
+                f"posting batch {batch_id} to {self.label} failed after {self.retries} retries: {self.scrub(problem)}",
+                reason=self.scrub(problem),
+            ) from None
+
+    def _count_retry(self, retry: int, err: Exception) -> None:
+        self.retried += 1
+
+    def _post(self, body: bytes, headers: dict[str, str]) -> None:
+        """POST one batch once; a response other than 2xx raises _Refused."""
+        try:
+            conn = self._connection()
+            conn.request("POST", self.target, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            if response.will_close:
                 self.release()
-                problem = str(err) or type(err).__name__
-                continue
-            if 200 <= status < 300:
-                return
-            problem = f"HTTP {status} {response.reason}"
-            if status < 500 and status not in RETRYABLE:
-                raise DeliveryError(f"{self.label} refused batch {batch_id}: {problem}", fatal=False, reason=problem)
-        raise DeliveryError(
-            f"posting batch {batch_id} to {self.label} failed after {self.retries} retries: {self.scrub(problem)}",
-            reason=self.scrub(problem),
-        )
+        except (OSError, http.client.HTTPException):
+            self.release()
+            raise
+        if not 200 <= response.status < 300:
+            raise _Refused(response.status, response.reason)
 
     def release(self) -> None:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+class _Refused(Exception):
+    """The endpoint answered with a status other than 2xx."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"HTTP {status} {reason}")
+        self.status = status
+
+
+def _transient(err: BaseException) -> bool:
+    """Connection errors, timeouts, 5xx, 408 and 429 are worth another POST; any other 4xx is a refusal."""
+    if isinstance(err, _Refused):
+        return err.status >= 500 or err.status in RETRYABLE
+    return isinstance(err, (OSError, http.client.HTTPException))
+
+
+def _problem(err: Exception) -> str:
+    return str(err) or type(err).__name__

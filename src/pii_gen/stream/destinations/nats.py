@@ -10,23 +10,34 @@ deduplicated by the server.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from ...redact import redact_url, secrets_of
 from ...errors import OutputError
+from ...retry import GaveUp, RetryPolicy
 from ..documents import Chunk
-from .base import Batching, DeliveryError
+from .base import Batching, DeliveryError, Destination
+
+if TYPE_CHECKING:
+    from ...config import GenerateConfig
+    from ..options import StreamOptions
 
 RETRIES = 3
-BACKOFF_SECONDS = 0.2
+BACKOFF_SECONDS = 0.2  # 0.2, 0.4, 0.8 s (JetStream only)
 TIMEOUT = 10.0
 DEFAULT_SUBJECT = "pii_gen.people"
 
 
 class NatsDestination(Batching):
+    name = "nats"
+    schemes = ("nats", "tls")
+
+    @classmethod
+    def create(cls, to: str, options: StreamOptions, config: GenerateConfig, header: bytes) -> Destination:
+        return cls(to, options.batch, options.flush_interval)
+
     def __init__(self, url: str, batch: int, interval: float) -> None:
         super().__init__(redact_url(url), batch, interval, secrets_of(url))
         parts = urlsplit(url)
@@ -64,18 +75,18 @@ class NatsDestination(Batching):
     def deliver(self, chunks: list[Chunk], number: int) -> None:
         assert self.loop is not None
         docs = self.documents(chunks)
-        problem = ""
-        for attempt in range(RETRIES + 1):
-            if attempt:
-                time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
-            try:
-                self.loop.run_until_complete(self._send(docs, number))
-                return
-            except Exception as err:  # noqa: BLE001 - timeouts, no responders, a closed connection
-                problem = str(err) or type(err).__name__
-                if not self.jetstream:  # core NATS cannot tell which messages of the batch arrived: no resend
-                    break
-        raise DeliveryError(f"sending batch {number} to {self.label} failed: {self.scrub(problem)}")
+        loop = self.loop
+        try:
+            RetryPolicy(RETRIES, BACKOFF_SECONDS, transient=self._transient).call(
+                lambda: loop.run_until_complete(self._send(docs, number)), sleep=self.sleep
+            )
+        except GaveUp as gave:  # timeouts, no responders, a closed connection
+            problem = str(gave.error) or type(gave.error).__name__
+            raise DeliveryError(f"sending batch {number} to {self.label} failed: {self.scrub(problem)}") from None
+
+    def _transient(self, err: BaseException) -> bool:
+        """JetStream deduplicates a resent batch; core NATS cannot tell which messages arrived: no resend."""
+        return self.jetstream
 
     async def _send(self, docs: list[bytes], number: int) -> None:
         if self.js is not None:

@@ -8,21 +8,32 @@ partly delivered twice (at-least-once); a batch that still fails stops the strea
 
 from __future__ import annotations
 
-import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ...redact import URL_HINT, redact_url, secrets_of
 from ...errors import ConfigError, OutputError
+from ...retry import GaveUp, RetryPolicy
 from ..documents import Chunk
-from .base import Batching, DeliveryError
+from .base import Batching, DeliveryError, Destination
+
+if TYPE_CHECKING:
+    from ...config import GenerateConfig
+    from ..options import StreamOptions
 
 RETRIES = 3
-BACKOFF_SECONDS = 0.2
+BACKOFF_SECONDS = 0.2  # 0.2, 0.4, 0.8 s
 DEFAULT_KEY = "pii_gen:people"
 
 
 class RedisDestination(Batching):
+    name = "redis"
+    schemes = ("redis", "rediss")
+
+    @classmethod
+    def create(cls, to: str, options: StreamOptions, config: GenerateConfig, header: bytes) -> Destination:
+        return cls(to, options.batch, options.flush_interval)
+
     def __init__(self, url: str, batch: int, interval: float) -> None:
         super().__init__(redact_url(url), batch, interval, secrets_of(url))
         parts = urlsplit(url)
@@ -56,23 +67,26 @@ class RedisDestination(Batching):
 
     def deliver(self, chunks: list[Chunk], number: int) -> None:
         docs = self.documents(chunks)
-        problem = ""
-        for attempt in range(RETRIES + 1):
-            if attempt:
-                time.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
-            try:
-                pipe = self.client.pipeline(transaction=False)
-                for doc in docs:
-                    pipe.xadd(self.key, {"doc": doc}, maxlen=self.maxlen, approximate=True)
-                pipe.execute()
-                return
-            except self._errors as err:
-                problem = str(err)
-            except Exception as err:  # noqa: BLE001 - a refusal (wrong type of key, out of memory): not retried
-                raise DeliveryError(f"{self.label} refused batch {number}: {self.scrub(str(err))}") from None
-        raise DeliveryError(
-            f"sending batch {number} to {self.label} failed after {RETRIES} retries: {self.scrub(problem)}"
-        )
+
+        def send() -> None:
+            pipe = self.client.pipeline(transaction=False)
+            for doc in docs:
+                pipe.xadd(self.key, {"doc": doc}, maxlen=self.maxlen, approximate=True)
+            pipe.execute()
+
+        try:
+            RetryPolicy(RETRIES, BACKOFF_SECONDS, transient=self._transient).call(send, sleep=self.sleep)
+        except GaveUp as gave:
+            problem = self.scrub(str(gave.error))
+            if gave.permanent:  # a refusal (wrong type of key, out of memory): not retried
+                raise DeliveryError(f"{self.label} refused batch {number}: {problem}") from None
+            raise DeliveryError(
+                f"sending batch {number} to {self.label} failed after {RETRIES} retries: {problem}"
+            ) from None
+
+    def _transient(self, err: BaseException) -> bool:
+        """A dropped connection or a timeout: worth sending the batch again."""
+        return isinstance(err, self._errors)
 
     def release(self) -> None:
         if self.client is not None:

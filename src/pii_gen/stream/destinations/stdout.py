@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..documents import Chunk
 from .base import Destination, StreamClosed
 
+if TYPE_CHECKING:
+    from ...config import GenerateConfig
+    from ..options import StreamOptions
+
 
 class StdoutDestination(Destination):
+    """``--to -`` (or nothing)."""
+
+    name = "stdout"
+    formats = ("jsonl", "csv")
+
+    @classmethod
+    def create(cls, to: str, options: StreamOptions, config: GenerateConfig, header: bytes) -> Destination:
+        return cls(options.format, header)
+
     def __init__(self, fmt: str, header: bytes = b"", out: BinaryIO | None = None) -> None:
         super().__init__("stdout")
         self.fmt = fmt
