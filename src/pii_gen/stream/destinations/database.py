@@ -9,7 +9,7 @@ that already holds people is continued after their highest id, so a second strea
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +18,7 @@ from ...config import GenerateConfig
 from ...db.url import SCHEMES, DatabaseURL
 from ...db.url import parse as parse_db_url
 from ...errors import OutputError
+from ...sinks.base import Batch
 from ...sinks.database import DatabaseSink
 from ..documents import Chunk
 from .base import Batching, DeliveryError, Destination
@@ -25,6 +26,16 @@ from .base import Batching, DeliveryError, Destination
 if TYPE_CHECKING:
     from ...config import GenerateConfig
     from ..options import StreamOptions
+
+
+def batch_of(chunks: list[Chunk], tables: Iterable[str]) -> Batch:
+    """The rows of ``chunks`` as one table each, in ``tables`` order.
+
+    Empty slices are left out of the concatenation: pyarrow 26 concatenates a zero-row slice taken
+    at an offset into a table whose later rows are bytes from elsewhere in memory (seen as NULs in a
+    COPY of ``relationships``)."""
+    parts = [c.tables() for c in chunks]
+    return {name: pa.concat_tables([p[name] for p in parts if p[name].num_rows] or [parts[0][name]]) for name in tables}
 
 
 class DatabaseDestination(Batching):
@@ -74,8 +85,7 @@ class DatabaseDestination(Batching):
         super().write(Chunk(tail.block, tail.start, end))
 
     def deliver(self, chunks: list[Chunk], number: int) -> None:
-        parts = [c.tables() for c in chunks]
-        batch = {name: pa.concat_tables([p[name] for p in parts]) for name in self.sink.tables}
+        batch = batch_of(chunks, self.sink.tables)
         try:
             self.sink.write(batch)
         except OutputError as err:
