@@ -7,6 +7,7 @@ declaration is an error naming the class when its module is imported, never a si
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from typing import Generic, Iterator, TypeVar
@@ -61,8 +62,9 @@ class Registry(Generic[C]):
         return len(self._classes)
 
 
+@functools.cache
 def discover(package: str) -> None:
-    """Import every module of ``package``, so the classes they define register themselves."""
+    """Import every module of ``package``, so the classes they define register themselves (once a package)."""
     pkg = importlib.import_module(package)
     for info in pkgutil.iter_modules(pkg.__path__):
         importlib.import_module(f"{package}.{info.name}")

@@ -322,15 +322,9 @@ def _crc32_file(path: Path) -> int:
     return crc
 
 
-_discovered = False
-
-
 def file_formats() -> tuple[type[FileOutput], ...]:
     """Every file format, each module of this package imported once."""
-    global _discovered
-    if not _discovered:
-        discover(__package__)
-        _discovered = True
+    discover(__package__)
     return tuple(FORMATS)
 
 

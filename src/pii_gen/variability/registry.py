@@ -7,15 +7,10 @@ from ..registry import discover
 from ..schema import TABLES
 from .base import REGISTRY, NoiseType
 
-_discovered = False
-
 
 def noise_types() -> tuple[type[NoiseType], ...]:
     """Every noise type, by position: the order of a column's rates (and of the config's fields)."""
-    global _discovered
-    if not _discovered:
-        discover(__package__)
-        _discovered = True
+    discover(__package__)
     return tuple(sorted(REGISTRY, key=lambda t: t.position))
 
 

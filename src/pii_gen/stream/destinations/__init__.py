@@ -16,15 +16,10 @@ from ..documents import csv_header
 from ..options import StreamOptions
 from .base import REGISTRY, Batching, DeliveryError, Destination, StreamClosed
 
-_discovered = False
-
 
 def destinations() -> tuple[type[Destination], ...]:
     """Every stream destination, each module of this package imported once."""
-    global _discovered
-    if not _discovered:
-        discover(__name__)
-        _discovered = True
+    discover(__name__)
     return tuple(REGISTRY)
 
 
