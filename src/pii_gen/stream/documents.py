@@ -22,8 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..config import GenerateConfig
-from ..person import BLOCK_SIZE, PersonGenerator
-from ..schema import TABLES
+from ..packs.person.contract import BLOCK_SIZE, TABLES
+from ..packs.person.pack import PersonGenerator
+from ..planning import build_plan
 from ..sinks.base import Batch
 from ..sinks.codecs import CsvCodec, json_members, json_objects, string_bytes
 
@@ -99,10 +100,9 @@ class Chunk:
 
 
 def csv_header(config: GenerateConfig) -> bytes:
-    """The CSV header line of the ``persons`` table of this config's contract."""
-    from ..variability import tables_for
-
-    return _CSV.header(tables_for(config)["persons"].arrow_schema)
+    """The CSV header line of the root table (``persons``) of this config's plan."""
+    plan = build_plan(config)
+    return _CSV.header(plan.tables[plan.keys.table].arrow_schema)
 
 
 def build_block(index: int, batch: Batch) -> DocumentBlock:
