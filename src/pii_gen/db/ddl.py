@@ -160,7 +160,7 @@ def dialect(name: str) -> Dialect:
 
 def all_tables(tables: dict[str, Table] | None = None) -> list[Table]:
     """Bookkeeping tables first, then the contract (``tables``, default the clean one) in foreign-key
-    order (persons first)."""
+    order."""
     return [*BOOKKEEPING, *(tables or TABLES).values()]
 
 
