@@ -22,9 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..config import GenerateConfig
-from ..packs.person.contract import BLOCK_SIZE, TABLES
-from ..packs.person.pack import PersonGenerator
-from ..planning import build_plan
+from ..packs.person.contract import TABLES
+from ..planning import build_plan, runtime
 from ..sinks.base import Batch
 from ..sinks.codecs import CsvCodec, json_members, json_objects, string_bytes
 
@@ -241,10 +240,11 @@ class BlockSource:
 
     def _run(self) -> None:
         try:
-            gen = PersonGenerator(self.config)
+            gen = runtime(build_plan(self.config))
+            size = gen.plan.keys.block_size
             b = 0
             while not self._stop.is_set():
-                block = build_block(b, gen.batch((b + 1) * BLOCK_SIZE, b, b + 1))
+                block = build_block(b, gen.batch((b + 1) * size, b, b + 1))
                 if not self._put(block):
                     return
                 b += 1
