@@ -27,7 +27,7 @@ from pii_gen import GenerateConfig, PersonGenerator  # noqa: E402
 from pii_gen.db import ddl  # noqa: E402
 from pii_gen.db.loaders import OdbcConnection, connect  # noqa: E402
 from pii_gen.db.url import parse  # noqa: E402
-from pii_gen.schema import PERSONS, TABLES  # noqa: E402
+from pii_gen.packs.person.contract import PERSONS, TABLES  # noqa: E402
 from run import machine_info, md_table  # noqa: E402
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"

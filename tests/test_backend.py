@@ -9,7 +9,8 @@ import uuid
 import pytest
 
 from pii_gen import GenerateConfig, PersonGenerator, api
-from pii_gen.backends import BlockDone, CancelToken, LocalBackend, Memory, Plan
+from pii_gen.planning import build_plan
+from pii_gen.backends import BlockDone, CancelToken, LocalBackend, Memory
 
 
 class _Run(threading.Thread):
@@ -64,7 +65,7 @@ def test_a_database_load_in_a_thread_cancelled_from_another_resumes_to_exact_cou
 
     from pii_gen.db.loaders import connect
     from pii_gen.db.url import parse
-    from pii_gen.schema import TABLES
+    from pii_gen.packs.person.contract import TABLES
 
     url = server_url("PII_GEN_TEST_POSTGRES_URL")
     schema, n = f"t_{uuid.uuid4().hex[:10]}", 80_000
@@ -133,7 +134,8 @@ def test_a_token_cancelled_before_the_run_delivers_nothing():
     token = CancelToken()
     token.cancel()
     assert token.cancelled
-    stats = LocalBackend().run(Plan(GenerateConfig(count=50_000, batch_size=10_000, workers=1)), Counting(), token)
+    plan = build_plan(GenerateConfig(count=50_000, batch_size=10_000, workers=1))
+    stats = LocalBackend().run(plan, Counting(), token)
     assert stats.cancelled and stats.people == 0
 
 
@@ -146,7 +148,7 @@ def test_a_retried_batch_is_reported_as_an_event():
     from pii_gen.backends import Retry
     from pii_gen.db.loaders import connect
     from pii_gen.db.url import parse
-    from pii_gen.schema import TABLES
+    from pii_gen.packs.person.contract import TABLES
 
     url = server_url("PII_GEN_TEST_POSTGRES_URL")
     schema, n = f"t_{uuid.uuid4().hex[:10]}", 80_000
@@ -191,7 +193,7 @@ def test_a_cancel_while_a_batch_waits_to_be_retried_leaves_it_to_the_resume():
     from pii_gen.backends import Retry
     from pii_gen.db.loaders import connect
     from pii_gen.db.url import parse
-    from pii_gen.schema import TABLES
+    from pii_gen.packs.person.contract import TABLES
 
     url = server_url("PII_GEN_TEST_POSTGRES_URL")
     schema, n = f"t_{uuid.uuid4().hex[:10]}", 60_000

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pii_gen import GenerateConfig, PersonGenerator
-from pii_gen.schema import TABLES
+from pii_gen.packs.person.contract import TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -196,7 +196,7 @@ def test_a_count_past_the_distinct_ssns_is_refused_at_once(tmp_path):
 def test_the_ssn_limit_follows_the_mode_and_the_first_person_id():
     from pii_gen.config import build_config
     from pii_gen.errors import ConfigError
-    from pii_gen.identifiers import REALISTIC_SSN_SPACE, STRICT_SSN_SPACE
+    from pii_gen.packs.person.identifiers import REALISTIC_SSN_SPACE, STRICT_SSN_SPACE
 
     assert (STRICT_SSN_SPACE, REALISTIC_SSN_SPACE) == (11_068_902, 888_931_098)
     build_config({"count": STRICT_SSN_SPACE})
@@ -233,17 +233,18 @@ def test_planning_a_huge_run_holds_nothing_per_task():
 
     from pii_gen.config import build_config
     from pii_gen.engine import PerformanceOptimizer
+    from pii_gen.planning import build_plan
 
     config = build_config({"count": 888_931_098, "pii_mode": "realistic", "batch_size": 10_000})
     tracemalloc.start()
-    optimizer = PerformanceOptimizer(config)
+    optimizer = PerformanceOptimizer(build_plan(config))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 100_000  # bytes: a list of its 88,894 tasks alone took megabytes
     assert optimizer.task_count == 88_894
     tasks = optimizer.tasks()
     assert next(tasks) == (0, 0, 1)
-    assert list(PerformanceOptimizer(config, first_task=88_893).tasks()) == [(88_893, 88_893, 88_894)]
+    assert list(PerformanceOptimizer(build_plan(config, first_task=88_893)).tasks()) == [(88_893, 88_893, 88_894)]
 
 
 @pytest.mark.parametrize("content,needle", [(b"\xff\xfe\x00c\x00o\x00u\x00n\x00t", "UTF-8"),

@@ -30,7 +30,7 @@ from pii_gen.variability import tables_for
 from pii_gen.db import ddl
 from pii_gen.db.loaders import connect
 from pii_gen.db.url import parse
-from pii_gen.schema import TABLES
+from pii_gen.packs.person.contract import TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 12_000

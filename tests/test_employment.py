@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pii_gen import GenerateConfig, PersonGenerator
-from pii_gen.generators.dates import age_on
-from pii_gen.reference import EDUCATION, ENTRY_EDUCATION_LEVEL, data_dir, min_education
+from pii_gen.core.dates import age_on
+from pii_gen.packs.person.reference import EDUCATION, ENTRY_EDUCATION_LEVEL, data_dir, min_education
 from pii_gen.validate.statistical import EDUCATION_RANK
 
 N = 50_000

@@ -9,8 +9,8 @@ import pyarrow.compute as pc
 import pytest
 
 from pii_gen import GenerateConfig, PersonGenerator
-from pii_gen.generators.dates import age_on
-from pii_gen.reference import load
+from pii_gen.core.dates import age_on
+from pii_gen.packs.person.reference import load
 
 N = 60_000
 AS_OF = GenerateConfig().as_of

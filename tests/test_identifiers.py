@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pii_gen import identifiers as ids
-from pii_gen.text import digits
+from pii_gen.packs.person import identifiers as ids
+from pii_gen.core.text import digits
 
 
 def _parts(strings):

@@ -17,8 +17,8 @@ import pytest
 from pii_gen import GenerateConfig, PersonGenerator
 from pii_gen.config import ColumnNoise, build_config
 from pii_gen.errors import ConfigError
-from pii_gen.reference import data_dir
-from pii_gen.schema import TABLES
+from pii_gen.packs.person.reference import data_dir
+from pii_gen.packs.person.contract import TABLES
 from pii_gen.variability import make_plan, noise_types, tables_for
 from pii_gen.variability.duplicates import DUPLICATE_ID_BASE
 
@@ -354,7 +354,7 @@ def test_duplicates_restore_to_their_source_person(with_duplicates):
 
 
 def test_strict_mode_stays_safe_under_heavy_noise(noisy):
-    from pii_gen import identifiers as ids
+    from pii_gen.packs.person import identifiers as ids
 
     ssn = pc.replace_substring_regex(noisy["persons"].column("ssn").drop_null(), r"[ -]", "")
     digits = ssn.filter(pc.match_substring_regex(ssn, r"^\d{9}$")).to_numpy(zero_copy_only=False)

@@ -11,12 +11,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from pii_gen import GenerateConfig, PersonGenerator
-from pii_gen import identifiers as ids
+from pii_gen.packs.person import identifiers as ids
 from pii_gen.config import build_config
 from pii_gen.errors import ConfigError
-from pii_gen.generators.dates import age_on
-from pii_gen.reference import data_dir
-from pii_gen.schema import TABLES
+from pii_gen.core.dates import age_on
+from pii_gen.packs.person.reference import data_dir
+from pii_gen.packs.person.contract import TABLES
 
 AS_OF = GenerateConfig().as_of
 

@@ -15,18 +15,19 @@ from pii_gen import PersonGenerator
 from pii_gen.config import Format, build_config
 from pii_gen.db.url import SCHEMES as DB_SCHEMES
 from pii_gen.errors import ConfigError, OutputError, RegistryError
-from pii_gen.generators import ENGINE_COLUMNS, Context, SubGenerator, registry
-from pii_gen.generators.base import REGISTRY as GENERATORS
-from pii_gen.generators.base import SubGenerators, check_contract, run_order
-from pii_gen.person import block_rng
-from pii_gen.reference import load
-from pii_gen.registry import discover
+from pii_gen.packs.person.generators import ENGINE_COLUMNS, Context, SubGenerator, registry
+from pii_gen.core.steps import Steps, check_contract, run_order
+from pii_gen.packs.person.generators.base import REGISTRY as GENERATORS
+from pii_gen.core.rng import block_rng
+from pii_gen.packs.person.reference import load
+from pii_gen.core.registry import discover
 from pii_gen.sinks.codecs import CsvCodec
 from pii_gen.sinks.files import FORMATS, CsvSink, FileOutput, FileSink, file_formats, file_sink
 from pii_gen.stream.destinations import Destination, destinations, kind_of, make_destination
 from pii_gen.stream.destinations.base import REGISTRY
 from pii_gen.stream.options import build_options
-from pii_gen.schema import KINDS, NOISE_LOG, SOURCE_PERSON_ID, TABLES, Column, Table
+from pii_gen.core.contract import KINDS, Column, Table
+from pii_gen.packs.person.contract import NOISE_LOG, SOURCE_PERSON_ID, TABLES
 from pii_gen.variability import noise_types
 from pii_gen.variability.base import Cells, NoiseType, NoiseTypes
 from pii_gen.variability.typos import Typo
@@ -115,8 +116,8 @@ def _generator(name: str, stream: int, requires: tuple[str, ...] = (), provides:
     return type(name.title(), (SubGenerator,), attrs, register=False)
 
 
-def _registered() -> SubGenerators:
-    reg = SubGenerators("sub-generator")
+def _registered() -> Steps:
+    reg = Steps("sub-generator")
     for gen in registry():
         reg.add(gen)
     return reg
@@ -132,10 +133,13 @@ def test_a_new_generator_runs_after_what_it_requires_and_moves_no_other():
 @pytest.mark.parametrize(
     "declares, message",
     [
-        ({"stream": 4}, "has stream 4, already pii_gen.generators.address.Address's: streams must differ"),
-        ({"name": "address"}, "is named 'address' like pii_gen.generators.address.Address: names must differ"),
-        ({"provides": ("age",)}, "provides age, as pii_gen.generators.demographics.Demographics does"),
-        ({"columns": ("ssn",)}, "writes persons.ssn, as pii_gen.generators.identity.Identity does"),
+        ({"stream": 4}, "has stream 4, already pii_gen.packs.person.generators.address.Address's: streams must differ"),
+        (
+            {"name": "address"},
+            "is named 'address' like pii_gen.packs.person.generators.address.Address: names must differ",
+        ),
+        ({"provides": ("age",)}, "provides age, as pii_gen.packs.person.generators.demographics.Demographics does"),
+        ({"columns": ("ssn",)}, "writes persons.ssn, as pii_gen.packs.person.generators.identity.Identity does"),
         ({"stream": -1}, "has stream -1: a whole number >= 0"),
     ],
 )
@@ -157,7 +161,8 @@ def test_a_generator_declaring_no_stream_is_refused():
 
 
 def test_a_generator_registers_on_definition_and_a_clash_is_refused_there():
-    with pytest.raises(RegistryError, match="has stream 3, already pii_gen.generators.identity.Identity's"):
+    clash = "has stream 3, already pii_gen.packs.person.generators.identity.Identity's"
+    with pytest.raises(RegistryError, match=clash):
 
         class Clash(SubGenerator):  # registers as it is defined, and is refused
             name, stream, table, columns = "clash", 3, "persons", ()
@@ -171,7 +176,8 @@ def test_a_generator_registers_on_definition_and_a_clash_is_refused_there():
         ([_generator("zodiac", 12, requires=("star",))], r"Zodiac requires star, which no sub-generator provides$"),
         ([_generator("a", 12, requires=("b",), provides=("a",)), _generator("b", 13, requires=("a",), provides=("b",))],
          r"sub-generators require each other's values in a cycle: (a -> b -> a|b -> a -> b)$"),
-        ([_generator("ages", 12, provides=("age",))], r"Ages provides age, as pii_gen.generators.demographics"),
+        ([_generator("ages", 12, provides=("age",))],
+         r"Ages provides age, as pii_gen.packs.person.generators.demographics"),
     ],
 )  # fmt: skip
 def test_an_order_that_cannot_be_is_refused(extra, message):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pii_gen.sampling import GroupedSampler, Sampler, categorical_by_row
+from pii_gen.core.sampling import GroupedSampler, Sampler, categorical_by_row
 
 
 def test_sampler_frequencies():

@@ -125,7 +125,7 @@ def test_an_interrupted_load_prints_a_command_that_continues_it(tmp_path):
     from pii_gen import GenerateConfig, PersonGenerator
     from pii_gen.db.loaders import connect
     from pii_gen.db.url import parse
-    from pii_gen.schema import TABLES
+    from pii_gen.packs.person.contract import TABLES
 
     password = "s3cret-pw"  # the server trusts local connections, so any password is accepted
     url = server_url("PII_GEN_TEST_POSTGRES_URL").replace("://postgres@", f"://postgres:{password}@")

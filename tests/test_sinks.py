@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pii_gen import GenerateConfig, PersonGenerator
-from pii_gen.schema import TABLES
+from pii_gen.packs.person.contract import TABLES
 from pii_gen.sinks import Staging, file_sink
 from pii_gen.sinks.direct import crc32_combine
 

@@ -29,7 +29,7 @@ from pii_gen.db.loaders import connect
 from servers import server_url
 
 from pii_gen.db.url import parse
-from pii_gen.schema import TABLES
+from pii_gen.packs.person.contract import TABLES
 from pii_gen.stream import build_options, stream
 from pii_gen.stream.documents import ARRAYS, SINGLE, SINGLE_KEY, build_block
 

@@ -28,8 +28,8 @@ from servers import server_url
 
 from pii_gen import GenerateConfig, api
 from pii_gen.errors import ConfigError
-from pii_gen.reference import data_dir
-from pii_gen.schema import TABLES
+from pii_gen.packs.person.reference import data_dir
+from pii_gen.packs.person.contract import TABLES
 from pii_gen.validate import validate
 from pii_gen.validate.noise import tolerance
 

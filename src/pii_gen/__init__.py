@@ -10,12 +10,13 @@ __all__ = ["GenerateConfig", "PersonGenerator", "PiiGenError", "build_config", "
 
 # The names load on first use (PEP 562), so the command line starts, and can catch a Ctrl-C, before
 # numpy, Arrow and pydantic are imported.
-_LAZY = {"GenerateConfig": "config", "build_config": "config", "PiiGenError": "errors", "PersonGenerator": "person"}
+_LAZY = {"GenerateConfig": "config", "build_config": "config", "PiiGenError": "errors",
+         "PersonGenerator": "packs.person.pack"}  # fmt: skip
 
 if TYPE_CHECKING:
     from .config import GenerateConfig, build_config
     from .errors import PiiGenError
-    from .person import PersonGenerator
+    from .packs.person.pack import PersonGenerator
 
 
 def __getattr__(name: str) -> Any:

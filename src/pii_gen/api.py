@@ -15,9 +15,9 @@ from .db.url import DatabaseURL, redact
 from .db.url import parse as parse_url
 from .errors import OutputError
 from .sinks.database import DatabaseSink
-from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, LocalBackend, OnEvent, Plan, Retry
-from .person import BLOCK_SIZE
-from .variability import make_plan, tables_for
+from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, LocalBackend, OnEvent, Retry
+from .core.plan import RunPlan
+from .planning import build_plan
 from .sinks import Staging, file_sink
 
 __all__ = ["CancelToken", "Interrupted", "RunResult", "generate", "load_database", "manifest", "resume_command",
@@ -50,18 +50,18 @@ class RunResult:
         return self.rows.get("persons", 0) - self.people
 
 
-def manifest(config: GenerateConfig, files: dict[str, dict[str, object]]) -> dict[str, object]:
-    """The run's record: what produced the files and their row counts and checksums."""
+def manifest(config: GenerateConfig, files: dict[str, dict[str, object]], plan: RunPlan) -> dict[str, object]:
+    """The run's record: what produced the files (``config`` and its ``plan``), their row counts and checksums."""
     return {
         "generator": "pii_gen",
         "version": __version__,
-        "block_size": BLOCK_SIZE,
+        "block_size": plan.keys.block_size,
         "seed": config.seed,
         "count": config.count,
         "pii_mode": config.pii_mode,
         "format": config.format,
         "config": config.model_dump(mode="json", exclude=set(RUN_FIELDS)),
-        **({"noise": plan.describe()} if (plan := make_plan(config.noise)).active else {}),
+        **({"noise": dict(plan.noise)} if plan.noise is not None else {}),
         "tables": {name: {"rows": info["rows"], "file": f} for f, info in files.items() for name in [info["table"]]},
         "files": files,
     }
@@ -129,7 +129,8 @@ def load_database(
     )
     with sink:
         sink.open({name: t.arrow_schema for name, t in sink.tables.items()})
-        stats = (backend or LocalBackend()).run(Plan(gen_config, run.first_batch), sink, cancel, listen)
+        plan = build_plan(gen_config, first_task=run.first_batch)
+        stats = (backend or LocalBackend()).run(plan, sink, cancel, listen)
         if stats.cancelled:
             sink.abort()
             raise cancel.error(
@@ -169,13 +170,14 @@ def write_files(
     staging = Staging(config.out)
     try:
         sink = file_sink(config.format, staging)
+        plan = build_plan(config)
         with sink:
-            sink.open({name: t.arrow_schema for name, t in tables_for(config).items()})
-            stats = (backend or LocalBackend()).run(Plan(config), sink, cancel, _listener(progress, on_event))
+            sink.open({name: t.arrow_schema for name, t in plan.tables.items()})
+            stats = (backend or LocalBackend()).run(plan, sink, cancel, _listener(progress, on_event))
             if cancel.cancelled:
                 raise cancel.error()
         files = sink.checksums()
-        text = json.dumps(manifest(config, files), indent=2, sort_keys=False) + "\n"
+        text = json.dumps(manifest(config, files, plan), indent=2, sort_keys=False) + "\n"
         staging.path("manifest.json").write_text(text, encoding="utf-8")
         if cancel.cancelled:
             raise cancel.error()

@@ -25,7 +25,7 @@ from .db.url import parse as parse_url
 from .backends import BlockDone, CancelToken, Event
 from .errors import ConfigError, OutputError, PiiGenError
 from .sinks.database import ensure_schema
-from .variability import tables_for
+from .planning import build_plan
 
 err_console = Console(stderr=True, highlight=False)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -154,7 +154,7 @@ def create_schema(
     db: str | None, db_schema: str | None, drop_existing: bool, dialect: str | None, dry_run: bool, noise: str | None
 ) -> None:
     """Create the output tables (with keys and indexes) in a database, or print their DDL."""
-    tables = tables_for(build_config({"noise": {"profile": noise or "none"}}))
+    tables = build_plan(build_config({"noise": {"profile": noise or "none"}})).tables
     if dry_run:
         name = dialect or (parse_url(db).dialect if db else None)
         if name is None:

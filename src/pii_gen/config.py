@@ -245,7 +245,7 @@ class GenerateConfig(_Section):
 
     @model_validator(mode="after")
     def _ssns_stay_distinct(self) -> "GenerateConfig":
-        from .identifiers import REALISTIC_SSN_SPACE, STRICT_SSN_SPACE
+        from .packs.person.identifiers import REALISTIC_SSN_SPACE, STRICT_SSN_SPACE
 
         space = STRICT_SSN_SPACE if self.pii_mode == "strict" else REALISTIC_SSN_SPACE
         last = self.first_person_id - 1 + self.count  # person ids index the SSNs; past the space they repeat

@@ -3,8 +3,8 @@
 ``local`` is this machine's process pool; others (Spark) are to follow behind the same interface.
 """
 
-from .base import Backend, BlockDone, CancelToken, Event, Interrupted, Memory, OnEvent, Plan, Retry, RunStats
+from .base import Backend, BlockDone, CancelToken, Event, Interrupted, Memory, OnEvent, Retry, RunStats
 from .local import LocalBackend, PerformanceOptimizer, WorkerDied
 
 __all__ = ["Backend", "BlockDone", "CancelToken", "Event", "Interrupted", "LocalBackend", "Memory", "OnEvent",
-           "PerformanceOptimizer", "Plan", "Retry", "RunStats", "WorkerDied"]  # fmt: skip
+           "PerformanceOptimizer", "Retry", "RunStats", "WorkerDied"]  # fmt: skip

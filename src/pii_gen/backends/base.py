@@ -1,4 +1,5 @@
-"""What every backend shares: the plan it runs, the token that cancels it, and the events it reports.
+"""What every backend shares: the plan it runs (a :class:`~pii_gen.core.plan.RunPlan`), the token that cancels
+it, and the events it reports.
 
 A backend generates a plan's blocks and delivers them to an output in block order.  It installs no
 signal handler: whoever starts it (the command line, a job server, a notebook) cancels it through a
@@ -13,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Protocol, Union
 
-from ..config import GenerateConfig
+from ..core.plan import RunPlan
 from ..errors import PiiGenError
 from ..sinks.base import Sink
 
@@ -87,18 +88,6 @@ OnEvent = Callable[[Event], None]
 
 
 @dataclass(frozen=True)
-class Plan:
-    """What a backend runs: the validated config and the first task (a resumed load skips those before).
-
-    A stand-in for the run plan to come: it will take this argument's place, so callers build a plan
-    and hand it over and do not reach into it.
-    """
-
-    config: GenerateConfig
-    first_task: int = 0
-
-
-@dataclass(frozen=True)
 class RunStats:
     """How a backend's run went."""
 
@@ -116,4 +105,4 @@ class Backend(Protocol):
     and keeping its whole batches to resume (a database).  Errors propagate; the output is left to the caller.
     """
 
-    def run(self, plan: Plan, output: Sink, cancel: CancelToken, on_event: OnEvent | None = None) -> RunStats: ...
+    def run(self, plan: RunPlan, output: Sink, cancel: CancelToken, on_event: OnEvent | None = None) -> RunStats: ...

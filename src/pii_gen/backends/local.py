@@ -1,6 +1,7 @@
 """The local backend: fans blocks of people over processes and feeds a sink in order.
 
-Workers are handed ranges of block numbers, never random state: each block's
+Each worker rebuilds the run plan from its JSON and its runtime from the plan; it is then handed
+ranges of block numbers, never random state: each block's
 streams derive from (seed, block), so the output is the same for any worker
 count.  For CSV and JSON Lines the workers also encode their batch and write it
 straight into the output files at offsets claimed in task order, so no data
@@ -37,13 +38,14 @@ from typing import Any, Iterator, Union
 import psutil
 import pyarrow as pa
 
-from ..config import GenerateConfig
+from ..core.plan import RunPlan
+from ..core.runtime import Runtime
 from ..errors import PiiGenError
-from ..person import BLOCK_SIZE, PersonGenerator, blocks_for, blocks_per_batch
+from ..planning import runtime
 from ..sinks.base import Batch, Sink
 from ..sinks.direct import PartWriter, Receipt
 from ..sinks.files import FileSink
-from .base import BlockDone, CancelToken, Memory, OnEvent, Plan, RunStats
+from .base import BlockDone, CancelToken, Memory, OnEvent, RunStats
 
 Task = tuple[int, int, int]  # (task number, first block, stop block)
 Result = Union[Receipt, Batch]
@@ -74,11 +76,11 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _init_worker(config_json: str, writer: PartWriter | None) -> None:
+def _init_worker(plan_json: str, writer: PartWriter | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked since the spawn: see _spawning
     _die_with_parent()
-    _worker_state["generator"] = PersonGenerator(GenerateConfig.model_validate_json(config_json))
+    _worker_state["generator"] = runtime(RunPlan.from_json(plan_json))
     _worker_state["writer"] = writer
     release_memory()
 
@@ -148,10 +150,10 @@ def _run_task(task: Task) -> Result:
     return _produce(_worker_state["generator"], task, _worker_state["writer"])
 
 
-def _produce(gen: PersonGenerator, task: Task, writer: PartWriter | None) -> Result:
+def _produce(gen: Runtime, task: Task, writer: PartWriter | None) -> Result:
     """Generate a task's blocks; write them directly when there is a writer, else return them."""
     number, start, stop = task
-    batch = gen.batch(gen.config.count, start, stop)
+    batch = gen.batch(gen.plan.count, start, stop)
     return batch if writer is None else writer.write(number, batch)
 
 
@@ -191,15 +193,15 @@ class PerformanceOptimizer:
     Tasks are planned lazily from the count: nothing is held per task, whatever the count.
     """
 
-    def __init__(self, config: GenerateConfig, memory_limit: int = MEMORY_LIMIT, first_task: int = 0) -> None:
-        self.config = config
+    def __init__(self, plan: RunPlan, memory_limit: int = MEMORY_LIMIT) -> None:
+        self.plan = plan
         self.memory_limit = memory_limit
-        self.per = blocks_per_batch(config.batch_size)
-        self.total_blocks = blocks_for(config.count)
-        self.first_task = first_task
-        self.task_count = max(0, -(-self.total_blocks // self.per) - first_task)
+        self.per = plan.blocks_per_batch
+        self.total_blocks = plan.blocks
+        self.first_task = plan.first_task
+        self.task_count = max(0, -(-self.total_blocks // self.per) - plan.first_task)
         self.interrupted = False
-        self.workers = max(1, min(config.resolved_workers(), self.task_count))
+        self.workers = max(1, min(plan.workers or (os.cpu_count() or 1), self.task_count))
         self.peak_rss = 0
         self.people = 0  # people delivered so far
 
@@ -219,7 +221,7 @@ class PerformanceOptimizer:
         ctx = _WorkerContext() if parallel else None
         writer = sink.part_writer(ctx) if isinstance(sink, FileSink) else None
         if not parallel:
-            gen = PersonGenerator(self.config)
+            gen = runtime(self.plan)
             try:
                 for task in self.tasks():
                     if self._stopping(cancel):
@@ -232,7 +234,7 @@ class PerformanceOptimizer:
         if writer is None:
             release_memory()  # the parent receives every batch: keep its allocator pages between batches
         pool = cf.ProcessPoolExecutor(
-            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(self.config.model_dump_json(), writer)
+            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(self.plan.to_json(), writer)
         )
         processes: list[Any] = []
         try:
@@ -299,7 +301,8 @@ class PerformanceOptimizer:
             rows = sum(table.num_rows for table in result.values())
         # People generated, not person records: noise can add duplicate records.
         _, start, stop = task
-        people = min(stop * BLOCK_SIZE, self.config.count) - start * BLOCK_SIZE
+        block = self.plan.keys.block_size
+        people = min(stop * block, self.plan.count) - start * block
         self.people += people
         rss = _rss_all()
         self.peak_rss = max(self.peak_rss, rss)
@@ -314,7 +317,7 @@ class LocalBackend:
     def __init__(self, memory_limit: int = MEMORY_LIMIT) -> None:
         self.memory_limit = memory_limit
 
-    def run(self, plan: Plan, output: Sink, cancel: CancelToken, on_event: OnEvent | None = None) -> RunStats:
-        optimizer = PerformanceOptimizer(plan.config, self.memory_limit, plan.first_task)
+    def run(self, plan: RunPlan, output: Sink, cancel: CancelToken, on_event: OnEvent | None = None) -> RunStats:
+        optimizer = PerformanceOptimizer(plan, self.memory_limit)
         optimizer.run(output, cancel, on_event)
         return RunStats(optimizer.people, optimizer.workers, optimizer.peak_rss, optimizer.interrupted)

@@ -1,4 +1,5 @@
-"""DDL for every supported database, rendered from the one output contract in ``schema.py``.
+"""DDL for every supported database, rendered from the one output contract (the plan's tables;
+the person pack's in ``packs/person/contract.py`` by default).
 
 Besides the contract's tables there are two bookkeeping tables: ``pii_gen_runs``
 (one row per load, with the config that makes it reproducible) and
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from ..errors import ConfigError
-from ..schema import NOISE_LOG, TABLES, Column, Table
+from ..core.contract import Column, Table
+from ..packs.person.contract import NOISE_LOG, TABLES
 
 DIALECTS = ("postgresql", "tsql", "mysql", "sqlite", "duckdb")
 
@@ -158,7 +160,7 @@ def dialect(name: str) -> Dialect:
 
 def all_tables(tables: dict[str, Table] | None = None) -> list[Table]:
     """Bookkeeping tables first, then the contract (``tables``, default the clean one) in foreign-key
-    order (persons first)."""
+    order."""
     return [*BOOKKEEPING, *(tables or TABLES).values()]
 
 

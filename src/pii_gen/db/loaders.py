@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import OutputError
-from ..schema import Table
+from ..core.contract import Table
 from ..sinks.codecs import CsvCodec, string_bytes
 from .ddl import Dialect, dialect, qualified
 from .url import DEFAULT_ODBC_DRIVERS, DatabaseURL

@@ -28,9 +28,9 @@ from ..db import ddl
 from ..db.loaders import Connection, connect, now
 from ..db.url import DatabaseURL
 from ..errors import OutputError, PiiGenError
-from ..person import BLOCK_SIZE
+from ..packs.person.contract import BLOCK_SIZE
 from ..retry import GaveUp, RetryPolicy, Sleep
-from ..schema import Table
+from ..core.contract import Table
 from ..variability import tables_for
 from ..variability.duplicates import DUPLICATE_ID_BASE
 from .base import Batch, Sink

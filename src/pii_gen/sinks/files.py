@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import OutputError, RegistryError
-from ..registry import Registry, discover, where
-from ..schema import TABLES
+from ..core.registry import Registry, discover, where
+from ..packs.person.contract import TABLES
 from .base import Batch, Codec, Sink
 from .codecs import CsvCodec, JsonlCodec
 from .direct import Ledger, PartWriter, Receipt, crc32_combine

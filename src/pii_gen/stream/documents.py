@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..config import GenerateConfig
-from ..person import BLOCK_SIZE, PersonGenerator
-from ..schema import TABLES
+from ..packs.person.contract import TABLES
+from ..planning import build_plan, runtime
 from ..sinks.base import Batch
 from ..sinks.codecs import CsvCodec, json_members, json_objects, string_bytes
 
@@ -99,10 +99,9 @@ class Chunk:
 
 
 def csv_header(config: GenerateConfig) -> bytes:
-    """The CSV header line of the ``persons`` table of this config's contract."""
-    from ..variability import tables_for
-
-    return _CSV.header(tables_for(config)["persons"].arrow_schema)
+    """The CSV header line of the root table (``persons``) of this config's plan."""
+    plan = build_plan(config)
+    return _CSV.header(plan.tables[plan.keys.table].arrow_schema)
 
 
 def build_block(index: int, batch: Batch) -> DocumentBlock:
@@ -241,10 +240,11 @@ class BlockSource:
 
     def _run(self) -> None:
         try:
-            gen = PersonGenerator(self.config)
+            gen = runtime(build_plan(self.config))
+            size = gen.plan.keys.block_size
             b = 0
             while not self._stop.is_set():
-                block = build_block(b, gen.batch((b + 1) * BLOCK_SIZE, b, b + 1))
+                block = build_block(b, gen.batch((b + 1) * size, b, b + 1))
                 if not self._put(block):
                     return
                 b += 1

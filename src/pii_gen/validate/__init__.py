@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..reference import data_dir
+from ..packs.person.reference import data_dir
 from . import households, noise, statistical, structural, values
 from .model import Check, Report
 from .source import Source, literal, open_source

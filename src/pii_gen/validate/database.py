@@ -12,7 +12,7 @@ import pyarrow as pa
 from ..db.url import DatabaseURL
 from ..db.url import parse as parse_url
 from ..errors import ConfigError, PiiGenError
-from ..schema import TABLES
+from ..packs.person.contract import TABLES
 from .dataset import FETCH_ROWS, NOISE_LOG, Source, _csv_reader, _load_text, _new_connection, _view_over, literal, quote
 from .manifest import db_manifest
 

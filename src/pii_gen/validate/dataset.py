@@ -26,7 +26,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import ConfigError
-from ..schema import TABLES
+from ..packs.person.contract import TABLES
 
 NOISE_LOG = "noise_log"
 NOISE_LOG_COLUMNS = {

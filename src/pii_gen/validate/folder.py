@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, PiiGenError
-from ..schema import TABLES
+from ..packs.person.contract import TABLES
 from .dataset import FILE_EXTENSIONS, NOISE_LOG, Source, _csv_reader, _load_text, _new_connection, _view_over, literal
 from .manifest import read_manifest
 

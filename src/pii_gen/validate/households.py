@@ -10,7 +10,7 @@ with the sampling allowance of :func:`.model.tvd_check`.
 
 from __future__ import annotations
 
-from .. import reference
+from ..packs.person import reference
 from .model import Check, tvd_check, violations
 from .source import Source, quote
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..schema import TABLES
+from ..packs.person.contract import TABLES
 from ..variability.names import NameVariant
 from .model import Check, Status
 from .source import NOISE_LOG, Source, literal, quote

@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import reference
-from ..reference import EDUCATION_EMPLOYMENT_FACTOR, RACE_LABELS, RACES, SEXES, SURNAME_SHARE_COLUMNS
+from ..packs.person import reference
+from ..packs.person.reference import EDUCATION_EMPLOYMENT_FACTOR, RACE_LABELS, RACES, SEXES, SURNAME_SHARE_COLUMNS
 from .model import Check
 from .source import Source, literal, quote
 

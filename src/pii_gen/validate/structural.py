@@ -6,7 +6,7 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from ..schema import TABLES
+from ..packs.person.contract import TABLES
 from .model import Check, violations
 from .source import NOISE_LOG, Source, duck_type, quote
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..identifiers import KNOWN_MISUSED_SSNS, REALISTIC_ROUTING_PREFIXES, STRICT_ROUTING_PREFIXES
-from ..reference import ENTRY_EDUCATION_LEVEL, min_education
+from ..packs.person.identifiers import KNOWN_MISUSED_SSNS, REALISTIC_ROUTING_PREFIXES, STRICT_ROUTING_PREFIXES
+from ..packs.person.reference import ENTRY_EDUCATION_LEVEL, min_education
 from .model import Check, violations
 from .source import Source, literal, quote
 from .statistical import EDUCATION_RANK

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schema import Table
+from ..core.contract import Table
 from .contract import contract
 from .engine import VariabilityEngine
 from .plan import NoisePlan, make_plan

@@ -15,9 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import RegistryError
-from ..reference import Reference
-from ..registry import Registry, where
-from ..schema import KINDS, Table
+from ..packs.person.reference import Reference
+from ..core.registry import Registry, where
+from ..core.contract import KINDS, Table
 
 
 @dataclass

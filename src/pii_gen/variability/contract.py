@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pyarrow as pa
 
-from ..schema import NOISE_LOG, SOURCE_PERSON_ID, TABLES, Column, Table
+from ..core.contract import Column, Table
+from ..packs.person.contract import NOISE_LOG, SOURCE_PERSON_ID, TABLES
 from .plan import NoisePlan
 
 DATE_TEXT_LENGTH = 12  # "Mar 07, 1980"

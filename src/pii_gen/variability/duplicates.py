@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pyarrow as pa
 
-from ..schema import TABLES
+from ..packs.person.contract import TABLES
 from .log import BlockLog
-
-if TYPE_CHECKING:  # the config imports the noise registry: noise only reads the config it is given
-    from ..config import DuplicatesConfig
+from .plan import Duplicates
 
 #: Duplicate records get person_id = DUPLICATE_ID_BASE + 10 * source person_id + copy number (1-9),
 #: which no generated person can have (person ids stay below 2**40).
@@ -22,7 +18,7 @@ def duplicate_id(source: np.ndarray, copy: np.ndarray) -> np.ndarray:
     return DUPLICATE_ID_BASE + source * 10 + copy
 
 
-def add_duplicates(batch: dict[str, pa.Table], rng: np.random.Generator, cfg: DuplicatesConfig,
+def add_duplicates(batch: dict[str, pa.Table], rng: np.random.Generator, cfg: Duplicates,
                    log: BlockLog) -> dict[str, pa.Table]:  # fmt: skip
     """Append to every per-person table the rows of duplicated people, re-keyed; persons gain
     ``source_person_id``.  A duplicate record keeps its source's ``household_id`` (the same household entered

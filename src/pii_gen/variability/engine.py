@@ -17,8 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..reference import Reference
-from ..schema import TABLES, Table
+from ..packs.person.reference import Reference
+from ..core.contract import Table
+from ..packs.person.contract import TABLES
 from .base import Cells, NoiseType
 from .contract import contract
 from .duplicates import add_duplicates

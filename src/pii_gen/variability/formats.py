@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..reference import _read
-from ..text import assemble, fixed_width, join
+from ..packs.person.reference import _read
+from ..core.text import assemble, fixed_width, join
 from .base import Cells, Change, NoiseType
 
 DATES = ("birth_date", "reported_date", "date")  # kinds written as dates

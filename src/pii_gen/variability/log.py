@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ..schema import NOISE_LOG
+from ..packs.person.contract import NOISE_LOG
 
 
 class NoiseLog:

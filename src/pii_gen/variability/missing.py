@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ..text import take
+from ..core.text import take
 from .base import DATA_KINDS, Cells, Change, NoiseType
 
 GENERIC = ("N/A", "UNKNOWN", "NONE", "-", "?")

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..text import take
+from ..core.text import take
 from .base import Cells, Change, NoiseType
 
 LETTERS = pa.array(list("ABCDEFGHIJKLMNOPRSTW"))  # common middle initials

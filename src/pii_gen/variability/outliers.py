@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ..generators.dates import DAYS_PER_YEAR, as_of_days
+from ..core.dates import DAYS_PER_YEAR, as_of_days
 from .base import Cells, Change, NoiseType
 
 NEGATIVE_SHARE = 0.3

@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the config imports the noise registry, so this package reads config objects it is given
-    from ..config import DuplicatesConfig, NoiseConfig
+    from ..config import NoiseConfig
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    """People recorded more than once: the share of them and the most extra records of one."""
+
+    rate: float
+    max_variants: int
 
 
 @dataclass(frozen=True)
@@ -15,7 +23,7 @@ class NoisePlan:
 
     profile: str
     rates: dict[tuple[str, str], dict[str, float]]
-    duplicates: DuplicatesConfig
+    duplicates: Duplicates
     magnitude: float
     log: bool
 
@@ -28,10 +36,22 @@ class NoisePlan:
         return {
             "profile": self.profile,
             "rates": {f"{t}.{c}": dict(r) for (t, c), r in self.rates.items()},
-            "duplicates": self.duplicates.model_dump(),
+            "duplicates": {"rate": self.duplicates.rate, "max_variants": self.duplicates.max_variants},
             "magnitude": self.magnitude,
             "log": self.log,
         }
+
+    @classmethod
+    def from_description(cls, described: dict[str, object]) -> NoisePlan:
+        """The plan :meth:`describe` recorded (how a worker rebuilds it from the run plan's JSON)."""
+        rates = {tuple(key.split(".", 1)): dict(r) for key, r in described["rates"].items()}  # type: ignore[union-attr]
+        return cls(
+            profile=described["profile"],  # type: ignore[arg-type]
+            rates=rates,  # type: ignore[arg-type]
+            duplicates=Duplicates(**described["duplicates"]),  # type: ignore[arg-type]
+            magnitude=described["magnitude"],  # type: ignore[arg-type]
+            log=described["log"],  # type: ignore[arg-type]
+        )
 
 
 def make_plan(noise: NoiseConfig) -> NoisePlan:
@@ -45,7 +65,7 @@ def make_plan(noise: NoiseConfig) -> NoisePlan:
     return NoisePlan(
         profile=noise.profile,
         rates=rates,
-        duplicates=noise.effective_duplicates(),
+        duplicates=Duplicates(**noise.effective_duplicates().model_dump()),
         magnitude=noise.effective_magnitude(),
         log=noise.log,
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..errors import RegistryError
-from ..registry import discover
-from ..schema import TABLES
+from ..core.registry import discover
+from ..packs.person.contract import TABLES
 from .base import REGISTRY, NoiseType
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import identifiers as ids
-from ..text import from_matrix
+from ..packs.person import identifiers as ids
+from ..core.text import from_matrix
 from .base import Cells, Change, NoiseType
 from .strings import Bytes
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from ...config import GenerateConfig
 from ...redact import URL_HINT, redact_url
 from ...errors import ConfigError
-from ...registry import discover
+from ...core.registry import discover
 from ..documents import csv_header
 from ..options import StreamOptions
 from .base import REGISTRY, Batching, DeliveryError, Destination, StreamClosed

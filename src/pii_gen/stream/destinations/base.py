@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from ...errors import OutputError, RegistryError
 from ...redact import scrub
-from ...registry import Registry, where
+from ...core.registry import Registry, where
 from ...retry import Sleep
 from ..documents import Chunk
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from ...errors import OutputError
-from ...person import BLOCK_SIZE
+from ...packs.person.contract import BLOCK_SIZE
 from ...variability.duplicates import DUPLICATE_ID_BASE
 from ..documents import Chunk
 from .base import Destination

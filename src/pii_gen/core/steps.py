@@ -1,7 +1,9 @@
-"""What every sub-generator is: a small class that declares its columns and draws them for a block.
+"""What every step of a pack is: a small class that declares its columns and draws them for a block.
 
-Defining a subclass registers it; :func:`run_order` puts the registered generators in the order their
-declared ``requires`` and ``provides`` allow, so adding a generator is adding its module.
+A pack gives its steps a base class naming the pack's own :class:`Steps` registry; defining a subclass
+registers it there.  :func:`run_order` puts a pack's steps in the order their declared ``requires`` and
+``provides`` allow, so adding a step is adding its module.  Stream numbers are a pack's own: two packs
+never share a registry, so they never clash.
 """
 
 from __future__ import annotations
@@ -15,44 +17,38 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import RegistryError
-from ..reference import Reference
-from ..registry import Registry, where
-from .dates import DAYS_PER_YEAR  # noqa: F401  (the sub-generators import it from here)
+from .registry import Registry, where
 
-if TYPE_CHECKING:  # the config imports the noise registry, whose outliers use dates of this package
-    from ..config import GenerateConfig
-    from ..schema import Table
+if TYPE_CHECKING:
+    from .contract import Table
 
 Column = np.ndarray | pa.Array
 
 
 @dataclass
 class Context:
-    """What the sub-generators of one block share.
+    """What the steps of one block share.
 
-    ``person_id`` holds the block's keys; ``values`` carries per-person
-    intermediates (age, state, current salary, ...) from a generator to the
-    ones after it, under the names each declares in ``provides``.
+    ``config`` is the pack's settings and ``ref`` its reference data; ``keys`` holds the block's keys of the
+    pack's root table; ``values`` carries per-key intermediates from a step to the ones after it, under the
+    names each declares in ``provides``.
     """
 
-    config: GenerateConfig
-    ref: Reference
-    person_id: np.ndarray
+    config: Any
+    ref: Any
+    keys: np.ndarray
     values: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def strict(self) -> bool:
-        return self.config.pii_mode == "strict"
 
-
-class SubGenerator:
-    """One vectorized step of the person pipeline.
+class Step:
+    """One vectorized step of a pack's pipeline.
 
     ``table`` is the output table its columns belong to and ``columns`` the
-    ones it produces (for ``persons``, several generators each add some).
+    ones it produces (several steps may each add some columns of one table).
     ``requires`` / ``provides`` name the context values it reads and writes,
     which fixes the order it runs in.  ``stream`` is the fixed number of its
-    random stream: adding a generator never changes the draws of the others.
+    random stream: adding a step never changes the draws of the others.
+    ``registry`` is the pack's registry its subclasses join as they are defined.
     """
 
     name: ClassVar[str]
@@ -61,21 +57,24 @@ class SubGenerator:
     columns: ClassVar[tuple[str, ...]]
     requires: ClassVar[tuple[str, ...]] = ()
     provides: ClassVar[tuple[str, ...]] = ()
+    registry: ClassVar[Steps]
 
     def __init_subclass__(cls, register: bool = True, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if register:
-            REGISTRY.add(cls)
+            if not hasattr(cls, "registry"):
+                raise RegistryError(f"sub-generator {where(cls)} has no registry: subclass its pack's base class")
+            cls.registry.add(cls)
 
     def generate(self, n: int, rng: np.random.Generator, context: Context) -> dict[str, Column]:
         raise NotImplementedError
 
 
-class SubGenerators(Registry[type[SubGenerator]]):
-    """The registered sub-generators: each with its own name and stream, the only provider of its values
+class Steps(Registry[type[Step]]):
+    """The registered steps of a pack: each with its own name and stream, the only provider of its values
     and the only writer of its columns."""
 
-    def check(self, cls: type[SubGenerator], others: list[type[SubGenerator]]) -> None:
+    def check(self, cls: type[Step], others: list[type[Step]]) -> None:
         for attr in ("stream", "table", "columns"):
             if not hasattr(cls, attr):
                 raise RegistryError(f"sub-generator {where(cls)} declares no {attr}")
@@ -101,11 +100,7 @@ class SubGenerators(Registry[type[SubGenerator]]):
                 )
 
 
-#: Every sub-generator defined so far (see :func:`pii_gen.generators.registry` for all of them, in order).
-REGISTRY = SubGenerators("sub-generator")
-
-
-def run_order(generators: Iterable[type[SubGenerator]]) -> tuple[type[SubGenerator], ...]:
+def run_order(generators: Iterable[type[Step]]) -> tuple[type[Step], ...]:
     """The generators in an order where each runs after those providing what it requires.
 
     Among generators free to run at the same point the one with the lower stream number goes first, so
@@ -114,7 +109,7 @@ def run_order(generators: Iterable[type[SubGenerator]]) -> tuple[type[SubGenerat
     provided twice or generators that require each other's values in a cycle.
     """
     gens = list(generators)
-    provider: dict[str, type[SubGenerator]] = {}
+    provider: dict[str, type[Step]] = {}
     for gen in sorted(gens, key=lambda g: g.stream):
         for value in gen.provides:
             if value in provider:
@@ -123,7 +118,7 @@ def run_order(generators: Iterable[type[SubGenerator]]) -> tuple[type[SubGenerat
                     "each value needs one provider"
                 )
             provider[value] = gen
-    needs: dict[type[SubGenerator], set[type[SubGenerator]]] = {}
+    needs: dict[type[Step], set[type[Step]]] = {}
     for gen in gens:
         unknown = [value for value in gen.requires if value not in provider]
         if unknown:
@@ -139,7 +134,7 @@ def run_order(generators: Iterable[type[SubGenerator]]) -> tuple[type[SubGenerat
         raise RegistryError(f"sub-generators require each other's values in a cycle: {loop}") from None
     ready: list[tuple[int, str]] = []
     by_name = {g.name: g for g in gens}
-    order: list[type[SubGenerator]] = []
+    order: list[type[Step]] = []
     while sorter.is_active():
         for gen in sorter.get_ready():
             heapq.heappush(ready, (gen.stream, gen.name))
@@ -150,7 +145,7 @@ def run_order(generators: Iterable[type[SubGenerator]]) -> tuple[type[SubGenerat
 
 
 def check_contract(
-    generators: Iterable[type[SubGenerator]], tables: Mapping[str, Table], assigned: Iterable[tuple[str, str]] = ()
+    generators: Iterable[type[Step]], tables: Mapping[str, Table], assigned: Iterable[tuple[str, str]] = ()
 ) -> None:
     """Raise RegistryError unless the generators write every column of ``tables`` exactly once (the
     ``assigned`` (table, column) pairs are filled by the engine) and nothing else."""
@@ -171,6 +166,6 @@ def check_contract(
         raise RegistryError(f"no sub-generator writes {', '.join(unwritten)}")
 
 
-def child_ids(person_id: np.ndarray, seq: np.ndarray, factor: int) -> np.ndarray:
-    """Keys of child rows: ``person_id * factor + seq``, unique without any shared counter."""
-    return person_id * factor + seq
+def child_ids(keys: np.ndarray, seq: np.ndarray, factor: int) -> np.ndarray:
+    """Keys of child rows: ``keys * factor + seq``, unique without any shared counter."""
+    return keys * factor + seq

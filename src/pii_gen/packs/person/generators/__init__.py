@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from ..registry import discover
-from ..schema import TABLES
-from .base import REGISTRY, Context, SubGenerator, check_contract, run_order
+from ....core.registry import discover
+from ....core.steps import check_contract, run_order
+from ..contract import TABLES
+from .base import REGISTRY, Context, SubGenerator
 
 #: Columns the engine fills, not a sub-generator: the people's keys.
 ENGINE_COLUMNS = (("persons", "person_id"),)

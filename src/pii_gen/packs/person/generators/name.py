@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..text import join, take
+from ....core.text import join, take
 from .base import Column, Context, SubGenerator
 from .household import CHILD, OTHER, PARENT, PARTNER, SIBLING, SPOUSE
 

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..reference import MAX_AGE, Households
-from ..sampling import GroupedSampler
+from ....core.sampling import GroupedSampler
 from .base import Column, Context, SubGenerator, child_ids
 
 # Roles in a household (what a member is to the householder).

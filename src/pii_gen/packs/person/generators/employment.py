@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..reference import EDUCATION_EMPLOYMENT_FACTOR, MAX_AGE, Work
-from ..text import take
-from .base import DAYS_PER_YEAR, Column, Context, SubGenerator, child_ids
-from .dates import as_of_days, date_array
+from ....core.text import take
+from ....core.dates import DAYS_PER_YEAR, as_of_days, date_array
+from .base import Column, Context, SubGenerator, child_ids
 
 # Age (years) at which working life starts, by highest education completed.
 CAREER_START_AGE = np.array([16.5, 18.3, 19.5, 20.5, 22.3, 25.0])

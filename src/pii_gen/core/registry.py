@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 from typing import Generic, Iterator, TypeVar
 
-from .errors import RegistryError
+from ..errors import RegistryError
 
 C = TypeVar("C", bound=type)
 

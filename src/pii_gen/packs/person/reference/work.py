@@ -6,8 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..errors import DataError
-from ..sampling import GroupedSampler, Sampler
+from ....errors import DataError
+from ....core.sampling import GroupedSampler, Sampler
 from .model import Names, People, Places, Work
 from .names import slug
 from .tables import EDUCATION, MAX_AGE, RACES, SEXES, _index, _np, _read

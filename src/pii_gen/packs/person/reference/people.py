@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..sampling import Sampler
+from ....core.sampling import Sampler
 from .model import People
 from .tables import EDUCATION, MARITAL, MAX_AGE, RACES, SEXES, _np, _read
 

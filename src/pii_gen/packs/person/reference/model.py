@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from ..sampling import GroupedSampler, Sampler
+from ....core.sampling import GroupedSampler, Sampler
 
 
 @dataclass

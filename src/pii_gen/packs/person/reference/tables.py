@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..errors import DataError
+from ....errors import DataError
 
 RACES = ("white", "black", "asian", "native", "multiple", "hispanic")
 RACE_LABELS = (
@@ -31,7 +31,7 @@ MAX_AGE = 100
 
 def data_dir() -> Path:
     """The reference data folder: inside the installed package, else the source checkout's ``data/``."""
-    here = Path(__file__).resolve().parents[1]  # the pii_gen package
+    here = Path(__file__).resolve().parents[3]  # the pii_gen package
     for candidate in (here / "data", here.parent.parent / "data"):
         if (candidate / "first_names.parquet").exists():
             return candidate

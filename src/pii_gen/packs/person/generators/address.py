@@ -6,9 +6,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..text import assemble, join, number_strings, take
-from .base import DAYS_PER_YEAR, Column, Context, SubGenerator, child_ids
-from .dates import as_of_days, date_array
+from ....core.text import assemble, join, number_strings, take
+from ....core.dates import DAYS_PER_YEAR, as_of_days, date_array
+from .base import Column, Context, SubGenerator, child_ids
 from .household import CHILD, PARTNER, SPOUSE
 
 TYPE_VOCAB = pa.array(["home", "previous", "mailing", "shipping"])

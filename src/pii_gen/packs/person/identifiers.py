@@ -22,7 +22,7 @@ import math
 import numpy as np
 import pyarrow as pa
 
-from .text import assemble, digits, fixed_width
+from ...core.text import assemble, digits, fixed_width
 
 # --- SSN -------------------------------------------------------------------
 

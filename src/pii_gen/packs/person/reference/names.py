@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..sampling import GroupedSampler
+from ....core.sampling import GroupedSampler
 from .model import Names
 from .tables import RACES, SURNAME_SHARE_COLUMNS, _csr, _index, _np, _read
 

@@ -6,9 +6,9 @@ import numpy as np
 import pyarrow as pa
 
 from ..reference import MAX_AGE, RACE_LABELS, SEXES
-from ..sampling import Sampler, categorical_by_row
+from ....core.sampling import Sampler, categorical_by_row
+from ....core.dates import as_of_days, birth_days_for_age, date_array
 from .base import Column, Context, SubGenerator
-from .dates import as_of_days, birth_days_for_age, date_array
 from .household import ADULT, CHILD, HOUSEHOLDER, MARRIED, MARRIED_KIDS, MULTIGEN, OTHER, PARENT, SIBLING, SPOUSE
 from .household import SHARED_RACE
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..sampling import GroupedSampler, Sampler
+from ....core.sampling import GroupedSampler, Sampler
 from .model import Households
 from .tables import MAX_AGE, _np, _read
 

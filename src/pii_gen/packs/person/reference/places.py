@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..sampling import GroupedSampler, Sampler
+from ....core.sampling import GroupedSampler, Sampler
 from .model import Places
 from .tables import RACES, _csr, _index, _np, _read
 

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import identifiers as ids
-from ..text import assemble, join, number_strings, take
+from ....core.text import assemble, join, number_strings, take
 from .base import Column, Context, SubGenerator, child_ids
 
 PHONE_TYPES = pa.array(["mobile", "home", "work"])
