@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import __version__
-from .config import RUN_FIELDS, GenerateConfig, build_config
+from .config import GenerateConfig
 from .db.url import DatabaseURL, redact
 from .db.url import parse as parse_url
 from .errors import OutputError
 from .sinks.database import DatabaseSink
 from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, LocalBackend, OnEvent, Plan, Retry
-from .person import BLOCK_SIZE
-from .variability import make_plan, tables_for
+from .record import RunRecord
+from .start import decide_start
+from .variability import tables_for
 from .sinks import Staging, file_sink
 
 __all__ = ["CancelToken", "Interrupted", "RunResult", "generate", "load_database", "manifest", "resume_command",
@@ -52,19 +53,7 @@ class RunResult:
 
 def manifest(config: GenerateConfig, files: dict[str, dict[str, object]]) -> dict[str, object]:
     """The run's record: what produced the files and their row counts and checksums."""
-    return {
-        "generator": "pii_gen",
-        "version": __version__,
-        "block_size": BLOCK_SIZE,
-        "seed": config.seed,
-        "count": config.count,
-        "pii_mode": config.pii_mode,
-        "format": config.format,
-        "config": config.model_dump(mode="json", exclude=set(RUN_FIELDS)),
-        **({"noise": plan.describe()} if (plan := make_plan(config.noise)).active else {}),
-        "tables": {name: {"rows": info["rows"], "file": f} for f, info in files.items() for name in [info["table"]]},
-        "files": files,
-    }
+    return RunRecord.of_files(config, files).to_manifest()
 
 
 def generate(
@@ -113,23 +102,21 @@ def load_database(
     """Load people into a database, one logged transaction per batch (see :mod:`pii_gen.sinks.database`).
 
     With ``config.resume`` the interrupted run's own config (seed, count, batch size)
-    is used and loading continues after its last logged batch.
+    is used and loading continues after its last logged batch (see :func:`~pii_gen.start.decide_start`).
     """
     started = time.perf_counter()
     cancel = cancel or CancelToken()
     listen = _listener(progress, on_event)
     url = parse_url(config.db)
-    sink = DatabaseSink(url, config, config.db_schema, config.if_exists, config.resume)
+    start = decide_start(config, url, config.db_schema)
+    sink = DatabaseSink(url, start, config.db_schema)
     sink.cancel = cancel
     if listen is not None:
         sink.on_retry = lambda table, batch, error: listen(Retry(table, batch, error))
     run = sink.prepare()
-    gen_config = build_config(
-        run.config.model_dump(), workers=config.workers, quiet=config.quiet, batch_size=run.config.batch_size
-    )
     with sink:
         sink.open({name: t.arrow_schema for name, t in sink.tables.items()})
-        stats = (backend or LocalBackend()).run(Plan(gen_config, run.first_batch), sink, cancel, listen)
+        stats = (backend or LocalBackend()).run(Plan(start.config, start.first_task), sink, cancel, listen)
         if stats.cancelled:
             sink.abort()
             raise cancel.error(
@@ -166,12 +153,14 @@ def write_files(
     """
     started = time.perf_counter()
     cancel = cancel or CancelToken()
+    start = decide_start(config)
     staging = Staging(config.out)
     try:
         sink = file_sink(config.format, staging)
         with sink:
-            sink.open({name: t.arrow_schema for name, t in tables_for(config).items()})
-            stats = (backend or LocalBackend()).run(Plan(config), sink, cancel, _listener(progress, on_event))
+            sink.open({name: t.arrow_schema for name, t in tables_for(start.config).items()})
+            stats = (backend or LocalBackend()).run(Plan(start.config, start.first_task), sink, cancel,
+                                                    _listener(progress, on_event))  # fmt: skip
             if cancel.cancelled:
                 raise cancel.error()
         files = sink.checksums()
