@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from . import __version__
 from .config import GenerateConfig
 from .db.url import DatabaseURL, redact
 from .db.url import parse as parse_url

@@ -106,11 +106,8 @@ def _new(conn: Connection, url: DatabaseURL, config: GenerateConfig, stream: boo
         return RunStart(config, 0, run_id, "new", stream=stream)
     # New people continue the ids (and so the SSN sequence) after those already loaded.
     # Duplicate records (noise) have ids from DUPLICATE_ID_BASE up; new people follow the real ones.
-    top = None
-    if "persons" in present:
-        top = conn.execute(
-            f"SELECT MAX(person_id) FROM {conn.table('persons')} WHERE person_id < {DUPLICATE_ID_BASE}"
-        )[0][0]
+    real = f"SELECT MAX(person_id) FROM {conn.table('persons')} WHERE person_id < {DUPLICATE_ID_BASE}"
+    top = conn.execute(real)[0][0] if "persons" in present else None
     if not top:
         return RunStart(config, 0, run_id, "new", stream=stream)
     first = -(-int(top) // BLOCK_SIZE) * BLOCK_SIZE + 1  # the next whole block
