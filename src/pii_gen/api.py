@@ -152,14 +152,12 @@ def write_files(
     """
     started = time.perf_counter()
     cancel = cancel or CancelToken()
-    start = decide_start(config)
     staging = Staging(config.out)
     try:
         sink = file_sink(config.format, staging)
         with sink:
-            sink.open({name: t.arrow_schema for name, t in tables_for(start.config).items()})
-            stats = (backend or LocalBackend()).run(Plan(start.config, start.first_task), sink, cancel,
-                                                    _listener(progress, on_event))  # fmt: skip
+            sink.open({name: t.arrow_schema for name, t in tables_for(config).items()})
+            stats = (backend or LocalBackend()).run(Plan(config), sink, cancel, _listener(progress, on_event))
             if cancel.cancelled:
                 raise cancel.error()
         files = sink.checksums()
