@@ -44,8 +44,9 @@ class _Run(threading.Thread):
 
 def test_a_file_run_in_a_thread_cancelled_from_another_leaves_the_folder_untouched(tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
+    api.generate(GenerateConfig(count=2_000, seed=9, out=out, workers=1, quiet=True))  # a previous run's files
     (out / "keep.txt").write_text("not pii_gen's")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
     token = CancelToken()
     run = _Run(GenerateConfig(count=600_000, out=out, workers=2, batch_size=10_000, quiet=True), token)
     run.start()
@@ -54,7 +55,8 @@ def test_a_file_run_in_a_thread_cancelled_from_another_leaves_the_folder_untouch
     run.finish()
     assert isinstance(run.error, api.Interrupted), run.error
     assert run.error.exit_code == 130 and "nothing was written" in str(run.error)
-    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # every byte as it was
+    assert "manifest.json" in before and len(before) > 3
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left beside it
     done = sum(e.people for e in run.events if isinstance(e, BlockDone))
     assert 0 < done < 600_000
@@ -66,6 +68,7 @@ def test_a_database_load_in_a_thread_cancelled_from_another_resumes_to_exact_cou
     from pii_gen.db.loaders import connect
     from pii_gen.db.url import parse
     from pii_gen.packs.person.contract import TABLES
+    from pii_gen.record import read_runs
 
     url = server_url("PII_GEN_TEST_POSTGRES_URL")
     schema, n = f"t_{uuid.uuid4().hex[:10]}", 80_000
@@ -98,6 +101,13 @@ def test_a_database_load_in_a_thread_cancelled_from_another_resumes_to_exact_cou
             got = watcher.execute(f"SELECT COUNT(*) FROM {watcher.table(name)}")[0][0]
             assert got == expected[name].num_rows, name
         assert watcher.execute(f"SELECT COUNT(DISTINCT person_id) FROM {watcher.table('persons')}")[0][0] == n
+        # The same people as one uninterrupted run, each batch logged once, and the one run recorded finished.
+        ssns = watcher.execute(f"SELECT ssn FROM {watcher.table('persons')} ORDER BY person_id")
+        assert [r[0] for r in ssns] == expected["persons"].column("ssn").to_pylist()
+        log = watcher.execute(f"SELECT COUNT(*), COUNT(DISTINCT batch_number) FROM {watcher.table('pii_gen_load_log')}")
+        assert tuple(log[0]) == (len(TABLES) * n // 10_000, n // 10_000)
+        (record,) = read_runs(watcher.execute, watcher.table)
+        assert (record.run_id, record.status, record.batches, record.count) == (run_id, "finished", n // 10_000, n)
     finally:
         watcher.rollback()
         watcher.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

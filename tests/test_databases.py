@@ -419,7 +419,7 @@ def test_noisy_load_validates_like_its_files(target):
 
 def test_stored_run_config_regenerates_the_same_noise():
     """A column override in pii_gen_runs.config reads back with the profile's other rates (resume, validate)."""
-    from pii_gen.sinks.database import _config_json
+    from pii_gen.record import config_json as _config_json
     from pii_gen.variability import make_plan
 
     noise = {"profile": "realistic", "columns": {"persons.first_name": {"typo": 0.2}}}

@@ -9,8 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from . import __version__
-from .config import RUN_FIELDS, GenerateConfig, build_config
+from .config import GenerateConfig
 from .db.url import DatabaseURL, redact
 from .db.url import parse as parse_url
 from .errors import OutputError
@@ -18,6 +17,8 @@ from .sinks.database import DatabaseSink
 from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, LocalBackend, OnEvent, Retry
 from .core.plan import RunPlan
 from .planning import build_plan
+from .record import RunRecord
+from .start import decide_start
 from .sinks import Staging, file_sink
 
 __all__ = ["CancelToken", "Interrupted", "RunResult", "generate", "load_database", "manifest", "resume_command",
@@ -51,20 +52,8 @@ class RunResult:
 
 
 def manifest(config: GenerateConfig, files: dict[str, dict[str, object]], plan: RunPlan) -> dict[str, object]:
-    """The run's record: what produced the files (``config`` and its ``plan``), their row counts and checksums."""
-    return {
-        "generator": "pii_gen",
-        "version": __version__,
-        "block_size": plan.keys.block_size,
-        "seed": config.seed,
-        "count": config.count,
-        "pii_mode": config.pii_mode,
-        "format": config.format,
-        "config": config.model_dump(mode="json", exclude=set(RUN_FIELDS)),
-        **({"noise": dict(plan.noise)} if plan.noise is not None else {}),
-        "tables": {name: {"rows": info["rows"], "file": f} for f, info in files.items() for name in [info["table"]]},
-        "files": files,
-    }
+    """The run's record for files: what produced them (``config`` and its ``plan``), their rows and checksums."""
+    return RunRecord.of_files(config, files, plan).to_manifest()
 
 
 def generate(
@@ -113,23 +102,21 @@ def load_database(
     """Load people into a database, one logged transaction per batch (see :mod:`pii_gen.sinks.database`).
 
     With ``config.resume`` the interrupted run's own config (seed, count, batch size)
-    is used and loading continues after its last logged batch.
+    is used and loading continues after its last logged batch (see :func:`~pii_gen.start.decide_start`).
     """
     started = time.perf_counter()
     cancel = cancel or CancelToken()
     listen = _listener(progress, on_event)
     url = parse_url(config.db)
-    sink = DatabaseSink(url, config, config.db_schema, config.if_exists, config.resume)
+    start = decide_start(config, url, config.db_schema)
+    sink = DatabaseSink(url, start, config.db_schema)
     sink.cancel = cancel
     if listen is not None:
         sink.on_retry = lambda table, batch, error: listen(Retry(table, batch, error))
     run = sink.prepare()
-    gen_config = build_config(
-        run.config.model_dump(), workers=config.workers, quiet=config.quiet, batch_size=run.config.batch_size
-    )
     with sink:
         sink.open({name: t.arrow_schema for name, t in sink.tables.items()})
-        plan = build_plan(gen_config, first_task=run.first_batch)
+        plan = build_plan(start.config, first_task=start.first_task)
         stats = (backend or LocalBackend()).run(plan, sink, cancel, listen)
         if stats.cancelled:
             sink.abort()

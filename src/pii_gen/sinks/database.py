@@ -10,45 +10,37 @@ checksum).  So the log always says exactly what is in the tables:
 * ``--resume RUN_ID`` continues after the last logged batch, with no gap and no
   duplicate, because the same config and seed regenerate the same batches;
 * after the load, the row counts of every table are checked against the log.
+
+How the run starts (new, resumed, appended) is decided before, by :func:`pii_gen.start.decide_start`;
+the sink only writes what that decided.
 """
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
 import zlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Literal
+from typing import TYPE_CHECKING, Callable
 
 import pyarrow as pa
 
-from ..config import RUN_FIELDS, GenerateConfig, build_config
 from ..db import ddl
 from ..db.loaders import Connection, connect, now
 from ..db.url import DatabaseURL
 from ..errors import OutputError, PiiGenError
 from ..packs.person.contract import BLOCK_SIZE
+from ..record import RUN_COLUMNS, RunRecord
 from ..retry import GaveUp, RetryPolicy, Sleep
 from ..core.contract import Table
 from ..variability import tables_for
-from ..variability.duplicates import DUPLICATE_ID_BASE
 from .base import Batch, Sink
 from .codecs import CsvCodec
 
 if TYPE_CHECKING:  # the backends import the sinks: the token is only read here
     from ..backends.base import CancelToken
+    from ..start import RunStart
 
-IfExists = Literal["fail", "append", "replace"]
 RETRIES = 6
 BACKOFF_SECONDS = 0.2  # 0.2, 0.4, ... 6.4 s between the attempts at a batch (and at reconnecting)
-
-
-@dataclass
-class RunRecord:
-    run_id: str
-    config: GenerateConfig
-    first_batch: int  # batches before this one are already loaded (resume)
 
 
 def _unreachable(err: BaseException) -> bool:
@@ -88,24 +80,21 @@ def ensure_schema(conn: Connection, drop_existing: bool = False, tables: dict[st
 class DatabaseSink(Sink):
     """Loads batches into the contract's tables of one database."""
 
-    def __init__(self, url: DatabaseURL, config: GenerateConfig, schema: str | None = None,
-                 if_exists: IfExists = "fail", resume: str | None = None, stream: bool = False) -> None:  # fmt: skip
-        """``stream``: batches of any size from ``pii_gen stream``; the run records 0 people until it closes
-        (an open-ended run that ``--resume`` must refuse: its batches are not the config's)."""
+    def __init__(self, url: DatabaseURL, start: RunStart, schema: str | None = None) -> None:
+        """``start``: how the run starts, as :func:`~pii_gen.start.decide_start` decided it (a stream's run
+        records 0 people until it closes: an open-ended run that ``--resume`` must refuse)."""
         super().__init__()
-        self.stream = stream
+        self.start = start
+        self.stream = start.stream
         self.people = 0  # persons rows loaded by this run, duplicate records left out
         self.url = url
-        self.config = config
         self.schema = schema
-        self.if_exists = if_exists
-        self.resume = resume
         self.conn: Connection | None = None
         self.run: RunRecord | None = None
-        self.next_batch = 0
+        self.next_batch = start.first_task
         self.retries = 0
         self._codec = CsvCodec()
-        self.tables: dict[str, Table] = tables_for(config)
+        self.tables: dict[str, Table] = tables_for(start.config)
         self.cancel: CancelToken | None = None  # a cancel during a retry's backoff gives the batch up
         self.on_retry: Callable[[str | None, int, str], None] | None = None  # (table, batch, error) per retry
         self._table: str | None = None  # the table being loaded, for the retry report
@@ -121,77 +110,27 @@ class DatabaseSink(Sink):
         return connect(self.url, self.schema)
 
     def prepare(self) -> RunRecord:
-        """Connect, create the schema, check the tables, and start (or pick up) the run."""
+        """Connect, create what is missing of the schema (all of it anew for ``--if-exists replace``), and
+        record a new run (a resumed one is recorded already)."""
         self.conn = self.connect()
         try:
-            if self.resume:  # the interrupted run's own config decides the tables
-                self.run = self._resume()
-                self.tables = tables_for(self.run.config)
-            ensure_schema(self.conn, self.if_exists == "replace" and not self.resume, self.tables)
-            if not self.resume:
-                self.run = self._start()
+            ensure_schema(self.conn, self.start.mode == "replace", self.tables)
+            run = self.start.record()
+            if self.start.existing is None:
+                self.conn.execute(
+                    f"INSERT INTO {self.conn.table(ddl.RUNS.name)} ({', '.join(RUN_COLUMNS)}) "
+                    f"VALUES ({', '.join(['%s'] * len(RUN_COLUMNS))})",
+                    run.to_row(),
+                )
+                self.conn.commit()
         except PiiGenError:
             self.conn.close()
             raise
         except Exception as err:  # noqa: BLE001
             self.conn.close()
             raise OutputError(f"cannot prepare {self.url.redacted()}: {_error_line(self.url, err)}") from None
-        self.next_batch = self.run.first_batch
-        return self.run
-
-    def _start(self) -> RunRecord:
-        conn = self.conn
-        assert conn is not None
-        if self.if_exists == "fail":
-            busy = [t for t in self.tables if conn.execute(f"SELECT COUNT(*) FROM {conn.table(t)}")[0][0]]
-            if busy:
-                raise OutputError(
-                    f"table {busy[0]} in {self.url.redacted()} already holds rows; pass --if-exists append "
-                    "or --if-exists replace"
-                )
-        if self.if_exists == "append":
-            # New people continue the ids (and so the SSN sequence) after those already loaded.
-            # Duplicate records (noise) have ids from DUPLICATE_ID_BASE up; new people follow the real ones.
-            top = conn.execute(
-                f"SELECT MAX(person_id) FROM {conn.table('persons')} WHERE person_id < {DUPLICATE_ID_BASE}"
-            )[0][0]
-            if top:
-                first = -(-int(top) // BLOCK_SIZE) * BLOCK_SIZE + 1  # the next whole block
-                self.config = build_config(self.config.model_dump(), first_person_id=first)
-        run_id = str(uuid.uuid4())
-        conn.execute(
-            f"INSERT INTO {conn.table('pii_gen_runs')} (run_id, seed, person_count, batch_size, config, started_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            (run_id, self.config.seed, 0 if self.stream else self.config.count, self.config.batch_size,
-             _config_json(self.config), now()),
-        )
-        conn.commit()
-        return RunRecord(run_id, self.config, 0)
-
-    def _resume(self) -> RunRecord:
-        conn = self.conn
-        assert conn is not None
-        rows = conn.execute(
-            f"SELECT config, finished_at, person_count FROM {conn.table('pii_gen_runs')} WHERE run_id = %s",
-            (self.resume,),
-        )
-        if not rows:
-            raise OutputError(f"no run '{self.resume}' in {self.url.redacted()} to resume")
-        if rows[0][1] is not None:
-            raise OutputError(f"run '{self.resume}' already finished; nothing to resume")
-        if not rows[0][2]:
-            raise OutputError(
-                f"run '{self.resume}' was a stream, which cannot be resumed; start a new stream instead "
-                "(it continues after the people already there)"
-            )
-        config = GenerateConfig.model_validate_json(rows[0][0])
-        done = conn.execute(
-            f"SELECT DISTINCT batch_number FROM {conn.table('pii_gen_load_log')} WHERE run_id = %s", (self.resume,)
-        )
-        loaded = sorted(r[0] for r in done)
-        if loaded != list(range(len(loaded))):
-            raise OutputError(f"run '{self.resume}' has gaps in its load log; it cannot be resumed safely")
-        return RunRecord(str(self.resume), config, len(loaded))
+        self.run = run
+        return run
 
     def open(self, schemas: dict[str, pa.Schema]) -> None:
         self.schemas = schemas
@@ -330,12 +269,3 @@ class DatabaseSink(Sink):
         if self.conn is not None:
             self.conn.rollback()
             self.conn.close()
-
-
-def _config_json(config: GenerateConfig) -> str:
-    """What regenerates the same batches (batch size included), and never the database URL."""
-    data = config.model_dump(mode="json", exclude=set(RUN_FIELDS - {"batch_size"}))
-    # A column's noise override keeps only the rates it sets: read back, the others stay the profile's
-    # (dumped in full, they would come back as explicit zeros and change the noise).
-    data["noise"]["columns"] = config.noise.model_dump(mode="json", exclude_unset=True).get("columns", {})
-    return json.dumps(data, sort_keys=True)

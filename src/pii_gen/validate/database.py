@@ -13,6 +13,7 @@ from ..db.url import DatabaseURL
 from ..db.url import parse as parse_url
 from ..errors import ConfigError, PiiGenError
 from ..packs.person.contract import TABLES
+from ..record import read_runs
 from .dataset import FETCH_ROWS, NOISE_LOG, Source, _csv_reader, _load_text, _new_connection, _view_over, literal, quote
 from .manifest import db_manifest
 
@@ -46,9 +47,7 @@ def _attach_duckdb(src: Source, url: DatabaseURL, schema: str | None) -> None:
     present = {r[0] for r in src.all(f"SELECT table_name FROM duckdb_tables() WHERE {where}")}
     if "pii_gen_runs" not in present:
         raise ConfigError(f"{url.redacted()} has no pii_gen_runs table: not loaded by pii_gen generate --db")
-    runs = src.all(f"SELECT config FROM {ns}.pii_gen_runs ORDER BY started_at")
-    log = src.all(f"SELECT table_name, SUM(row_count) FROM {ns}.pii_gen_load_log GROUP BY table_name")
-    src.manifest = db_manifest([r[0] for r in runs], {t: int(n) for t, n in log})
+    src.manifest = db_manifest(read_runs(src.all, lambda table: f"{ns}.{quote(table)}"))
     for name in [*TABLES, NOISE_LOG]:
         if name in present:
             _view_over(src.con, src, name, f"{ns}.{quote(name)}")
@@ -61,16 +60,13 @@ def _pull(src: Source, url: DatabaseURL, schema: str | None) -> None:
     conn = connect(url, schema)
     try:
         try:
-            runs = conn.execute(f"SELECT config FROM {conn.table('pii_gen_runs')} ORDER BY started_at")
-            log = conn.execute(
-                f"SELECT table_name, SUM(row_count) FROM {conn.table('pii_gen_load_log')} GROUP BY table_name"
-            )
+            runs = read_runs(conn.execute, conn.table)
         except Exception:  # noqa: BLE001 - any error here means the bookkeeping tables are not there
             conn.rollback()
             raise ConfigError(
                 f"{url.redacted()} has no pii_gen_runs table: not loaded by pii_gen generate --db"
             ) from None
-        src.manifest = db_manifest([r[0] for r in runs], {t: int(n) for t, n in log})
+        src.manifest = db_manifest(runs)
         for name in [*TABLES, NOISE_LOG]:
             if not conn.table_exists(name):
                 continue

@@ -6,11 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from ..config import GenerateConfig
 from ..errors import ConfigError
-from ..variability import make_plan
+from ..record import RunRecord
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -30,27 +27,29 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def db_manifest(configs: list[str], rows: dict[str, int]) -> dict[str, Any]:
-    """A manifest like a folder's, from the runs' stored configs and the load log's row counts."""
-    if not configs:
+def db_manifest(runs: list[RunRecord]) -> dict[str, Any]:
+    """A manifest like a folder's, from the database's run records (every run's load log counts together)."""
+    if not runs:
         raise ConfigError("the database's pii_gen_runs table is empty: nothing was loaded")
+    first = runs[0]
     try:
-        config = json.loads(configs[0]) if isinstance(configs[0], str) else dict(configs[0])
+        config = json.loads(first.config_json)
     except ValueError as err:
         raise ConfigError(f"the database's pii_gen_runs.config is not valid JSON ({err}): the run is unknown") from None
+    rows: dict[str, int] = {}
+    for run in runs:
+        for table, n in run.tables.items():
+            rows[table] = rows.get(table, 0) + n
     manifest = {
         "generator": "pii_gen",
         "pii_mode": config.get("pii_mode", "strict"),
         "count": rows.get("persons", 0),
         "config": config,
-        "runs": len(configs),
+        "runs": len(runs),
         "tables": {t: {"rows": n} for t, n in rows.items()},
     }
-    # The effective noise rates, as a folder's manifest records them (the profile's rates under the overrides).
-    try:
-        plan = make_plan(GenerateConfig.model_validate(config).noise)
-    except ValidationError:
-        plan = None  # a config this version cannot read: the noise checks fall back to its own rates
-    if plan is not None and plan.active:
-        manifest["noise"] = plan.describe()
+    # The effective noise rates, as a folder's manifest records them (the profile's rates under the overrides);
+    # a config this version cannot read has none, and the noise checks fall back to its own rates.
+    if first.noise is not None:
+        manifest["noise"] = first.noise
     return manifest

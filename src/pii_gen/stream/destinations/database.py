@@ -20,6 +20,7 @@ from ...db.url import parse as parse_db_url
 from ...errors import OutputError
 from ...sinks.base import Batch
 from ...sinks.database import DatabaseSink
+from ...start import decide_start
 from ..documents import Chunk
 from .base import Batching, DeliveryError, Destination
 
@@ -52,13 +53,17 @@ class DatabaseDestination(Batching):
                  interval: float) -> None:  # fmt: skip
         super().__init__(url.redacted(), batch, interval, url.secrets)
         self.url = url
-        self.sink = DatabaseSink(url, config, schema, if_exists="append", stream=True)
+        self.config = config
+        self.schema = schema
+        self.sink: DatabaseSink | None = None  # made on open, once the start is decided
         self._tail: Chunk | None = None  # the start of a household whose other members are still to come
 
     def open(self) -> None:
-        run = self.sink.prepare()  # connects, creates what is missing, continues the ids, records the run
+        start = decide_start(self.config, self.url, self.schema, stream=True)  # continues the ids of people there
+        self.sink = DatabaseSink(self.url, start, self.schema)
+        self.sink.prepare()  # connects, creates what is missing, records the run
         self.sink.open({name: t.arrow_schema for name, t in self.sink.tables.items()})
-        self.first_person_id = run.config.first_person_id
+        self.first_person_id = start.config.first_person_id
 
     @property
     def pending(self) -> int:
@@ -85,6 +90,7 @@ class DatabaseDestination(Batching):
         super().write(Chunk(tail.block, tail.start, end))
 
     def deliver(self, chunks: list[Chunk], number: int) -> None:
+        assert self.sink is not None, "delivered before open"
         batch = batch_of(chunks, self.sink.tables)
         try:
             self.sink.write(batch)
@@ -92,6 +98,8 @@ class DatabaseDestination(Batching):
             raise DeliveryError(str(err)) from None
 
     def close(self) -> None:
+        if self.sink is None:  # never opened
+            return
         try:
             self._complete_tail()
             self.flush()
@@ -102,4 +110,5 @@ class DatabaseDestination(Batching):
 
     def abort(self) -> None:
         self._tail = None
-        self.sink.abort()
+        if self.sink is not None:
+            self.sink.abort()

@@ -1,0 +1,118 @@
+"""How a run starts, decided once before its plan is built: new, resumed, or continuing a database's people.
+
+:func:`decide_start` reads the database once (the stored run for ``--resume``, the highest person id for
+``--if-exists append`` and for a stream into a database that holds people), refuses what cannot be done,
+and returns the config the plan is built from.  The outputs then only write: none of them changes the
+config or picks the first person id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from . import packs
+from .config import GenerateConfig, build_config
+from .db.loaders import Connection, connect, now
+from .db.url import DatabaseURL
+from .errors import OutputError, PiiGenError
+from .packs.person.contract import BLOCK_SIZE
+from .record import RunRecord, read_runs
+from .variability import tables_for
+from .variability.duplicates import DUPLICATE_ID_BASE
+
+__all__ = ["Mode", "RunStart", "decide_start"]
+
+#: new: into empty tables (or files); replace: into tables dropped first; resume: after an interrupted
+#: load's last batch; append / stream-append: after the people a database already holds.
+Mode = Literal["new", "replace", "resume", "append", "stream-append"]
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """Where a run starts: the config its plan is built from, the first task, and the run it records."""
+
+    config: GenerateConfig
+    first_task: int = 0  # tasks (batches) before this one are already loaded
+    run_id: str | None = None  # database runs only
+    mode: Mode = "new"
+    existing: RunRecord | None = None  # the stored run being resumed
+    stream: bool = False  # an open-ended stream: its run records 0 people until it closes
+
+    def record(self) -> RunRecord:
+        """The run's record as the load begins: the stored one on resume, else a new one started now."""
+        if self.existing is not None:
+            return self.existing
+        assert self.run_id is not None, "only a database run has a run record to start"
+        return RunRecord.started(self.config, self.run_id, now(), self.stream)
+
+
+def decide_start(
+    config: GenerateConfig, url: DatabaseURL | None = None, schema: str | None = None, *, stream: bool = False
+) -> RunStart:
+    """How a run of ``config`` into ``url`` (None: files) starts; ``stream``: a stream into the database,
+    which continues after the people already there and cannot be resumed."""
+    if url is None:
+        return RunStart(config)
+    conn = connect(url, schema)
+    try:
+        if config.resume and not stream:
+            return _resume(conn, url, config)
+        return _new(conn, url, config, stream)
+    except PiiGenError:
+        raise
+    except Exception as err:  # noqa: BLE001 - every driver has its own error classes
+        raise OutputError(f"cannot prepare {url.redacted()}: {url.scrub(str(err))[:500]}") from None
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def _resume(conn: Connection, url: DatabaseURL, config: GenerateConfig) -> RunStart:
+    """Continue after the interrupted run's last logged batch, with its own config (its seed, count, batch size)."""
+    run = next((r for r in read_runs(conn.execute, conn.table) if r.run_id == config.resume), None)
+    if run is None:
+        raise OutputError(f"no run '{config.resume}' in {url.redacted()} to resume")
+    if run.finished_at is not None:
+        raise OutputError(f"run '{config.resume}' already finished; nothing to resume")
+    if not run.count:
+        raise OutputError(
+            f"run '{config.resume}' was a stream, which cannot be resumed; start a new stream instead "
+            "(it continues after the people already there)"
+        )
+    stored = run.config or GenerateConfig.model_validate_json(run.config_json)  # raises what this version rejects
+    if run.gaps:
+        raise OutputError(f"run '{config.resume}' has gaps in its load log; it cannot be resumed safely")
+    plan_config = build_config(
+        stored.model_dump(), workers=config.workers, quiet=config.quiet, batch_size=stored.batch_size
+    )
+    return RunStart(plan_config, run.batches, run.run_id, "resume", run)
+
+
+def _new(conn: Connection, url: DatabaseURL, config: GenerateConfig, stream: bool) -> RunStart:
+    """A new run: refused into tables that hold rows (``--if-exists fail``), or continuing their people's ids."""
+    run_id = str(uuid.uuid4())
+    if_exists = "append" if stream else config.if_exists
+    if if_exists == "replace":
+        return RunStart(config, 0, run_id, "replace")
+    present = [t for t in tables_for(config) if conn.table_exists(t)]
+    if if_exists == "fail":
+        busy = [t for t in present if conn.execute(f"SELECT COUNT(*) FROM {conn.table(t)}")[0][0]]
+        if busy:
+            raise OutputError(
+                f"table {busy[0]} in {url.redacted()} already holds rows; pass --if-exists append "
+                "or --if-exists replace"
+            )
+        return RunStart(config, 0, run_id, "new", stream=stream)
+    # New people continue the ids (and so the SSN sequence) after those already loaded.
+    # Duplicate records (noise) have ids from DUPLICATE_ID_BASE up; new people follow the real ones.
+    pack = packs.get("person")
+    root, key = pack.root_table, pack.root_key
+    real = f"SELECT MAX({key}) FROM {conn.table(root)} WHERE {key} < {DUPLICATE_ID_BASE}"
+    top = conn.execute(real)[0][0] if root in present else None
+    if not top:
+        return RunStart(config, 0, run_id, "new", stream=stream)
+    first = -(-int(top) // BLOCK_SIZE) * BLOCK_SIZE + 1  # the next whole block
+    continued = build_config(config.model_dump(), first_person_id=first)  # refuses a count past the SSN space
+    return RunStart(continued, 0, run_id, "stream-append" if stream else "append", stream=stream)
