@@ -208,7 +208,7 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
         vocab_name, column = col.from_.split(".")
         vocab = tables[vocab_name]
         if vocab.kind != "vocab":
-            raise Problem(path + ("from",), f"table {vocab_name} is a {vocab.kind} table: from: needs a vocab table")
+            raise Problem(path + ("from",), f"table {vocab_name} is {'an' if vocab.kind == 'entity' else 'a'} {vocab.kind} table: from: needs a vocab table")
         known = set(vocab.columns) | {k for row in (vocab.data or []) for k in row}
         if vocab.data is not None and column not in known:
             raise Problem(path + ("from",), f"table {vocab_name} has no column '{column}'")

@@ -90,6 +90,10 @@ def _message(err: dict[str, Any]) -> tuple[PathT, str]:
         return path, "unknown key"
     if kind == "missing":
         return path, "required"
+    bounds = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
+    if kind in bounds:
+        limit = next(iter(v for k, v in ctx.items() if k in ("gt", "ge", "lt", "le")))
+        return path, f"must be {bounds[kind]} {limit:g}" if isinstance(limit, (int, float)) else f"must be {bounds[kind]} {limit}"
     if kind == "literal_error":
         return path, f"must be {ctx['expected']}"
     return path, err["msg"].replace("Input should be", "must be").replace("Value error, ", "")
@@ -142,10 +146,13 @@ def _where(source: str, lines: dict[PathT, int], path: PathT) -> str:
 
 
 def load(path: str | Path) -> Schema:
-    """A schema file (``.json`` read as JSON, anything else as YAML), checked before any row exists."""
+    """A schema file (``.json`` read as JSON, anything else as YAML), checked before any row exists.
+
+    Messages name the file as it was given (``shop.yaml:14: ...`` for ``load("shop.yaml")``).
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise SchemaError(f"{path}: cannot read the schema file: {err.strerror}") from None
-    return loads(text, path.name, json_text=path.suffix.lower() == ".json")
+    return loads(text, str(path), json_text=path.suffix.lower() == ".json")
