@@ -8,6 +8,7 @@ syntax restricted; a whitelist over its tree is shorter and easier to audit than
 
 Kinds: ``int``, ``float``, ``string``, ``bool``, ``date``, ``timestamp``, ``null`` (the literal None) and
 ``any`` (a value whose kind is known only to the engine, such as a person field); ``any`` passes checks.
+Nulls propagate, except that ``and``/``or`` follow SQL's three-valued logic (``False and null`` is False).
 """
 
 from __future__ import annotations
@@ -391,6 +392,8 @@ def _concat(n: int, *parts: Any) -> pa.Array:
 
 
 def _round(n: int, x: Any, digits: Any = 0) -> Any:
+    """Rounds x * 10**digits half to even (as numpy and Arrow do; Python's round() looks at the exact binary
+    value instead, so 0.685 -> 0.68 here and 0.69 there)."""
     return pc.round(_float(x), ndigits=int(digits), round_mode="half_to_even")
 
 
