@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from ..errors import RegistryError
 from ..registry import Registry, where
+from .expr import evaluate
 
 
 class Params(BaseModel):
@@ -119,8 +120,6 @@ class Context:
     def value(self, param: Any, n: int) -> Any:
         """A parameter as a literal or, when it is an expression, as its array over the block."""
         if isinstance(param, Expr):
-            from .expr import evaluate  # expr imports this module; the cycle is only at call time
-
             return evaluate(param, self, n)
         return param
 

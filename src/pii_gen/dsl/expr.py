@@ -17,13 +17,14 @@ import ast
 import datetime as dt
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .base import Context
+if TYPE_CHECKING:  # the block context holds columns; expressions only read them
+    from .base import Context
 
 NUMBER = frozenset({"int", "float"})
 TIME = frozenset({"date", "timestamp"})

@@ -11,6 +11,7 @@ import pyarrow as pa
 from pydantic import Field, model_validator
 
 from ..base import Context, Generator, Params, fail
+from ..expr import evaluate
 
 
 class ExpressionParams(Params):
@@ -25,8 +26,6 @@ class Expression(Generator):
     summary = "a vectorized expression over the row (section 3.2)"
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
-        from ..expr import evaluate
-
         return evaluate(self.params.expr, ctx, n)
 
 
