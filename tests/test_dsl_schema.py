@@ -48,15 +48,18 @@ CASES = {
     "expr_forbidden_node": BASE + "      net: {gen: expression, expr: \"amount.__class__\"}\n",
     "expr_unknown_function": BASE + "      net: {gen: expression, expr: \"eval(amount)\"}\n",
     "expr_type_error": BASE + "      net: {gen: expression, expr: \"year(amount)\"}\n",
-    "expr_later_column": BASE.replace("      amount:", "      net: {gen: expression, expr: \"amount * 2\"}\n      amount:"),
-    "decimals_on_integer_dist": BASE.replace("dist: lognormal, mu: 3, sigma: 0.5", "dist: poisson, mean: 2, decimals: 2"),
+    "expr_later_column": BASE.replace("      amount:",
+        "      net: {gen: expression, expr: \"amount * 2\"}\n      amount:"),
+    "decimals_on_integer_dist": BASE.replace("dist: lognormal, mu: 3, sigma: 0.5",
+        "dist: poisson, mean: 2, decimals: 2"),
     "unique_choice": BASE.replace("values: [North, South]}", "values: [North, South], unique: true}"),
     "key_with_nulls": BASE.replace("store_id: {gen: sequence}", "store_id: {gen: sequence, null_rate: 0.1}"),
     "key_not_a_column": BASE.replace("key: order_id", "key: order_no"),
     "null_rate_above_one": BASE.replace("sigma: 0.5}", "sigma: 0.5, null_rate: 1.5}"),
     "unknown_modifier": BASE.replace("sigma: 0.5}", "sigma: 0.5, modify: [{scale: {by: 2}}]}"),
     "modifier_bad_param": BASE.replace("sigma: 0.5}", "sigma: 0.5, modify: [{nulls: {rate: 2}}]}"),
-    "modifier_on_key": BASE.replace("order_id: {gen: sequence}", "order_id: {gen: sequence, modify: [{add: {value: 1}}]}"),
+    "modifier_on_key": BASE.replace("order_id: {gen: sequence}",
+        "order_id: {gen: sequence, modify: [{add: {value: 1}}]}"),
     "fanout_negative_mean": BASE.replace("mean: 3}", "mean: -3}"),
     "fanout_unknown_dist": BASE.replace("dist: poisson, mean: 3", "dist: geometric, p: 0.3"),
     "fanout_expr_unknown_parent_column": BASE.replace("mean: 3}", "mean: \"parent.size / 2\"}"),
@@ -65,18 +68,27 @@ CASES = {
     "entity_without_rows": BASE.replace("    rows: 10\n", ""),
     "bad_type": BASE.replace("sigma: 0.5}", "sigma: 0.5, type: money}"),
     "lookup_via_non_ref": BASE + "      r: {gen: lookup, via: amount, column: region}\n",
-    "lookup_unknown_column": BASE.replace("    columns:\n      order_id", "    columns:\n      s: {gen: ref, to: stores}\n      order_id") + "      r: {gen: lookup, via: s, column: city}\n",
+    "lookup_unknown_column": BASE.replace("    columns:\n      order_id",
+        "    columns:\n      s: {gen: ref, to: stores}\n      order_id") +
+        "      r: {gen: lookup, via: s, column: city}\n",
     "ref_non_unique_column": BASE + "      r: {gen: ref, to: stores.region}\n",
     "series_weekday_length": BASE + "      at: {gen: datetime_series, weekday: [1, 2, 3]}\n",
     "calendar_reversed": BASE + "calendar: {start: 2024-12-31, end: 2024-01-01}\n",
     "duplicate_key": BASE + "      amount: {gen: uuid}\n",
     "uniform_min_above_max": BASE.replace("dist: lognormal, mu: 3, sigma: 0.5", "dist: uniform, min: 9, max: 1"),
     "choice_from_entity": BASE + "      r: {gen: choice, from: stores.region}\n",
-    "partition_without_parent": BASE.replace("      region: {gen: choice, values: [North, South]}", "      part: {gen: partition_of, total: parent.x}"),
-    "sequence_bad_format": BASE.replace("order_id: {gen: sequence}", "order_id: {gen: sequence, format: \"ORD-{:.2f}\"}"),
+    "partition_without_parent": BASE.replace("      region: {gen: choice, values: [North, South]}",
+        "      part: {gen: partition_of, total: parent.x}"),
+    "sequence_bad_format": BASE.replace("order_id: {gen: sequence}",
+        "order_id: {gen: sequence, format: \"ORD-{:.2f}\"}"),
     "yaml_syntax": BASE.replace("sigma: 0.5}", "sigma: 0.5"),
-    "unique_ref_too_few_rows": BASE.replace("    fanout: {dist: poisson, mean: 3}\n", "").replace("    parent: stores\n", "    rows: 50\n") + "      s: {gen: ref, to: stores, unique: true}\n",
-    "effect_unknown_column": BASE + "effects:\n  - {name: bf, table: orders, time: ordered_at, window: {start: 2024-11-29, end: 2024-12-02}, rate: 2}\n",
+    "unique_ref_too_few_rows": BASE.replace("    fanout: {dist: poisson, mean: 3}\n",
+        "").replace(
+        "    parent: stores\n",
+        "    rows: 50\n") +
+        "      s: {gen: ref, to: stores, unique: true}\n",
+    "effect_unknown_column": BASE + "effects:\n  - {name: bf, table: orders, time: ordered_at, "
+                                    "window: {start: 2024-11-29, end: 2024-12-02}, rate: 2}\n",
     "target_unknown_effect": BASE + "targets:\n  - {metric: effect_lift, effect: bf, between: [2, 3]}\n",
     "pattern_empty": BASE + "      code: {gen: pattern, template: \"\"}\n",
 }
@@ -85,45 +97,69 @@ EXPECTED = dict([
     ('unknown_top_key', 'shop.yaml:18: colour: unknown key'),
     ('version_missing', 'shop.yaml:1: version: required'),
     ('version_two', 'shop.yaml:1: version: must be 1'),
-    ('unknown_generator', "shop.yaml:16: tables.orders.columns.order_id.gen: unknown generator 'serial' (one of: choice, bool, expression, ref, lookup, person, faker, sequence, uuid, pattern, constant, distribution, partition_of, datetime, datetime_series)"),
+    ('unknown_generator', "shop.yaml:16: tables.orders.columns.order_id.gen: unknown generator 'serial' (one of: "
+                "choice, bool, expression, ref, lookup, person, faker, sequence, uuid, pattern, constant, "
+                "distribution, partition_of, datetime, datetime_series)"),
     ('negative_sigma', 'shop.yaml:17: tables.orders.columns.amount.sigma: must be > 0'),
-    ('param_of_other_dist', 'shop.yaml:17: tables.orders.columns.amount.sd: is not a parameter of dist lognormal (it takes mu, sigma)'),
+    ('param_of_other_dist', 'shop.yaml:17: tables.orders.columns.amount.sd: is not a parameter of dist lognormal (it '
+                'takes mu, sigma)'),
     ('weights_vs_values', 'shop.yaml:9: tables.stores.columns.region.weights: has 3 weights for 2 values'),
     ('ref_missing_table', "shop.yaml:18: tables.orders.columns.store.to: no table named 'shops'"),
     ('cycle', 'shop.yaml:3: tables.stores: tables reference each other in a cycle: stores -> orders -> stores'),
-    ('unknown_name_in_expr', "shop.yaml:18: tables.orders.columns.net.expr: unknown name 'discount' in 'amount * (1 - discount)'"),
-    ('expr_does_not_parse', "shop.yaml:18: tables.orders.columns.net.expr: expression does not parse: invalid syntax in 'amount *'"),
-    ('expr_forbidden_node', "shop.yaml:18: tables.orders.columns.net.expr: 'amount.__class__' is not a name (use lookup(REF_COLUMN, amount.__class__)) in 'amount.__class__'"),
-    ('expr_unknown_function', "shop.yaml:18: tables.orders.columns.net.expr: unknown function 'eval' in 'eval(amount)'"),
-    ('expr_type_error', "shop.yaml:18: tables.orders.columns.net.expr: needs a date or timestamp, not float in 'year(amount)'"),
-    ('expr_later_column', "shop.yaml:17: tables.orders.columns.net.expr: column 'amount' comes later in the table: only earlier columns can be read in 'amount * 2'"),
-    ('decimals_on_integer_dist', 'shop.yaml:17: tables.orders.columns.amount.decimals: dist poisson makes whole numbers: decimals does not apply'),
+    ('unknown_name_in_expr', "shop.yaml:18: tables.orders.columns.net.expr: unknown name 'discount' in 'amount * (1 - "
+                "discount)'"),
+    ('expr_does_not_parse', "shop.yaml:18: tables.orders.columns.net.expr: expression does not parse: invalid syntax "
+                "in 'amount *'"),
+    ('expr_forbidden_node', "shop.yaml:18: tables.orders.columns.net.expr: 'amount.__class__' is not a name (use "
+                "lookup(REF_COLUMN, amount.__class__)) in 'amount.__class__'"),
+    ('expr_unknown_function', "shop.yaml:18: tables.orders.columns.net.expr: unknown function 'eval' in "
+                "'eval(amount)'"),
+    ('expr_type_error', "shop.yaml:18: tables.orders.columns.net.expr: needs a date or timestamp, not float in "
+                "'year(amount)'"),
+    ('expr_later_column', "shop.yaml:17: tables.orders.columns.net.expr: column 'amount' comes later in the table: "
+                "only earlier columns can be read in 'amount * 2'"),
+    ('decimals_on_integer_dist', 'shop.yaml:17: tables.orders.columns.amount.decimals: dist poisson '
+                'makes whole numbers: '
+                'decimals does not apply'),
     ('unique_choice', 'shop.yaml:9: tables.stores.columns.region.unique: gen choice cannot guarantee unique values'),
     ('key_with_nulls', 'shop.yaml:8: tables.stores.columns.store_id.null_rate: a key column cannot have nulls'),
     ('key_not_a_column', 'shop.yaml:14: tables.orders.key: names no column of orders'),
     ('null_rate_above_one', 'shop.yaml:17: tables.orders.columns.amount.null_rate: must be <= 1'),
-    ('unknown_modifier', 'shop.yaml:17: tables.orders.columns.amount.modify[0].scale: unknown modifier (one of: multiply, add, clamp, round, jitter, map_values, seasonality, time_jitter, nulls, outliers, noise)'),
+    ('unknown_modifier', 'shop.yaml:17: tables.orders.columns.amount.modify[0].scale: unknown modifier (one of: '
+                'multiply, add, clamp, round, jitter, map_values, seasonality, time_jitter, nulls, outliers, noise)'),
     ('modifier_bad_param', 'shop.yaml:17: tables.orders.columns.amount.modify[0].nulls.rate: must be <= 1'),
     ('modifier_on_key', 'shop.yaml:16: tables.orders.columns.order_id.modify: a key column cannot be modified'),
     ('fanout_negative_mean', 'shop.yaml:13: tables.orders.fanout.mean: must be >= 0'),
-    ('fanout_unknown_dist', "shop.yaml:13: tables.orders.fanout.dist: unknown fanout dist 'geometric' (one of: fixed, uniform, poisson, negbin, zipf, explicit)"),
-    ('fanout_expr_unknown_parent_column', "shop.yaml:13: tables.orders.fanout.mean: the parent has no column 'size' in 'parent.size / 2'"),
+    ('fanout_unknown_dist', "shop.yaml:13: tables.orders.fanout.dist: unknown fanout dist 'geometric' (one of: fixed, "
+                "uniform, poisson, negbin, zipf, explicit)"),
+    ('fanout_expr_unknown_parent_column', "shop.yaml:13: tables.orders.fanout.mean: the parent has no column "
+                "'size' in 'parent.size "
+                "/ 2'"),
     ('parent_missing', "shop.yaml:12: tables.orders.parent: no table named 'shops'"),
     ('fanout_without_parent', 'shop.yaml:10: tables.orders.parent: fanout needs parent:'),
-    ('entity_without_rows', 'shop.yaml:3: tables.stores.rows: an entity table needs rows: N or from: population | households'),
-    ('bad_type', 'shop.yaml:17: tables.orders.columns.amount.type: must be int, bigint, float, decimal(P,S), string, string(N), bool, date or timestamp'),
+    ('entity_without_rows', 'shop.yaml:3: tables.stores.rows: an entity table needs rows: N or from: population | '
+                'households'),
+    ('bad_type', 'shop.yaml:17: tables.orders.columns.amount.type: must be int, bigint, float, '
+                'decimal(P,S), string, string(N), bool, date or timestamp'),
     ('lookup_via_non_ref', "shop.yaml:18: tables.orders.columns.r.via: 'amount' is not a ref column of orders"),
     ('lookup_unknown_column', "shop.yaml:19: tables.orders.columns.r.column: table stores has no column 'city'"),
-    ('ref_non_unique_column', 'shop.yaml:18: tables.orders.columns.r.to: stores.region is not unique: refer to a key or a unique: true column'),
+    ('ref_non_unique_column', 'shop.yaml:18: tables.orders.columns.r.to: stores.region is not '
+                'unique: refer to a key or '
+                'a unique: true column'),
     ('series_weekday_length', 'shop.yaml:18: tables.orders.columns.at.weekday: needs 7 weights, got 3'),
     ('calendar_reversed', 'shop.yaml:18: calendar.end: must not be before start (2024-12-31)'),
     ('duplicate_key', 'shop.yaml:18: tables.orders.columns.amount: duplicate key'),
     ('uniform_min_above_max', 'shop.yaml:17: tables.orders.columns.amount.max: must be >= min (9)'),
-    ('choice_from_entity', 'shop.yaml:18: tables.orders.columns.r.from: table stores is an entity table: from: needs a vocab table'),
-    ('partition_without_parent', 'shop.yaml:9: tables.stores.columns.part.total: partition_of needs a table with a parent'),
-    ('sequence_bad_format', "shop.yaml:16: tables.orders.columns.order_id.format: takes one '{}' field like '{:08d}' (width and zero padding only)"),
+    ('choice_from_entity', 'shop.yaml:18: tables.orders.columns.r.from: table stores is an entity table: from: needs '
+                'a vocab table'),
+    ('partition_without_parent', 'shop.yaml:9: tables.stores.columns.part.total: partition_of needs a table with a '
+                'parent'),
+    ('sequence_bad_format', "shop.yaml:16: tables.orders.columns.order_id.format: takes one '{}' field like '{:08d}' "
+                "(width and zero padding only)"),
     ('yaml_syntax', "shop.yaml:18: not valid YAML: expected ',' or '}', but got '<stream end>'"),
-    ('unique_ref_too_few_rows', 'shop.yaml:17: tables.orders.columns.s.unique: 50 rows cannot each take a different row of stores (10 rows)'),
+    ('unique_ref_too_few_rows', 'shop.yaml:17: tables.orders.columns.s.unique: 50 rows cannot each '
+                'take a different row of '
+                'stores (10 rows)'),
     ('effect_unknown_column', "shop.yaml:19: effects[0].time: table orders has no column 'ordered_at'"),
     ('target_unknown_effect', "shop.yaml:19: targets[0].effect: no effect named 'bf'"),
     ('pattern_empty', 'shop.yaml:18: tables.orders.columns.code.template: must not be empty'),
@@ -222,3 +258,22 @@ def test_the_reference_lists_every_registered_generator_and_modifier():
     assert len(GENERATORS) >= 15 and len(MODIFIERS) == 11
     row = next(line for line in text.splitlines() if line.startswith("| `distribution` |"))
     assert "`sigma`" in row and row.count(" | ") == 2  # pipes inside a cell are escaped
+
+
+MORE = {
+    "key_from_a_non_unique_generator": (
+        BASE.replace("key: store_id", "key: region"),
+        "shop.yaml:6: tables.stores.key: key region needs unique values: gen choice cannot guarantee them "
+        "(use sequence, uuid or a ref with unique: true)"),
+    "modifier_on_a_unique_column": (
+        BASE + "      code: {gen: uuid, unique: true, modify: [{map_values: {mapping: {a: b}}}]}\n",
+        "shop.yaml:18: tables.orders.columns.code.modify: modifiers could break a unique column's uniqueness"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MORE))
+def test_uniqueness_that_cannot_hold_is_refused(case):
+    text, message = MORE[case]
+    with pytest.raises(SchemaError) as caught:
+        loads(text, "shop.yaml")
+    assert str(caught.value) == message

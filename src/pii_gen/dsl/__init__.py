@@ -32,7 +32,8 @@ def _params(model: Any) -> str:
     fields = []
     for name, info in model.model_fields.items():
         key = info.alias or name
-        default = "" if info.is_required() else f" = {json.dumps(info.get_default(call_default_factory=True), default=str)}"
+        value = None if info.is_required() else info.get_default(call_default_factory=True)
+        default = "" if info.is_required() else f" = {json.dumps(value, default=str)}"
         fields.append(f"`{key}`{default}")
     return ", ".join(fields) or "—"
 

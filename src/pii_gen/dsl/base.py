@@ -64,7 +64,8 @@ def _number(gt: float | None, ge: float | None, le: float | None, integer: bool)
 
 def Num(gt: float | None = None, ge: float | None = None, le: float | None = None, integer: bool = False) -> Any:
     """A numeric parameter that may also be an expression, with its bounds checked when it is a literal."""
-    bounds: dict[str, Any] = {k: v for k, v in (("exclusiveMinimum", gt), ("minimum", ge), ("maximum", le)) if v is not None}
+    limits = (("exclusiveMinimum", gt), ("minimum", ge), ("maximum", le))
+    bounds: dict[str, Any] = {k: v for k, v in limits if v is not None}
     number = {"type": "integer" if integer else "number", **bounds}
     return Annotated[Any, PlainValidator(_number(gt, ge, le, integer)),
                      WithJsonSchema({"anyOf": [number, {"type": "string", "description": "an expression"}]})]
@@ -82,7 +83,8 @@ def _when(value: Any) -> Any:
 
 
 #: A date or timestamp parameter: an ISO literal or an expression (``parent.signed_up``, ``calendar.end``).
-When = Annotated[Any, PlainValidator(_when), WithJsonSchema({"type": "string", "description": "ISO date/timestamp or an expression"})]
+When = Annotated[Any, PlainValidator(_when),
+                 WithJsonSchema({"type": "string", "description": "ISO date/timestamp or an expression"})]
 
 
 def stream(seed: int, table: str, column: str, block: int, *salt: int) -> np.random.Generator:

@@ -111,6 +111,10 @@ def _check_table(schema: Schema, name: str, table: Table, all_kinds: dict[str, d
             raise Problem(here + ("columns", key, "null_rate"), "a key column cannot have nulls")
         if col is not None and col.modify:
             raise Problem(here + ("columns", key, "modify"), "a key column cannot be modified")
+        if col is not None and len(table.keys) == 1 and not (GENERATORS[col.gen].unique and
+                                                           (col.gen != "ref" or col.unique)):
+            raise Problem(path, f"key {key} needs unique values: gen {col.gen} cannot guarantee them "
+                                "(use sequence, uuid or a ref with unique: true)")
     if table.parent is not None:
         parent = schema.tables[table.parent]
         if not parent.keys:
@@ -137,6 +141,8 @@ def _check_table(schema: Schema, name: str, table: Table, all_kinds: dict[str, d
             raise Problem(path + ("unique",), f"gen {col.gen} cannot guarantee unique values")
         if col.unique and col.gen == "ref" and col.to == "self":
             raise Problem(path + ("unique",), "a self-reference cannot be unique")
+        if col.unique and col.modify and cname not in table.keys:
+            raise Problem(path + ("modify",), "modifiers could break a unique column's uniqueness")
         if col.unique and col.null_rate:
             raise Problem(path + ("null_rate",), "a unique column cannot have nulls")
         if col.gen == "sequence" and col.format and col.type and not col.type.startswith("string"):
@@ -208,7 +214,9 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
         vocab_name, column = col.from_.split(".")
         vocab = tables[vocab_name]
         if vocab.kind != "vocab":
-            raise Problem(path + ("from",), f"table {vocab_name} is {'an' if vocab.kind == 'entity' else 'a'} {vocab.kind} table: from: needs a vocab table")
+            article = "an" if vocab.kind == "entity" else "a"
+            raise Problem(path + ("from",),
+                          f"table {vocab_name} is {article} {vocab.kind} table: from: needs a vocab table")
         known = set(vocab.columns) | {k for row in (vocab.data or []) for k in row}
         if vocab.data is not None and column not in known:
             raise Problem(path + ("from",), f"table {vocab_name} has no column '{column}'")

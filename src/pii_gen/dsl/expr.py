@@ -367,7 +367,8 @@ def _date_add(ts: Any, amount: Any, unit: str, n: int) -> pa.Array:
         months = day.astype("datetime64[D]").astype("datetime64[M]")
         moved = months + (k * (12 if unit == "year" else 1)).astype("timedelta64[M]")
         dom = day - months.astype("datetime64[D]").astype(np.int64)
-        length = ((moved + np.timedelta64(1, "M")).astype("datetime64[D]") - moved.astype("datetime64[D]")).astype(np.int64)
+        first = moved.astype("datetime64[D]")
+        length = ((moved + np.timedelta64(1, "M")).astype("datetime64[D]") - first).astype(np.int64)
         new_day = moved.astype("datetime64[D]").astype(np.int64) + np.minimum(dom, length - 1)
         rest = us - day * _UNIT_US["day"]
         if pa.types.is_date(a.type):

@@ -93,7 +93,8 @@ def _message(err: dict[str, Any]) -> tuple[PathT, str]:
     bounds = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
     if kind in bounds:
         limit = next(iter(v for k, v in ctx.items() if k in ("gt", "ge", "lt", "le")))
-        return path, f"must be {bounds[kind]} {limit:g}" if isinstance(limit, (int, float)) else f"must be {bounds[kind]} {limit}"
+        shown = f"{limit:g}" if isinstance(limit, (int, float)) else str(limit)
+        return path, f"must be {bounds[kind]} {shown}"
     if kind == "literal_error":
         return path, f"must be {ctx['expected']}"
     return path, err["msg"].replace("Input should be", "must be").replace("Value error, ", "")

@@ -168,7 +168,8 @@ class Seasonality(Modifier):
         p = self.params
         x = _numbers(values)
         factor = np.ones(len(x)) if p.mode == "multiply" else np.zeros(len(x))
-        for key, part in (("weekday", pc.day_of_week(on)), ("hour", pc.hour(on)), ("month", pc.subtract(pc.month(on), 1))):
+        parts = (("weekday", pc.day_of_week(on)), ("hour", pc.hour(on)), ("month", pc.subtract(pc.month(on), 1)))
+        for key, part in parts:
             w = getattr(p, key)
             if w is not None:
                 f = np.asarray(w)[np.asarray(part.to_numpy(zero_copy_only=False), dtype=np.int64)]

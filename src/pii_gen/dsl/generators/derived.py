@@ -60,7 +60,8 @@ class Ref(Generator):
 
     name = "ref"
     Params = RefParams
-    summary = "a foreign key: `to: TABLE` or `TABLE.COLUMN`, `pick: uniform | {zipf: {s}} | {weighted_by: COLUMN}`, `where`, `unique`, `to: self` with `root_share`"
+    summary = ("a foreign key: `to: TABLE` or `TABLE.COLUMN`, `pick: uniform | {zipf: {s}} | {weighted_by: COLUMN}`, "
+               "`where`, `unique`, `to: self` with `root_share`")
     unique = True  # only with `unique: true`, checked by the loader
     engine = True
 

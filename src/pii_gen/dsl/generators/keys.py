@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import string
 import zlib
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import model_validator
 
-from ..base import Context, Generator, Num, Params, fail
+from ..base import Context, Generator, Params, fail
 from ._arrow import fixed_width_strings
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
