@@ -277,3 +277,67 @@ def test_uniqueness_that_cannot_hold_is_refused(case):
     with pytest.raises(SchemaError) as caught:
         loads(text, "shop.yaml")
     assert str(caught.value) == message
+
+
+VOCAB = BASE.replace("tables:\n", """tables:
+  regions:
+    kind: vocab
+    key: code
+    data:
+      - {code: N, name: North}
+      - {code: S, name: South}
+""")
+WINDOW = "window: {start: 2024-11-29, end: 2024-12-02}"
+SECTIONS = {
+    "vocab_repeats_its_key": (
+        VOCAB.replace("{code: S, name: South}", "{code: N, name: Nord}"),
+        "shop.yaml:8: tables.regions.data[1]: repeats key N"),
+    "vocab_rows_differ": (
+        VOCAB.replace("{code: S, name: South}", "{code: S, label: South}"),
+        "shop.yaml:8: tables.regions.data[1]: has keys code, label; the first row has code, name"),
+    "vocab_file_not_csv_or_parquet": (
+        BASE.replace("tables:\n", "tables:\n  regions: {kind: vocab, file: regions.xlsx}\n"),
+        "shop.yaml:3: tables.regions.file: must be a .csv or .parquet file"),
+    "effect_where_unknown_name": (
+        BASE + f"effects:\n  - {{name: e, table: orders, time: amount, {WINDOW}, rate: 2, where: \"region == 'S'\"}}\n",
+        "shop.yaml:19: effects[0].where: unknown name 'region' in \"region == 'S'\""),
+    "effect_multiply_type_error": (
+        BASE + f"effects:\n  - {{name: e, table: orders, time: amount, {WINDOW}, column: amount, "
+               "multiply: \"upper(amount)\"}\n",
+        "shop.yaml:19: effects[0].multiply: needs a string, not float in 'upper(amount)'"),
+    "constraint_unknown_column": (
+        BASE + "constraints:\n  - {check: \"orders.amount >= orders.price\"}\n",
+        "shop.yaml:19: constraints[0].check: table orders has no column 'price'"),
+    "constraint_bare_name": (
+        BASE + "constraints:\n  - {inequality: \"amount >= 0\"}\n",
+        "shop.yaml:19: constraints[0].inequality: names columns as TABLE.COLUMN, not 'amount'"),
+    "constraint_two_kinds": (
+        BASE + "constraints:\n  - {unique: orders.order_id, fk: auto}\n",
+        "shop.yaml:19: constraints[0].fk: takes one of unique, fk, range, inequality, check"),
+    "target_expression_error": (
+        BASE + "targets:\n  - {metric: corr, table: orders, x: \"amount +\", y: amount, min: 0.2}\n",
+        "shop.yaml:19: targets[0].x: expression does not parse: invalid syntax in 'amount +'"),
+    "target_unknown_metric": (
+        BASE + "targets:\n  - {metric: median, table: orders}\n",
+        "shop.yaml:19: targets[0].metric: must be 'weekend_share', 'mean_in_range', 'composite_effect', "
+        "'per_parent_count', 'share', 'corr', 'effect_lift', 'tvd' or 'ks'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SECTIONS))
+def test_vocab_data_and_sections_five_to_seven_are_checked_too(case):
+    text, message = SECTIONS[case]
+    with pytest.raises(SchemaError) as caught:
+        loads(text, "shop.yaml")
+    assert str(caught.value) == message
+
+
+def test_a_vocab_file_is_looked_for_next_to_the_schema_file(tmp_path):
+    path = tmp_path / "shop.yaml"
+    path.write_text(BASE.replace("tables:\n", "tables:\n  regions: {kind: vocab, file: data/regions.csv}\n"))
+    with pytest.raises(SchemaError) as caught:
+        load(path)
+    assert str(caught.value) == f"{path}:3: tables.regions.file: no file 'data/regions.csv' next to the schema file"
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "regions.csv").write_text("region\nNorth\n")
+    assert load(path).tables["regions"].file == "data/regions.csv"

@@ -4,11 +4,13 @@ cycles, expressions (names and kinds), keys and uniqueness. All of them run befo
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 from typing import Any
 
 from .base import GENERATORS, Expr
-from .expr import ExprError, Scope, check as check_expr
+from .expr import ExprError, Scope, check as check_expr, parse
 from .fanout import expressions as fanout_expressions
 from .model import Schema, Table
 
@@ -80,8 +82,11 @@ def _expr(text: str, scope: Scope, path: tuple[Any, ...]) -> str:
         raise Problem(path, str(err)) from None
 
 
-def check(schema: Schema) -> None:
-    """Raise Problem for the first thing in the file that cannot be generated as written."""
+def check(schema: Schema, base: Path | None = None) -> None:
+    """Raise Problem for the first thing in the file that cannot be generated as written.
+
+    ``base`` is the schema file's folder, which vocab ``file:`` paths are relative to (None: not checked).
+    """
     tables = schema.tables
     for name, table in tables.items():
         if not NAME.match(name):
@@ -95,8 +100,39 @@ def check(schema: Schema) -> None:
     order(schema)
     all_kinds = {name: kinds(t) for name, t in tables.items()}
     for name, table in tables.items():
+        if table.kind == "vocab":
+            _check_vocab(name, table, base)
         _check_table(schema, name, table, all_kinds)
-    _check_sections(schema)
+    _check_sections(schema, all_kinds)
+
+
+def _check_vocab(name: str, table: Table, base: Path | None) -> None:
+    here: tuple[Any, ...] = ("tables", name)
+    if table.file is not None:
+        if Path(table.file).suffix.lower() not in (".csv", ".parquet"):
+            raise Problem(here + ("file",), "must be a .csv or .parquet file")
+        if base is not None and not (base / table.file).is_file():
+            raise Problem(here + ("file",), f"no file '{table.file}' next to the schema file")
+        return
+    rows = table.data or []
+    if not rows:
+        raise Problem(here + ("data",), "a vocab table needs at least one row")
+    first = list(rows[0])
+    for i, row in enumerate(rows[1:], 1):
+        if list(row) != first:
+            keys = ", ".join(map(str, row))
+            raise Problem(here + ("data", i), f"has keys {keys}; the first row has {', '.join(first)}")
+    for k, key in enumerate(table.keys):
+        path = here + ("key",) + ((k,) if isinstance(table.key, list) else ())
+        if key not in first and key not in table.columns:
+            raise Problem(path, f"names no column of {name}")
+    if table.keys and all(k in first for k in table.keys):
+        seen: set[tuple[Any, ...]] = set()
+        for i, row in enumerate(rows):
+            value = tuple(row[k] for k in table.keys)
+            if value in seen:
+                raise Problem(here + ("data", i), f"repeats key {', '.join(map(str, value))}")
+            seen.add(value)
 
 
 def _check_table(schema: Schema, name: str, table: Table, all_kinds: dict[str, dict[str, str]]) -> None:
@@ -104,6 +140,8 @@ def _check_table(schema: Schema, name: str, table: Table, all_kinds: dict[str, d
     columns = table.columns
     for i, key in enumerate(table.keys):
         path = here + ("key",) + ((i,) if isinstance(table.key, list) else ())
+        if table.kind == "vocab":
+            continue  # its keys are in its data, checked with it
         if key not in columns and key != _parent_column(schema, table):
             raise Problem(path, f"names no column of {name}")
         col = columns.get(key)
@@ -243,7 +281,33 @@ def _column(schema: Schema, ref: str, path: tuple[Any, ...]) -> None:
         raise Problem(path, f"table {table} has no column '{column}'")
 
 
-def _check_sections(schema: Schema) -> None:
+def _table_scope(schema: Schema, table: str, all_kinds: dict[str, dict[str, str]]) -> Scope:
+    """What an expression about a whole table (effects, targets) may name: all its columns and refs."""
+    spec = schema.tables[table]
+    refs = {c: (table if col.to == "self" else col.to.split(".")[0]) for c, col in spec.columns.items()
+            if col.gen == "ref"}
+    columns = dict(all_kinds[table])
+    if spec.parent:
+        columns[_parent_column(schema, spec) or ""] = "any"
+    return Scope(columns=columns, refs=refs, tables=all_kinds)
+
+
+def _qualified(schema: Schema, text: str, path: tuple[Any, ...]) -> None:
+    """An expression over TABLE.COLUMN names (constraints): it parses and names existing columns only."""
+    try:
+        tree = parse(text)
+    except ExprError as err:
+        raise Problem(path, str(err)) from None
+    bases = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            _column(schema, f"{node.value.id}.{node.attr}", path)  # type: ignore[attr-defined]
+        elif isinstance(node, ast.Name) and id(node) not in bases and not any(
+                isinstance(c, ast.Call) and c.func is node for c in ast.walk(tree)):
+            raise Problem(path, f"names columns as TABLE.COLUMN, not '{node.id}'")
+
+
+def _check_sections(schema: Schema, all_kinds: dict[str, dict[str, str]]) -> None:
     names = set()
     for i, effect in enumerate(schema.effects):
         path = ("effects", i)
@@ -254,6 +318,18 @@ def _check_sections(schema: Schema) -> None:
         for key in ("time", "column"):
             if getattr(effect, key) is not None:
                 _column(schema, f"{effect.table}.{getattr(effect, key)}", path + (key,))
+        scope = _table_scope(schema, effect.table, all_kinds)
+        if effect.where is not None:
+            _expr(effect.where, scope, path + ("where",))
+        if effect.source is not None:
+            _column(schema, effect.source.table, path + ("source", "table"))
+            for key in ("start", "end", "value"):
+                if getattr(effect.source, key) is not None:
+                    _column(schema, f"{effect.source.table}.{getattr(effect.source, key)}", path + ("source", key))
+        for key in ("multiply", "add"):
+            value = getattr(effect, key)
+            if isinstance(value, str) and not (value == "value" and effect.source is not None):
+                _expr(value, scope, path + (key,))
     for i, constraint in enumerate(schema.constraints):
         path = ("constraints", i)
         if constraint.unique is not None:
@@ -261,11 +337,19 @@ def _check_sections(schema: Schema) -> None:
                 _column(schema, ref, path + ("unique",) + (() if isinstance(constraint.unique, str) else (j,)))
         if constraint.range is not None:
             _column(schema, constraint.range.column, path + ("range", "column"))
+        for key in ("inequality", "check"):
+            if getattr(constraint, key) is not None:
+                _qualified(schema, getattr(constraint, key), path + (key,))
     for i, target in enumerate(schema.targets):
         path = ("targets", i)
         if target.table is not None:
             _column(schema, target.table, path + ("table",))
             if target.column is not None:
                 _column(schema, f"{target.table}.{target.column}", path + ("column",))
+            for key in ("where", "x", "y"):
+                if getattr(target, key) is not None:
+                    _expr(getattr(target, key), _table_scope(schema, target.table, all_kinds), path + (key,))
+        if target.parent is not None:
+            _column(schema, target.parent, path + ("parent",))
         if target.effect is not None and target.effect not in names:
             raise Problem(path + ("effect",), f"no effect named '{target.effect}'")

@@ -114,8 +114,9 @@ def _parse(text: str, source: str) -> tuple[Any, dict[PathT, int]]:
     return yaml.load(text, Loader=_Loader), lines
 
 
-def loads(text: str, source: str = "<schema>", json_text: bool = False) -> Schema:
-    """A schema from its text, checked as a whole; ``source`` names it in messages."""
+def loads(text: str, source: str = "<schema>", json_text: bool = False, base: Path | None = None) -> Schema:
+    """A schema from its text, checked as a whole; ``source`` names it in messages, ``base`` is the folder
+    vocab files are read from (None: their existence is not checked)."""
     if json_text:
         try:
             data = json.loads(text)
@@ -135,7 +136,7 @@ def loads(text: str, source: str = "<schema>", json_text: bool = False) -> Schem
         path, message = _message(err.errors()[0])
         raise SchemaError(_where(source, lines, path) + f"{dotted(path)}: {message}") from None
     try:
-        check(schema)
+        check(schema, base)
     except Problem as problem:
         raise SchemaError(_where(source, lines, problem.path) + f"{dotted(problem.path)}: {problem}") from None
     return schema
@@ -156,4 +157,4 @@ def load(path: str | Path) -> Schema:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise SchemaError(f"{path}: cannot read the schema file: {err.strerror}") from None
-    return loads(text, str(path), json_text=path.suffix.lower() == ".json")
+    return loads(text, str(path), json_text=path.suffix.lower() == ".json", base=path.parent)
