@@ -341,3 +341,152 @@ def test_a_vocab_file_is_looked_for_next_to_the_schema_file(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "regions.csv").write_text("region\nNorth\n")
     assert load(path).tables["regions"].file == "data/regions.csv"
+
+
+def test_row_estimates_follow_scale_and_fanout_means():
+    from pii_gen.dsl.estimate import row_estimates
+
+    text = VOCAB.replace("fanout: {dist: poisson, mean: 3}", "fanout: {dist: explicit, weights: {0: 0.5, 4: 0.5}}")
+    text += "  lines:\n    kind: fact\n    parent: orders\n    fanout: {dist: poisson, mean: \"1 + parent.amount\"}\n"
+    text += "    columns: {n: {gen: sequence}}\n"
+    assert row_estimates(loads(text)) == {"regions": 2, "stores": 10, "orders": 20, "lines": None}
+    assert row_estimates(loads(text), scale=3)["orders"] == 60
+    zipf = loads(BASE.replace("dist: poisson, mean: 3", "dist: zipf, s: 2, max: 3"))
+    assert row_estimates(zipf)["orders"] == round(10 * (1 + 2 / 4 + 3 / 9) / (1 + 1 / 4 + 1 / 9))
+
+
+SHOP = """
+version: 1
+name: shop
+seed: 7
+scale: 1.0
+population: {size: 5000, pii_mode: strict}
+calendar: {start: 2024-01-01, end: 2024-12-31}
+tables:
+  regions:
+    kind: vocab
+    key: region
+    data: [{region: North, lift: 1.0}, {region: South, lift: 1.2}]
+  stores:
+    kind: entity
+    rows: 40
+    key: store_id
+    columns:
+      store_id: {gen: sequence, format: "ST-{:04d}"}
+      region: {gen: choice, from: regions.region, weights: [3, 1]}
+      size: {gen: distribution, dist: gamma, shape: 2, scale: 50, integer: true}
+      opened: {gen: datetime, start: 2015-01-01, end: calendar.start, granularity: day, type: date}
+  customers:
+    kind: entity
+    from: population
+    start: 100
+    key: customer_id
+    columns:
+      customer_id: {gen: sequence, permute: true}
+      first_name: {gen: person, field: first_name}
+      income: {gen: person, field: annual_income}
+      home: {gen: ref, to: stores, pick: {zipf: {s: 1.1}}}
+      home_region: {gen: lookup, via: home, column: region}
+      referrer: {gen: ref, to: self, root_share: 0.7}
+      segment: {gen: choice, values: [a, b, c], dist: head_tail, head: 1, head_share: 0.6}
+      signed_up: {gen: datetime, start: 2023-01-01, end: calendar.end}
+  orders:
+    kind: fact
+    parent: customers
+    fanout: {dist: negbin, mean: "0.5 + parent.income / 40000", dispersion: 1.5, max: 60}
+    key: order_id
+    columns:
+      order_id: {gen: sequence}
+      store_id: {gen: ref, to: stores, pick: {weighted_by: size}, where: "size > 20"}
+      store_region: {gen: lookup, via: [store_id], column: region}
+      ordered_at:
+        gen: datetime_series
+        weekday: [1, 1, 1, 1, 1.2, 1.6, 1.3]
+        hour: [0.1, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1, 1, 1, 1, 1.2, 1.3, 1.2, 1, 1, 1, 1.1, 1.3, 1.4, 1.2, 0.8, 0.4, 0.2]
+        month: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.3, 1.8]
+        holidays: {dates: [2024-12-24, 2024-12-25], weight: 0.2}
+        sorted: true
+      status: {gen: choice, values: [paid, refunded, open], weights: {paid: 0.9, refunded: 0.05, open: 0.05}}
+      amount:
+        gen: distribution
+        dist: lognormal
+        mu: 3.6
+        sigma: 0.6
+        min: 1
+        decimals: 2
+        modify:
+          - {seasonality: {on: ordered_at, month: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.1, 1.25]}}
+          - {jitter: {pct: 0.02}}
+          - {outliers: {rate: 0.001, mode: spike, factor: 20, label: true}}
+          - {round: {decimals: 2}}
+      tip: {gen: expression, expr: "round(amount * 0.1, 2) if status == 'paid' else 0.0", null_rate: 0.1}
+      days_since: {gen: expression, expr: "days_between(parent.signed_up, ordered_at)"}
+      code: {gen: pattern, template: "INV-####-??"}
+      token: {gen: uuid, unique: true}
+      gift: {gen: bool, p: 0.05}
+      note: {gen: faker, method: sentence, args: {nb_words: 6}}
+      shipped_at:
+        {gen: datetime, start: ordered_at, end: "date_add(ordered_at, 5, 'day')", modify: [{time_jitter: {sd: 2h}}]}
+      currency: USD
+  lines:
+    kind: fact
+    parent: orders
+    fanout: {dist: zipf, s: 2.2, max: 20}
+    columns:
+      line_no: {gen: expression, expr: "index_in_parent + 1"}
+      share: {gen: partition_of, total: parent.amount, alpha: 2, decimals: 2}
+      region_of_customer: {gen: lookup, via: [parent, parent], column: home_region}
+      buyer: {gen: ref, to: customers}
+      email: {gen: person, of: buyer, field: email}
+effects:
+  - name: black_friday
+    table: orders
+    time: ordered_at
+    window: {start: 2024-11-29, end: 2024-12-02}
+    where: "lookup(store_id, stores.region) == 'South'"
+    rate: 2.5
+    label: true
+  - name: promotions
+    table: orders
+    time: ordered_at
+    source: {table: promos, start: starts_at, end: ends_at, on: {store_id: store_id}, value: lift}
+    column: amount
+    multiply: value
+constraints:
+  - unique: orders.order_id
+  - fk: auto
+  - range: {column: orders.amount, min: 0}
+  - inequality: "orders.shipped_at >= orders.ordered_at"
+  - check: "orders.tip <= orders.amount"
+    on_violation: report
+targets:
+  - {name: weekend, metric: weekend_share, table: orders, column: ordered_at, between: [0.30, 0.36]}
+  - {name: rhythm, metric: composite_effect, table: orders, column: ordered_at, dims: [weekday, hour], max_mape: 0.10}
+  - {metric: per_parent_count, table: orders, parent: customers, mean: [2.8, 3.2]}
+  - {metric: share, table: orders, where: "status == 'refunded'", between: [0.04, 0.06]}
+  - {metric: corr, table: orders, x: "lookup(store_id, stores.size)", y: amount, method: spearman, min: 0.2}
+  - {metric: effect_lift, effect: black_friday, between: [2.2, 2.8]}
+auto_targets: true
+"""
+
+
+def test_the_spec_in_full_reads_and_a_mistake_in_it_still_points_at_its_line():
+    promos = ("  promos:\n    kind: entity\n    rows: 20\n    columns:\n      store_id: {gen: ref, to: stores}\n"
+              "      starts_at: {gen: datetime}\n      ends_at: {gen: datetime}\n      lift: 1.1\neffects:\n")
+    schema = loads(SHOP.replace("effects:\n", promos, 1), "shop.yaml")
+    assert order(schema) == ["regions", "stores", "customers", "orders", "lines", "promos"]
+    columns = schema.tables["orders"].columns
+    steps = [next(iter(dict(step))) for step in columns["amount"].modify]
+    assert steps == ["seasonality", "jitter", "outliers", "round"]
+    assert schema.tables["lines"].columns["region_of_customer"].via == ["parent", "parent"]
+    assert schema.effects[1].source.on == {"store_id": "store_id"}
+    with pytest.raises(SchemaError) as caught:
+        loads(SHOP, "shop.yaml")
+    assert str(caught.value) == "shop.yaml:95: effects[1].source.table: no table named 'promos'"
+    late = SHOP.replace("      buyer: {gen: ref, to: customers}\n", "").replace(
+        "      email: {gen: person, of: buyer, field: email}\n",
+        "      email: {gen: person, of: buyer, field: email}\n      buyer: {gen: ref, to: customers}\n")
+    with pytest.raises(SchemaError) as caught:
+        loads(late, "shop.yaml")
+    assert str(caught.value) == ("shop.yaml:82: tables.lines.columns.email.of: "
+                                 "'buyer' is not an earlier ref column of lines")

@@ -2,7 +2,8 @@
 
 ``load(path)`` returns the validated :class:`~.model.Schema` (every error a one-line ``SchemaError``
 ``file:line: path: what``, exit status 2), ``json_schema()`` the file's JSON Schema for editors, and
-``reference_markdown()`` the generator and modifier reference, both rendered from the registries.
+``reference_markdown()`` the generator and modifier reference, both rendered from the registries;
+``order(schema)`` and ``row_estimates(schema)`` are what ``schema check`` prints.
 Compiling a schema into the engine's run plan comes with the engine.
 """
 
@@ -13,11 +14,12 @@ from typing import Any
 
 from .base import GENERATORS, MODIFIERS, Context, Generator, Modifier, stream
 from .checks import order
+from .estimate import row_estimates
 from .loader import load, loads
 from .model import Schema
 
 __all__ = ["Context", "Generator", "Modifier", "Schema", "json_schema", "load", "loads", "order",
-           "reference_markdown", "stream"]
+           "reference_markdown", "row_estimates", "stream"]
 
 
 def json_schema() -> dict[str, Any]:

@@ -81,7 +81,9 @@ class Choice(Generator):
 
     @classmethod
     def kind(cls, params: Any, type_: str | None) -> str:
-        vals = params.values if params.values is not None else (list(params.weights) if params.weights else [])
+        if params.from_ is not None:
+            return super().kind(params, type_)  # the vocab column's values: known when its data is read
+        vals = params.values if params.values is not None else list(params.weights)
         kinds = {"bool" if isinstance(v, bool) else "int" if isinstance(v, int) else
                  "float" if isinstance(v, float) else "string" if isinstance(v, str) else "any" for v in vals}
         return kinds.pop() if len(kinds) == 1 else ("float" if kinds == {"int", "float"} else "any")
