@@ -490,3 +490,31 @@ def test_the_spec_in_full_reads_and_a_mistake_in_it_still_points_at_its_line():
         loads(late, "shop.yaml")
     assert str(caught.value) == ("shop.yaml:82: tables.lines.columns.email.of: "
                                  "'buyer' is not an earlier ref column of lines")
+
+
+@pytest.mark.parametrize("text,message", [
+    ("version: 1\ntables: {}\n", "shop.yaml:2: tables: needs at least one entry"),
+    ("version: 1\ntables:\n  t: {kind: entity, rows: ten}\n",
+     "shop.yaml:3: tables.t.rows: must be a valid integer, unable to parse string as an integer"),
+    ("version: 1\ntables:\n  t: {kind: table, rows: 1}\n",
+     "shop.yaml:3: tables.t.kind: must be 'vocab', 'entity' or 'fact'"),
+    ("- version: 1\n", "shop.yaml:1: (file): must be a map of version, tables, ..."),
+    ("", "shop.yaml: the file is empty"),
+])
+def test_pydantic_errors_are_worded_for_users(text, message):
+    with pytest.raises(SchemaError) as caught:
+        loads(text, "shop.yaml")
+    assert str(caught.value) == message
+
+
+def test_a_negative_count_from_an_expression_is_no_children():
+    from pii_gen.dsl.base import Context, stream
+    from pii_gen.dsl.fanout import draw_counts
+    from pii_gen.dsl.model import Table
+    import datetime as dt
+    import pyarrow as pa
+
+    fanout = Table.model_validate({"kind": "fact", "parent": "p", "fanout": {"dist": "fixed", "n": "parent.k"}}).fanout
+    ctx = Context(seed=1, table="t", block=0, first_row=0, calendar=(dt.date(2024, 1, 1), dt.date(2024, 1, 2)),
+                  parent={"k": pa.array([-2, 0, 3])})
+    assert draw_counts(fanout, 3, stream(1, "t", "_fanout", 0), ctx).tolist() == [0, 0, 3]

@@ -84,7 +84,7 @@ Fanout = Annotated[Union[tuple(Annotated[f, Tag(f"§dist:{f.model_fields['dist']
 
 
 def draw_counts(spec: Params, n: int, rng: np.random.Generator, ctx: Context) -> np.ndarray:
-    """The number of children of each of ``n`` parent rows (``ctx.columns`` holds the parents' columns)."""
+    """The number of children of each of ``n`` parent rows (``ctx.parent`` holds those rows' columns)."""
     value = lambda key: as_numpy(ctx.value(getattr(spec, key), n))  # noqa: E731
     dist = spec.dist
     if dist == "fixed":
@@ -107,7 +107,7 @@ def draw_counts(spec: Params, n: int, rng: np.random.Generator, ctx: Context) ->
     if dist != "uniform" and (spec.min is not None or spec.max is not None):
         counts = np.clip(counts, value("min") if spec.min is not None else None,
                          value("max") if spec.max is not None else None)
-    return np.asarray(counts, dtype=np.int64)
+    return np.maximum(np.asarray(counts, dtype=np.int64), 0)  # an expression may compute a negative count
 
 
 def expressions(spec: Params) -> dict[str, Expr]:

@@ -95,6 +95,8 @@ def _message(err: dict[str, Any]) -> tuple[PathT, str]:
         limit = next(iter(v for k, v in ctx.items() if k in ("gt", "ge", "lt", "le")))
         shown = f"{limit:g}" if isinstance(limit, (int, float)) else str(limit)
         return path, f"must be {bounds[kind]} {shown}"
+    if kind == "too_short":
+        return path, "needs at least one entry"
     if kind == "literal_error":
         return path, f"must be {ctx['expected']}"
     return path, err["msg"].replace("Input should be", "must be").replace("Value error, ", "")
