@@ -409,3 +409,9 @@ def test_outliers_spike_a_rate_share_by_factor():
     within((ratio == 10).mean(), 0.01, np.sqrt(0.0099 / N))
     before, after = modified({"outliers": {"rate": 0.5, "mode": "drop", "factor": 4}})
     within((after < before).mean(), 0.5, np.sqrt(0.25 / N))
+
+
+def test_a_datetime_column_typed_date_holds_dates_at_any_granularity():
+    got = table_block(schema({"c": {"gen": "datetime", "granularity": "hour", "type": "date"},
+                              "d": {"gen": "datetime", "granularity": "day", "type": "timestamp"}}), "t", 0, 0, 100)
+    assert got.column("c").type == pa.date32() and got.column("d").type == pa.timestamp("us")

@@ -518,3 +518,17 @@ def test_a_negative_count_from_an_expression_is_no_children():
     ctx = Context(seed=1, table="t", block=0, first_row=0, calendar=(dt.date(2024, 1, 1), dt.date(2024, 1, 2)),
                   parent={"k": pa.array([-2, 0, 3])})
     assert draw_counts(fanout, 3, stream(1, "t", "_fanout", 0), ctx).tolist() == [0, 0, 3]
+
+
+@pytest.mark.parametrize("column,message", [
+    ("{gen: uuid, type: int}", "tables.orders.columns.c.type: gen uuid makes string values, not int"),
+    ("{gen: bool, type: date}", "tables.orders.columns.c.type: gen bool makes bool values, not date"),
+    ("{gen: choice, values: [a, b], modify: [{multiply: {by: 2}}]}",
+     "tables.orders.columns.c.modify[0].multiply: changes float or int values, and c is string"),
+    ("{gen: distribution, dist: normal, mean: 0, sd: 1, modify: [{time_jitter: {sd: 1h}}]}",
+     "tables.orders.columns.c.modify[0].time_jitter: changes timestamp values, and c is float"),
+])
+def test_kinds_of_types_and_modifiers_must_agree(column, message):
+    with pytest.raises(SchemaError) as caught:
+        loads(BASE + f"      c: {column}\n", "shop.yaml")
+    assert str(caught.value) == f"shop.yaml:18: {message}"

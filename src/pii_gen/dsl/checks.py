@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .base import GENERATORS, Expr
+from .base import GENERATORS, MODIFIERS, Expr, type_kind
 from .expr import ExprError, Scope, check as check_expr, parse
 from .fanout import expressions as fanout_expressions
 from .model import Schema, Table
@@ -200,6 +200,10 @@ def _check_table(schema: Schema, name: str, table: Table, all_kinds: dict[str, d
                 if isinstance(value, Expr):
                     _expr(value, Scope(**{**scope.__dict__, "columns": {**earlier, cname: all_kinds[name][cname]}}),
                           step_path + (key,))
+            allowed = MODIFIERS[mod_name].kinds
+            kind = all_kinds[name][cname]
+            if allowed is not None and kind != "any" and kind not in allowed:
+                raise Problem(step_path, f"changes {' or '.join(sorted(allowed))} values, and {cname} is {kind}")
             if mod_name == "seasonality" and params.on not in earlier:
                 raise Problem(step_path + ("on",), f"needs an earlier column of {name}, not '{params.on}'")
             if mod_name == "nulls" and cname in table.keys:
@@ -269,8 +273,11 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
         column = col.total.split(".", 1)[1]
         if column not in scope.parent:
             raise Problem(path + ("total",), f"the parent has no column '{column}'")
-    elif col.gen in ("distribution", "choice") and col.type in ("bool", "date", "timestamp"):
-        raise Problem(path + ("type",), f"gen {col.gen} cannot make {col.type} values")
+    made = GENERATORS[col.gen].kind(col, None)
+    declared = type_kind(col.type) if col.type else "any"
+    if col.type and "any" not in (made, declared) and made != declared and not {made, declared} <= {"int", "float"} \
+            and not {made, declared} <= {"date", "timestamp"} and declared != "string":
+        raise Problem(path + ("type",), f"gen {col.gen} makes {made} values, not {col.type}")
 
 
 def _column(schema: Schema, ref: str, path: tuple[Any, ...]) -> None:

@@ -19,6 +19,7 @@ from .generators._arrow import as_numpy
 
 Number = Num()
 Rate = Num(ge=0, le=1)
+NUMERIC = frozenset({"int", "float"})
 
 
 def _numbers(values: pa.Array) -> np.ndarray:
@@ -37,6 +38,7 @@ class MultiplyParams(Params):
 
 class Multiply(Modifier):
     name = "multiply"
+    kinds = NUMERIC
     Params = MultiplyParams
     summary = "multiplies by `by`"
 
@@ -50,6 +52,7 @@ class AddParams(Params):
 
 class Add(Modifier):
     name = "add"
+    kinds = NUMERIC
     Params = AddParams
     summary = "adds `value`"
 
@@ -72,6 +75,7 @@ class ClampParams(Params):
 
 class Clamp(Modifier):
     name = "clamp"
+    kinds = NUMERIC
     Params = ClampParams
     summary = "limits to [`min`, `max`]"
 
@@ -88,6 +92,7 @@ class RoundParams(Params):
 
 class Round(Modifier):
     name = "round"
+    kinds = NUMERIC
     Params = RoundParams
     summary = "rounds to `decimals` (half to even)"
 
@@ -109,6 +114,7 @@ class JitterParams(Params):
 
 class Jitter(Modifier):
     name = "jitter"
+    kinds = NUMERIC
     Params = JitterParams
     summary = "adds noise of `sd` (absolute) or `pct` (relative), `dist: normal | uniform` (uniform: ±sd·√3)"
 
@@ -160,6 +166,7 @@ class SeasonalityParams(Params):
 
 class Seasonality(Modifier):
     name = "seasonality"
+    kinds = NUMERIC
     Params = SeasonalityParams
     summary = "scales (or shifts, `mode: add`) by the `weekday` [7] / `hour` [24] / `month` [12] factor of column `on`"
 
@@ -193,6 +200,7 @@ class TimeJitterParams(Params):
 
 class TimeJitter(Modifier):
     name = "time_jitter"
+    kinds = frozenset({"timestamp"})
     Params = TimeJitterParams
     summary = "moves timestamps by normal noise of `sd` ('15m', '2h', '1d'), to the microsecond"
 
@@ -228,6 +236,7 @@ class Outliers(Modifier):
     """Spikes (x factor) or drops (/ factor) a ``rate`` share of values; ``label`` lists them in the ledger."""
 
     name = "outliers"
+    kinds = NUMERIC
     Params = OutliersParams
     summary = "multiplies (`spike`) or divides (`drop`) a `rate` share by `factor`; `label` records them"
 

@@ -61,7 +61,9 @@ class Datetime(Generator):
 
     @classmethod
     def kind(cls, params: Any, type_: str | None) -> str:
-        return "date" if type_ == "date" or params.granularity == "day" and type_ is None else "timestamp"
+        if type_ in ("date", "timestamp"):
+            return type_
+        return "date" if params.granularity == "day" and type_ is None else "timestamp"
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
         p = self.params
@@ -70,7 +72,7 @@ class Datetime(Generator):
         hi = np.asarray(micros(p.end if p.end is not None else ctx.calendar[1], ctx, n)) // unit
         steps = np.maximum(hi - lo, 0) + 1
         us = (lo + np.floor(rng.random(n) * steps).astype(np.int64)) * unit
-        return as_time(us, "date" if p.granularity == "day" and self.kind(p, None) == "date" else "timestamp")
+        return as_time(us, self.kind(p, getattr(p, "type", None)))
 
 
 class Holidays(Params):
