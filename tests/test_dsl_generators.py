@@ -415,3 +415,40 @@ def test_a_datetime_column_typed_date_holds_dates_at_any_granularity():
     got = table_block(schema({"c": {"gen": "datetime", "granularity": "hour", "type": "date"},
                               "d": {"gen": "datetime", "granularity": "day", "type": "timestamp"}}), "t", 0, 0, 100)
     assert got.column("c").type == pa.date32() and got.column("d").type == pa.timestamp("us")
+
+
+def test_children_of_parent_blocks_have_dense_keys_their_parents_key_and_exact_shares():
+    from pii_gen.dsl.columns import fact_block, fanout_counts
+
+    sch = Schema.model_validate({"version": 1, "seed": 5, "tables": {
+        "customers": {"kind": "entity", "rows": 40_000, "key": "customer_id", "columns": {
+            "customer_id": {"gen": "sequence"},
+            "income": {"gen": "choice", "values": [20_000.0, 100_000.0]},
+            "budget": {"gen": "distribution", "dist": "uniform", "min": 10, "max": 500, "decimals": 2}}},
+        "orders": {"kind": "fact", "parent": "customers", "key": "order_id",
+                   "fanout": {"dist": "poisson", "mean": "0.5 + parent.income / 40000", "max": 12},
+                   "columns": {"order_id": {"gen": "sequence"},
+                               "position": {"gen": "expression", "expr": "index_in_parent + 1"},
+                               "spend": {"gen": "partition_of", "total": "parent.budget"}}}}})
+    tables, first = [], 0
+    for block, (start, size) in enumerate([(0, 15_000), (15_000, 25_000)]):
+        parents = table_block(sch, "customers", block, start, size)
+        counts = fanout_counts(sch, "orders", parents, block)
+        assert (counts == fanout_counts(sch, "orders", parents, block)).all()
+        child = fact_block(sch, "orders", parents, counts, block, first)
+        assert child.column_names == ["customer_id", "order_id", "position", "spend"]
+        assert child.column("customer_id").to_pylist() == np.repeat(parents.column("customer_id").to_numpy(),
+                                                                     counts).tolist()
+        income = parents.column("income").to_numpy()
+        for level, mean in ((20_000.0, 1.0), (100_000.0, 3.0)):
+            within(counts[income == level].mean(), mean, np.sqrt(mean / (income == level).sum()))
+        has = counts > 0
+        sums = np.add.reduceat(np.rint(child.column("spend").to_numpy() * 100).astype(np.int64),
+                               (np.cumsum(counts) - counts)[has])
+        assert (sums == np.rint(parents.column("budget").to_numpy()[has] * 100)).all()
+        first += len(child)
+        tables.append(child)
+    keys = np.concatenate([t.column("order_id").to_numpy() for t in tables])
+    assert (keys == np.arange(1, first + 1)).all()
+    positions = np.concatenate([t.column("position").to_numpy() for t in tables])
+    assert positions.min() == 1 and positions.max() == 12

@@ -30,7 +30,8 @@ def kinds(table: Table) -> dict[str, str]:
     return {name: GENERATORS[col.gen].kind(col, col.type) for name, col in table.columns.items()}
 
 
-def _parent_column(schema: Schema, table: Table) -> str | None:
+def parent_column(schema: Schema, table: Table) -> str | None:
+    """The column a child table gets its parent's key in (``parent_column:``, else named like that key)."""
     if table.parent is None:
         return None
     return table.parent_column or schema.tables[table.parent].keys[0]
@@ -142,7 +143,7 @@ def _check_table(schema: Schema, name: str, table: Table, all_kinds: dict[str, d
         path = here + ("key",) + ((i,) if isinstance(table.key, list) else ())
         if table.kind == "vocab":
             continue  # its keys are in its data, checked with it
-        if key not in columns and key != _parent_column(schema, table):
+        if key not in columns and key != parent_column(schema, table):
             raise Problem(path, f"names no column of {name}")
         col = columns.get(key)
         if col is not None and col.null_rate:
@@ -157,8 +158,8 @@ def _check_table(schema: Schema, name: str, table: Table, all_kinds: dict[str, d
         parent = schema.tables[table.parent]
         if not parent.keys:
             raise Problem(here + ("parent",), f"table {table.parent} has no key: to: a parent needs key:")
-        if _parent_column(schema, table) in columns:
-            raise Problem(here + ("columns", _parent_column(schema, table)),
+        if parent_column(schema, table) in columns:
+            raise Problem(here + ("columns", parent_column(schema, table)),
                           "is the parent's key column, added automatically (or set parent_column:)")
         parent_scope = Scope(parent=all_kinds[table.parent])
         for key, text in fanout_expressions(table.fanout).items():
@@ -171,7 +172,7 @@ def _check_table(schema: Schema, name: str, table: Table, all_kinds: dict[str, d
         path = here + ("columns", cname)
         earlier = {n: all_kinds[name][n] for n in names[:i]}
         if table.parent:
-            earlier[_parent_column(schema, table)] = "any"
+            earlier[parent_column(schema, table)] = "any"
         scope = Scope(columns=earlier, parent=parent_kinds, refs={r: t for r, t in refs.items() if r in earlier},
                       tables=all_kinds, later=frozenset(names[i:]))
         gen = GENERATORS[col.gen]
@@ -295,7 +296,7 @@ def _table_scope(schema: Schema, table: str, all_kinds: dict[str, dict[str, str]
             if col.gen == "ref"}
     columns = dict(all_kinds[table])
     if spec.parent:
-        columns[_parent_column(schema, spec) or ""] = "any"
+        columns[parent_column(schema, spec) or ""] = "any"
     return Scope(columns=columns, refs=refs, tables=all_kinds)
 
 
