@@ -43,6 +43,36 @@ class Expr(str):
     """Text of an expression (section 3.2); parsed and type-checked by the loader, never evaluated as Python."""
 
 
+def _instant(value: Any) -> Any:
+    return dt.datetime.combine(value, dt.time()) if type(value) is dt.date else value
+
+
+def ordered(lo: Any, hi: Any, key: str = "max", word: str = "must be >= min") -> None:
+    """Refuse literal bounds the wrong way round (expressions are checked per row by the engine)."""
+    literal = (int, float, dt.date)
+    if isinstance(lo, literal) and isinstance(hi, literal) and not isinstance(lo, Expr) and _instant(lo) > _instant(hi):
+        raise fail(f"{word} ({lo:g})" if isinstance(lo, (int, float)) else f"{word} ({lo})", key)
+
+
+#: The calendar profiles a series or a seasonality weighs: name and number of weights.
+PROFILES = (("weekday", 7), ("hour", 24), ("month", 12))
+
+
+def check_profiles(params: Any) -> list[str]:
+    """The profiles ``params`` gives, each refused unless it has its number of non-negative weights."""
+    given = []
+    for key, size in PROFILES:
+        w = getattr(params, key)
+        if w is None:
+            continue
+        if len(w) != size:
+            raise fail(f"needs {size} weights, got {len(w)}", key)
+        if min(w) < 0 or not sum(w) > 0:
+            raise fail("must be >= 0 with a positive sum", key)
+        given.append(key)
+    return given
+
+
 def _number(gt: float | None, ge: float | None, le: float | None, integer: bool) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if isinstance(value, str):

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import Discriminator, Tag, model_validator
 
-from .base import Context, Expr, Num, Params, fail
+from .base import Context, Expr, Num, Params, fail, ordered
 from .generators._arrow import as_numpy
 
 Count = Num(ge=0)
@@ -24,9 +24,7 @@ class _Clamp(Params):
 
     @model_validator(mode="after")
     def _order(self) -> "_Clamp":
-        lo, hi = self.min, self.max
-        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo > hi:
-            raise fail(f"must be >= min ({lo:g})", "max")
+        ordered(self.min, self.max)
         return self
 
 

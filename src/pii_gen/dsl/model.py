@@ -16,7 +16,7 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, create_model, m
 
 from ..registry import discover
 from . import modifiers as _modifiers  # noqa: F401  (registers the modifiers)
-from .base import GENERATORS, MODIFIERS, Params, fail
+from .base import GENERATORS, MODIFIERS, Params, fail, ordered
 from .fanout import Fanout
 
 discover("pii_gen.dsl.generators")
@@ -38,8 +38,7 @@ class Calendar(Params):
 
     @model_validator(mode="after")
     def _order(self) -> "Calendar":
-        if self.end < self.start:
-            raise fail(f"must not be before start ({self.start})", "end")
+        ordered(self.start, self.end, "end", "must not be before start")
         return self
 
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
-from .base import Context, Modifier, Num, Params, fail
+from .base import Context, Modifier, Num, Params, check_profiles, fail, ordered
 from .generators._arrow import as_numpy
 
 Number = Num()
@@ -68,8 +68,7 @@ class ClampParams(Params):
     def _some(self) -> "ClampParams":
         if self.min is None and self.max is None:
             raise fail("needs min, max or both", "min")
-        if isinstance(self.min, (int, float)) and isinstance(self.max, (int, float)) and self.min > self.max:
-            raise fail(f"must be >= min ({self.min:g})", "max")
+        ordered(self.min, self.max)
         return self
 
 
@@ -155,12 +154,8 @@ class SeasonalityParams(Params):
 
     @model_validator(mode="after")
     def _lengths(self) -> "SeasonalityParams":
-        given = [(k, s) for k, s in (("weekday", 7), ("hour", 24), ("month", 12)) if getattr(self, k) is not None]
-        if not given:
+        if not check_profiles(self):
             raise fail("needs weekday, hour or month weights", "weekday")
-        for key, size in given:
-            if len(getattr(self, key)) != size:
-                raise fail(f"needs {size} weights, got {len(getattr(self, key))}", key)
         return self
 
 

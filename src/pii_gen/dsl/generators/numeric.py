@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field, model_validator
 
-from ..base import Context, Expr, Generator, Num, Params, fail
+from ..base import Context, Expr, Generator, Num, Params, fail, ordered
 from ._arrow import as_numpy
 
 Number = Num()
@@ -70,9 +70,7 @@ class DistributionParams(Params):
                 raise fail(f"must be >= {limit:g}", key)
             if op == "[0,1]" and not 0 <= value <= 1:
                 raise fail("must be between 0 and 1", key)
-        lo, hi = self.min, self.max
-        if not isinstance(lo, (Expr, type(None))) and not isinstance(hi, (Expr, type(None))) and lo > hi:
-            raise fail(f"must be >= min ({lo:g})", "max")
+        ordered(self.min, self.max)
         if self.dist in INTEGER and self.decimals is not None:
             raise fail(f"dist {self.dist} makes whole numbers: decimals does not apply", "decimals")
         if self.integer and self.decimals is not None:

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
-from ..base import Context, Expr, Generator, Params, When, fail
+from ..base import Context, Expr, Generator, Params, When, check_profiles, ordered
 from ._arrow import weighted_indices
 
 _UNIT_US = {"day": 86_400_000_000, "hour": 3_600_000_000, "minute": 60_000_000, "second": 1_000_000}
@@ -43,12 +43,7 @@ class DatetimeParams(Params):
 
     @model_validator(mode="after")
     def _order(self) -> "DatetimeParams":
-        lo, hi = self.start, self.end
-        if lo is not None and hi is not None and not isinstance(lo, Expr) and not isinstance(hi, Expr):
-            lo_t = lo if isinstance(lo, dt.datetime) else dt.datetime.combine(lo, dt.time())
-            hi_t = hi if isinstance(hi, dt.datetime) else dt.datetime.combine(hi, dt.time())
-            if lo_t > hi_t:
-                raise fail(f"must not be before start ({lo})", "end")
+        ordered(self.start, self.end, "end", "must not be before start")
         return self
 
 
@@ -90,12 +85,9 @@ class SeriesParams(Params):
 
     @model_validator(mode="after")
     def _lengths(self) -> "SeriesParams":
-        for key, size in (("weekday", 7), ("hour", 24), ("month", 12)):
-            w = getattr(self, key)
-            if w is not None and len(w) != size:
-                raise fail(f"needs {size} weights, got {len(w)}", key)
-            if w is not None and (min(w) < 0 or not sum(w) > 0):
-                raise fail("must be >= 0 with a positive sum", key)
+        check_profiles(self)
+        if self.within is not None:
+            ordered(*self.within, "within", "must not end before it starts")
         return self
 
 
