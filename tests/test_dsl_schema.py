@@ -537,4 +537,5 @@ def test_kinds_of_types_and_modifiers_must_agree(column, message):
 def test_a_series_window_must_not_end_before_it_starts():
     with pytest.raises(SchemaError) as caught:
         loads(BASE + "      at: {gen: datetime_series, within: [2024-05-01, 2024-04-01]}\n", "shop.yaml")
-    assert str(caught.value) == "shop.yaml:18: tables.orders.columns.at.within: must not end before it starts (2024-05-01)"
+    assert str(caught.value) == ("shop.yaml:18: tables.orders.columns.at.within: "
+                                 "must not end before it starts (2024-05-01)")
