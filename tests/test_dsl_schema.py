@@ -539,3 +539,16 @@ def test_a_series_window_must_not_end_before_it_starts():
         loads(BASE + "      at: {gen: datetime_series, within: [2024-05-01, 2024-04-01]}\n", "shop.yaml")
     assert str(caught.value) == ("shop.yaml:18: tables.orders.columns.at.within: "
                                  "must not end before it starts (2024-05-01)")
+
+
+def test_the_json_schema_accepts_a_plain_scalar_column_and_the_full_example():
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    schema = json_schema()
+    text = SHOP.replace("{on: ", "{'on': ").replace(" on: {", " 'on': {")  # YAML 1.1 would read `on` as true
+    good = json.loads(json.dumps(yaml.safe_load(text), default=str))
+    jsonschema.validate(good, schema)
+    good["tables"]["orders"]["columns"]["note"] = {"gen": "fakerr", "method": "x"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(good, schema)

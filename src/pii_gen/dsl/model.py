@@ -83,7 +83,9 @@ def _columns() -> Any:
     members = [Annotated[create_model(f"{cls.__name__}Column", __base__=(ColumnBase, cls.Params),
                                       gen=(Literal[cls.name], ...)),  # type: ignore[valid-type]
                          Tag(f"{TAG}gen:{cls.name}")] for cls in GENERATORS]
-    return Annotated[Union[tuple(members)], Discriminator(_gen_tag), BeforeValidator(_constant)]
+    columns = Annotated[Union[tuple(members)], Discriminator(_gen_tag)]
+    # a plain scalar is a column too (the constant), which the JSON Schema for editors must say
+    return Annotated[columns, BeforeValidator(_constant, json_schema_input_type=Union[columns, str, float, bool])]
 
 
 Column = _columns()
