@@ -45,9 +45,8 @@ def _walk(node: yaml.Node, path: PathT, lines: dict[PathT, int], source: str) ->
                 line = key_node.start_mark.line + 1
                 raise SchemaError(f"{source}:{line}: {dotted(path + (key,))}: duplicate key")
             seen.add(key)
-            lines[path + (key,)] = key_node.start_mark.line + 1
             _walk(value_node, path + (key,), lines, source)
-            lines[path + (key,)] = key_node.start_mark.line + 1
+            lines[path + (key,)] = key_node.start_mark.line + 1  # a key's line, not its value's
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _walk(item, path + (i,), lines, source)
