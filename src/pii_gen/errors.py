@@ -27,3 +27,7 @@ class DataError(PiiGenError):
 
 class RegistryError(PiiGenError):
     """A registered class (sub-generator, noise type) clashes with another or declares what cannot work."""
+
+
+class SchemaError(ConfigError):
+    """A schema file is wrong; the message is one line, ``file:line: path: what``."""

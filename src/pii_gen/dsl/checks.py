@@ -1,0 +1,363 @@
+"""Checks of a whole schema that one table's model cannot make: references between tables and columns,
+cycles, expressions (names and kinds), keys and uniqueness. All of them run before any row exists.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+from .base import GENERATORS, MODIFIERS, Expr, type_kind
+from .expr import ExprError, Scope, check as check_expr, parse
+from .fanout import expressions as fanout_expressions
+from .model import Schema, Table
+
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class Problem(Exception):
+    """One thing wrong at ``path`` (a tuple of keys and list indices into the file)."""
+
+    def __init__(self, path: tuple[Any, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def kinds(table: Table) -> dict[str, str]:
+    """Each column's kind as its generator declares it (``any`` where only the engine knows)."""
+    return {name: GENERATORS[col.gen].kind(col, col.type) for name, col in table.columns.items()}
+
+
+def parent_column(schema: Schema, table: Table) -> str | None:
+    """The column a child table gets its parent's key in (``parent_column:``, else named like that key)."""
+    if table.parent is None:
+        return None
+    return table.parent_column or schema.tables[table.parent].keys[0]
+
+
+def _unique_columns(table: Table) -> set[str]:
+    return set(table.keys[:1] if len(table.keys) == 1 else ()) | {n for n, c in table.columns.items() if c.unique}
+
+
+def _edges(schema: Schema, name: str, table: Table) -> list[tuple[str, tuple[Any, ...]]]:
+    """The tables ``name`` needs generated first, each with the path of what needs it."""
+    here: tuple[Any, ...] = ("tables", name)
+    out = [(table.parent, here + ("parent",))] if table.parent else []
+    for cname, col in table.columns.items():
+        path = here + ("columns", cname)
+        if col.gen == "ref" and col.to != "self":
+            out.append((col.to.split(".")[0], path + ("to",)))
+        if col.gen == "choice" and col.from_ is not None:
+            out.append((col.from_.split(".")[0], path + ("from",)))
+    return out
+
+
+def order(schema: Schema) -> list[str]:
+    """Tables in generation order (each after those it references), or Problem naming a cycle."""
+    done: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = trail[trail.index(name):] + [name]
+            raise Problem(("tables", cycle[0]), f"tables reference each other in a cycle: {' -> '.join(cycle)}")
+        state[name] = 1
+        for target, _ in _edges(schema, name, schema.tables[name]):
+            visit(target, trail + [name])
+        state[name] = 2
+        done.append(name)
+
+    for name in schema.tables:
+        visit(name, [])
+    return done
+
+
+def _expr(text: str, scope: Scope, path: tuple[Any, ...]) -> str:
+    try:
+        return check_expr(text, scope)
+    except ExprError as err:
+        raise Problem(path, str(err)) from None
+
+
+def check(schema: Schema, base: Path | None = None) -> None:
+    """Raise Problem for the first thing in the file that cannot be generated as written.
+
+    ``base`` is the schema file's folder, which vocab ``file:`` paths are relative to (None: not checked).
+    """
+    tables = schema.tables
+    for name, table in tables.items():
+        if not NAME.match(name):
+            raise Problem(("tables", name), "a table name is letters, digits and _ (not starting with a digit)")
+        for cname in table.columns:
+            if not NAME.match(cname):
+                raise Problem(("tables", name, "columns", cname), "a column name is letters, digits and _")
+        for target, path in _edges(schema, name, table):
+            if target not in tables:
+                raise Problem(path, f"no table named '{target}'")
+    order(schema)
+    all_kinds = {name: kinds(t) for name, t in tables.items()}
+    for name, table in tables.items():
+        if table.kind == "vocab":
+            _check_vocab(name, table, base)
+        _check_table(schema, name, table, all_kinds)
+    _check_sections(schema, all_kinds)
+
+
+def _check_vocab(name: str, table: Table, base: Path | None) -> None:
+    here: tuple[Any, ...] = ("tables", name)
+    if table.file is not None:
+        if Path(table.file).suffix.lower() not in (".csv", ".parquet"):
+            raise Problem(here + ("file",), "must be a .csv or .parquet file")
+        if base is not None and not (base / table.file).is_file():
+            raise Problem(here + ("file",), f"no file '{table.file}' next to the schema file")
+        return
+    rows = table.data or []
+    if not rows:
+        raise Problem(here + ("data",), "a vocab table needs at least one row")
+    first = list(rows[0])
+    for i, row in enumerate(rows[1:], 1):
+        if list(row) != first:
+            keys = ", ".join(map(str, row))
+            raise Problem(here + ("data", i), f"has keys {keys}; the first row has {', '.join(first)}")
+    for k, key in enumerate(table.keys):
+        path = here + ("key",) + ((k,) if isinstance(table.key, list) else ())
+        if key not in first and key not in table.columns:
+            raise Problem(path, f"names no column of {name}")
+    if table.keys and all(k in first for k in table.keys):
+        seen: set[tuple[Any, ...]] = set()
+        for i, row in enumerate(rows):
+            value = tuple(row[k] for k in table.keys)
+            if value in seen:
+                raise Problem(here + ("data", i), f"repeats key {', '.join(map(str, value))}")
+            seen.add(value)
+
+
+def _check_table(schema: Schema, name: str, table: Table, all_kinds: dict[str, dict[str, str]]) -> None:
+    here: tuple[Any, ...] = ("tables", name)
+    columns = table.columns
+    for i, key in enumerate(table.keys):
+        path = here + ("key",) + ((i,) if isinstance(table.key, list) else ())
+        if table.kind == "vocab":
+            continue  # its keys are in its data, checked with it
+        if key not in columns and key != parent_column(schema, table):
+            raise Problem(path, f"names no column of {name}")
+        col = columns.get(key)
+        if col is not None and col.null_rate:
+            raise Problem(here + ("columns", key, "null_rate"), "a key column cannot have nulls")
+        if col is not None and col.modify:
+            raise Problem(here + ("columns", key, "modify"), "a key column cannot be modified")
+        if col is not None and len(table.keys) == 1 and not (GENERATORS[col.gen].unique and
+                                                           (col.gen != "ref" or col.unique)):
+            raise Problem(path, f"key {key} needs unique values: gen {col.gen} cannot guarantee them "
+                                "(use sequence, uuid or a ref with unique: true)")
+    if table.parent is not None:
+        parent = schema.tables[table.parent]
+        if not parent.keys:
+            raise Problem(here + ("parent",), f"table {table.parent} has no key: to: a parent needs key:")
+        if parent_column(schema, table) in columns:
+            raise Problem(here + ("columns", parent_column(schema, table)),
+                          "is the parent's key column, added automatically (or set parent_column:)")
+        parent_scope = Scope(parent=all_kinds[table.parent])
+        for key, text in fanout_expressions(table.fanout).items():
+            _expr(text, parent_scope, here + ("fanout", key))
+    parent_kinds = all_kinds[table.parent] if table.parent else None
+    refs = {c: col.to.split(".")[0] if col.to != "self" else name
+            for c, col in columns.items() if col.gen == "ref"}
+    names = list(columns)
+    for i, (cname, col) in enumerate(columns.items()):
+        path = here + ("columns", cname)
+        earlier = {n: all_kinds[name][n] for n in names[:i]}
+        if table.parent:
+            earlier[parent_column(schema, table)] = "any"
+        scope = Scope(columns=earlier, parent=parent_kinds, refs={r: t for r, t in refs.items() if r in earlier},
+                      tables=all_kinds, later=frozenset(names[i:]))
+        gen = GENERATORS[col.gen]
+        if col.unique and not gen.unique:
+            raise Problem(path + ("unique",), f"gen {col.gen} cannot guarantee unique values")
+        if col.unique and col.gen == "ref" and col.to == "self":
+            raise Problem(path + ("unique",), "a self-reference cannot be unique")
+        if col.unique and col.modify and cname not in table.keys:
+            raise Problem(path + ("modify",), "modifiers could break a unique column's uniqueness")
+        if col.unique and col.null_rate:
+            raise Problem(path + ("null_rate",), "a unique column cannot have nulls")
+        if col.gen == "sequence" and col.format and col.type and not col.type.startswith("string"):
+            raise Problem(path + ("type",), "a formatted sequence makes strings")
+        for key, value in col:
+            if isinstance(value, Expr):
+                _expr(value, scope, path + (key,))
+        if col.gen == "expression":
+            _expr(col.expr, scope, path + ("expr",))
+        _check_generator(schema, name, table, cname, col, path, scope, all_kinds)
+        for j, step in enumerate(col.modify):
+            (mod_name, params), = step
+            step_path = path + ("modify", j, mod_name)
+            if mod_name != "nulls" and (cname in table.keys or (col.gen == "ref")):
+                raise Problem(step_path, "modifiers never change a key or a foreign key")
+            for key, value in params:
+                if isinstance(value, Expr):
+                    _expr(value, Scope(**{**scope.__dict__, "columns": {**earlier, cname: all_kinds[name][cname]}}),
+                          step_path + (key,))
+            allowed = MODIFIERS[mod_name].kinds
+            kind = all_kinds[name][cname]
+            if allowed is not None and kind != "any" and kind not in allowed:
+                raise Problem(step_path, f"changes {' or '.join(sorted(allowed))} values, and {cname} is {kind}")
+            if mod_name == "seasonality" and params.on not in earlier:
+                raise Problem(step_path + ("on",), f"needs an earlier column of {name}, not '{params.on}'")
+            if mod_name == "nulls" and cname in table.keys:
+                raise Problem(step_path, "a key column cannot have nulls")
+
+
+def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: Any, path: tuple[Any, ...],
+                     scope: Scope, all_kinds: dict[str, dict[str, str]]) -> None:
+    tables = schema.tables
+    if col.gen == "ref":
+        target_name = name if col.to == "self" else col.to.split(".")[0]
+        target = tables[target_name]
+        if "." in col.to:
+            column = col.to.split(".", 1)[1]
+            if column not in target.columns:
+                raise Problem(path + ("to",), f"table {target_name} has no column '{column}'")
+            if column not in _unique_columns(target):
+                raise Problem(path + ("to",), f"{col.to} is not unique: refer to a key or a unique: true column")
+        elif not target.keys:
+            raise Problem(path + ("to",), f"table {target_name} has no key: name TABLE.COLUMN or give it key:")
+        pick = col.pick
+        if not isinstance(pick, str) and hasattr(pick, "weighted_by") and pick.weighted_by not in target.columns:
+            raise Problem(path + ("pick", "weighted_by"), f"table {target_name} has no column '{pick.weighted_by}'")
+        if col.where is not None:
+            _expr(col.where, Scope(columns=all_kinds[target_name]), path + ("where",))
+        if col.unique and col.to != "self" and table.rows is not None and target.rows is not None \
+                and table.rows > target.rows:
+            raise Problem(path + ("unique",), f"{table.rows} rows cannot each take a different row of "
+                                              f"{target_name} ({target.rows} rows)")
+    elif col.gen == "lookup":
+        hops = [col.via] if isinstance(col.via, str) else list(col.via)
+        here_name, here_table = name, table
+        for k, hop in enumerate(hops):
+            hop_path = path + (("via",) if isinstance(col.via, str) else ("via", k))
+            if hop == "parent":
+                if here_table.parent is None:
+                    raise Problem(hop_path, f"table {here_name} has no parent")
+                here_name = here_table.parent
+            else:
+                ref = here_table.columns.get(hop)
+                if ref is None or ref.gen != "ref":
+                    raise Problem(hop_path, f"'{hop}' is not a ref column of {here_name}")
+                if k == 0 and hop not in scope.columns:
+                    raise Problem(hop_path, f"'{hop}' comes later in the table: only earlier columns can be read")
+                here_name = here_name if ref.to == "self" else ref.to.split(".")[0]
+            here_table = tables[here_name]
+        if col.column not in here_table.columns:
+            raise Problem(path + ("column",), f"table {here_name} has no column '{col.column}'")
+    elif col.gen == "choice" and col.from_ is not None:
+        vocab_name, column = col.from_.split(".")
+        vocab = tables[vocab_name]
+        if vocab.kind != "vocab":
+            article = "an" if vocab.kind == "entity" else "a"
+            raise Problem(path + ("from",),
+                          f"table {vocab_name} is {article} {vocab.kind} table: from: needs a vocab table")
+        known = set(vocab.columns) | {k for row in (vocab.data or []) for k in row}
+        if vocab.data is not None and column not in known:
+            raise Problem(path + ("from",), f"table {vocab_name} has no column '{column}'")
+    elif col.gen == "person":
+        if col.of is None and table.from_ != "population":
+            raise Problem(path + ("of",), "needs of: REF_COLUMN outside a from: population table")
+        if col.of is not None and col.of not in scope.refs:
+            raise Problem(path + ("of",), f"'{col.of}' is not an earlier ref column of {name}")
+    elif col.gen == "partition_of":
+        if scope.parent is None:
+            raise Problem(path + ("total",), "partition_of needs a table with a parent")
+        column = col.total.split(".", 1)[1]
+        if column not in scope.parent:
+            raise Problem(path + ("total",), f"the parent has no column '{column}'")
+    made = GENERATORS[col.gen].kind(col, None)
+    declared = type_kind(col.type) if col.type else "any"
+    if col.type and "any" not in (made, declared) and made != declared and not {made, declared} <= {"int", "float"} \
+            and not {made, declared} <= {"date", "timestamp"} and declared != "string":
+        raise Problem(path + ("type",), f"gen {col.gen} makes {made} values, not {col.type}")
+
+
+def _column(schema: Schema, ref: str, path: tuple[Any, ...]) -> None:
+    table, _, column = ref.partition(".")
+    if table not in schema.tables:
+        raise Problem(path, f"no table named '{table}'")
+    if column and column not in schema.tables[table].columns and column not in schema.tables[table].keys:
+        raise Problem(path, f"table {table} has no column '{column}'")
+
+
+def _table_scope(schema: Schema, table: str, all_kinds: dict[str, dict[str, str]]) -> Scope:
+    """What an expression about a whole table (effects, targets) may name: all its columns and refs."""
+    spec = schema.tables[table]
+    refs = {c: (table if col.to == "self" else col.to.split(".")[0]) for c, col in spec.columns.items()
+            if col.gen == "ref"}
+    columns = dict(all_kinds[table])
+    if spec.parent:
+        columns[parent_column(schema, spec) or ""] = "any"
+    return Scope(columns=columns, refs=refs, tables=all_kinds)
+
+
+def _qualified(schema: Schema, text: str, path: tuple[Any, ...]) -> None:
+    """An expression over TABLE.COLUMN names (constraints): it parses and names existing columns only."""
+    try:
+        tree = parse(text)
+    except ExprError as err:
+        raise Problem(path, str(err)) from None
+    bases = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            _column(schema, f"{node.value.id}.{node.attr}", path)  # type: ignore[attr-defined]
+        elif isinstance(node, ast.Name) and id(node) not in bases and not any(
+                isinstance(c, ast.Call) and c.func is node for c in ast.walk(tree)):
+            raise Problem(path, f"names columns as TABLE.COLUMN, not '{node.id}'")
+
+
+def _check_sections(schema: Schema, all_kinds: dict[str, dict[str, str]]) -> None:
+    names = set()
+    for i, effect in enumerate(schema.effects):
+        path = ("effects", i)
+        if effect.name in names:
+            raise Problem(path + ("name",), f"a second effect named '{effect.name}'")
+        names.add(effect.name)
+        _column(schema, effect.table, path + ("table",))
+        for key in ("time", "column"):
+            if getattr(effect, key) is not None:
+                _column(schema, f"{effect.table}.{getattr(effect, key)}", path + (key,))
+        scope = _table_scope(schema, effect.table, all_kinds)
+        if effect.where is not None:
+            _expr(effect.where, scope, path + ("where",))
+        if effect.source is not None:
+            _column(schema, effect.source.table, path + ("source", "table"))
+            for key in ("start", "end", "value"):
+                if getattr(effect.source, key) is not None:
+                    _column(schema, f"{effect.source.table}.{getattr(effect.source, key)}", path + ("source", key))
+        for key in ("multiply", "add"):
+            value = getattr(effect, key)
+            if isinstance(value, str) and not (value == "value" and effect.source is not None):
+                _expr(value, scope, path + (key,))
+    for i, constraint in enumerate(schema.constraints):
+        path = ("constraints", i)
+        if constraint.unique is not None:
+            for j, ref in enumerate([constraint.unique] if isinstance(constraint.unique, str) else constraint.unique):
+                _column(schema, ref, path + ("unique",) + (() if isinstance(constraint.unique, str) else (j,)))
+        if constraint.range is not None:
+            _column(schema, constraint.range.column, path + ("range", "column"))
+        for key in ("inequality", "check"):
+            if getattr(constraint, key) is not None:
+                _qualified(schema, getattr(constraint, key), path + (key,))
+    for i, target in enumerate(schema.targets):
+        path = ("targets", i)
+        if target.table is not None:
+            _column(schema, target.table, path + ("table",))
+            if target.column is not None:
+                _column(schema, f"{target.table}.{target.column}", path + ("column",))
+            for key in ("where", "x", "y"):
+                if getattr(target, key) is not None:
+                    _expr(getattr(target, key), _table_scope(schema, target.table, all_kinds), path + (key,))
+        if target.parent is not None:
+            _column(schema, target.parent, path + ("parent",))
+        if target.effect is not None and target.effect not in names:
+            raise Problem(path + ("effect",), f"no effect named '{target.effect}'")

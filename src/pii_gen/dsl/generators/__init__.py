@@ -1,0 +1,1 @@
+"""Column generators of schema files, one module per family; each class registers itself on import."""

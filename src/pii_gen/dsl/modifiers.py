@@ -1,0 +1,255 @@
+"""Modifiers of ``modify:``, applied in order after a column's generator, each vectorized over a block.
+
+Every numeric parameter may be an expression. Modifiers never touch keys or foreign keys (the loader
+refuses them there). ``noise`` needs the population's VariabilityEngine and runs in the engine.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field, model_validator
+
+from .base import Context, Modifier, Num, Params, check_profiles, fail, ordered
+from .generators._arrow import as_numpy
+
+Number = Num()
+Rate = Num(ge=0, le=1)
+NUMERIC = frozenset({"int", "float"})
+
+
+def _numbers(values: pa.Array) -> np.ndarray:
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _like(x: np.ndarray, values: pa.Array) -> pa.Array:
+    """``x`` back as Arrow, whole numbers staying whole, the input's nulls kept."""
+    out = pa.array(np.rint(x).astype(np.int64) if pa.types.is_integer(values.type) else x)
+    return pc.if_else(pc.is_null(values), pa.scalar(None, out.type), out) if values.null_count else out
+
+
+class MultiplyParams(Params):
+    by: Number
+
+
+class Multiply(Modifier):
+    name = "multiply"
+    kinds = NUMERIC
+    Params = MultiplyParams
+    summary = "multiplies by `by`"
+
+    def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        return _like(_numbers(values) * as_numpy(ctx.value(self.params.by, len(values))), values)
+
+
+class AddParams(Params):
+    value: Number
+
+
+class Add(Modifier):
+    name = "add"
+    kinds = NUMERIC
+    Params = AddParams
+    summary = "adds `value`"
+
+    def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        return _like(_numbers(values) + as_numpy(ctx.value(self.params.value, len(values))), values)
+
+
+class ClampParams(Params):
+    min: Number = None
+    max: Number = None
+
+    @model_validator(mode="after")
+    def _some(self) -> "ClampParams":
+        if self.min is None and self.max is None:
+            raise fail("needs min, max or both", "min")
+        ordered(self.min, self.max)
+        return self
+
+
+class Clamp(Modifier):
+    name = "clamp"
+    kinds = NUMERIC
+    Params = ClampParams
+    summary = "limits to [`min`, `max`]"
+
+    def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        n = len(values)
+        lo = as_numpy(ctx.value(self.params.min, n)) if self.params.min is not None else None
+        hi = as_numpy(ctx.value(self.params.max, n)) if self.params.max is not None else None
+        return _like(np.clip(_numbers(values), lo, hi), values)
+
+
+class RoundParams(Params):
+    decimals: int = Field(0, ge=0, le=12)
+
+
+class Round(Modifier):
+    name = "round"
+    kinds = NUMERIC
+    Params = RoundParams
+    summary = "rounds to `decimals` (half to even)"
+
+    def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        return _like(np.round(_numbers(values), self.params.decimals), values)
+
+
+class JitterParams(Params):
+    sd: Num(ge=0) = None  # type: ignore[valid-type]
+    pct: Num(ge=0) = None  # type: ignore[valid-type]
+    dist: Literal["normal", "uniform"] = "normal"
+
+    @model_validator(mode="after")
+    def _one(self) -> "JitterParams":
+        if (self.sd is None) == (self.pct is None):
+            raise fail("takes sd or pct (one of them)", "sd")
+        return self
+
+
+class Jitter(Modifier):
+    name = "jitter"
+    kinds = NUMERIC
+    Params = JitterParams
+    summary = "adds noise of `sd` (absolute) or `pct` (relative), `dist: normal | uniform` (uniform: ±sd·√3)"
+
+    def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        x = _numbers(values)
+        n = len(x)
+        scale = (as_numpy(ctx.value(self.params.sd, n)) if self.params.sd is not None
+                 else np.abs(x) * as_numpy(ctx.value(self.params.pct, n)))
+        unit = rng.standard_normal(n) if self.params.dist == "normal" else rng.uniform(-np.sqrt(3), np.sqrt(3), n)
+        return _like(x + unit * scale, values)
+
+
+class MapParams(Params):
+    mapping: dict[Any, Any]
+    default: Any = None
+
+
+class MapValues(Modifier):
+    name = "map_values"
+    Params = MapParams
+    summary = "replaces values by `mapping`; others become `default` (null when not given, kept when `default: keep`)"
+
+    def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        keys = list(self.params.mapping)
+        index = pc.index_in(values, value_set=pa.array(keys))
+        mapped = pa.array(list(self.params.mapping.values())).take(index)
+        if self.params.default == "keep":
+            return pc.coalesce(mapped, pc.cast(values, mapped.type))
+        return pc.fill_null(mapped, self.params.default) if self.params.default is not None else mapped
+
+
+class SeasonalityParams(Params):
+    on: str
+    weekday: list[float] | None = None
+    hour: list[float] | None = None
+    month: list[float] | None = None
+    mode: Literal["multiply", "add"] = "multiply"
+
+    @model_validator(mode="after")
+    def _lengths(self) -> "SeasonalityParams":
+        if not check_profiles(self):
+            raise fail("needs weekday, hour or month weights", "weekday")
+        return self
+
+
+class Seasonality(Modifier):
+    name = "seasonality"
+    kinds = NUMERIC
+    Params = SeasonalityParams
+    summary = "scales (or shifts, `mode: add`) by the `weekday` [7] / `hour` [24] / `month` [12] factor of column `on`"
+
+    def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        on = ctx.columns[self.params.on]
+        p = self.params
+        x = _numbers(values)
+        factor = np.ones(len(x)) if p.mode == "multiply" else np.zeros(len(x))
+        parts = (("weekday", pc.day_of_week(on)), ("hour", pc.hour(on)), ("month", pc.subtract(pc.month(on), 1)))
+        for key, part in parts:
+            w = getattr(p, key)
+            if w is not None:
+                f = np.asarray(w)[np.asarray(part.to_numpy(zero_copy_only=False), dtype=np.int64)]
+                factor = factor * f if p.mode == "multiply" else factor + f
+        return _like(x * factor if p.mode == "multiply" else x + factor, values)
+
+
+_SPAN = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)$")
+_SPAN_US = {"s": 1e6, "m": 60e6, "h": 3600e6, "d": 86400e6}
+
+
+class TimeJitterParams(Params):
+    sd: str
+
+    @model_validator(mode="after")
+    def _span(self) -> "TimeJitterParams":
+        if not _SPAN.match(self.sd):
+            raise fail("must be a span like '30s', '15m', '2h' or '1d'", "sd")
+        return self
+
+
+class TimeJitter(Modifier):
+    name = "time_jitter"
+    kinds = frozenset({"timestamp"})
+    Params = TimeJitterParams
+    summary = "moves timestamps by normal noise of `sd` ('15m', '2h', '1d'), to the microsecond"
+
+    def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        amount, unit = _SPAN.match(self.params.sd).groups()  # type: ignore[union-attr]
+        us = pc.cast(pc.cast(values, pa.timestamp("us")), pa.int64()).to_numpy(zero_copy_only=False)
+        moved = us + np.rint(rng.standard_normal(len(values)) * float(amount) * _SPAN_US[unit]).astype(np.int64)
+        return pa.array(moved, pa.timestamp("us"), mask=np.asarray(values.is_null()))
+
+
+class NullsParams(Params):
+    rate: Rate
+
+
+class Nulls(Modifier):
+    name = "nulls"
+    Params = NullsParams
+    summary = "makes a `rate` share of values null"
+
+    def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        hit = rng.random(len(values)) < as_numpy(ctx.value(self.params.rate, len(values)))
+        return pc.if_else(pa.array(hit), pa.scalar(None, values.type), values)
+
+
+class OutliersParams(Params):
+    rate: Rate
+    mode: Literal["spike", "drop"] = "spike"
+    factor: Num(gt=0) = 10.0  # type: ignore[valid-type]
+    label: bool = False
+
+
+class Outliers(Modifier):
+    """Spikes (x factor) or drops (/ factor) a ``rate`` share of values; ``label`` lists them in the ledger."""
+
+    name = "outliers"
+    kinds = NUMERIC
+    Params = OutliersParams
+    summary = "multiplies (`spike`) or divides (`drop`) a `rate` share by `factor`; `label` records them"
+
+    def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        n = len(values)
+        hit = rng.random(n) < as_numpy(ctx.value(self.params.rate, n))
+        f = as_numpy(ctx.value(self.params.factor, n))
+        scale = np.where(hit, f if self.params.mode == "spike" else 1.0 / np.asarray(f), 1.0)
+        return _like(_numbers(values) * scale, values)
+
+
+class NoiseParams(Params):
+    type: Literal["typo", "name_variant", "missing", "format", "wrong_value"]
+    rate: Rate
+
+
+class Noise(Modifier):
+    name = "noise"
+    Params = NoiseParams
+    summary = "the population's noise (`type: typo|name_variant|missing|format|wrong_value`, `rate`), logged"
+    engine = True
