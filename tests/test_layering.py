@@ -149,6 +149,9 @@ NAMES_DOMAIN_TABLES = {
     "pii_gen.sinks.database": "people counted from persons rows; the next free person_id",
     # Help texts printed as they were ("the persons columns").
     "pii_gen.cli": "help text",
+    # A schema file's `from: households` is a keyword of the file's contract (rows from the population's
+    # households), not a read of the person pack's table.
+    "pii_gen.dsl.model": "the schema file's from: households keyword",
 }
 
 

@@ -24,7 +24,7 @@ from pydantic_core import PydanticCustomError
 
 
 from ..errors import RegistryError
-from ..registry import Registry, where
+from ..core.registry import Registry, where
 from .expr import evaluate
 
 

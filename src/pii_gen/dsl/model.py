@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, create_model, model_validator
 
-from ..registry import discover
+from ..core.registry import discover
 from . import modifiers as _modifiers  # noqa: F401  (registers the modifiers)
 from .base import GENERATORS, MODIFIERS, Params, fail, ordered
 from .fanout import Fanout
