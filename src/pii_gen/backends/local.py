@@ -2,7 +2,7 @@
 
 Workers are handed ranges of block numbers, never random state: each block's
 streams derive from (seed, block), so the output is the same for any worker
-count.  For CSV and JSON Lines the workers also encode their batch and write it
+count.  For an output declaring parallel part writes (CSV, JSON Lines) the workers also encode their batch and write it
 straight into the output files at offsets claimed in task order, so no data
 passes through the parent.  At most a small window of batches is in flight, and the window
 shrinks when the processes together use more memory than allowed, so memory
@@ -42,7 +42,6 @@ from ..errors import PiiGenError
 from ..person import BLOCK_SIZE, PersonGenerator, blocks_for, blocks_per_batch
 from ..sinks.base import Batch, Sink
 from ..sinks.direct import PartWriter, Receipt
-from ..sinks.files import FileSink
 from .base import BlockDone, CancelToken, Memory, OnEvent, Plan, RunStats
 
 Task = tuple[int, int, int]  # (task number, first block, stop block)
@@ -217,7 +216,7 @@ class PerformanceOptimizer:
         """
         parallel = self.workers > 1
         ctx = _WorkerContext() if parallel else None
-        writer = sink.part_writer(ctx) if isinstance(sink, FileSink) else None
+        writer = sink.part_writer(ctx) if sink.capabilities.parallel_parts else None
         if not parallel:
             gen = PersonGenerator(self.config)
             try:
@@ -292,7 +291,7 @@ class PerformanceOptimizer:
 
     def _deliver(self, sink: Sink, result: Result, task: Task, on_event: OnEvent | None) -> None:
         if isinstance(result, Receipt):
-            sink.record(result)  # type: ignore[attr-defined]
+            sink.record(result)
             rows = sum(result.rows.values())
         else:
             sink.write(result)

@@ -33,7 +33,7 @@ from ..retry import GaveUp, RetryPolicy, Sleep
 from ..schema import Table
 from ..variability import tables_for
 from ..variability.duplicates import DUPLICATE_ID_BASE
-from .base import Batch, Sink
+from .base import Batch, Capabilities, Sink
 from .codecs import CsvCodec
 
 if TYPE_CHECKING:  # the backends import the sinks: the token is only read here
@@ -87,6 +87,8 @@ def ensure_schema(conn: Connection, drop_existing: bool = False, tables: dict[st
 
 class DatabaseSink(Sink):
     """Loads batches into the contract's tables of one database."""
+
+    capabilities = Capabilities(transactional=True)
 
     def __init__(self, url: DatabaseURL, config: GenerateConfig, schema: str | None = None,
                  if_exists: IfExists = "fail", resume: str | None = None, stream: bool = False) -> None:  # fmt: skip

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from ..errors import OutputError, RegistryError
 from ..registry import Registry, discover, where
 from ..schema import TABLES
-from .base import Batch, Codec, Sink
+from .base import Batch, Capabilities, Codec, Sink
 from .codecs import CsvCodec, JsonlCodec
 from .direct import Ledger, PartWriter, Receipt, crc32_combine
 
@@ -159,6 +159,8 @@ class FileSink(FileOutput, register=False):
     hands out a :class:`PartWriter` and the engine passes the receipts back
     through :meth:`record` in task order.
     """
+
+    capabilities = Capabilities(parallel_parts=True)
 
     def __init__(self, staging: Staging, codec: Codec) -> None:
         super().__init__(staging)
