@@ -5,7 +5,7 @@ an HTTP endpoint, a Redis stream or a NATS subject.
   in a thread behind a bounded queue;
 * pacing.py: the monotonic-clock schedule and the progress line;
 * destinations/: one small class per destination behind one interface;
-* runner.py: the loop, signals and the summary.
+* runner.py: the loop, stopped by a cancel token (the command line turns signals into it), and the summary.
 """
 
 from __future__ import annotations

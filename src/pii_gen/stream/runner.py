@@ -9,13 +9,12 @@ catches up, as fast as the destination takes it, so the total stays exact.
 from __future__ import annotations
 
 import math
-import os
 import signal
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
+from ..backends.base import CancelToken
 from ..config import GenerateConfig, build_config
 from ..errors import OutputError
 from .destinations import DeliveryError, Destination, StreamClosed, make_destination
@@ -52,15 +51,15 @@ class StreamResult:
 
     @property
     def exit_code(self) -> int:
-        if self.signal is not None:
-            return 128 + self.signal
+        if self.reason == "signal":  # a cancel without a signal counts as SIGINT's, as in generate
+            return 128 + (self.signal or signal.SIGINT)
         return 2 if self.reason == "error" or self.error else 0
 
     def summary(self) -> str:
         why = {
             "count": "done",
             "duration": "done",
-            "signal": f"stopped by {SIGNAL_NAMES.get(self.signal or 0, 'a signal')}",
+            "signal": f"stopped by {SIGNAL_NAMES.get(self.signal or 0, 'a cancel')}",
             "closed": "reader went away",
             "error": "stopped by an error",
         }[self.reason]
@@ -71,62 +70,34 @@ class StreamResult:
         )
 
 
-class _Stop:
-    """SIGINT/SIGTERM set a flag the loop checks every tick; a second one ends the process at once."""
-
-    def __init__(self) -> None:
-        self.signal: int | None = None
-
-    def __call__(self, signum: int, frame: Any) -> None:
-        if self.signal is not None:  # asked twice: die of the signal now, as without a handler
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-        self.signal = signum
-
-
-def _install(stop: _Stop) -> dict[int, Any]:
-    """Catch SIGINT and SIGTERM (only possible in the main thread); returns the handlers to restore."""
-    saved: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in SIGNAL_NAMES:
-            saved[sig] = signal.signal(sig, stop)
-    return saved
-
-
-def _restore(saved: dict[int, Any]) -> None:
-    for sig, old in saved.items():
-        signal.signal(sig, old)
-
-
 def stream(
     config: GenerateConfig,
     options: StreamOptions,
     destination: Destination | None = None,
+    cancel: CancelToken | None = None,
 ) -> StreamResult:
-    """Stream people of ``config`` to ``options.to`` at ``options.rate`` until the count, duration or a signal.
+    """Stream people of ``config`` to ``options.to`` at ``options.rate`` until the count, the duration or
+    ``cancel`` (the command line turns SIGINT and SIGTERM into it; the stream installs no signal handler,
+    so it runs from any thread).
 
     Errors before the first person (bad options, an unreachable destination) raise; errors later
     stop the stream and come back in the result (``reason="error"``) with what was sent by then.
     """
     dest = destination or make_destination(options, config)
-    stop = _Stop()
-    handlers = _install(stop)
+    cancel = cancel or CancelToken()
+    dest.open()
+    if dest.first_person_id is not None:  # continue after the people already there
+        config = build_config(config.model_dump(), first_person_id=dest.first_person_id)
+    source = BlockSource(config)
     try:
-        dest.open()
-        if dest.first_person_id is not None:  # continue after the people already there
-            config = build_config(config.model_dump(), first_person_id=dest.first_person_id)
-        source = BlockSource(config)
-        try:
-            docs = Documents(source)
-            docs.ready()
-            return _run(docs, dest, options, stop)
-        finally:
-            source.close()
+        docs = Documents(source)
+        docs.ready()
+        return _run(docs, dest, options, cancel)
     finally:
-        _restore(handlers)
+        source.close()
 
 
-def _run(docs: Documents, dest: Destination, options: StreamOptions, stop: _Stop) -> StreamResult:
+def _run(docs: Documents, dest: Destination, options: StreamOptions, cancel: CancelToken) -> StreamResult:
     pacer = Pacer(options.rate)
     stdout_dest = options.to in ("", "-")
     live = sys.stderr.isatty() and not (stdout_dest and sys.stdout.isatty())
@@ -138,7 +109,7 @@ def _run(docs: Documents, dest: Destination, options: StreamOptions, stop: _Stop
     monitor = _Monitor(pacer, options, progress, state)
     try:
         while True:
-            if stop.signal is not None:
+            if cancel.cancelled:
                 reason = "signal"
                 break
             elapsed = pacer.elapsed()
@@ -189,7 +160,7 @@ def _run(docs: Documents, dest: Destination, options: StreamOptions, stop: _Stop
             f"{dest.label} took {dest.sent:,} of {dest.sent + failed:,} people ({delivered:.1%}), less than "
             f"--min-delivered {options.min_delivered:.0%}: {StreamResult.reasons(dest.failures)}"
         )
-    caught = stop.signal if reason == "signal" else None
+    caught = cancel.signum if reason == "signal" else None
     failures = dict(dest.failures)
     return StreamResult(state.emitted, dest.sent, failed, elapsed, reason, caught, dest.label, error, failures)
 
