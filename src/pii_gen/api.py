@@ -11,10 +11,11 @@ from typing import Callable
 
 from . import __version__
 from .config import RUN_FIELDS, GenerateConfig, build_config
-from .db.url import DatabaseURL, redact
+from .db.url import DatabaseURL, redact, scheme_of
 from .db.url import parse as parse_url
 from .errors import OutputError
 from .sinks.database import DatabaseSink
+from .sinks.outputs import OUTPUTS
 from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, LocalBackend, OnEvent, Plan, Retry
 from .person import BLOCK_SIZE
 from .variability import make_plan, tables_for
@@ -119,7 +120,9 @@ def load_database(
     cancel = cancel or CancelToken()
     listen = _listener(progress, on_event)
     url = parse_url(config.db)
-    sink = DatabaseSink(url, config, config.db_schema, config.if_exists, config.resume)
+    output = OUTPUTS.by_scheme(scheme_of(config.db), streaming=False)
+    assert output is not None, "every scheme parse_url takes has its output"
+    sink: DatabaseSink = output(url, config, config.db_schema, config.if_exists, config.resume)
     sink.cancel = cancel
     if listen is not None:
         sink.on_retry = lambda table, batch, error: listen(Retry(table, batch, error))

@@ -26,7 +26,7 @@ import pyarrow as pa
 from ..config import RUN_FIELDS, GenerateConfig, build_config
 from ..db import ddl
 from ..db.loaders import Connection, connect, now
-from ..db.url import DatabaseURL
+from ..db.url import SCHEMES, DatabaseURL
 from ..errors import OutputError, PiiGenError
 from ..person import BLOCK_SIZE
 from ..retry import GaveUp, RetryPolicy, Sleep
@@ -35,6 +35,7 @@ from ..variability import tables_for
 from ..variability.duplicates import DUPLICATE_ID_BASE
 from .base import Batch, Capabilities, Sink
 from .codecs import CsvCodec
+from .outputs import OUTPUTS
 
 if TYPE_CHECKING:  # the backends import the sinks: the token is only read here
     from ..backends.base import CancelToken
@@ -85,9 +86,12 @@ def ensure_schema(conn: Connection, drop_existing: bool = False, tables: dict[st
     conn.commit()
 
 
+@OUTPUTS.add
 class DatabaseSink(Sink):
-    """Loads batches into the contract's tables of one database."""
+    """Loads batches into the contract's tables of one database (``generate --db``, any scheme it takes)."""
 
+    name = "db"
+    schemes = tuple(SCHEMES)
     capabilities = Capabilities(transactional=True)
 
     def __init__(self, url: DatabaseURL, config: GenerateConfig, schema: str | None = None,

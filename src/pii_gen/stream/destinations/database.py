@@ -18,7 +18,7 @@ from ...config import GenerateConfig
 from ...db.url import SCHEMES, DatabaseURL
 from ...db.url import parse as parse_db_url
 from ...errors import OutputError
-from ...sinks.base import Batch
+from ...sinks.base import Batch, Capabilities
 from ...sinks.database import DatabaseSink
 from ..documents import Chunk
 from .base import Batching, DeliveryError, Destination
@@ -43,6 +43,7 @@ class DatabaseDestination(Batching):
 
     name = "database"
     schemes = tuple(SCHEMES)
+    capabilities = Capabilities(streaming=True, transactional=True)
 
     @classmethod
     def create(cls, to: str, options: StreamOptions, config: GenerateConfig, header: bytes) -> Destination:
