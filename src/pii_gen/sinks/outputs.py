@@ -26,8 +26,9 @@ class Outputs(Registry[type]):
     """The registered outputs, each under a lower-case name, each URL scheme claimed once per kind."""
 
     def check(self, cls: type, others: list[type]) -> None:
-        if cls.name != cls.name.lower():  # type: ignore[attr-defined]
-            raise RegistryError(f"output {where(cls)} is named '{cls.name}': an output name is lower case")  # type: ignore[attr-defined]
+        name: str = cls.name  # type: ignore[attr-defined]
+        if name != name.lower():
+            raise RegistryError(f"output {where(cls)} is named '{name}': an output name is lower case")
         schemes = getattr(cls, "schemes", None)
         if not isinstance(schemes, tuple) or any(not isinstance(s, str) or s != s.lower() or not s for s in schemes):
             raise RegistryError(f"output {where(cls)} needs schemes as a tuple of lower-case names")
