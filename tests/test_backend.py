@@ -290,3 +290,37 @@ def test_the_backend_hands_parallel_part_writes_to_any_output_declaring_them(tmp
     assert inner.rows["persons"] == 25_000
     lines = (staging.path("persons.csv")).read_bytes().count(b"\n")
     assert lines == 25_001  # the header and every person, written by the workers
+
+
+def test_an_open_ended_plan_delivers_whole_blocks_until_the_output_ends_it():
+    """What a stream runs: no count (the config's is ignored), one whole block a batch, in order, until the
+    output stops the run by raising."""
+    from pii_gen.sinks.base import Sink
+
+    class Enough(Exception):
+        pass
+
+    class ThreeBlocks(Sink):
+        def __init__(self) -> None:
+            super().__init__()
+            self.first_ids: list[int] = []
+            self.sizes: list[int] = []
+
+        def open(self, schemas):  # noqa: ANN001
+            self.schemas = schemas
+
+        def write(self, batch):  # noqa: ANN001
+            self.first_ids.append(batch["persons"].column("person_id")[0].as_py())
+            self.sizes.append(batch["persons"].num_rows)
+            if len(self.sizes) == 3:
+                raise Enough
+
+        def close(self) -> None: ...
+
+        def abort(self) -> None: ...
+
+    sink = ThreeBlocks()
+    config = GenerateConfig(count=10, batch_size=10_000, workers=1, seed=4)
+    with pytest.raises(Enough):
+        LocalBackend().run(Plan(config, open_ended=True), sink, CancelToken())
+    assert sink.sizes == [10_000] * 3 and sink.first_ids == [1, 10_001, 20_001]

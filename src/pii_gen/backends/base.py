@@ -89,6 +89,8 @@ OnEvent = Callable[[Event], None]
 @dataclass(frozen=True)
 class Plan:
     """What a backend runs: the validated config and the first task (a resumed load skips those before).
+    ``open_ended``: no count, whole blocks until the output ends the run (a stream, see
+    :class:`~pii_gen.sinks.base.Capabilities`).
 
     A stand-in for the run plan to come: it will take this argument's place, so callers build a plan
     and hand it over and do not reach into it.
@@ -96,6 +98,7 @@ class Plan:
 
     config: GenerateConfig
     first_task: int = 0
+    open_ended: bool = False
 
 
 @dataclass(frozen=True)

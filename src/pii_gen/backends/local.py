@@ -22,6 +22,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import ctypes
+import itertools
 import multiprocessing as mp
 import multiprocessing.context as mp_context
 import os
@@ -32,7 +33,7 @@ import types
 from collections import deque
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import resource_tracker
-from typing import Any, Iterator, Union
+from typing import Any, Iterable, Iterator, Union
 
 import psutil
 import pyarrow as pa
@@ -73,12 +74,13 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def _init_worker(config_json: str, writer: PartWriter | None) -> None:
+def _init_worker(config_json: str, writer: PartWriter | None, open_ended: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what Ctrl-C means
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked since the spawn: see _spawning
     _die_with_parent()
     _worker_state["generator"] = PersonGenerator(GenerateConfig.model_validate_json(config_json))
     _worker_state["writer"] = writer
+    _worker_state["open_ended"] = open_ended
     release_memory()
 
 
@@ -144,13 +146,19 @@ class _WorkerContext(mp_context.SpawnContext):
 
 
 def _run_task(task: Task) -> Result:
-    return _produce(_worker_state["generator"], task, _worker_state["writer"])
+    return _produce(_worker_state["generator"], task, _worker_state["writer"], _worker_state["open_ended"])
 
 
-def _produce(gen: PersonGenerator, task: Task, writer: PartWriter | None) -> Result:
+def _population(config: GenerateConfig, open_ended: bool, stop: int) -> int:
+    """The people of the population a task's blocks belong to: the count, or for an open-ended run (a
+    stream) as many as its blocks hold, so that every block is whole."""
+    return stop * BLOCK_SIZE if open_ended else config.count
+
+
+def _produce(gen: PersonGenerator, task: Task, writer: PartWriter | None, open_ended: bool) -> Result:
     """Generate a task's blocks; write them directly when there is a writer, else return them."""
     number, start, stop = task
-    batch = gen.batch(gen.config.count, start, stop)
+    batch = gen.batch(_population(gen.config, open_ended, stop), start, stop)
     return batch if writer is None else writer.write(number, batch)
 
 
@@ -187,26 +195,33 @@ def _how_it_died(processes: list[Any]) -> str:
 class PerformanceOptimizer:
     """Runs a generation plan across worker processes with bounded memory.
 
-    Tasks are planned lazily from the count: nothing is held per task, whatever the count.
+    Tasks are planned lazily from the count: nothing is held per task, whatever the count.  An
+    ``open_ended`` run has no count: its tasks go on until the output stops it (a stream).
     """
 
-    def __init__(self, config: GenerateConfig, memory_limit: int = MEMORY_LIMIT, first_task: int = 0) -> None:
+    def __init__(self, config: GenerateConfig, memory_limit: int = MEMORY_LIMIT, first_task: int = 0,
+                 open_ended: bool = False) -> None:  # fmt: skip
         self.config = config
         self.memory_limit = memory_limit
         self.per = blocks_per_batch(config.batch_size)
         self.total_blocks = blocks_for(config.count)
         self.first_task = first_task
-        self.task_count = max(0, -(-self.total_blocks // self.per) - first_task)
+        self.open_ended = open_ended
+        self.task_count = None if open_ended else max(0, -(-self.total_blocks // self.per) - first_task)
         self.interrupted = False
-        self.workers = max(1, min(config.resolved_workers(), self.task_count))
+        self.workers = max(1, min(config.resolved_workers(), self.task_count or config.resolved_workers()))
         self.peak_rss = 0
         self.people = 0  # people delivered so far
 
     def tasks(self) -> Iterator[Task]:
         """The run's tasks, (number, first block, stop block), from ``first_task`` on."""
-        for number in range(self.first_task, self.first_task + self.task_count):
+        if self.task_count is None:
+            numbers: Iterable[int] = itertools.count(self.first_task)
+        else:
+            numbers = range(self.first_task, self.first_task + self.task_count)
+        for number in numbers:
             start = number * self.per
-            yield number, start, min(start + self.per, self.total_blocks)
+            yield number, start, start + self.per if self.open_ended else min(start + self.per, self.total_blocks)
 
     def run(self, sink: Sink, cancel: CancelToken, on_event: OnEvent | None = None) -> None:
         """Generate every block and deliver it to ``sink`` in block order, until done or ``cancel``.
@@ -223,7 +238,7 @@ class PerformanceOptimizer:
                 for task in self.tasks():
                     if self._stopping(cancel):
                         break
-                    self._deliver(sink, _produce(gen, task, writer), task, on_event)
+                    self._deliver(sink, _produce(gen, task, writer, self.open_ended), task, on_event)
             finally:
                 if writer is not None:
                     writer.close()
@@ -231,8 +246,9 @@ class PerformanceOptimizer:
         if writer is None:
             release_memory()  # the parent receives every batch: keep its allocator pages between batches
         pool = cf.ProcessPoolExecutor(
-            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(self.config.model_dump_json(), writer)
-        )
+            self.workers, mp_context=ctx, initializer=_init_worker,
+            initargs=(self.config.model_dump_json(), writer, self.open_ended),
+        )  # fmt: skip
         processes: list[Any] = []
         try:
             self._feed(pool, processes, sink, writer is not None, cancel, on_event)
@@ -298,7 +314,7 @@ class PerformanceOptimizer:
             rows = sum(table.num_rows for table in result.values())
         # People generated, not person records: noise can add duplicate records.
         _, start, stop = task
-        people = min(stop * BLOCK_SIZE, self.config.count) - start * BLOCK_SIZE
+        people = min(stop * BLOCK_SIZE, _population(self.config, self.open_ended, stop)) - start * BLOCK_SIZE
         self.people += people
         rss = _rss_all()
         self.peak_rss = max(self.peak_rss, rss)
@@ -314,6 +330,6 @@ class LocalBackend:
         self.memory_limit = memory_limit
 
     def run(self, plan: Plan, output: Sink, cancel: CancelToken, on_event: OnEvent | None = None) -> RunStats:
-        optimizer = PerformanceOptimizer(plan.config, self.memory_limit, plan.first_task)
+        optimizer = PerformanceOptimizer(plan.config, self.memory_limit, plan.first_task, plan.open_ended)
         optimizer.run(output, cancel, on_event)
         return RunStats(optimizer.people, optimizer.workers, optimizer.peak_rss, optimizer.interrupted)
