@@ -86,7 +86,8 @@ class Sink(ABC):
 
     @abstractmethod
     def abort(self) -> None:
-        """Discard everything written since ``open``."""
+        """Discard what is not committed: everything since ``open``, or for a ``transactional`` output the
+        batch in progress (its whole batches stay); a ``streaming`` one keeps what it delivered."""
 
     def part_writer(self, ctx: Any | None = None) -> PartWriter:
         """A writer workers use to write into this output themselves (with ``ctx``, a multiprocessing

@@ -1,7 +1,7 @@
 """The stream: the local backend runs an open-ended plan into :class:`StreamOutput`, which takes due
 documents from each block, hands them to the destination and sleeps to the next tick.
 
-Writes are synchronous and the backend holds only a few blocks in flight, so a destination slower
+Writes are synchronous and the next block is generated only when one is used up, so a destination slower
 than the rate makes the stream fall behind (the lag, shown on stderr) instead of buffering:
 memory stays flat however long it runs.  Once the destination keeps up again the stream
 catches up, as fast as the destination takes it, so the total stays exact.
