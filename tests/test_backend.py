@@ -11,6 +11,7 @@ import pytest
 from pii_gen import GenerateConfig, PersonGenerator, api
 from pii_gen.planning import build_plan
 from pii_gen.backends import BlockDone, CancelToken, LocalBackend, Memory
+from pii_gen.variability import tables_for
 
 
 class _Run(threading.Thread):
@@ -254,3 +255,84 @@ def test_a_cancel_while_a_batch_waits_to_be_retried_leaves_it_to_the_resume():
         watcher.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         watcher.commit()
         watcher.close()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_backend_hands_parallel_part_writes_to_any_output_declaring_them(tmp_path, workers):
+    """Not only the file classes: an output declaring ``parallel_parts`` gets its part writer used by the
+    workers and every receipt back in task order, and never a batch through ``write``."""
+    from pii_gen.sinks import Staging, file_sink
+    from pii_gen.sinks.base import Capabilities, Sink
+
+    staging = Staging(tmp_path / "o")
+    inner = file_sink("csv", staging)
+
+    class Parts(Sink):
+        capabilities = Capabilities(parallel_parts=True)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.tasks: list[int] = []
+
+        def open(self, schemas):  # noqa: ANN001
+            inner.open(schemas)
+
+        def part_writer(self, ctx=None):  # noqa: ANN001, ANN201
+            return inner.part_writer(ctx)
+
+        def record(self, receipt):  # noqa: ANN001
+            self.tasks.append(receipt.task)
+            inner.record(receipt)
+
+        def write(self, batch):  # noqa: ANN001
+            raise AssertionError("a batch went through write() past the declared part writer")
+
+        def close(self) -> None:
+            inner.close()
+
+        def abort(self) -> None:
+            inner.abort()
+
+    config = GenerateConfig(count=25_000, workers=workers, batch_size=10_000, quiet=True)
+    sink = Parts()
+    sink.open({name: t.arrow_schema for name, t in tables_for(config).items()})
+    stats = LocalBackend().run(build_plan(config), sink, CancelToken())
+    sink.close()
+    assert sink.tasks == [0, 1, 2] and stats.people == 25_000
+    assert inner.rows["persons"] == 25_000
+    lines = (staging.path("persons.csv")).read_bytes().count(b"\n")
+    assert lines == 25_001  # the header and every person, written by the workers
+
+
+def test_an_open_ended_plan_delivers_whole_blocks_until_the_output_ends_it():
+    """What a stream runs: no count (the config's is ignored), one whole block a batch, in order, until the
+    output stops the run by raising."""
+    from pii_gen.sinks.base import Sink
+
+    class Enough(Exception):
+        pass
+
+    class ThreeBlocks(Sink):
+        def __init__(self) -> None:
+            super().__init__()
+            self.first_ids: list[int] = []
+            self.sizes: list[int] = []
+
+        def open(self, schemas):  # noqa: ANN001
+            self.schemas = schemas
+
+        def write(self, batch):  # noqa: ANN001
+            self.first_ids.append(batch["persons"].column("person_id")[0].as_py())
+            self.sizes.append(batch["persons"].num_rows)
+            if len(self.sizes) == 3:
+                raise Enough
+
+        def close(self) -> None: ...
+
+        def abort(self) -> None: ...
+
+    sink = ThreeBlocks()
+    config = GenerateConfig(count=10, batch_size=10_000, workers=1, seed=4)
+    with pytest.raises(Enough):
+        LocalBackend().run(build_plan(config, open_ended=True), sink, CancelToken())
+    assert sink.sizes == [10_000] * 3 and sink.first_ids == [1, 10_001, 20_001]

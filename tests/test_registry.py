@@ -22,9 +22,9 @@ from pii_gen.core.rng import block_rng
 from pii_gen.packs.person.reference import load
 from pii_gen.core.registry import discover
 from pii_gen.sinks.codecs import CsvCodec
-from pii_gen.sinks.files import FORMATS, CsvSink, FileOutput, FileSink, file_formats, file_sink
+from pii_gen.sinks.files import CsvSink, FileOutput, FileSink, file_formats, file_sink
+from pii_gen.sinks.outputs import OUTPUTS
 from pii_gen.stream.destinations import Destination, destinations, kind_of, make_destination
-from pii_gen.stream.destinations.base import REGISTRY
 from pii_gen.stream.options import build_options
 from pii_gen.core.contract import KINDS, Column, Table
 from pii_gen.packs.person.contract import NOISE_LOG, SOURCE_PERSON_ID, TABLES
@@ -405,7 +405,7 @@ def test_every_stream_destination_is_registered_and_each_scheme_names_one():
                                         "DRIVER={x};SERVER=h")}  # fmt: skip
     assert set(kinds.values()) == {d.name for d in registered}
     assert kinds["https://h/p"] == "http" and kinds["tls://h"] == "nats" and kinds["DRIVER={x};SERVER=h"] == "database"
-    assert set(DB_SCHEMES) <= set(REGISTRY["database"].schemes)
+    assert set(DB_SCHEMES) <= set(OUTPUTS["database"].schemes)
 
 
 def test_two_file_outputs_cannot_claim_one_format():
@@ -414,7 +414,7 @@ def test_two_file_outputs_cannot_claim_one_format():
         class OtherCsv(FileOutput):
             name = "csv"
 
-    assert FORMATS["csv"] is CsvSink
+    assert OUTPUTS["csv"] is CsvSink
 
 
 def test_two_destinations_cannot_claim_one_scheme():
@@ -428,7 +428,7 @@ def test_two_destinations_cannot_claim_one_scheme():
             def create(cls, to, options, config, header):  # noqa: ANN001, ANN206
                 return cls("webhook")
 
-    assert REGISTRY.by_scheme("https") is REGISTRY["http"] and "webhook" not in REGISTRY
+    assert OUTPUTS.by_scheme("https", streaming=True) is OUTPUTS["http"] and "webhook" not in OUTPUTS
 
 
 def test_a_destination_that_cannot_be_built_is_refused():
@@ -442,8 +442,7 @@ def test_a_destination_that_cannot_be_built_is_refused():
 @pytest.fixture
 def scratch_registries(monkeypatch):
     """Classes a test registers are gone after it."""
-    monkeypatch.setattr(FORMATS, "_classes", dict(FORMATS._classes))
-    monkeypatch.setattr(REGISTRY, "_classes", dict(REGISTRY._classes))
+    monkeypatch.setattr(OUTPUTS, "_classes", dict(OUTPUTS._classes))
 
 
 def test_a_new_output_is_chosen_by_its_name_alone(scratch_registries, tmp_path):
@@ -468,3 +467,43 @@ def test_a_new_output_is_chosen_by_its_name_alone(scratch_registries, tmp_path):
     assert isinstance(made, Echo) and made.label == "echo://here"
     with pytest.raises(ConfigError, match=r"--format csv is for stdout and files; echo destinations take JSON"):
         make_destination(build_options(to="echo://here", format="csv"), build_config({}))
+
+
+def test_a_url_scheme_names_one_output_for_a_run_and_one_for_a_stream():
+    from pii_gen.db.url import scheme_of
+    from pii_gen.sinks.database import DatabaseSink
+    from pii_gen.stream.destinations.database import DatabaseDestination
+
+    for url in [f"{s}://u@h/db" for s in DB_SCHEMES] + ["DRIVER={x};SERVER=h", ""]:
+        assert OUTPUTS.by_scheme(scheme_of(url), streaming=False) is DatabaseSink, url
+        assert OUTPUTS.by_scheme(scheme_of(url), streaming=True) is DatabaseDestination, url
+    assert OUTPUTS.by_scheme("https", streaming=False) is None
+    with pytest.raises(RegistryError, match=r"OtherDb claims scheme 'sqlite://' like pii_gen\.sinks\.database\.Da"):
+
+        @OUTPUTS.add
+        class OtherDb(DatabaseSink):
+            name = "other_db"
+            schemes = ("sqlite",)
+
+
+def test_generate_db_builds_the_output_its_scheme_names(scratch_registries, tmp_path):
+    from pii_gen import api
+    from pii_gen.errors import PiiGenError
+    from pii_gen.sinks.database import DatabaseSink
+
+    class Chosen(PiiGenError):
+        pass
+
+    del OUTPUTS._classes["db"]
+
+    @OUTPUTS.add
+    class Refusing(DatabaseSink):
+        name = "refusing"
+        schemes = ("sqlite",)
+
+        def prepare(self):  # noqa: ANN201
+            raise Chosen(self.url.redacted())
+
+    with pytest.raises(Chosen, match="people.db"):
+        api.generate(build_config({"count": 10, "db": f"sqlite:///{tmp_path / 'people.db'}", "quiet": True}))
+    assert not (tmp_path / "people.db").exists()

@@ -76,3 +76,18 @@ def test_failure_leaves_nothing(tmp_path, fmt, batches):
 @given(st.binary(max_size=300), st.binary(max_size=300))
 def test_crc32_combine_matches_zlib(a, b):
     assert crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+def test_capabilities_are_declared_and_a_false_declaration_is_refused():
+    from pii_gen.errors import RegistryError
+    from pii_gen.sinks.base import Capabilities, Sink
+    from pii_gen.sinks.database import DatabaseSink
+
+    assert [file_sink(f, None).capabilities.parallel_parts for f in ("csv", "jsonl", "parquet")] == [  # type: ignore[arg-type]
+        True, True, False,
+    ]  # fmt: skip
+    assert DatabaseSink.capabilities == Capabilities(transactional=True)
+    with pytest.raises(RegistryError, match=r"Boasting declares parallel_parts but does not implement part_writer"):
+
+        class Boasting(Sink):
+            capabilities = Capabilities(parallel_parts=True)

@@ -12,6 +12,7 @@ import functools
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -39,6 +40,18 @@ SUMMARY = re.compile(r"sent ([\d,]+), failed ([\d,]+), elapsed ([\d.]+) s")
 
 def command(*args: str) -> list[str]:
     return [sys.executable, str(ROOT / "pii_gen.py"), "stream", *args]
+
+
+def _default_signals() -> None:
+    """As from a terminal: a runner that started the tests in the background has SIGINT ignored, and
+    that would be inherited (pii_gen keeps an ignored SIGINT ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def start(*args: str) -> subprocess.Popen:
+    """A stream process to send signals to, reading neither its stdout nor its stderr."""
+    return subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_signals)
 
 
 def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -103,7 +116,7 @@ def test_rate_is_exact_over_ten_seconds_and_steady_per_second():
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_flushes_and_summary_counts_what_was_received(sig, code):
-    proc = subprocess.Popen(command("--rate", "1000", "--seed", "2"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = start("--rate", "1000", "--seed", "2")
     reader = Reader(proc)
     deadline = time.monotonic() + 60
     while len(reader.lines) < 1000 and time.monotonic() < deadline:
@@ -117,6 +130,65 @@ def test_signal_flushes_and_summary_counts_what_was_received(sig, code):
     ids = [json.loads(line)["person_id"] for line in reader.lines]
     assert ids == list(range(1, sent + 1))
     assert f"stopped by {'SIGINT' if sig == signal.SIGINT else 'SIGTERM'}".encode() in err
+
+
+def test_a_second_signal_ends_a_stream_stuck_on_a_server_that_never_answers():
+    """The first SIGINT asks the stream to stop, but its POST waits on a server that took the request and
+    never answers; the second ends the process of the signal at once."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    got_request = threading.Event()
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)
+            conn.settimeout(60)
+            try:
+                if conn.recv(1):  # the probe connection sends nothing; the POST does
+                    got_request.set()
+            except OSError:
+                pass
+
+    threading.Thread(target=accept, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/people"
+    proc = start("--rate", "0", "--seed", "2", "--batch", "10", "--to", url)
+    try:
+        assert got_request.wait(60)
+        proc.send_signal(signal.SIGINT)
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(timeout=1)  # still waiting for the answer: one signal only asks
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=5) == -signal.SIGINT
+    finally:
+        proc.kill()
+        proc.wait()
+        listener.close()
+        for conn in held:
+            conn.close()
+
+
+def test_a_stream_in_a_thread_stops_at_its_cancel_token_with_whole_documents(tmp_path):
+    from pii_gen.backends import CancelToken
+
+    target, token = tmp_path / "people.jsonl", CancelToken()
+    done: list = []
+    runner = threading.Thread(target=lambda: done.append(
+        stream(GenerateConfig(seed=2), build_options(rate=2000, to=str(target), quiet=True), cancel=token)))
+    runner.start()
+    deadline = time.monotonic() + 60
+    while (not target.exists() or target.stat().st_size < 100_000) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    token.cancel()
+    runner.join(timeout=60)
+    result = done[0]
+    assert (result.reason, result.signal, result.exit_code) == ("signal", None, 130)
+    assert "stream stopped by a cancel: sent" in result.summary()
+    ids = [json.loads(line)["person_id"] for line in target.read_bytes().splitlines()]
+    assert ids == list(range(1, result.sent + 1)) and result.sent >= 50
 
 
 @pytest.mark.parametrize("rate", ["0", "200"])
@@ -304,7 +376,7 @@ def _wait_for_people(url: str, schema: str | None, proc: subprocess.Popen, at_le
 def test_database_holds_exactly_what_the_summary_says(database, first_block):
     url, schema = database
     args = ["--rate", "2000", "--seed", "11", "--to", url, *(["--schema", schema] if schema else [])]
-    proc = subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = start(*args)
     _wait_for_people(url, schema, proc)
     time.sleep(1)  # about two more seconds of people
     proc.send_signal(signal.SIGINT)
@@ -396,7 +468,7 @@ def test_streamed_database_validates_and_holds_whole_households(database, noise)
 def test_signal_mid_stream_leaves_whole_households(database):
     url, schema = database
     args = ["--rate", "3000", "--batch", "10", "--seed", "8", "--to", url, *(["--schema", schema] if schema else [])]
-    proc = subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = start(*args)
     _wait_for_people(url, schema, proc, at_least=3000)  # enough people for the statistical checks
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

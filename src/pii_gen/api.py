@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .config import GenerateConfig
-from .db.url import DatabaseURL, redact
+from .db.url import DatabaseURL, redact, scheme_of
 from .db.url import parse as parse_url
 from .errors import OutputError
 from .sinks.database import DatabaseSink
+from .sinks.outputs import OUTPUTS
 from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, LocalBackend, OnEvent, Retry
 from .core.plan import RunPlan
 from .planning import build_plan
@@ -109,7 +110,9 @@ def load_database(
     listen = _listener(progress, on_event)
     url = parse_url(config.db)
     start = decide_start(config, url, config.db_schema)
-    sink = DatabaseSink(url, start, config.db_schema)
+    output = OUTPUTS.by_scheme(scheme_of(config.db), streaming=False)
+    assert output is not None, "every scheme parse_url takes has its output"
+    sink: DatabaseSink = output(url, start, config.db_schema)
     sink.cancel = cancel
     if listen is not None:
         sink.on_retry = lambda table, batch, error: listen(Retry(table, batch, error))

@@ -6,6 +6,7 @@ the one place that happens.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -292,7 +293,8 @@ def stream_command(
             "that may belong to real people; never publish or share this output.",
             soft_wrap=True,
         )
-    result = stream(config, options)
+    with _CancelOnSignals(kill_on_second=True) as cancel:
+        result = stream(config, options, cancel=cancel)
     if result.reason == "closed":  # the reader went away (| head): nothing more to say
         return
     if not options.quiet:
@@ -315,12 +317,15 @@ class _CancelOnSignals:
     """While active, SIGINT and SIGTERM cancel the run's token instead of raising wherever the code is.
 
     A second signal is ignored, and after a cancel they stay ignored, so nothing cuts the clean-up, the
-    last message and the exit status short.  Handlers can only be set in the main thread; elsewhere
+    last message and the exit status short.  With ``kill_on_second`` a second signal ends the process
+    of it at once instead: a stream's write can block on a reader or server that no longer reads, and
+    then asking twice is the only way out.  Handlers can only be set in the main thread; elsewhere
     this does nothing and signals keep their meaning.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, kill_on_second: bool = False) -> None:
         self.token = CancelToken()
+        self.kill_on_second = kill_on_second
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> CancelToken:
@@ -340,6 +345,9 @@ class _CancelOnSignals:
         self._previous.clear()
 
     def _handle(self, signum: int, frame: object) -> None:
+        if self.kill_on_second and self.token.cancelled:  # asked twice: die of the signal, as without a handler
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
         self.token.cancel(signum)
 
 

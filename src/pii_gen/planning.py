@@ -6,6 +6,8 @@ plan built here; a worker rebuilds the same plan from its JSON and its runtime f
 
 from __future__ import annotations
 
+import dataclasses
+
 from . import packs
 from .config import GenerateConfig
 from .core.plan import RunPlan
@@ -15,9 +17,11 @@ from .core.runtime import Runtime
 DEFAULT_PACK = "person"
 
 
-def build_plan(config: GenerateConfig, *, first_task: int = 0) -> RunPlan:
-    """The plan of ``config``, whose resume and append decisions (``first_person_id``) are already made."""
-    return packs.get(DEFAULT_PACK).plan(config, first_task=first_task)
+def build_plan(config: GenerateConfig, *, first_task: int = 0, open_ended: bool = False) -> RunPlan:
+    """The plan of ``config``, whose resume and append decisions (``first_person_id``) are already made;
+    ``open_ended`` for a stream, which has no count and runs until its output ends it."""
+    plan = packs.get(DEFAULT_PACK).plan(config, first_task=first_task)
+    return dataclasses.replace(plan, open_ended=True) if open_ended else plan
 
 
 def runtime(plan: RunPlan) -> Runtime:

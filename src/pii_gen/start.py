@@ -8,6 +8,7 @@ config or picks the first person id.
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass
 from typing import Literal
@@ -55,6 +56,9 @@ def decide_start(
     which continues after the people already there and cannot be resumed."""
     if url is None:
         return RunStart(config)
+    if url.file and not os.path.exists(url.file) and not (config.resume and not stream):
+        # A database file not there yet holds nothing to continue; opening it would create it.
+        return RunStart(config, 0, str(uuid.uuid4()), "new", stream=stream)
     conn = connect(url, schema)
     try:
         if config.resume and not stream:

@@ -3,7 +3,7 @@
 Each worker rebuilds the run plan from its JSON and its runtime from the plan; it is then handed
 ranges of block numbers, never random state: each block's
 streams derive from (seed, block), so the output is the same for any worker
-count.  For CSV and JSON Lines the workers also encode their batch and write it
+count.  For an output declaring parallel part writes (CSV, JSON Lines) the workers also encode their batch and write it
 straight into the output files at offsets claimed in task order, so no data
 passes through the parent.  At most a small window of batches is in flight, and the window
 shrinks when the processes together use more memory than allowed, so memory
@@ -23,6 +23,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import ctypes
+import itertools
 import multiprocessing as mp
 import multiprocessing.context as mp_context
 import os
@@ -33,7 +34,7 @@ import types
 from collections import deque
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import resource_tracker
-from typing import Any, Iterator, Union
+from typing import Any, Iterable, Iterator, Union
 
 import psutil
 import pyarrow as pa
@@ -44,7 +45,6 @@ from ..errors import PiiGenError
 from ..planning import runtime
 from ..sinks.base import Batch, Sink
 from ..sinks.direct import PartWriter, Receipt
-from ..sinks.files import FileSink
 from .base import BlockDone, CancelToken, Memory, OnEvent, RunStats
 
 Task = tuple[int, int, int]  # (task number, first block, stop block)
@@ -153,7 +153,7 @@ def _run_task(task: Task) -> Result:
 def _produce(gen: Runtime, task: Task, writer: PartWriter | None) -> Result:
     """Generate a task's blocks; write them directly when there is a writer, else return them."""
     number, start, stop = task
-    batch = gen.batch(gen.plan.count, start, stop)
+    batch = gen.batch(gen.plan.population(stop), start, stop)
     return batch if writer is None else writer.write(number, batch)
 
 
@@ -190,7 +190,8 @@ def _how_it_died(processes: list[Any]) -> str:
 class PerformanceOptimizer:
     """Runs a generation plan across worker processes with bounded memory.
 
-    Tasks are planned lazily from the count: nothing is held per task, whatever the count.
+    Tasks are planned lazily from the count: nothing is held per task, whatever the count.  An
+    ``open_ended`` run has no count: its tasks go on until the output stops it (a stream).
     """
 
     def __init__(self, plan: RunPlan, memory_limit: int = MEMORY_LIMIT) -> None:
@@ -199,17 +200,23 @@ class PerformanceOptimizer:
         self.per = plan.blocks_per_batch
         self.total_blocks = plan.blocks
         self.first_task = plan.first_task
-        self.task_count = max(0, -(-self.total_blocks // self.per) - plan.first_task)
+        self.open_ended = plan.open_ended
+        self.task_count = None if plan.open_ended else max(0, -(-self.total_blocks // self.per) - plan.first_task)
         self.interrupted = False
-        self.workers = max(1, min(plan.workers or (os.cpu_count() or 1), self.task_count))
+        cores = plan.workers or (os.cpu_count() or 1)
+        self.workers = max(1, min(cores, self.task_count or cores))
         self.peak_rss = 0
         self.people = 0  # people delivered so far
 
     def tasks(self) -> Iterator[Task]:
         """The run's tasks, (number, first block, stop block), from ``first_task`` on."""
-        for number in range(self.first_task, self.first_task + self.task_count):
+        if self.task_count is None:
+            numbers: Iterable[int] = itertools.count(self.first_task)
+        else:
+            numbers = range(self.first_task, self.first_task + self.task_count)
+        for number in numbers:
             start = number * self.per
-            yield number, start, min(start + self.per, self.total_blocks)
+            yield number, start, start + self.per if self.open_ended else min(start + self.per, self.total_blocks)
 
     def run(self, sink: Sink, cancel: CancelToken, on_event: OnEvent | None = None) -> None:
         """Generate every block and deliver it to ``sink`` in block order, until done or ``cancel``.
@@ -219,7 +226,7 @@ class PerformanceOptimizer:
         """
         parallel = self.workers > 1
         ctx = _WorkerContext() if parallel else None
-        writer = sink.part_writer(ctx) if isinstance(sink, FileSink) else None
+        writer = sink.part_writer(ctx) if sink.capabilities.parallel_parts else None
         if not parallel:
             gen = runtime(self.plan)
             try:
@@ -294,7 +301,7 @@ class PerformanceOptimizer:
 
     def _deliver(self, sink: Sink, result: Result, task: Task, on_event: OnEvent | None) -> None:
         if isinstance(result, Receipt):
-            sink.record(result)  # type: ignore[attr-defined]
+            sink.record(result)
             rows = sum(result.rows.values())
         else:
             sink.write(result)
@@ -302,7 +309,7 @@ class PerformanceOptimizer:
         # People generated, not person records: noise can add duplicate records.
         _, start, stop = task
         block = self.plan.keys.block_size
-        people = min(stop * block, self.plan.count) - start * block
+        people = min(stop * block, self.plan.population(stop)) - start * block
         self.people += people
         rss = _rss_all()
         self.peak_rss = max(self.peak_rss, rss)

@@ -69,10 +69,16 @@ class RunPlan:
     noise: Mapping[str, Any] | None = None
     first_task: int = 0
     workers: int = 0  # processes to run on; 0: one per core (a backend's choice, not the output's)
+    open_ended: bool = False  # no count: whole blocks until the output ends the run (a stream)
 
     @property
     def blocks(self) -> int:
         return self.keys.blocks_for(self.count)
+
+    def population(self, stop: int) -> int:
+        """The root rows of the population blocks up to ``stop`` belong to: the count, or for an open-ended
+        run as many as those blocks hold, so that every block is whole."""
+        return stop * self.keys.block_size if self.open_ended else self.count
 
     @property
     def blocks_per_batch(self) -> int:
@@ -92,6 +98,7 @@ class RunPlan:
                 "noise": self.noise,
                 "first_task": self.first_task,
                 "workers": self.workers,
+                "open_ended": self.open_ended,
             }
         )
 
@@ -110,4 +117,5 @@ class RunPlan:
             noise=data["noise"],
             first_task=data["first_task"],
             workers=data["workers"],
+            open_ended=data["open_ended"],
         )

@@ -102,6 +102,16 @@ def _odbc_password(connection_string: str) -> str:
     return found.group(1).strip("{}") if found else ""
 
 
+def scheme_of(url: str | None) -> str:
+    """The URL scheme (lower case) a database target stands for, as :func:`parse` reads it: nothing is the
+    default DuckDB file, a bare ODBC connection string is SQL Server's ``mssql+pyodbc``."""
+    if not url:
+        url = DEFAULT_DUCKDB
+    if "://" not in url:
+        return "mssql+pyodbc" if "=" in url and ";" in url else ""
+    return url.split("://", 1)[0].lower()
+
+
 def parse(url: str | None) -> DatabaseURL:
     """Parse a database URL (or an ODBC connection string) into a :class:`DatabaseURL`."""
     if not url:

@@ -25,15 +25,16 @@ import pyarrow as pa
 
 from ..db import ddl
 from ..db.loaders import Connection, connect, now
-from ..db.url import DatabaseURL
+from ..db.url import SCHEMES, DatabaseURL
 from ..errors import OutputError, PiiGenError
 from ..packs.person.contract import BLOCK_SIZE
 from ..record import RUN_COLUMNS, RunRecord
 from ..retry import GaveUp, RetryPolicy, Sleep
 from ..core.contract import Table
 from ..variability import tables_for
-from .base import Batch, Sink
+from .base import Batch, Capabilities, Sink
 from .codecs import CsvCodec
+from .outputs import OUTPUTS
 
 if TYPE_CHECKING:  # the backends import the sinks: the token is only read here
     from ..backends.base import CancelToken
@@ -77,8 +78,13 @@ def ensure_schema(conn: Connection, drop_existing: bool = False, tables: dict[st
     conn.commit()
 
 
+@OUTPUTS.add
 class DatabaseSink(Sink):
-    """Loads batches into the contract's tables of one database."""
+    """Loads batches into the contract's tables of one database (``generate --db``, any scheme it takes)."""
+
+    name = "db"
+    schemes = tuple(SCHEMES)
+    capabilities = Capabilities(transactional=True)
 
     def __init__(self, url: DatabaseURL, start: RunStart, schema: str | None = None) -> None:
         """``start``: how the run starts, as :func:`~pii_gen.start.decide_start` decided it (a stream's run

@@ -1,7 +1,7 @@
 """File outputs: one file per table in an output folder, replaced atomically at the end.
 
 Each output format is a :class:`FileOutput` subclass named after its ``--format`` value; it registers
-itself, so adding a format is adding its module to this package.
+itself in :data:`~pii_gen.sinks.outputs.OUTPUTS`, so adding a format is adding its module to this package.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import OutputError, RegistryError
-from ..core.registry import Registry, discover, where
+from ..errors import OutputError
 from ..packs.person.contract import TABLES
-from .base import Batch, Codec, Sink
+from .base import Batch, Capabilities, Codec, Sink
 from .codecs import CsvCodec, JsonlCodec
 from .direct import Ledger, PartWriter, Receipt, crc32_combine
+from .outputs import OUTPUTS
 
 
 STAGING_PREFIX = ".pii_gen-partial-"
@@ -129,27 +129,16 @@ class FileOutput(Sink):
     """A sink writing one file per table into a :class:`Staging` folder, for ``--format`` ``name``."""
 
     name: ClassVar[str]
+    schemes: ClassVar[tuple[str, ...]] = ()  # a folder, not a URL
 
     def __init_subclass__(cls, register: bool = True, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         if register:
-            FORMATS.add(cls)
+            OUTPUTS.add(cls)
 
     def __init__(self, staging: Staging) -> None:
         super().__init__()
         self.staging = staging
-
-
-class FileFormats(Registry[type[FileOutput]]):
-    """The registered file formats: one class per ``--format`` value, each built from a staging folder."""
-
-    def check(self, cls: type[FileOutput], others: list[type[FileOutput]]) -> None:
-        if cls.name != cls.name.lower():
-            raise RegistryError(f"file format {where(cls)} is named '{cls.name}': a format name is lower case")
-
-
-#: Every file format defined so far (:func:`file_sink` imports every module of this package first).
-FORMATS = FileFormats("file format")
 
 
 class FileSink(FileOutput, register=False):
@@ -159,6 +148,8 @@ class FileSink(FileOutput, register=False):
     hands out a :class:`PartWriter` and the engine passes the receipts back
     through :meth:`record` in task order.
     """
+
+    capabilities = Capabilities(parallel_parts=True)
 
     def __init__(self, staging: Staging, codec: Codec) -> None:
         super().__init__(staging)
@@ -324,14 +315,14 @@ def _crc32_file(path: Path) -> int:
 
 def file_formats() -> tuple[type[FileOutput], ...]:
     """Every file format, each module of this package imported once."""
-    discover(__package__)
-    return tuple(FORMATS)
+    return OUTPUTS.file_formats()
 
 
 def file_sink(fmt: str, staging: Staging) -> FileOutput:
     """The sink for an output format."""
-    names = sorted(cls.name for cls in file_formats())
-    if fmt not in FORMATS:
+    formats = {cls.name: cls for cls in file_formats()}
+    if fmt not in formats:
+        names = sorted(formats)
         expected = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
         raise OutputError(f"unknown output format '{fmt}' (expected {expected})")
-    return FORMATS[fmt](staging)
+    return formats[fmt](staging)

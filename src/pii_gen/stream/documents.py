@@ -13,8 +13,6 @@ so no Python code runs per person.  The stream then only slices ready-made bytes
 
 from __future__ import annotations
 
-import queue
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +21,7 @@ import pyarrow.compute as pc
 
 from ..config import GenerateConfig
 from ..packs.person.contract import TABLES
-from ..planning import build_plan, runtime
+from ..planning import build_plan
 from ..sinks.base import Batch
 from ..sinks.codecs import CsvCodec, json_members, json_objects, string_bytes
 
@@ -221,77 +219,3 @@ def _group(child: pa.Table, person_ids: pa.Array, n: int) -> tuple[pa.Table, np.
         child, owner = child.take(pa.array(order)), owner[order]
     counts = np.bincount(owner, minlength=n)
     return child, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-
-
-class BlockSource:
-    """Generates document blocks 0, 1, 2, ... in a background thread, at most ``ahead`` blocks in advance.
-
-    The bounded queue is what keeps memory flat: when the stream is slower than generation
-    the thread waits.  Blocks are the same whatever the consumer's pace (they depend only on
-    the seed, config and block number).
-    """
-
-    def __init__(self, config: GenerateConfig, ahead: int = 2) -> None:
-        self.config = config
-        self._queue: queue.Queue = queue.Queue(maxsize=ahead)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="pii_gen-stream-source", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            gen = runtime(build_plan(self.config))
-            size = gen.plan.keys.block_size
-            b = 0
-            while not self._stop.is_set():
-                block = build_block(b, gen.batch((b + 1) * size, b, b + 1))
-                if not self._put(block):
-                    return
-                b += 1
-        except BaseException as err:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            self._put(err)
-
-    def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def next(self) -> DocumentBlock:
-        """The next block, waiting for it if generation is behind."""
-        item = self._queue.get()
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-
-class Documents:
-    """Hands out the stream's documents in order, as chunks that never cross a block boundary."""
-
-    def __init__(self, source: BlockSource) -> None:
-        self.source = source
-        self.block: DocumentBlock | None = None
-        self.pos = 0
-
-    def ready(self) -> None:
-        """Wait for the first block (before the clock starts, so start-up does not count as lag)."""
-        if self.block is None:
-            self.block = self.source.next()
-
-    def take(self, n: int) -> Chunk:
-        """Up to ``n`` (> 0) next documents, fewer at the end of a block."""
-        self.ready()
-        assert self.block is not None
-        while self.pos >= len(self.block):
-            self.block, self.pos = self.source.next(), 0
-        stop = min(len(self.block), self.pos + n)
-        chunk = Chunk(self.block, self.pos, stop)
-        self.pos = stop
-        return chunk

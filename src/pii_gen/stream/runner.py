@@ -1,6 +1,7 @@
-"""The stream loop: take due documents, hand them to the destination, sleep to the next tick.
+"""The stream: the local backend runs an open-ended plan into :class:`StreamOutput`, which takes due
+documents from each block, hands them to the destination and sleeps to the next tick.
 
-Writes are synchronous and generation runs at most two blocks ahead, so a destination slower
+Writes are synchronous and the next block is generated only when one is used up, so a destination slower
 than the rate makes the stream fall behind (the lag, shown on stderr) instead of buffering:
 memory stays flat however long it runs.  Once the destination keeps up again the stream
 catches up, as fast as the destination takes it, so the total stays exact.
@@ -9,17 +10,22 @@ catches up, as fast as the destination takes it, so the total stays exact.
 from __future__ import annotations
 
 import math
-import os
 import signal
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
+import pyarrow as pa
+
+from ..backends.base import CancelToken
+from ..backends.local import LocalBackend
 from ..config import GenerateConfig, build_config
 from ..errors import OutputError
+from ..packs.person.contract import BLOCK_SIZE
+from ..planning import build_plan
+from ..sinks.base import Batch, Capabilities, Sink
 from .destinations import DeliveryError, Destination, StreamClosed, make_destination
-from .documents import BlockSource, Documents
+from .documents import Chunk, DocumentBlock, build_block
 from .options import StreamOptions
 from .pacing import Pacer, Progress
 
@@ -52,15 +58,15 @@ class StreamResult:
 
     @property
     def exit_code(self) -> int:
-        if self.signal is not None:
-            return 128 + self.signal
+        if self.reason == "signal":  # a cancel without a signal counts as SIGINT's, as in generate
+            return 128 + (self.signal or signal.SIGINT)
         return 2 if self.reason == "error" or self.error else 0
 
     def summary(self) -> str:
         why = {
             "count": "done",
             "duration": "done",
-            "signal": f"stopped by {SIGNAL_NAMES.get(self.signal or 0, 'a signal')}",
+            "signal": f"stopped by {SIGNAL_NAMES.get(self.signal or 0, 'a cancel')}",
             "closed": "reader went away",
             "error": "stopped by an error",
         }[self.reason]
@@ -71,104 +77,35 @@ class StreamResult:
         )
 
 
-class _Stop:
-    """SIGINT/SIGTERM set a flag the loop checks every tick; a second one ends the process at once."""
-
-    def __init__(self) -> None:
-        self.signal: int | None = None
-
-    def __call__(self, signum: int, frame: Any) -> None:
-        if self.signal is not None:  # asked twice: die of the signal now, as without a handler
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-        self.signal = signum
-
-
-def _install(stop: _Stop) -> dict[int, Any]:
-    """Catch SIGINT and SIGTERM (only possible in the main thread); returns the handlers to restore."""
-    saved: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in SIGNAL_NAMES:
-            saved[sig] = signal.signal(sig, stop)
-    return saved
-
-
-def _restore(saved: dict[int, Any]) -> None:
-    for sig, old in saved.items():
-        signal.signal(sig, old)
-
-
 def stream(
     config: GenerateConfig,
     options: StreamOptions,
     destination: Destination | None = None,
+    cancel: CancelToken | None = None,
 ) -> StreamResult:
-    """Stream people of ``config`` to ``options.to`` at ``options.rate`` until the count, duration or a signal.
+    """Stream people of ``config`` to ``options.to`` at ``options.rate`` until the count, the duration or
+    ``cancel`` (the command line turns SIGINT and SIGTERM into it; the stream installs no signal handler,
+    so it runs from any thread).
 
     Errors before the first person (bad options, an unreachable destination) raise; errors later
     stop the stream and come back in the result (``reason="error"``) with what was sent by then.
     """
     dest = destination or make_destination(options, config)
-    stop = _Stop()
-    handlers = _install(stop)
-    try:
-        dest.open()
-        if dest.first_person_id is not None:  # continue after the people already there
-            config = build_config(config.model_dump(), first_person_id=dest.first_person_id)
-        source = BlockSource(config)
-        try:
-            docs = Documents(source)
-            docs.ready()
-            return _run(docs, dest, options, stop)
-        finally:
-            source.close()
-    finally:
-        _restore(handlers)
-
-
-def _run(docs: Documents, dest: Destination, options: StreamOptions, stop: _Stop) -> StreamResult:
-    pacer = Pacer(options.rate)
-    stdout_dest = options.to in ("", "-")
-    live = sys.stderr.isatty() and not (stdout_dest and sys.stdout.isatty())
-    progress = Progress(options.rate, live, options.quiet)
-    state = _State()
+    cancel = cancel or CancelToken()
+    dest.open()
+    if dest.first_person_id is not None:  # continue after the people already there
+        config = build_config(config.model_dump(), first_person_id=dest.first_person_id)
+    # A block a batch, generated in this process: a stream needs its first people at once, and worker
+    # processes would start slower than it sends (generation is far faster than any useful rate).
+    plan = build_plan(build_config(config.model_dump(), batch_size=BLOCK_SIZE, workers=1), open_ended=True)
+    output = StreamOutput(dest, options, cancel)
     reason, error = "", ""
-    seen_failed = 0
-    pacer.restart()
-    monitor = _Monitor(pacer, options, progress, state)
     try:
-        while True:
-            if stop.signal is not None:
-                reason = "signal"
-                break
-            elapsed = pacer.elapsed()
-            final = options.duration is not None and elapsed >= options.duration
-            due = pacer.due(options.duration if final else elapsed)
-            if options.count is not None:
-                due = min(due, options.count)
-            if final and due == math.inf:  # unpaced with a duration: time is up
-                reason = "duration"
-                break
-            todo = due - state.emitted
-            if todo > 0:
-                chunk = docs.take(int(min(todo, options.batch)))
-                dest.write(chunk)
-                state.emitted += len(chunk)
-                if dest.failed != seen_failed:  # a batch was refused and the stream goes on: say so
-                    seen_failed = dest.failed
-                    progress.failure(pacer.elapsed(), dest.last_failure, dest.failed)
-                continue
-            if final:
-                reason = "duration"
-                break
-            if options.count is not None and state.emitted >= options.count:
-                reason = "count"
-                break
-            dest.poll()
-            if dest.failed != seen_failed:
-                seen_failed = dest.failed
-                progress.failure(pacer.elapsed(), dest.last_failure, dest.failed)
-            pacer.sleep()
+        try:
+            LocalBackend().run(plan, output, cancel)
+        except _Ended:
+            pass
+        reason = output.reason or "signal"  # an open-ended run returns only when cancelled
         dest.close()
     except StreamClosed:
         reason = "closed"
@@ -177,9 +114,8 @@ def _run(docs: Documents, dest: Destination, options: StreamOptions, stop: _Stop
         reason, error = "error", str(err)
         _close_after_error(dest)
     finally:
-        monitor.stop()
-        progress.finish()
-    elapsed = pacer.elapsed()
+        output.finish()
+    elapsed = output.pacer.elapsed()
     if reason == "duration":
         elapsed = min(elapsed, options.duration or elapsed)
     failed = dest.failed + _lost(dest)
@@ -189,9 +125,99 @@ def _run(docs: Documents, dest: Destination, options: StreamOptions, stop: _Stop
             f"{dest.label} took {dest.sent:,} of {dest.sent + failed:,} people ({delivered:.1%}), less than "
             f"--min-delivered {options.min_delivered:.0%}: {StreamResult.reasons(dest.failures)}"
         )
-    caught = stop.signal if reason == "signal" else None
+    caught = cancel.signum if reason == "signal" else None
     failures = dict(dest.failures)
-    return StreamResult(state.emitted, dest.sent, failed, elapsed, reason, caught, dest.label, error, failures)
+    return StreamResult(output.state.emitted, dest.sent, failed, elapsed, reason, caught, dest.label, error, failures)
+
+
+class _Ended(Exception):
+    """The stream reached its count or duration: raised out of the backend to end the open-ended run there."""
+
+
+class StreamOutput(Sink):
+    """The stream as the backend's output: each block it is given becomes documents, handed to the
+    destination at the stream's pace (:class:`Pacer`), until the count or the duration ends the run
+    (:class:`_Ended`) or ``cancel`` is set (it returns, and the backend stops at once)."""
+
+    capabilities = Capabilities(streaming=True)
+
+    def __init__(self, dest: Destination, options: StreamOptions, cancel: CancelToken) -> None:
+        super().__init__()
+        self.dest, self.options, self.cancel = dest, options, cancel
+        self.pacer = Pacer(options.rate)
+        stdout_dest = options.to in ("", "-")
+        live = sys.stderr.isatty() and not (stdout_dest and sys.stdout.isatty())
+        self.progress = Progress(options.rate, live, options.quiet)
+        self.state = _State()
+        self.reason = ""  # why the stream ended, once it has
+        self.blocks = 0
+        self._seen_failed = 0
+        self._monitor: _Monitor | None = None
+
+    def open(self, schemas: dict[str, pa.Schema]) -> None:
+        """The destination is opened before the plan is made (it may decide the first person_id)."""
+        self.schemas = schemas
+
+    def write(self, batch: Batch) -> None:
+        block = build_block(self.blocks, batch)
+        self.blocks += 1
+        if self._monitor is None:  # the first block is here: the clock starts now, so start-up is no lag
+            self.pacer.restart()
+            self._monitor = _Monitor(self.pacer, self.options, self.progress, self.state)
+        self._pace(block)
+
+    def _pace(self, block: DocumentBlock) -> None:
+        """Hand the block's documents over as they fall due; return when the next block is needed."""
+        options, dest, pacer, state = self.options, self.dest, self.pacer, self.state
+        pos = 0
+        while not self.cancel.cancelled:
+            elapsed = pacer.elapsed()
+            final = options.duration is not None and elapsed >= options.duration
+            due = pacer.due(options.duration if final else elapsed)
+            if options.count is not None:
+                due = min(due, options.count)
+            if final and due == math.inf:  # unpaced with a duration: time is up
+                self._end("duration")
+            todo = due - state.emitted
+            if todo > 0:
+                if pos >= len(block):
+                    return
+                chunk = Chunk(block, pos, min(len(block), pos + int(min(todo, options.batch))))
+                pos = chunk.stop
+                dest.write(chunk)
+                state.emitted += len(chunk)
+                self._report_failures()
+                continue
+            if final:
+                self._end("duration")
+            if options.count is not None and state.emitted >= options.count:
+                self._end("count")
+            dest.poll()
+            self._report_failures()
+            pacer.sleep()
+        self.reason = "signal"
+
+    def _end(self, reason: str) -> None:
+        self.reason = reason
+        raise _Ended(reason)
+
+    def _report_failures(self) -> None:
+        """A batch was refused and the stream goes on: say so."""
+        if self.dest.failed != self._seen_failed:
+            self._seen_failed = self.dest.failed
+            self.progress.failure(self.pacer.elapsed(), self.dest.last_failure, self.dest.failed)
+
+    def close(self) -> None:
+        self.dest.close()
+
+    def abort(self) -> None:
+        self.dest.abort()
+
+    def finish(self) -> None:
+        """Stop showing progress."""
+        if self._monitor is not None:
+            self._monitor.stop()
+        self.progress.finish()
 
 
 @dataclass

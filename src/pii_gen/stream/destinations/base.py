@@ -1,8 +1,9 @@
-"""The one interface of every stream destination, the batching most of them share, and their registry.
+"""The one interface of every stream destination and the batching most of them share.
 
-A destination registers itself by subclassing :class:`Destination`: its ``name`` (the kind messages call
-it), the ``--to`` URL schemes it takes, and :meth:`Destination.create`, which builds it from a ``--to``
-value.  Two classes claiming one scheme is an error when the second is imported.
+A destination registers itself in the outputs' registry (:data:`~pii_gen.sinks.outputs.OUTPUTS`, as a
+streaming output) by subclassing :class:`Destination`: its ``name`` (the kind messages call it), the
+``--to`` URL schemes it takes, and :meth:`Destination.create`, which builds it from a ``--to`` value.
+Two destinations claiming one scheme is an error when the second is imported.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 from ...errors import OutputError, RegistryError
 from ...redact import scrub
-from ...core.registry import Registry, where
+from ...core.registry import where
 from ...retry import Sleep
+from ...sinks.base import Capabilities
+from ...sinks.outputs import OUTPUTS
 from ..documents import Chunk
 
 if TYPE_CHECKING:
@@ -49,6 +52,8 @@ class Destination:
     formats: ClassVar[tuple[str, ...]] = ("jsonl",)
     #: Whether ``--rotate-size`` / ``--rotate-every`` apply.
     rotates: ClassVar[bool] = False
+    #: Every destination streams; one that commits what it takes batch by batch is transactional too.
+    capabilities: ClassVar[Capabilities] = Capabilities(streaming=True)
 
     #: person_id the stream starts at, when the destination decides it (a database that already holds people).
     first_person_id: int | None = None
@@ -64,8 +69,11 @@ class Destination:
 
     def __init_subclass__(cls, register: bool = True, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        if register:
-            REGISTRY.add(cls)
+        if not register:
+            return
+        if cls.create.__func__ is Destination.create.__func__:  # type: ignore[attr-defined]
+            raise RegistryError(f"stream destination {where(cls)} has no create() to build it from --to")
+        OUTPUTS.add(cls)
 
     @classmethod
     def create(cls, to: str, options: StreamOptions, config: GenerateConfig, header: bytes) -> Destination:
@@ -177,29 +185,3 @@ class Batching(Destination, ABC, register=False):
 
     def release(self) -> None:
         """Close the connection."""
-
-
-class Destinations(Registry[type[Destination]]):
-    """The registered destinations: each under its own name, with URL schemes no other one claims."""
-
-    def check(self, cls: type[Destination], others: list[type[Destination]]) -> None:
-        schemes = cls.schemes
-        if not isinstance(schemes, tuple) or any(not isinstance(s, str) or s != s.lower() or not s for s in schemes):
-            raise RegistryError(f"stream destination {where(cls)} needs schemes as a tuple of lower-case names")
-        for other in others:
-            shared = sorted(set(schemes) & set(other.schemes))
-            if shared:
-                raise RegistryError(
-                    f"stream destination {where(cls)} claims scheme '{shared[0]}://' like {where(other)}: "
-                    "a scheme names one destination"
-                )
-        if cls.create.__func__ is Destination.create.__func__:  # type: ignore[attr-defined]
-            raise RegistryError(f"stream destination {where(cls)} has no create() to build it from --to")
-
-    def by_scheme(self, scheme: str) -> type[Destination] | None:
-        """The destination taking URL scheme ``scheme``, if any."""
-        return next((cls for cls in self if scheme in cls.schemes), None)
-
-
-#: Every destination defined so far (:func:`pii_gen.stream.destinations.destinations` imports them all).
-REGISTRY = Destinations("stream destination")

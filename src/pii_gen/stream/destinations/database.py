@@ -18,7 +18,7 @@ from ...config import GenerateConfig
 from ...db.url import SCHEMES, DatabaseURL
 from ...db.url import parse as parse_db_url
 from ...errors import OutputError
-from ...sinks.base import Batch
+from ...sinks.base import Batch, Capabilities
 from ...sinks.database import DatabaseSink
 from ...start import decide_start
 from ..documents import Chunk
@@ -44,6 +44,7 @@ class DatabaseDestination(Batching):
 
     name = "database"
     schemes = tuple(SCHEMES)
+    capabilities = Capabilities(streaming=True, transactional=True)
 
     @classmethod
     def create(cls, to: str, options: StreamOptions, config: GenerateConfig, header: bytes) -> Destination:
