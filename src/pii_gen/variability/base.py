@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from ..errors import RegistryError
 from ..reference import Reference
 from ..registry import Registry, where
-from ..schema import KINDS, Table
+from ..schema import KINDS, Column, Table
 
 
 @dataclass
@@ -140,6 +140,11 @@ class NoiseType:
 
     def apply(self, cells: Cells) -> Change:
         raise NotImplementedError
+
+    @classmethod
+    def contract_column(cls, col: Column) -> Column:
+        """``col`` as this noise may leave it (another type, a null): the output contract's column."""
+        return col
 
     @classmethod
     def supports(cls, kind: str) -> bool:
