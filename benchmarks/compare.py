@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime
 import os
 import shlex
@@ -20,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -34,7 +34,7 @@ from run import emit, machine_info, md_table, run_generator  # noqa: E402
 GOLDEN = "tests/golden"
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Case:
     """One generator run to compare: people, format, workers and noise profile."""
 
@@ -80,12 +80,20 @@ def load() -> str:
     return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def compare(case: Case, found: dict[tuple[Case, str], list[float]]) -> list[str]:
+    """One table row: the medians of both commits, their ratio and every run."""
+    before, after = (statistics.median(found[(case, k)]) for k in ("before", "after"))
+    runs = [", ".join(f"{x:,.0f}" for x in found[(case, k)]) for k in ("before", "after")]
+    return [case.label(), f"{before:,.0f}", f"{after:,.0f}", f"{after / before:.3f}", *runs]
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--before", help="baseline revision (default: the commit before the golden test was added)")
     p.add_argument("--after", default="HEAD", help="revision to compare with it (default HEAD)")
     p.add_argument("--repeat", type=int, default=3, help="runs of each case per commit, median taken (default 3)")
     p.add_argument("--large", action="store_true", help="also 10,000,000 people CSV (slow on 2 cores)")
+    p.add_argument("--people", type=int, help="people in every case instead (a quick check of the script)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-dir", type=Path, default=REPO / "bench-out", help="scratch folder (default bench-out/)")
     p.add_argument("--results", type=Path, default=BENCH_DIR / "RESULTS-compare.md", help="Markdown report path")
@@ -102,12 +110,15 @@ def main() -> None:
     revs = {"before": git("rev-parse", args.before or commit_before_golden()), "after": git("rev-parse", args.after)}
     titles = {k: f"{rev[:9]} {git('log', '-1', '--format=%s', rev)[:70]}" for k, rev in revs.items()}
     cases = (*CASES, LARGE) if args.large else CASES
+    if args.people:
+        cases = tuple(dataclasses.replace(case, n=args.people) for case in cases)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     loads = [f"start: {load()}"]
     emit(f"Date: {date}\nbefore: {titles['before']}\nafter:  {titles['after']}\nload average {loads[0]}")
 
-    speeds: dict[tuple[Case, str], list[float]] = {}
+    speeds: dict[tuple[Case, str], list[float]] = {}  # people per wall-clock second
+    per_cpu: dict[tuple[Case, str], list[float]] = {}  # people per CPU second of the whole process tree
     with tempfile.TemporaryDirectory(prefix="pii_gen-compare-") as tmp, contextlib.ExitStack() as stack:
         trees = {k: stack.enter_context(checkout(rev, Path(tmp))) for k, rev in revs.items()}
         for tree in trees.values():  # warm-up: file cache, bytecode
@@ -119,18 +130,20 @@ def main() -> None:
                         case.n, case.fmt, case.workers, args.out_dir, args.seed, noise=case.noise, repo=tree
                     )
                     speeds.setdefault((case, k), []).append(r["people_per_s"])
-                    emit(f"run {rep + 1}/{args.repeat} {case.label()} {k}: {r['people_per_s']:,.0f} people/s")
+                    per_cpu.setdefault((case, k), []).append(case.n / r["cpu_s"])
+                    emit(
+                        f"run {rep + 1}/{args.repeat} {case.label()} {k}: {r['people_per_s']:,.0f} people/s, "
+                        f"{per_cpu[(case, k)][-1]:,.0f} people/CPU-s"
+                    )
             loads.append(f"after repetition {rep + 1}: {load()}")
             emit(f"load average {loads[-1]}")
 
-    headers = ["case", "before people/s", "after people/s", "after / before", "before runs", "after runs"]
-    rows = []
-    for case in cases:
-        before, after = (statistics.median(speeds[(case, k)]) for k in ("before", "after"))
-        runs = [", ".join(f"{s:,.0f}" for s in speeds[(case, k)]) for k in ("before", "after")]
-        rows.append([case.label(), f"{before:,.0f}", f"{after:,.0f}", f"{after / before:.3f}", *runs])
-    table = md_table(headers, rows)
-    emit("\n" + table)
+    headers = ["case", "before", "after", "after / before", "before runs", "after runs"]
+    tables = {
+        unit: md_table([f"{headers[0]} ({unit})", *headers[1:]], [compare(case, found) for case in cases])
+        for unit, found in (("people/s", speeds), ("people/CPU-s", per_cpu))
+    }
+    emit("\n" + "\n\n".join(tables.values()))
     machine = md_table(["", ""], [[k, v] for k, v in machine_info().items()])
     report = [
         "# pii_gen throughput, two commits side by side",
@@ -152,7 +165,12 @@ def main() -> None:
         "interleaved (before, after, before, after ...), median shown. Other work on the machine slows both "
         "commits alike, but widens the spread: see the load averages.",
         "",
-        table,
+        tables["people/s"],
+        "",
+        "People per CPU second (user + system of the process tree) depend less on what else runs on the "
+        "machine than the wall clock does: on a busy machine, compare these.",
+        "",
+        tables["people/CPU-s"],
         "",
         "## Load average (1 / 5 / 15 min)",
         "",
