@@ -130,7 +130,7 @@ def test_a_new_noise_type_is_configurable_and_applied_with_no_other_edit(scratch
     shouted = pc.is_in(out["persons"].column("person_id"), log.column("record_id"))
     assert pc.all(pc.equal(pc.filter(names, shouted), pc.utf8_upper(pc.filter(clean_names, shouted)))).as_py()
     assert log.column("original_value").to_pylist() == pc.filter(clean_names, shouted).to_pylist()
-    with pytest.raises(ConfigError, match=r"shout noise cannot change persons\.ssn \(noise types for it: missing, format, wrong_"):
+    with pytest.raises(ConfigError, match=r"shout noise cannot change persons\.ssn \(noise types for it: missing, "):
         build_config({"noise": {"columns": {"persons.ssn": {"shout": 0.1}}}})
 
 

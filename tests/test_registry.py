@@ -337,6 +337,8 @@ def test_a_well_declared_noise_type_registers():
         ({"position": 3}, "has position 3, already pii_gen.variability.missing.Missing's: positions must differ"),
         ({"name": "typo"}, "is named 'typo' like pii_gen.variability.typos.Typo: names must differ"),
         ({"variants": ("a", "a")}, "needs variants, each named once"),
+        ({"name": "seventeen_letters"}, "names 'seventeen_letters', longer than the noise log's noise_type column (16"),
+        ({"variants": ("ok", "x" * 25)}, f"names '{'x' * 25}', longer than the noise log's variant column (24 char"),
     ],
 )
 def test_a_badly_declared_noise_type_is_refused_naming_it(declares, message):
@@ -492,8 +494,8 @@ def test_every_dialect_and_path_opens_with_its_registered_connection():
 
 def test_two_connections_cannot_claim_one_dialect_and_path():
     before = list(CONNECTIONS)
-    with pytest.raises(RegistryError, match=r"<locals>\.OtherPostgres claims postgresql\+native like "
-                       r"pii_gen\.db\.connections\.postgres\.PostgresConnection: a dialect and path name one conn"):  # fmt: skip
+    clash = r"<locals>\.OtherPostgres claims postgresql\+native like pii_gen\.db\.connections\.postgres\.Postgres"
+    with pytest.raises(RegistryError, match=clash + r"Connection: a dialect and path name one connection$"):
 
         class OtherPostgres(Connection):
             name = "other-postgres"

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from ..errors import RegistryError
 from ..reference import Reference
 from ..registry import Registry, where
-from ..schema import KINDS, Column, Table
+from ..schema import KINDS, NOISE_LOG, Column, Table
 
 
 @dataclass
@@ -179,6 +179,14 @@ class NoiseTypes(Registry[type[NoiseType]]):
             )
         if not cls.variants or len(set(cls.variants)) != len(cls.variants):
             raise RegistryError(f"noise type {where(cls)} needs variants, each named once (got {cls.variants!r})")
+        for column, names in (("noise_type", (cls.name,)), ("variant", cls.variants)):
+            room = NOISE_LOG.column(column).max_length or 0
+            long = next((n for n in names if len(n) > room), None)
+            if long is not None:
+                raise RegistryError(
+                    f"noise type {where(cls)} names '{long}', longer than the noise log's {column} column "
+                    f"({room} characters)"
+                )
 
 
 #: Every noise type defined so far (see :func:`pii_gen.variability.registry.noise_types` for all of them).
