@@ -25,7 +25,8 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from pii_gen import GenerateConfig, PersonGenerator  # noqa: E402
 from pii_gen.db import ddl  # noqa: E402
-from pii_gen.db.loaders import OdbcConnection, connect  # noqa: E402
+from pii_gen.db.connections.odbc import OdbcConnection  # noqa: E402
+from pii_gen.db.loaders import connect  # noqa: E402
 from pii_gen.db.url import parse  # noqa: E402
 from pii_gen.packs.person.contract import PERSONS, TABLES  # noqa: E402
 from run import machine_info, md_table  # noqa: E402

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.metadata
+import os
 import platform
 import resource
 import shlex
@@ -152,14 +153,21 @@ SAME_FIELDS = BENCH_DIR / "same_fields.yaml"
 
 
 def run_generator(
-    n: int, fmt: str, workers: int, out_root: Path, seed: int, config: Path | None = None, noise: str | None = None
+    n: int,
+    fmt: str,
+    workers: int,
+    out_root: Path,
+    seed: int,
+    config: Path | None = None,
+    noise: str | None = None,
+    repo: Path = REPO,
 ) -> dict:
-    """Run one generation as a subprocess, measure it, then delete its output."""
+    """Run one generation as a subprocess of the checkout ``repo``, measure it, then delete its output."""
     out = out_root / f"{fmt}-{n}-w{workers}"
     shutil.rmtree(out, ignore_errors=True)
     cmd = [
         sys.executable,
-        str(REPO / "pii_gen.py"),
+        str(repo / "pii_gen.py"),
         "generate",
         "-n",
         str(n),
@@ -179,7 +187,7 @@ def run_generator(
         cmd += ["--noise", noise]
     cpu_before = children_cpu()
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd)
+    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(repo / "src")})
     sampler = TreeRSS(proc.pid)
     sampler.start()
     code = proc.wait()

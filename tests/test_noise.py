@@ -15,11 +15,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from pii_gen import GenerateConfig, PersonGenerator
-from pii_gen.config import ColumnNoise, build_config
+from pii_gen.config import build_config, column_noise
 from pii_gen.errors import ConfigError
 from pii_gen.packs.person.reference import data_dir
 from pii_gen.packs.person.contract import TABLES
 from pii_gen.variability import make_plan, noise_types, tables_for
+from pii_gen.variability.base import REGISTRY as NOISE_TYPES
+from pii_gen.variability.base import Cells, Change, NoiseType
 from pii_gen.variability.duplicates import DUPLICATE_ID_BASE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +69,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_registry_names_match_config_fields_and_columns_exist():
-    assert [t.name for t in noise_types()] == list(ColumnNoise.model_fields)
+    assert [t.name for t in noise_types()] == list(column_noise().model_fields)
     for t in noise_types():
         assert len(set(t.variants)) == len(t.variants), t.name
         for table, names in t.columns_in(TABLES).items():
@@ -94,6 +96,47 @@ def test_bad_noise_config_is_one_clear_error(noise, message):
         build_config({"noise": noise})
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+@pytest.fixture
+def scratch_noise_types(monkeypatch):
+    """Noise types a test registers are gone after it."""
+    noise_types()
+    monkeypatch.setattr(NOISE_TYPES, "_classes", dict(NOISE_TYPES._classes))
+
+
+def test_a_new_noise_type_is_configurable_and_applied_with_no_other_edit(scratch_noise_types):
+    class Shout(NoiseType):
+        """First names typed with caps lock on: the whole noise type, defined where it is used."""
+
+        name = "shout"
+        position = 50
+        kinds = frozenset({"given_name"})
+        variants = ("upper",)
+        description = "caps lock on"
+
+        def apply(self, cells: Cells) -> Change:
+            values = pc.utf8_upper(cells.values)
+            return Change(values, np.asarray(pc.not_equal(values, cells.values)), np.zeros(len(cells), np.int64))
+
+    assert [t.name for t in noise_types()][-1] == "shout" and list(column_noise().model_fields)[-1] == "shout"
+    cfg = build_config({"seed": 7, "noise": {"columns": {"persons.first_name": {"shout": 0.3, "typo": 0.1}}}})
+    assert make_plan(cfg.noise).rates == {("persons", "first_name"): {"typo": 0.1, "shout": 0.3}}
+    clean_names = PersonGenerator(GenerateConfig(seed=7)).generate(5_000)["persons"].column("first_name")
+    out = PersonGenerator(cfg).generate(5_000)
+    names = out["persons"].column("first_name")
+    log = out["noise_log"].filter(pc.equal(out["noise_log"].column("noise_type"), "shout"))
+    assert 0.27 < log.num_rows / len(names) < 0.33 and set(log.column("variant").to_pylist()) == {"upper"}
+    shouted = pc.is_in(out["persons"].column("person_id"), log.column("record_id"))
+    assert pc.all(pc.equal(pc.filter(names, shouted), pc.utf8_upper(pc.filter(clean_names, shouted)))).as_py()
+    assert log.column("original_value").to_pylist() == pc.filter(clean_names, shouted).to_pylist()
+    with pytest.raises(ConfigError, match=r"shout noise cannot change persons\.ssn \(noise types for it: missing, "):
+        build_config({"noise": {"columns": {"persons.ssn": {"shout": 0.1}}}})
+
+
+def test_an_unknown_noise_type_is_an_unknown_config_field():
+    with pytest.raises(ConfigError, match=r"^unknown config field 'noise\.columns\.persons\.first_name\.shout'$"):
+        build_config({"noise": {"columns": {"persons.first_name": {"shout": 0.3}}}})
 
 
 def test_override_that_pushes_a_profile_column_over_1_is_refused_when_the_config_is_read():

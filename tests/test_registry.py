@@ -13,7 +13,12 @@ import pytest
 
 from pii_gen import PersonGenerator
 from pii_gen.config import Format, build_config
+from pii_gen.db.connections.base import REGISTRY as CONNECTIONS
+from pii_gen.db.connections.base import Connection, connection_class, connection_types
+from pii_gen.db.ddl import DIALECTS
+from pii_gen.db.loaders import connect
 from pii_gen.db.url import SCHEMES as DB_SCHEMES
+from pii_gen.db.url import DatabaseURL, parse
 from pii_gen.errors import ConfigError, OutputError, RegistryError
 from pii_gen.packs.person.generators import ENGINE_COLUMNS, Context, SubGenerator, registry
 from pii_gen.core.steps import Steps, check_contract, run_order
@@ -338,6 +343,8 @@ def test_a_well_declared_noise_type_registers():
         ({"position": 3}, "has position 3, already pii_gen.variability.missing.Missing's: positions must differ"),
         ({"name": "typo"}, "is named 'typo' like pii_gen.variability.typos.Typo: names must differ"),
         ({"variants": ("a", "a")}, "needs variants, each named once"),
+        ({"name": "seventeen_letters"}, "names 'seventeen_letters', longer than the noise log's noise_type column (16"),
+        ({"variants": ("ok", "x" * 25)}, f"names '{'x' * 25}', longer than the noise log's variant column (24 char"),
     ],
 )
 def test_a_badly_declared_noise_type_is_refused_naming_it(declares, message):
@@ -507,3 +514,80 @@ def test_generate_db_builds_the_output_its_scheme_names(scratch_registries, tmp_
     with pytest.raises(Chosen, match="people.db"):
         api.generate(build_config({"count": 10, "db": f"sqlite:///{tmp_path / 'people.db'}", "quiet": True}))
     assert not (tmp_path / "people.db").exists()
+
+
+# -- database connections -------------------------------------------------------------------------
+
+
+def test_every_dialect_and_path_opens_with_its_registered_connection():
+    registered = connection_types()
+    assert _registered_or_their_base(_defined_in("pii_gen.db.connections", Connection), list(registered)) == []
+    claims = [c for cls in registered for c in cls.claims]
+    assert len(claims) == len(set(claims)) and set(claims) == set(DB_SCHEMES.values())
+    assert {dialect for dialect, _ in claims} == set(DIALECTS)
+    chosen = {scheme: CONNECTIONS.serving(*key).name for scheme, key in DB_SCHEMES.items()}
+    assert chosen == {
+        "postgresql": "postgresql", "postgres": "postgresql", "postgresql+psycopg": "postgresql",
+        "postgresql+pyodbc": "odbc", "mysql": "mysql", "mariadb": "mysql", "mysql+pymysql": "mysql",
+        "mariadb+pymysql": "mysql", "mysql+pyodbc": "odbc", "mariadb+pyodbc": "odbc", "mssql+pyodbc": "odbc",
+        "mssql": "odbc", "sqlite": "sqlite", "duckdb": "duckdb",
+    }  # fmt: skip
+    assert [c.name for c in registered if c.fallback] == ["odbc"]
+    assert connection_class(DatabaseURL("oracle", "odbc")).name == "odbc"  # what no class claims goes to ODBC
+    assert connection_class(parse("DRIVER={x};SERVER=h;UID=sa;PWD=pw;")).name == "odbc"
+
+
+def test_two_connections_cannot_claim_one_dialect_and_path():
+    before = list(CONNECTIONS)
+    clash = r"<locals>\.OtherPostgres claims postgresql\+native like pii_gen\.db\.connections\.postgres\.Postgres"
+    with pytest.raises(RegistryError, match=clash + r"Connection: a dialect and path name one connection$"):
+
+        class OtherPostgres(Connection):
+            name = "other-postgres"
+            claims = (("postgresql", "asyncpg"), ("postgresql", "native"))
+
+    with pytest.raises(RegistryError, match=r"SecondFallback is a fallback like pii_gen\.db\.connections\.odbc\.Od"):
+
+        class SecondFallback(Connection):
+            name = "second-fallback"
+            fallback = True
+
+    assert list(CONNECTIONS) == before and connection_class(parse("postgresql://u@h/db")).name == "postgresql"
+
+
+@pytest.fixture
+def scratch_connections(monkeypatch):
+    """Connection types a test registers are gone after it."""
+    connection_types()
+    monkeypatch.setattr(CONNECTIONS, "_classes", dict(CONNECTIONS._classes))
+
+
+def test_a_new_connection_registers_itself_and_opens_its_urls(scratch_connections, tmp_path):
+    import sqlite3
+
+    class MemorySqlite(Connection):
+        """SQLite in memory, as a connection type that nothing else names."""
+
+        name = "sqlite-memory"
+        claims = (("sqlite", "memory"),)
+
+        def __init__(self, url: DatabaseURL, schema: str | None) -> None:
+            super().__init__(url, schema)
+            self.raw = sqlite3.connect(":memory:")
+
+    conn = connect(DatabaseURL("sqlite", "memory"))
+    assert isinstance(conn, MemorySqlite) and conn.execute("SELECT 40 + 2") == [(42,)]
+    conn.close()
+    assert type(connect(parse(f"sqlite:///{tmp_path / 'p.db'}"))).__name__ == "SqliteConnection"
+
+    class Broken(Connection):
+        name = "broken"
+        claims = (("sqlite", "broken"),)
+        extras = {"no_such_driver": "broken"}
+
+        def __init__(self, url: DatabaseURL, schema: str | None) -> None:
+            import no_such_driver  # noqa: F401
+
+    with pytest.raises(OutputError, match=r"^cannot load sqlite:///x\.db: the driver 'no_such_driver' is missing; "
+                       r'install it with pip install "pii-gen\[broken\]"$'):  # fmt: skip
+        connect(DatabaseURL("sqlite", "broken", file="x.db"))

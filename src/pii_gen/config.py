@@ -12,13 +12,23 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    SerializeAsAny,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
 from .errors import ConfigError
-from .variability.registry import check_column
+from .variability.base import NoiseType
+from .variability.registry import check_column, noise_types
 
 Format = Literal["csv", "jsonl", "parquet"]
 PiiMode = Literal["strict", "realistic"]
@@ -97,14 +107,11 @@ NOISE_PROFILES: tuple[str, ...] = ("none", "light", "realistic", "heavy")
 
 
 class ColumnNoise(_Section):
-    """Rates of each noise type for one column: the share of its values given that noise."""
+    """Rates of each noise type for one column: the share of its values given that noise.
 
-    typo: float = Field(0.0, ge=0, le=1, description="one-edit misspellings")
-    name_variant: float = Field(0.0, ge=0, le=1, description="nicknames, initials, swapped or changed names")
-    missing: float = Field(0.0, ge=0, le=1, description="null, empty or placeholder")
-    format: float = Field(0.0, ge=0, le=1, description="another format, case or stray whitespace")
-    wrong_value: float = Field(0.0, ge=0, le=1, description="wrong digits, swapped dates, copied values")
-    outlier: float = Field(0.0, ge=0, le=1, description="implausible or out-of-range values")
+    The fields are the registered noise types' (see :func:`column_noise`), so a new noise type is
+    configurable without an edit here; this class holds what every version of them shares.
+    """
 
     @model_validator(mode="after")
     def _total(self) -> "ColumnNoise":
@@ -117,6 +124,26 @@ class ColumnNoise(_Section):
 
     def rates(self) -> dict[str, float]:
         return {name: getattr(self, name) for name in type(self).model_fields}
+
+
+def column_noise() -> type[ColumnNoise]:
+    """The per-column rates model of the noise types registered now: one field each, in position order."""
+    return _column_noise_model(noise_types())
+
+
+@lru_cache(maxsize=None)
+def _column_noise_model(types: tuple[type[NoiseType], ...]) -> type[ColumnNoise]:
+    fields: dict[str, Any] = {t.name: (float, Field(0.0, ge=0, le=1, description=t.description)) for t in types}
+    return create_model("ColumnNoise", __base__=ColumnNoise, __module__=__name__, __doc__=ColumnNoise.__doc__, **fields)
+
+
+def _column_rates(value: object) -> ColumnNoise:
+    """One column's rates, validated against the noise types registered when the config is read."""
+    return value if isinstance(value, ColumnNoise) else column_noise().model_validate(value)
+
+
+#: A column's rates in a config: validated by :func:`column_noise`, written out with every field it has.
+ColumnRates = SerializeAsAny[Annotated[ColumnNoise, PlainValidator(_column_rates)]]
 
 
 class DuplicatesConfig(_Section):
@@ -133,7 +160,7 @@ class NoiseConfig(_Section):
     log: bool = Field(True, description="write the noise_log table: every change with its original value")
     magnitude: float | None = Field(None, ge=1, le=10_000, description="how far outliers go (profile's if unset)")
     duplicates: DuplicatesConfig | None = Field(None, description="duplicate records (profile's if unset)")
-    columns: dict[str, ColumnNoise] = Field(
+    columns: dict[str, ColumnRates] = Field(
         default_factory=dict, description="'table.column': rates, overriding the profile's for that column"
     )
 
@@ -198,7 +225,7 @@ def merge_columns(profile: str, overrides: dict[str, ColumnNoise]) -> dict[str, 
                 f"noise.columns.{key} with profile {profile}: rates add up to {total:.4g}; "
                 "a value gets at most one kind of noise, so they must not exceed 1"
             )
-        columns[key] = ColumnNoise.model_validate(merged)
+        columns[key] = column_noise().model_validate(merged)
     return columns
 
 

@@ -17,7 +17,8 @@ import pyarrow.compute as pc
 from ..errors import RegistryError
 from ..packs.person.reference import Reference
 from ..core.registry import Registry, where
-from ..core.contract import KINDS, Table
+from ..core.contract import KINDS, Column, Table
+from ..packs.person.contract import NOISE_LOG
 
 
 @dataclass
@@ -142,6 +143,11 @@ class NoiseType:
         raise NotImplementedError
 
     @classmethod
+    def contract_column(cls, col: Column) -> Column:
+        """``col`` as this noise may leave it (another type, a null): the output contract's column."""
+        return col
+
+    @classmethod
     def supports(cls, kind: str) -> bool:
         return kind in cls.kinds
 
@@ -174,6 +180,14 @@ class NoiseTypes(Registry[type[NoiseType]]):
             )
         if not cls.variants or len(set(cls.variants)) != len(cls.variants):
             raise RegistryError(f"noise type {where(cls)} needs variants, each named once (got {cls.variants!r})")
+        for column, names in (("noise_type", (cls.name,)), ("variant", cls.variants)):
+            room = NOISE_LOG.column(column).max_length or 0
+            long = next((n for n in names if len(n) > room), None)
+            if long is not None:
+                raise RegistryError(
+                    f"noise type {where(cls)} names '{long}', longer than the noise log's {column} column "
+                    f"({room} characters)"
+                )
 
 
 #: Every noise type defined so far (see :func:`pii_gen.variability.registry.noise_types` for all of them).

@@ -9,24 +9,19 @@ import pyarrow as pa
 from ..core.contract import Column, Table
 from ..packs.person.contract import NOISE_LOG, SOURCE_PERSON_ID, TABLES
 from .plan import NoisePlan
-
-DATE_TEXT_LENGTH = 12  # "Mar 07, 1980"
+from .registry import noise_types
 
 
 def noisy_column(col: Column, rates: dict[str, float]) -> Column:
-    """A column as noise leaves it: text dates where formats drift, wider integers for outliers,
-    nullable where values go missing, room for longer strings."""
-    kind, length, nullable = col.type, col.max_length, col.nullable or "missing" in rates
-    if pa.types.is_string(kind):
+    """A column as noise leaves it: room for longer strings, then what each noise type with a rate on it
+    does to the column (text dates, wider integers, nulls), in the noise types' order."""
+    if pa.types.is_string(col.type):
         # Hyphenated surnames double a name; extensions, spelt-out words and typos add a little.
-        length = 2 * (length or 0) + 16
-    if pa.types.is_date(kind) and "format" in rates:
-        kind, length = pa.string(), DATE_TEXT_LENGTH
-    if pa.types.is_integer(kind) and "outlier" in rates and kind.bit_width == 32:
-        kind = pa.int64()
-    if "name_variant" in rates and pa.types.is_string(kind):
-        nullable = True
-    return replace(col, type=kind, max_length=length, nullable=nullable, repetitive=col.repetitive)
+        col = replace(col, max_length=2 * (col.max_length or 0) + 16)
+    for noise in noise_types():
+        if noise.name in rates:
+            col = noise.contract_column(col)
+    return col
 
 
 def contract(plan: NoisePlan | None) -> dict[str, Table]:

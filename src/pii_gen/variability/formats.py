@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..packs.person.reference import _read
+from ..core.contract import Column
 from ..core.text import assemble, fixed_width, join
 from .base import Cells, Change, NoiseType
 
+DATE_TEXT_LENGTH = 12  # "Mar 07, 1980"
 DATES = ("birth_date", "reported_date", "date")  # kinds written as dates
 TEXT = ("given_name", "middle_name", "family_name", "city", "county", "organization", "job_title", "email")
 DATE_FORMATS = ("%m/%d/%Y", "%d/%m/%Y", "%m/%d/%y", "%Y%m%d", "%b %d, %Y")  # as written by _date_form
@@ -41,6 +45,11 @@ class FormatDrift(NoiseType):
     def __init__(self) -> None:
         self._suffixes = _abbreviations("street_suffixes", "suffix")
         self._units = _abbreviations("unit_designators", "designator")
+
+    @classmethod
+    def contract_column(cls, col: Column) -> Column:
+        """A date column becomes text: drifted dates are written in other formats."""
+        return replace(col, type=pa.string(), max_length=DATE_TEXT_LENGTH) if pa.types.is_date(col.type) else col
 
     def apply(self, cells: Cells) -> Change:
         n, v = len(cells), cells.values

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyarrow as pa
 
+from ..core.contract import Column
 from ..core.text import take
 from .base import DATA_KINDS, Cells, Change, NoiseType
 
@@ -30,6 +33,10 @@ class Missing(NoiseType):
     variants = ("null", "empty", "placeholder")
     kinds = DATA_KINDS  # every column that holds data: not a key, not a link to a person, household or address
     description = "nulls, empty strings and placeholder tokens"
+
+    @classmethod
+    def contract_column(cls, col: Column) -> Column:
+        return replace(col, nullable=True)
 
     def apply(self, cells: Cells) -> Change:
         n = len(cells)

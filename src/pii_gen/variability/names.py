@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..core.contract import Column
 from ..core.text import take
 from .base import Cells, Change, NoiseType
 
@@ -36,6 +39,11 @@ class NameVariant(NoiseType):
 
     def __init__(self) -> None:
         self._nicknames: tuple[pa.Array, np.ndarray, np.ndarray] | None = None
+
+    @classmethod
+    def contract_column(cls, col: Column) -> Column:
+        """Text names become nullable: a dropped middle name leaves none."""
+        return replace(col, nullable=True) if pa.types.is_string(col.type) else col
 
     def apply(self, cells: Cells) -> Change:
         variant = {

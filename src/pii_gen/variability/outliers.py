@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyarrow as pa
 
+from ..core.contract import Column
 from ..core.dates import DAYS_PER_YEAR, as_of_days
 from .base import Cells, Change, NoiseType
 
@@ -20,6 +23,11 @@ class Outlier(NoiseType):
     variants = ("implausible", "negative", "out_of_range", "over_110")
     kinds = frozenset({"money", "ratio", "score", "birth_date"})
     description = "implausible or negative amounts, credit scores out of range, ages over 110"
+
+    @classmethod
+    def contract_column(cls, col: Column) -> Column:
+        """32-bit integers widen to 64 bits: an outlier may not fit."""
+        return replace(col, type=pa.int64()) if pa.types.is_integer(col.type) and col.type.bit_width == 32 else col
 
     def apply(self, cells: Cells) -> Change:
         n, kind = len(cells), cells.kind

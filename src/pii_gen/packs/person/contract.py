@@ -213,7 +213,7 @@ NOISE_LOG = Table(
         _r(
             "noise_type",
             16,
-            description="typo, name_variant, missing, format, wrong_value, outlier or duplicate",
+            description="the name of the noise type (or duplicate, for a duplicate record)",
             kind="category",
         ),
         _r("variant", 24, description="the finer kind of change", kind="category"),

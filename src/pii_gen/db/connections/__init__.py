@@ -1,0 +1,1 @@
+"""One module per database connection type, each registering itself (see :mod:`.base`)."""
