@@ -1,4 +1,4 @@
--- pii_gen schema for postgresql; generated from src/pii_gen/schema.py, do not edit by hand.
+-- pii_gen schema for postgresql; generated from src/pii_gen/packs/person/contract.py, do not edit by hand.
 CREATE TABLE "pii_gen_runs" (
     "run_id" VARCHAR(36) NOT NULL,
     "seed" BIGINT NOT NULL,

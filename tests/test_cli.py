@@ -232,7 +232,7 @@ def test_planning_a_huge_run_holds_nothing_per_task():
     import tracemalloc
 
     from pii_gen.config import build_config
-    from pii_gen.engine import PerformanceOptimizer
+    from pii_gen.backends import PerformanceOptimizer
     from pii_gen.planning import build_plan
 
     config = build_config({"count": 888_931_098, "pii_mode": "realistic", "batch_size": 10_000})

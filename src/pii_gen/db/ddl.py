@@ -232,5 +232,5 @@ def script(
     """The DDL as one script, statements separated the way the dialect's tools expect."""
     sep = "\nGO\n" if name == "tsql" else ";\n"
     body = (sep if name == "tsql" else ";\n\n").join(statements(name, schema, drop_existing, tables))
-    header = f"-- pii_gen schema for {name}; generated from src/pii_gen/schema.py, do not edit by hand.\n"
+    header = f"-- pii_gen schema for {name}; generated from src/pii_gen/packs/person/contract.py, do not edit by hand.\n"
     return header + body + (sep if name == "tsql" else ";\n")
