@@ -230,10 +230,8 @@ class PerformanceOptimizer:
         if not parallel:
             gen = runtime(self.plan)
             try:
-                for task in self.tasks():
-                    if self._stopping(cancel):
-                        break
-                    self._deliver(sink, _produce(gen, task, writer), task, on_event)
+                for task, result in self._serial(gen, writer, cancel):
+                    self._deliver(sink, result, task, on_event)
             finally:
                 if writer is not None:
                     writer.close()
@@ -260,6 +258,33 @@ class PerformanceOptimizer:
             if cancel.cancelled:
                 _kill(processes)
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _serial(self, gen: Runtime, writer: PartWriter | None, cancel: CancelToken) -> Iterator[tuple[Task, Result]]:
+        """The tasks' results, made in this process, until done or cancelled.
+
+        An open-ended run (a stream paces its output) has its next batch made in a thread while the current
+        one is delivered, so delivery never stalls on generation at a block boundary; at most one batch is
+        made ahead.  A run with a count makes each batch when it is due (memory stays one batch).
+        """
+        tasks = self.tasks()
+        if not self.open_ended:
+            for task in tasks:
+                if self._stopping(cancel):
+                    return
+                yield task, _produce(gen, task, writer)
+            return
+        ahead = cf.ThreadPoolExecutor(1, thread_name_prefix="pii_gen-ahead")
+        try:
+            task = next(tasks)
+            future = ahead.submit(_produce, gen, task, writer)
+            while not self._stopping(cancel):
+                result = future.result()
+                following = next(tasks)
+                future = ahead.submit(_produce, gen, following, writer)
+                yield task, result
+                task = following
+        finally:
+            ahead.shutdown(wait=False, cancel_futures=True)  # a batch being made ahead is dropped
 
     def _stopping(self, cancel: CancelToken) -> bool:
         if cancel.cancelled:

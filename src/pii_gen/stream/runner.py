@@ -9,6 +9,7 @@ catches up, as fast as the destination takes it, so the total stays exact.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import math
 import signal
 import sys
@@ -153,14 +154,22 @@ class StreamOutput(Sink):
         self.blocks = 0
         self._seen_failed = 0
         self._monitor: _Monitor | None = None
+        self._encoder = cf.ThreadPoolExecutor(1, thread_name_prefix="pii_gen-encode")
+        self._encoding: cf.Future[DocumentBlock] | None = None
 
     def open(self, schemas: dict[str, pa.Schema]) -> None:
         """The destination is opened before the plan is made (it may decide the first person_id)."""
         self.schemas = schemas
 
     def write(self, batch: Batch) -> None:
-        block = build_block(self.blocks, batch)
+        # Documents are encoded a block ahead, in a thread, while the block before is handed over: the
+        # stream never waits on encoding at a block boundary (an open-ended run always has a next block).
+        encoding = self._encoder.submit(build_block, self.blocks, batch)
         self.blocks += 1
+        previous, self._encoding = self._encoding, encoding
+        if previous is None:
+            return
+        block = previous.result()
         if self._monitor is None:  # the first block is here: the clock starts now, so start-up is no lag
             self.pacer.restart()
             self._monitor = _Monitor(self.pacer, self.options, self.progress, self.state)
@@ -214,7 +223,8 @@ class StreamOutput(Sink):
         self.dest.abort()
 
     def finish(self) -> None:
-        """Stop showing progress."""
+        """Stop showing progress and encoding ahead."""
+        self._encoder.shutdown(wait=False, cancel_futures=True)
         if self._monitor is not None:
             self._monitor.stop()
         self.progress.finish()
