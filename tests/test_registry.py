@@ -591,3 +591,45 @@ def test_a_new_connection_registers_itself_and_opens_its_urls(scratch_connection
     with pytest.raises(OutputError, match=r"^cannot load sqlite:///x\.db: the driver 'no_such_driver' is missing; "
                        r'install it with pip install "pii-gen\[broken\]"$'):  # fmt: skip
         connect(DatabaseURL("sqlite", "broken", file="x.db"))
+
+
+# -- validation check groups ----------------------------------------------------------------------
+
+
+def test_the_check_groups_register_themselves_in_report_order():
+    from pii_gen.validate.checks import check_groups, group_names
+
+    assert group_names() == ("structural", "values", "statistical", "households", "noise")
+    assert [cls.order for cls in check_groups()] == sorted(cls.order for cls in check_groups())
+
+
+def test_a_new_check_group_runs_in_validate_and_shows_in_the_report(monkeypatch, tmp_path):
+    from pii_gen import api
+    from pii_gen.validate import validate
+    from pii_gen.validate.checks import GROUPS_REGISTRY, CheckGroup
+    from pii_gen.validate.model import Check
+
+    monkeypatch.setattr(GROUPS_REGISTRY, "_classes", dict(GROUPS_REGISTRY._classes))
+
+    class Adults(CheckGroup):
+        """Counts the adults, as a pack's own group of checks would."""
+
+        name = "adults"
+        order = 45
+
+        def run(self, ctx):  # noqa: ANN001, ANN201
+            n = ctx.src.one("SELECT COUNT(*) FROM persons WHERE date_of_birth <= DATE '2008-01-01'")[0]
+            return [Check(self.name, "adults counted", "pass", f"{n:,}", "any")]
+
+    api.generate(build_config({"count": 300, "out": str(tmp_path / "out"), "quiet": True}))
+    report = validate(tmp_path / "out")
+    mine = [c for c in report.checks if c.group == "adults"]
+    assert [c.name for c in mine] == ["adults counted"] and int(mine[0].figure.replace(",", "")) > 150
+    groups = list(dict.fromkeys(c.group for c in report.checks))
+    assert groups == ["structural", "values", "statistical", "households", "adults", "noise"]
+
+    with pytest.raises(RegistryError, match=r"Late has order 45 like .*Adults: orders must differ"):
+
+        class Late(CheckGroup):
+            name = "late"
+            order = 45

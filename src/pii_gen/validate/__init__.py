@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..packs.person.reference import data_dir
-from . import households, noise, statistical, structural, values
+from .checks import Run, check_groups
 from .model import Check, Report
 from .source import Source, literal, open_source
 
@@ -49,12 +49,9 @@ def validate(
     try:
         attach_reference(src)
         src.prepare()
-        checks: list[Check] = structural.run(src, Path(folder) if folder is not None else None)
-        checks += values.run(src, pii_mode or src.pii_mode)
-        stats, plots = statistical.run(src)
-        checks += stats
-        checks += households.run(src)
-        checks += noise.run(src)
+        run = Run(src, Path(folder) if folder is not None else None, pii_mode or src.pii_mode)
+        checks: list[Check] = [check for group in check_groups() for check in group().run(run)]
+        plots = run.plots
         rows = {t: int(src.one(f'SELECT COUNT(*) FROM "{t}"')[0]) for t in src.columns}
     finally:
         src.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ..packs.person import reference
 from .model import Check, tvd_check, violations
 from .source import Source, quote
+from .checks import CheckGroup, Run
 
 GROUP = "households"
 MIN_PARENT_GAP_YEARS = 14
@@ -182,3 +183,13 @@ def _group_quarters(src: Source) -> Check:
     people, squares = src.one(f"SELECT SUM(size)::DOUBLE, SUM(size * size)::DOUBLE FROM {quote('households')}")
     n_eff = people * people / squares if squares else None
     return _tvd("group quarters shares", counts, expected, int(sum(counts.values())), n_eff)
+
+
+class Households(CheckGroup):
+    """The households checks, as one registered group."""
+
+    name = "households"
+    order = 40
+
+    def run(self, ctx: Run) -> list[Check]:
+        return run(ctx.src)

@@ -9,7 +9,6 @@ from typing import Any, Literal
 import numpy as np
 
 Status = Literal["pass", "warn", "fail", "skip"]
-GROUPS = ("structural", "values", "statistical", "households", "noise")
 CREDIT = {"pass": 1.0, "warn": 0.5, "fail": 0.0}  # a skipped check does not count
 VERDICT_ORDER = {"fail": 0, "warn": 1, "pass": 2, "skip": 3}  # reports show what needs attention first
 

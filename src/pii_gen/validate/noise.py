@@ -18,6 +18,7 @@ from ..packs.person.contract import TABLES
 from ..variability.names import NameVariant
 from .model import Check, Status
 from .source import NOISE_LOG, Source, literal, quote
+from .checks import CheckGroup, Run
 
 GROUP = "noise"
 RELATIVE_TOLERANCE = 0.10
@@ -218,3 +219,13 @@ def _log_keys(src: Source) -> Check:
         "every record_id in its table",
         {"violations": bad, "total": total},
     )
+
+
+class Noise(CheckGroup):
+    """The noise checks, as one registered group."""
+
+    name = "noise"
+    order = 50
+
+    def run(self, ctx: Run) -> list[Check]:
+        return run(ctx.src)

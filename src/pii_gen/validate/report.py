@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import OutputError
-from .model import GROUPS, Report, by_verdict
+from .checks import group_names
+from .model import Report, by_verdict
 
 STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
 
@@ -31,7 +32,7 @@ def _table(title: str, checks: list, group_column: bool = False) -> Table:
 def print_console(report: Report, console: Console) -> None:
     """One table per check group (failures first), then the failed and warning checks again next to the
     score, so the last screen of output says what is wrong."""
-    for group in GROUPS:
+    for group in group_names():
         checks = [c for c in report.checks if c.group == group]
         if checks:
             console.print(_table(f"{group} checks", by_verdict(checks)))

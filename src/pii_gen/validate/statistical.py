@@ -27,6 +27,7 @@ from ..packs.person import reference
 from ..packs.person.reference import EDUCATION_EMPLOYMENT_FACTOR, RACE_LABELS, RACES, SEXES, SURNAME_SHARE_COLUMNS
 from .model import Check
 from .source import Source, literal, quote
+from .checks import CheckGroup, Run
 
 GROUP = "statistical"
 TOP_NAMES = 100  # name cells compared (plus one for all other names)
@@ -433,3 +434,15 @@ def _histograms(src: Source, plots: dict[str, Any]) -> None:
         inc[int(b)] = c
     plots["income"] = {"edges": [i * 5000 for i in range(62)], "counts": inc.tolist()}
     plots["credit_score"] = {"bins": [int(b) for b, _ in score], "counts": [int(c) for _, c in score]}
+
+
+class Statistical(CheckGroup):
+    """The statistical checks, as one registered group."""
+
+    name = "statistical"
+    order = 30
+
+    def run(self, ctx: Run) -> list[Check]:
+        checks, plots = run(ctx.src)
+        ctx.plots.update(plots)
+        return checks

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..packs.person.contract import TABLES
 from .model import Check, violations
 from .source import NOISE_LOG, Source, duck_type, quote
+from .checks import CheckGroup, Run
 
 GROUP = "structural"
 
@@ -205,3 +206,13 @@ def _checksums(src: Source, folder: Path | None) -> Check:
         {"files": len(files), "mismatched": sorted(wrong)},
         weight=2,
     )
+
+
+class Structural(CheckGroup):
+    """The structural checks, as one registered group."""
+
+    name = "structural"
+    order = 10
+
+    def run(self, ctx: Run) -> list[Check]:
+        return run(ctx.src, ctx.folder)

@@ -13,6 +13,7 @@ from ..packs.person.reference import ENTRY_EDUCATION_LEVEL, min_education
 from .model import Check, violations
 from .source import Source, literal, quote
 from .statistical import EDUCATION_RANK
+from .checks import CheckGroup, Run
 
 GROUP = "values"
 RESERVED_EMAIL_DOMAINS = ("example.com", "example.net", "example.org")  # RFC 2606
@@ -471,3 +472,13 @@ def _marital_age(src: Source) -> Check:
     if young + minors:
         check.figure += f": {young:,} under {MARITAL_MIN_AGE} not never married, {minors:,} minors no longer married"
     return check
+
+
+class Values(CheckGroup):
+    """The values checks, as one registered group."""
+
+    name = "values"
+    order = 20
+
+    def run(self, ctx: Run) -> list[Check]:
+        return run(ctx.src, ctx.pii_mode)
