@@ -154,7 +154,7 @@ def _database_sink(url: str, schema: str | None, if_exists: str) -> Sink:
     cls = OUTPUTS.by_scheme(scheme_of(url), streaming=False)
     assert cls is not None
     config = build_config(CONFIG.model_dump(), db=url, if_exists=if_exists)
-    return cls(parse(url), decide_start(config, parse(url), schema), schema)
+    return cls(parse(url), decide_start(config, parse(url), schema), TABLES, schema)
 
 
 def test_a_database_writes_exact_rows_and_keeps_whole_batches_only(database, batches):

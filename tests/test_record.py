@@ -14,6 +14,7 @@ import pytest
 from servers import server_url
 
 from pii_gen import PersonGenerator, api
+from pii_gen.planning import build_plan
 from pii_gen.config import GenerateConfig, build_config
 from pii_gen.db.loaders import connect
 from pii_gen.db.url import parse
@@ -104,7 +105,7 @@ def _interrupted(db: tuple[str, str | None], config: GenerateConfig, batches: in
     """A load killed after ``batches`` batches (never closed): its run id."""
     url = parse(db[0])
     start = decide_start(config, url, db[1], stream=stream)
-    sink = DatabaseSink(url, start, db[1])
+    sink = DatabaseSink(url, start, build_plan(start.config).tables, db[1])
     sink.prepare()
     sink.open({name: t.arrow_schema for name, t in sink.tables.items()})
     for _, batch in zip(range(batches), PersonGenerator(start.config).iter_batches(config.count, batch_size=10_000)):

@@ -110,16 +110,16 @@ def load_database(
     listen = _listener(progress, on_event)
     url = parse_url(config.db)
     start = decide_start(config, url, config.db_schema)
+    plan = build_plan(start.config, first_task=start.first_task)
     output = OUTPUTS.by_scheme(scheme_of(config.db), streaming=False)
     assert output is not None, "every scheme parse_url takes has its output"
-    sink: DatabaseSink = output(url, start, config.db_schema)
+    sink: DatabaseSink = output(url, start, plan.tables, config.db_schema)
     sink.cancel = cancel
     if listen is not None:
         sink.on_retry = lambda table, batch, error: listen(Retry(table, batch, error))
     run = sink.prepare()
     with sink:
-        sink.open({name: t.arrow_schema for name, t in sink.tables.items()})
-        plan = build_plan(start.config, first_task=start.first_task)
+        sink.open({name: t.arrow_schema for name, t in plan.tables.items()})
         stats = (backend or LocalBackend()).run(plan, sink, cancel, listen)
         if stats.cancelled:
             sink.abort()

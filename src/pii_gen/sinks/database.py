@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import pyarrow as pa
 
@@ -31,7 +31,6 @@ from ..packs.person.contract import BLOCK_SIZE
 from ..record import RUN_COLUMNS, RunRecord
 from ..retry import GaveUp, RetryPolicy, Sleep
 from ..core.contract import Table
-from ..variability import tables_for
 from .base import Batch, Capabilities, Sink
 from .codecs import CsvCodec
 from .outputs import OUTPUTS
@@ -86,9 +85,10 @@ class DatabaseSink(Sink):
     schemes = tuple(SCHEMES)
     capabilities = Capabilities(transactional=True)
 
-    def __init__(self, url: DatabaseURL, start: RunStart, schema: str | None = None) -> None:
+    def __init__(self, url: DatabaseURL, start: RunStart, tables: Mapping[str, Table], schema: str | None = None) -> None:
         """``start``: how the run starts, as :func:`~pii_gen.start.decide_start` decided it (a stream's run
-        records 0 people until it closes: an open-ended run that ``--resume`` must refuse)."""
+        records 0 people until it closes: an open-ended run that ``--resume`` must refuse); ``tables``: the
+        run plan's contract, which the schema is created from."""
         super().__init__()
         self.start = start
         self.stream = start.stream
@@ -100,7 +100,7 @@ class DatabaseSink(Sink):
         self.next_batch = start.first_task
         self.retries = 0
         self._codec = CsvCodec()
-        self.tables: dict[str, Table] = tables_for(start.config)
+        self.tables: dict[str, Table] = dict(tables)
         self.cancel: CancelToken | None = None  # a cancel during a retry's backoff gives the batch up
         self.on_retry: Callable[[str | None, int, str], None] | None = None  # (table, batch, error) per retry
         self._table: str | None = None  # the table being loaded, for the retry report

@@ -21,6 +21,7 @@ from ...errors import OutputError
 from ...sinks.base import Batch, Capabilities
 from ...sinks.database import DatabaseSink
 from ...start import decide_start
+from ...variability import tables_for
 from ..documents import Chunk
 from .base import Batching, DeliveryError, Destination
 
@@ -61,7 +62,8 @@ class DatabaseDestination(Batching):
 
     def open(self) -> None:
         start = decide_start(self.config, self.url, self.schema, stream=True)  # continues the ids of people there
-        self.sink = DatabaseSink(self.url, start, self.schema)
+        # The stream's plan is built once this start is known; its contract is the same as the config's.
+        self.sink = DatabaseSink(self.url, start, tables_for(start.config), self.schema)
         self.sink.prepare()  # connects, creates what is missing, records the run
         self.sink.open({name: t.arrow_schema for name, t in self.sink.tables.items()})
         self.first_person_id = start.config.first_person_id
