@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NoReturn
 
+import pyarrow as pa
+
 from .config import GenerateConfig
 from .db import ddl
 from .db.url import DatabaseURL, redact, scheme_of
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from .dsl import Schema
 
 __all__ = ["CancelToken", "Interrupted", "RunResult", "generate", "generate_schema", "load_database", "manifest",
-           "resume_command", "schema_ddl", "schema_tables", "write_files"]  # fmt: skip
+           "preview_schema", "resume_command", "schema_ddl", "schema_tables", "write_files"]  # fmt: skip
 
 Progress = Callable[[int], None]  # called with the people of each delivered batch
 
@@ -243,3 +245,63 @@ def schema_ddl(
     """The DDL of a schema file's tables in ``dialect`` (what ``create-schema --schema FILE --dry-run`` prints)."""
     return ddl.script(dialect, db_schema, drop_existing, schema_tables(schema))
 
+
+def preview_schema(
+    schema: Schema | str | Path, rows: int = 10, seed: int | None = None
+) -> dict[str, pa.Table | str]:
+    """Up to ``rows`` first rows of every table in generation order, or why a table cannot be shown.
+
+    Until the schema engine lands, the tables made here are those that need no other table and no
+    population: vocab tables from ``data:`` (their generated columns after the data) and entity or fact
+    tables with ``rows:`` whose columns the block generators make alone (``choice from:`` may read a vocab
+    table).  Every other table maps to a one-line note such as ``needs the engine (ref/lookup)``.
+    """
+    from .dsl import order, row_estimates
+    from .dsl.columns import table_block
+
+    schema = _schema(schema)
+    estimates = row_estimates(schema)
+    vocab: dict[str, pa.Table] = {}
+    out: dict[str, pa.Table | str] = {}
+    for name in order(schema):
+        table = schema.tables[name]
+        reason = _engine_reason(schema, name, vocab)
+        if reason is not None:
+            out[name] = f"needs the engine ({reason})"
+            continue
+        try:
+            if table.kind == "vocab":
+                data = pa.Table.from_pylist(table.data or [])
+                made = table_block(schema, name, 0, 0, data.num_rows, seed, total_rows=data.num_rows, tables=vocab)
+                for column in made.column_names:
+                    data = data.append_column(column, made.column(column))
+                vocab[name] = data
+                out[name] = data.slice(0, rows)
+            else:
+                total = estimates[name] or 0
+                out[name] = table_block(schema, name, 0, 0, min(rows, total), seed, total_rows=total, tables=vocab)
+        except NotImplementedError as err:  # a generator that declares this case the engine's
+            out[name] = f"needs the engine ({err})"
+    return out
+
+
+def _engine_reason(schema: Schema, name: str, vocab: dict[str, pa.Table]) -> str | None:
+    """Why a table can only be made by the engine (None: the block generators make it alone)."""
+    from .dsl.base import GENERATORS, MODIFIERS
+
+    table = schema.tables[name]
+    if table.kind == "vocab" and table.file is not None:
+        return "vocab file"
+    if table.from_ is not None:
+        return f"from: {table.from_}"
+    if table.parent is not None:
+        return f"parent {table.parent}"
+    needs: list[str] = []
+    for column in table.columns.values():
+        source = getattr(column, "from_", None)
+        if GENERATORS[column.gen].engine:
+            needs.append(column.gen)
+        elif column.gen == "choice" and source is not None and source.split(".")[0] not in vocab:
+            needs.append(f"from: {source}")
+        needs += [mod for step in column.modify for mod, _ in step if MODIFIERS[mod].engine]
+    return "/".join(dict.fromkeys(needs)) or None
