@@ -59,7 +59,7 @@ def load(label: str, url: str, n: int, schema: str | None, scratch: Path) -> lis
     """Load n people with 2 workers into a fresh schema (or file); one row of the report."""
     try:
         seconds = pii_gen("generate", "-n", str(n), "--db", url, "--workers", "2",
-                          *(["--schema", schema] if schema else []))  # fmt: skip
+                          *(["--db-schema", schema] if schema else []))  # fmt: skip
     finally:
         if schema:
             drop(url, schema)
@@ -69,7 +69,7 @@ def load(label: str, url: str, n: int, schema: str | None, scratch: Path) -> lis
 def server_copy(n: int, scratch: Path) -> tuple[float, float]:
     """(pii_gen COPY load seconds, the server's own COPY FROM file seconds) for the same n people."""
     ours_schema = f"b_{uuid.uuid4().hex[:8]}"
-    ours = pii_gen("generate", "-n", str(n), "--db", POSTGRES, "--schema", ours_schema, "--workers", "2")
+    ours = pii_gen("generate", "-n", str(n), "--db", POSTGRES, "--db-schema", ours_schema, "--workers", "2")
     drop(POSTGRES, ours_schema)
     files = scratch / "csv"
     pii_gen("generate", "-n", str(n), "--out", str(files), "--workers", "2")

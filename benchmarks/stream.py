@@ -65,7 +65,8 @@ def highest_rates(args: argparse.Namespace) -> list[tuple[str, int, float, float
     small = str(max(1, args.count // 4))
     if args.db:
         schema = f"bench_{uuid.uuid4().hex[:8]}"
-        sent, secs, rate = stream("--rate", "0", "--count", small, "--seed", "1", "--to", args.db, "--schema", schema)
+        sent, secs, rate = stream("--rate", "0", "--count", small, "--seed", "1", "--to", args.db,
+                                  "--db-schema", schema)
         rows.append((f"database ({args.db.split(':')[0]}, COPY, commit per 1000)", sent, secs, rate))
         sys.path.insert(0, str(ROOT / "src"))
         from pii_gen.db.loaders import connect

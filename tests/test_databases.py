@@ -74,7 +74,7 @@ def target(request, tmp_path):
 def test_load_counts_keys_and_rows(target, expected):
     url, schema = target
     args = ["generate", "-n", str(N), "--seed", "5", "--db", url, "--batch-size", str(BATCH), "--workers", "2"]
-    r = cli(*args, *(["--schema", schema] if schema else []))
+    r = cli(*args, *(["--db-schema", schema] if schema else []))
     assert r.returncode == 0, r.stderr
     conn = connect(parse(url), schema)
     try:
@@ -103,7 +103,7 @@ def test_load_counts_keys_and_rows(target, expected):
         assert stored["seed"] == 5 and stored["count"] == N and stored["noise"]["profile"] == "none"
     finally:
         conn.close()
-    again = cli(*args, *(["--schema", schema] if schema else []))
+    again = cli(*args, *(["--db-schema", schema] if schema else []))
     assert again.returncode == 2 and "already holds rows" in again.stderr
 
 
@@ -115,7 +115,7 @@ def expected_noisy():
 def test_noisy_load_holds_the_noise_and_its_log(target, expected_noisy):
     url, schema = target
     args = ["generate", "-n", str(N), "--seed", "5", "--db", url, "--batch-size", str(BATCH), "--workers", "2",
-            "--noise", "heavy", *(["--schema", schema] if schema else [])]  # fmt: skip
+            "--noise", "heavy", *(["--db-schema", schema] if schema else [])]  # fmt: skip
     r = cli(*args)
     assert r.returncode == 0, r.stderr
     assert f"Loaded {N:,} people (+" in r.stderr
@@ -163,7 +163,7 @@ def test_killed_connection_is_retried_without_duplicates(tmp_path):
     n = 80_000
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "pii_gen.py"), "generate", "-n", str(n), "--seed", "2", "--db", url,
-         "--schema", schema, "--batch-size", "10000", "--workers", "1"],
+         "--db-schema", schema, "--batch-size", "10000", "--workers", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     watcher = _pg(url, None)
@@ -207,7 +207,7 @@ def test_killed_mariadb_connection_is_retried_without_duplicates():
     n = 60_000
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "pii_gen.py"), "generate", "-n", str(n), "--seed", "2", "--db", url,
-         "--schema", schema, "--batch-size", "10000", "--workers", "1"],
+         "--db-schema", schema, "--batch-size", "10000", "--workers", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     watcher = connect(parse(url))
@@ -353,7 +353,7 @@ def _drop_mariadb(url: str, schema: str) -> None:
 def test_mariadb_native_inserts_when_local_infile_is_off(expected):
     url, schema = _mariadb_schema()
     try:
-        r = cli("generate", "-n", "3000", "--seed", "5", "--db", url + "?local_infile=0", "--schema", schema)
+        r = cli("generate", "-n", "3000", "--seed", "5", "--db", url + "?local_infile=0", "--db-schema", schema)
         assert r.returncode == 0, r.stderr
         conn = connect(parse(url), schema)
         try:
@@ -407,7 +407,7 @@ def test_missing_drivers_say_what_to_install():
 def test_noisy_load_validates_like_its_files(target):
     """validate --db rebuilds the run's noise plan from pii_gen_runs, as a folder's manifest records it."""
     url, schema = target
-    where = ["--schema", schema] if schema else []
+    where = ["--db-schema", schema] if schema else []
     r = cli("generate", "-n", "12000", "--seed", "6", "--noise", "realistic", "--db", url, *where, "-q")
     assert r.returncode == 0, r.stderr
     r = cli("validate", "--db", url, *where, "--json", "/dev/stdout", "-q")

@@ -133,7 +133,7 @@ def test_an_interrupted_load_prints_a_command_that_continues_it(tmp_path):
     schema, n = f"t_{uuid.uuid4().hex[:10]}", 60_000
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "pii_gen.py"), "generate", "-n", str(n), "--seed", "4", "--db", url,
-         "--schema", schema, "--batch-size", "10000", "--workers", "1"],
+         "--db-schema", schema, "--batch-size", "10000", "--workers", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_signals,
     )  # fmt: skip
     watcher = connect(parse(url), schema)
@@ -156,7 +156,7 @@ def test_an_interrupted_load_prints_a_command_that_continues_it(tmp_path):
         printed = lines[0].split("continue with: ", 1)[1]
         assert printed.endswith(" (with the password in place of ***)")
         args = shlex.split(printed.removesuffix(" (with the password in place of ***)"))
-        assert args[:2] == ["pii_gen", "generate"] and "--schema" in args
+        assert args[:2] == ["pii_gen", "generate"] and "--db-schema" in args
         args = [a.replace(":***@", f":{password}@") for a in args]  # what the message asks the user to do
         r = subprocess.run([sys.executable, str(ROOT / "pii_gen.py"), *args[1:]], capture_output=True, text=True,
                            timeout=300)  # fmt: skip

@@ -375,7 +375,7 @@ def _wait_for_people(url: str, schema: str | None, proc: subprocess.Popen, at_le
 
 def test_database_holds_exactly_what_the_summary_says(database, first_block):
     url, schema = database
-    args = ["--rate", "2000", "--seed", "11", "--to", url, *(["--schema", schema] if schema else [])]
+    args = ["--rate", "2000", "--seed", "11", "--to", url, *(["--db-schema", schema] if schema else [])]
     proc = start(*args)
     _wait_for_people(url, schema, proc)
     time.sleep(1)  # about two more seconds of people
@@ -399,7 +399,8 @@ def test_database_holds_exactly_what_the_summary_says(database, first_block):
     finally:
         conn.close()
     # A second stream continues after the people already there instead of colliding with them.
-    again = run("--rate", "0", "--count", "20", "--seed", "11", "--to", url, *(["--schema", schema] if schema else []))
+    where = ["--db-schema", schema] if schema else []
+    again = run("--rate", "0", "--count", "20", "--seed", "11", "--to", url, *where)
     assert again.returncode == 0, again.stderr
     conn = connect(parse(url), schema)
     try:
@@ -429,7 +430,7 @@ def _columns(conn, table: str) -> list[str]:
 
 
 def _validate(url: str, schema: str | None) -> subprocess.CompletedProcess:
-    where = ["--schema", schema] if schema else []
+    where = ["--db-schema", schema] if schema else []
     return subprocess.run([sys.executable, str(ROOT / "pii_gen.py"), "validate", "--db", url, *where, "-q",
                            "--json", "/dev/stdout"], capture_output=True, text=True, timeout=300)  # fmt: skip
 
@@ -444,7 +445,7 @@ def _failures(r: subprocess.CompletedProcess) -> list:
 @pytest.mark.parametrize("noise", ["none", "realistic"])
 def test_streamed_database_validates_and_holds_whole_households(database, noise):
     url, schema = database
-    where = ["--schema", schema] if schema else []
+    where = ["--db-schema", schema] if schema else []
     # --batch 7 commits in the middle of most households unless commits wait for the household's end.
     r = run("--rate", "0", "--count", "12000" if noise != "none" else "3000", "--batch", "7" if noise == "none"
             else "500", "--seed", "3", "--noise", noise, "--to", url, *where)  # fmt: skip
@@ -467,7 +468,7 @@ def test_streamed_database_validates_and_holds_whole_households(database, noise)
 
 def test_signal_mid_stream_leaves_whole_households(database):
     url, schema = database
-    args = ["--rate", "3000", "--batch", "10", "--seed", "8", "--to", url, *(["--schema", schema] if schema else [])]
+    args = ["--rate", "3000", "--batch", "10", "--seed", "8", "--to", url, *(["--db-schema", schema] if schema else [])]
     proc = start(*args)
     _wait_for_people(url, schema, proc, at_least=3000)  # enough people for the statistical checks
     proc.send_signal(signal.SIGINT)

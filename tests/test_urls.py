@@ -241,12 +241,12 @@ def test_stream_summary_and_continue_line_never_show_the_secret_postgres(capsys)
     url = _with_password(server_url("PII_GEN_TEST_POSTGRES_URL"))
     streamed, loaded = (f"r_{uuid.uuid4().hex[:10]}" for _ in range(2))
     try:
-        code, text = _run(capsys, ["stream", "--rate", "0", "--count", "5", "--to", url, "--schema", streamed])
+        code, text = _run(capsys, ["stream", "--rate", "0", "--count", "5", "--to", url, "--db-schema", streamed])
         assert code == 0 and "sent " in text and "postgres:***@" in text, text
         assert SECRET not in text
         # Ctrl-C during a load: the line that says how to continue names the URL without its password.
         proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "pii_gen.py"), "generate", "-n", "60000", "--db", url, "--schema", loaded,
+            [sys.executable, str(ROOT / "pii_gen.py"), "generate", "-n", "60000", "--db", url, "--db-schema", loaded,
              "--batch-size", "10000", "--workers", "1"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip

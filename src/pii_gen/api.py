@@ -7,12 +7,16 @@ import os
 import shlex
 import time
 from dataclasses import dataclass
-from typing import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, NoReturn
+
+import pyarrow as pa
 
 from .config import GenerateConfig
+from .db import ddl
 from .db.url import DatabaseURL, redact, scheme_of
 from .db.url import parse as parse_url
-from .errors import OutputError
+from .errors import ConfigError, OutputError
 from .sinks.database import DatabaseSink
 from .sinks.outputs import OUTPUTS
 from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, LocalBackend, OnEvent, Retry
@@ -21,9 +25,13 @@ from .planning import build_plan
 from .record import RunRecord
 from .start import decide_start
 from .sinks import Staging, file_sink
+from .core.contract import Table
 
-__all__ = ["CancelToken", "Interrupted", "RunResult", "generate", "load_database", "manifest", "resume_command",
-           "write_files"]  # fmt: skip
+if TYPE_CHECKING:
+    from .dsl import Schema
+
+__all__ = ["CancelToken", "Interrupted", "RunResult", "generate", "generate_schema", "load_database", "manifest",
+           "preview_schema", "resume_command", "schema_ddl", "schema_tables", "write_files"]  # fmt: skip
 
 Progress = Callable[[int], None]  # called with the people of each delivered batch
 
@@ -137,7 +145,7 @@ def resume_command(config: GenerateConfig, url: DatabaseURL, run_id: str) -> str
     """The command that continues an interrupted load, as it can be pasted (the password left out)."""
     args = ["pii_gen", "generate", "--db", redact(config.db or "", url.password)]
     if config.db_schema:
-        args += ["--schema", config.db_schema]
+        args += ["--db-schema", config.db_schema]
     command = shlex.join([*args, "--resume", run_id])
     return command + (" (with the password in place of ***)" if url.password else "")
 
@@ -193,3 +201,107 @@ def _reason(err: OSError) -> str:
     if err.errno:
         return os.strerror(err.errno)
     return " ".join(str(err).split())
+
+
+def _schema(schema: Schema | str | Path) -> Schema:
+    """A schema as given, or read and checked from its file."""
+    from . import dsl
+
+    return dsl.load(schema) if isinstance(schema, (str, Path)) else schema
+
+
+def _needs_engine() -> NoReturn:
+    raise ConfigError("schema files cannot be generated yet (coming with the schema engine)")
+
+
+def generate_schema(
+    schema: Schema | str | Path,
+    config: GenerateConfig,
+    *,
+    seed: int | None = None,
+    scale: float | None = None,
+    cancel: CancelToken | None = None,
+    on_event: OnEvent | None = None,
+    backend: Backend | None = None,
+) -> RunResult:
+    """Generate a schema file's tables into ``config.db`` when set, else into files in ``config.out``.
+
+    ``config`` says where and how (format, workers, batch size, if-exists, resume); ``seed`` and ``scale``
+    override the file's.  The file is read and checked (a :class:`~pii_gen.errors.SchemaError`) before any row.
+    """
+    _schema(schema)
+    _needs_engine()
+
+
+def schema_tables(schema: Schema | str | Path) -> dict[str, Table]:
+    """The output tables of a schema file (columns, types, keys, foreign keys), as the DDL and the sinks read them."""
+    _schema(schema)
+    _needs_engine()
+
+
+def schema_ddl(
+    schema: Schema | str | Path, dialect: str, db_schema: str | None = None, drop_existing: bool = False
+) -> str:
+    """The DDL of a schema file's tables in ``dialect`` (what ``create-schema --schema FILE --dry-run`` prints)."""
+    return ddl.script(dialect, db_schema, drop_existing, schema_tables(schema))
+
+
+def preview_schema(
+    schema: Schema | str | Path, rows: int = 10, seed: int | None = None
+) -> dict[str, pa.Table | str]:
+    """Up to ``rows`` first rows of every table in generation order, or why a table cannot be shown.
+
+    Until the schema engine lands, the tables made here are those that need no other table and no
+    population: vocab tables from ``data:`` (their generated columns after the data) and entity or fact
+    tables with ``rows:`` whose columns the block generators make alone (``choice from:`` may read a vocab
+    table).  Every other table maps to a one-line note such as ``needs the engine (ref/lookup)``.
+    """
+    from .dsl import order, row_estimates
+    from .dsl.columns import table_block
+
+    schema = _schema(schema)
+    estimates = row_estimates(schema)
+    vocab: dict[str, pa.Table] = {}
+    out: dict[str, pa.Table | str] = {}
+    for name in order(schema):
+        table = schema.tables[name]
+        reason = _engine_reason(schema, name, vocab)
+        if reason is not None:
+            out[name] = f"needs the engine ({reason})"
+            continue
+        try:
+            if table.kind == "vocab":
+                data = pa.Table.from_pylist(table.data or [])
+                made = table_block(schema, name, 0, 0, data.num_rows, seed, total_rows=data.num_rows, tables=vocab)
+                for column in made.column_names:
+                    data = data.append_column(column, made.column(column))
+                vocab[name] = data
+                out[name] = data.slice(0, rows)
+            else:
+                total = estimates[name] or 0
+                out[name] = table_block(schema, name, 0, 0, min(rows, total), seed, total_rows=total, tables=vocab)
+        except NotImplementedError as err:  # a generator that declares this case the engine's
+            out[name] = f"needs the engine ({err})"
+    return out
+
+
+def _engine_reason(schema: Schema, name: str, vocab: dict[str, pa.Table]) -> str | None:
+    """Why a table can only be made by the engine (None: the block generators make it alone)."""
+    from .dsl.base import GENERATORS, MODIFIERS
+
+    table = schema.tables[name]
+    if table.kind == "vocab" and table.file is not None:
+        return "vocab file"
+    if table.from_ is not None:
+        return f"from: {table.from_}"
+    if table.parent is not None:
+        return f"parent {table.parent}"
+    needs: list[str] = []
+    for column in table.columns.values():
+        source = getattr(column, "from_", None)
+        if GENERATORS[column.gen].engine:
+            needs.append(column.gen)
+        elif column.gen == "choice" and source is not None and source.split(".")[0] not in vocab:
+            needs.append(f"from: {source}")
+        needs += [mod for step in column.modify for mod, _ in step if MODIFIERS[mod].engine]
+    return "/".join(dict.fromkeys(needs)) or None

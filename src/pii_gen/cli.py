@@ -11,14 +11,14 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import __version__, api
-from .config import NOISE_PROFILES, build_config, default_config_yaml, read_config_file
+from .config import NOISE_PROFILES, GenerateConfig, build_config, default_config_yaml, read_config_file
 from .db import ddl
 from .db.loaders import connect
 from .db.url import DEFAULT_DUCKDB, redact
@@ -40,15 +40,42 @@ def cli() -> None:
 
 def _default(field: str) -> str:
     """A config field's default as --help shows it (the flags default to None so the config file can set them)."""
-    from .config import GenerateConfig
-
     return str(GenerateConfig.model_fields[field].default)
+
+
+#: A --schema value named like a schema file is read as one even when missing (a typo gets "cannot read").
+SCHEMA_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _schema_file(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """``--schema`` names a schema file; a value that is neither a file nor named like one is the old spelling
+    of the database namespace (now ``--db-schema``), refused with a pointer rather than read as a file."""
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.is_file() and path.suffix.lower() not in SCHEMA_SUFFIXES:
+        raise ConfigError(f"--schema '{value}' is not a schema file; the database namespace option is now --db-schema")
+    return path
+
+
+def _schema_file_option(hidden: bool = False) -> Callable[[Any], Any]:
+    """The ``--schema FILE`` option (hidden where a command takes no schema file yet, to refuse the old spelling)."""
+    return click.option("--schema", "schema_file", metavar="FILE", callback=_schema_file, hidden=hidden,
+                        help="Schema file (YAML or JSON) describing your own tables.")
+
+
+def _no_schema_file(command: str, path: Path | None) -> None:
+    if path is not None:
+        raise ConfigError(f"{command} takes no schema file yet (--schema {path}); "
+                          "the database namespace option is --db-schema")
 
 
 @cli.command(short_help="Generate people into files or a database.")
 @click.option("-n", "--count", type=int, show_default=_default("count"), help="Number of people to generate.")
 @click.option("--seed", type=int, show_default=_default("seed"),
               help="Random seed (same seed and config give identical output).")  # fmt: skip
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True),
+              help="With --schema: multiply the file's rows (default: the file's scale).")  # fmt: skip
 @click.option("--workers", type=int, show_default="all cores", help="Worker processes.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), show_default=_default("format"),
               help="Output format.")  # fmt: skip
@@ -65,7 +92,8 @@ def _default(field: str) -> str:
     default=None,
     help=f"Load into this database URL instead of files (alone: {DEFAULT_DUCKDB}).",
 )
-@click.option("--schema", "db_schema", help="Database schema (namespace) for the tables.")
+@click.option("--db-schema", help="Database schema (namespace) for the tables.")
+@_schema_file_option()
 @click.option("--if-exists", type=click.Choice(["fail", "append", "replace"]), show_default=_default("if_exists"),
               help="When the tables already hold rows.")  # fmt: skip
 @click.option("--resume", help="Run id of an interrupted database load to continue.")
@@ -75,6 +103,7 @@ def _default(field: str) -> str:
 def generate(
     count: int | None,
     seed: int | None,
+    scale: float | None,
     workers: int | None,
     fmt: str | None,
     out: Path | None,
@@ -83,12 +112,35 @@ def generate(
     batch_size: int | None,
     db: str | None,
     db_schema: str | None,
+    schema_file: Path | None,
     if_exists: str | None,
     resume: str | None,
     noise: str | None,
     quiet: bool | None,
 ) -> None:
-    """Generate people into one file per table in an output folder, or into a database (--db)."""
+    """Generate people (or the tables of a schema file, --schema) into one file per table in an output folder,
+    or into a database (--db)."""
+    if schema_file is not None:
+        from . import dsl
+
+        schema = dsl.load(schema_file)  # every error in the file before anything else
+        given = {"-n/--count": count, "--config": config_file, "--pii-mode": pii_mode, "--noise": noise}
+        for flag, value in given.items():
+            if value is not None:
+                raise ConfigError(f"{flag} does not apply to --schema FILE (the file describes the tables)")
+        config = build_config(
+            {}, workers=workers, format=fmt, out=out, batch_size=batch_size, quiet=quiet, db=db, db_schema=db_schema,
+            if_exists=if_exists, resume=resume,
+        )  # fmt: skip
+        if config.resume and not config.db:
+            raise ConfigError("--resume needs --db with the database of the interrupted run")
+        with _CancelOnSignals() as cancel:
+            result = api.generate_schema(schema, config, seed=seed, scale=scale, cancel=cancel)
+        if not config.quiet:
+            err_console.print(_schema_summary(config, result), soft_wrap=True)
+        return
+    if scale is not None:
+        raise ConfigError("--scale needs --schema FILE (it multiplies a schema file's rows)")
     data = read_config_file(config_file) if config_file else {}
     if noise is not None:  # the profile flag keeps the file's per-column rates
         data = {**data, "noise": {**(data.get("noise") or {}), "profile": noise}}
@@ -146,16 +198,32 @@ def generate(
 
 @cli.command("create-schema", short_help="Create the output tables in a database.")
 @click.option("--db", help="Database URL to create the tables in.")
-@click.option("--schema", "db_schema", help="Database schema (namespace) for the tables.")
+@click.option("--db-schema", help="Database schema (namespace) for the tables.")
+@_schema_file_option()
 @click.option("--drop-existing", is_flag=True, help="Drop pii_gen's tables first (their rows are lost).")
 @click.option("--dialect", type=click.Choice(list(ddl.DIALECTS)), help="With --dry-run: the SQL dialect to print.")
 @click.option("--dry-run", is_flag=True, help="Print the DDL instead of connecting.")
 @click.option("--noise", type=click.Choice(NOISE_PROFILES), help="Tables for output with this noise profile.")
 def create_schema(
-    db: str | None, db_schema: str | None, drop_existing: bool, dialect: str | None, dry_run: bool, noise: str | None
+    db: str | None,
+    db_schema: str | None,
+    schema_file: Path | None,
+    drop_existing: bool,
+    dialect: str | None,
+    dry_run: bool,
+    noise: str | None,
 ) -> None:
-    """Create the output tables (with keys and indexes) in a database, or print their DDL."""
-    tables = build_plan(build_config({"noise": {"profile": noise or "none"}})).tables
+    """Create the output tables (with keys and indexes) in a database, or print their DDL; with --schema FILE
+    the tables of that schema file."""
+    if schema_file is not None:
+        from . import dsl
+
+        schema = dsl.load(schema_file)  # every error in the file before anything else
+        if noise is not None:
+            raise ConfigError("--noise does not apply to --schema FILE (the file describes the tables)")
+        tables = api.schema_tables(schema)
+    else:
+        tables = build_plan(build_config({"noise": {"profile": noise or "none"}})).tables
     if dry_run:
         name = dialect or (parse_url(db).dialect if db else None)
         if name is None:
@@ -201,7 +269,8 @@ def create_config(path: str, force: bool) -> None:
 @cli.command(short_help="Check generated data; exit 1 when it fails.")
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
 @click.option("--db", help="Validate this database URL instead of an output folder.")
-@click.option("--schema", "db_schema", help="Database schema (namespace) holding the tables.")
+@click.option("--db-schema", help="Database schema (namespace) holding the tables.")
+@_schema_file_option(hidden=True)
 @click.option("--json", "json_file", type=click.Path(path_type=Path), help="Write every check with its figures here.")
 @click.option("--html", "html_file", type=click.Path(path_type=Path), help="Write a self-contained HTML report here.")
 @click.option("--min-score", type=float, default=90.0, show_default=True, help="Lowest quality score that passes.")
@@ -213,6 +282,7 @@ def validate(
     folder: Path | None,
     db: str | None,
     db_schema: str | None,
+    schema_file: Path | None,
     json_file: Path | None,
     html_file: Path | None,
     min_score: float,
@@ -223,6 +293,7 @@ def validate(
     from . import validate as validation
     from .validate import report as reporting
 
+    _no_schema_file("validate", schema_file)
     if html_file is not None:
         from .validate.html import require_matplotlib
 
@@ -253,7 +324,8 @@ def validate(
 @click.option(
     "--pii-mode", type=click.Choice(["strict", "realistic"]), help="strict (default) or realistic identifiers."
 )
-@click.option("--schema", "db_schema", help="Database schema (namespace) for the tables.")
+@click.option("--db-schema", help="Database schema (namespace) for the tables.")
+@_schema_file_option(hidden=True)
 @click.option("--batch", type=int, help="Most people per write, POST, commit or pipeline (default 1000).")
 @click.option("--rotate-size", help="File: start a new file past this size (e.g. 100MB).")
 @click.option("--rotate-every", type=float, help="File: start a new file after this many seconds.")
@@ -270,6 +342,7 @@ def stream_command(
     config_file: Path | None,
     pii_mode: str | None,
     db_schema: str | None,
+    schema_file: Path | None,
     batch: int | None,
     rotate_size: str | None,
     rotate_every: float | None,
@@ -279,6 +352,7 @@ def stream_command(
     """Stream people continuously at --rate per second to stdout, a file, a database, HTTP, Redis or NATS."""
     from .stream import build_options, parse_size, stream
 
+    _no_schema_file("stream", schema_file)
     data = read_config_file(config_file) if config_file else {}
     if noise is not None:
         data = {**data, "noise": {**(data.get("noise") or {}), "profile": noise}}
@@ -303,6 +377,83 @@ def stream_command(
         raise OutputError(result.error)
     if result.exit_code:
         sys.exit(result.exit_code)
+
+
+@cli.group("schema", short_help="Check, preview or describe schema files.")
+def schema_group() -> None:
+    """Schema files describe your own tables: check one, preview its rows, or print its JSON Schema."""
+
+
+@schema_group.command("check", short_help="Check a schema file; print its tables in generation order.")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), help="Multiply the rows (default: the file's).")
+def schema_check(path: Path, scale: float | None) -> None:
+    """Read and check a schema file as a whole; print its tables in generation order with kind and rows."""
+    from . import dsl
+
+    schema = dsl.load(path)
+    estimates = dsl.row_estimates(schema, scale)
+    click.echo(f"{path}: ok, {len(estimates)} tables in generation order "
+               f"(seed {schema.seed}, scale {schema.scale if scale is None else scale:g})")  # fmt: skip
+    rows = [[name, schema.tables[name].kind, "unknown" if n is None else f"{n:,}"] for name, n in estimates.items()]
+    click.echo(_aligned(["table", "kind", "rows"], rows, right=frozenset({2})))
+
+
+@schema_group.command("preview", short_help="Print the first rows of every table of a schema file.")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--rows", type=click.IntRange(min=1), default=10, show_default=True, help="Rows per table.")
+@click.option("--seed", type=int, help="Random seed (default: the file's).")
+def schema_preview(path: Path, rows: int, seed: int | None) -> None:
+    """Print the first rows of every table in generation order (a table only the engine makes gets a note)."""
+    for i, (name, table) in enumerate(api.preview_schema(path, rows, seed).items()):
+        if i:
+            click.echo()
+        if isinstance(table, str):
+            click.echo(f"{name}: {table}")
+            continue
+        click.echo(f"{name}: {table.num_rows} rows")
+        cells = [["null" if v is None else _cell(v) for v in row.values()] for row in table.to_pylist()]
+        click.echo(_aligned(table.column_names, cells))
+
+
+@schema_group.command("json-schema", short_help="Print the JSON Schema of schema files (for editors).")
+def schema_json_schema() -> None:
+    """Print the JSON Schema a schema file follows, for editors and other tools."""
+    import json
+
+    from . import dsl
+
+    click.echo(json.dumps(dsl.json_schema(), indent=2))
+
+
+#: The widest cell a preview prints (longer values are cut with an ellipsis).
+CELL_WIDTH = 40
+
+
+def _cell(value: object) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
+
+
+def _aligned(header: list[str], rows: list[list[str]], right: frozenset[int] = frozenset()) -> str:
+    """Plain text columns under a header, numbers (``right``) right-aligned: fast and readable in any terminal."""
+    widths = [max(len(text) for text in column) for column in zip(header, *rows)]
+
+    def line(cells: list[str]) -> str:
+        parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def _schema_summary(config: GenerateConfig, result: api.RunResult) -> str:
+    """The last line of a schema run: where its rows went, how fast, per table."""
+    tables = ", ".join(f"{name} {rows:,}" for name, rows in result.rows.items())
+    done = f"in {result.seconds:.1f} s ({result.workers} workers): {tables}"
+    if result.run_id:
+        return (f"Loaded {len(result.rows)} tables into {parse_url(config.db or '').redacted()} (run {result.run_id}, "
+                f"{result.retries} retried batches) {done}")
+    return f"Wrote {len(result.rows)} tables to {config.out}/ as {config.format} {done}"
 
 
 def _duplicates(result: api.RunResult) -> str:

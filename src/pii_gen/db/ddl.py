@@ -215,7 +215,7 @@ def statements(
     """Every statement that creates the whole schema (``tables``, default the clean contract), in order."""
     d = dialect(name)
     if schema and not d.schemas:
-        raise ConfigError(f"{name} has no schemas; leave out --schema (got '{schema}')")
+        raise ConfigError(f"{name} has no schemas; leave out --db-schema (got '{schema}')")
     out: list[str] = []
     if schema:
         out.append(create_schema(d, schema))

@@ -47,7 +47,7 @@ def build_options(**values: Any) -> StreamOptions:
         msg = first["msg"].replace("Input should be", "must be").removeprefix("Value error, ")
         value = first.get("input")
         shown = "" if not where or isinstance(value, (dict, list)) or value is None else f" (got {value!r})"
-        flag = {"db_schema": "schema"}.get(where, where).replace("_", "-")
+        flag = where.replace("_", "-")
         message = f"invalid stream option '--{flag}': {msg}{shown}" if where else msg
         raise ConfigError(message) from None
 

@@ -1,0 +1,220 @@
+"""The schema-file command line as a user meets it: `schema check|preview|json-schema`, `--schema FILE`, and the
+database namespace option renamed `--db-schema` on every command. Real processes, real files, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from pii_gen import dsl
+from pii_gen.dsl.columns import table_block
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SHOP = """\
+version: 1
+name: shop
+seed: 7
+tables:
+  regions:
+    kind: vocab
+    key: region
+    data: [{region: North, lift: 1.0}, {region: South, lift: 1.2}]
+  stores:
+    kind: entity
+    rows: 40
+    key: store_id
+    columns:
+      store_id: {gen: sequence, format: "ST-{:04d}"}
+      region: {gen: choice, from: regions.region, weights: [3, 1]}
+      size: {gen: distribution, dist: gamma, shape: 2, scale: 50, integer: true}
+  orders:
+    kind: fact
+    parent: stores
+    fanout: {dist: fixed, n: 3}
+    key: order_id
+    columns:
+      order_id: {gen: sequence}
+      amount:
+        gen: distribution
+        dist: lognormal
+        mu: 3.6
+        sigma: 0.6
+        decimals: 2
+  visits:
+    kind: fact
+    rows: 500
+    columns:
+      store: {gen: ref, to: stores}
+      store_region: {gen: lookup, via: store, column: region}
+"""
+
+RENAMED = "pii_gen: error: --schema 'crm' is not a schema file; the database namespace option is now --db-schema\n"
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "pii_gen.py"), *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    path = tmp_path / "shop.yaml"
+    path.write_text(SHOP, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("args", [
+    ["generate", "-n", "5", "--schema", "crm"],
+    ["stream", "--count", "1", "--schema", "crm"],
+    ["create-schema", "--dry-run", "--dialect", "postgresql", "--schema", "crm"],
+    ["validate", "--db", "duckdb:///nowhere.duckdb", "--schema", "crm"],
+], ids=lambda args: args[0])  # fmt: skip
+def test_the_old_namespace_spelling_is_refused_with_a_pointer_to_db_schema(tmp_path, args):
+    r = run(*args, cwd=tmp_path)
+    assert (r.returncode, r.stderr, r.stdout) == (2, RENAMED, "")
+    assert list(tmp_path.iterdir()) == []  # nothing written, no database file created
+
+
+def test_every_command_takes_the_namespace_as_db_schema(tmp_path):
+    ddl = run("create-schema", "--dry-run", "--dialect", "postgresql", "--db-schema", "crm")
+    assert ddl.returncode == 0, ddl.stderr
+    assert 'CREATE SCHEMA IF NOT EXISTS "crm"' in ddl.stdout and 'CREATE TABLE "crm"."persons"' in ddl.stdout
+    duckdb = pytest.importorskip("duckdb")
+    url = f"duckdb:///{tmp_path / 'people.duckdb'}"
+    loaded = run("generate", "-n", "200", "--seed", "1", "--workers", "1", "--db", url, "--db-schema", "crm", "-q")
+    assert loaded.returncode == 0, loaded.stderr
+    with duckdb.connect(str(tmp_path / "people.duckdb")) as conn:
+        assert conn.execute("SELECT count(*) FROM crm.persons").fetchone() == (200,)
+    streamed = run("stream", "--rate", "0", "--count", "5", "--seed", "1", "--to", url, "--db-schema", "crm", "-q")
+    assert streamed.returncode == 0, streamed.stderr
+    with duckdb.connect(str(tmp_path / "people.duckdb")) as conn:
+        assert conn.execute("SELECT count(*) FROM crm.persons").fetchone()[0] > 200  # whole households: 5 or more
+        assert conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'"
+                            ).fetchone() == (0,)  # fmt: skip
+    checked = run("validate", "--db", url, "--db-schema", "crm", "--quiet")
+    assert checked.returncode in (0, 1), checked.stderr  # it found the tables there: a verdict, not an error
+    assert checked.stderr == ""
+
+
+def test_json_schema_prints_the_file_formats_json_schema():
+    r = run("schema", "json-schema")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == json.loads(json.dumps(dsl.json_schema()))
+
+
+def test_check_prints_the_tables_in_generation_order_with_kind_and_rows(shop):
+    r = run("schema", "check", "shop.yaml", cwd=shop.parent)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "shop.yaml: ok, 4 tables in generation order (seed 7, scale 1)"
+    rows = [line.split() for line in lines[3:]]
+    assert [row[0] for row in rows] == dsl.order(dsl.load(shop))
+    assert {row[0]: (row[1], row[2]) for row in rows} == {
+        "regions": ("vocab", "2"), "stores": ("entity", "40"), "orders": ("fact", "120"), "visits": ("fact", "500")}
+    scaled = run("schema", "check", str(shop), "--scale", "2.5")
+    assert scaled.returncode == 0, scaled.stderr
+    assert scaled.stdout.splitlines()[0].endswith("(seed 7, scale 2.5)")
+    assert {row.split()[0]: row.split()[2] for row in scaled.stdout.splitlines()[3:]} == {
+        "regions": "2", "stores": "100", "orders": "300", "visits": "1,250"}  # vocab is never scaled
+
+
+def test_check_of_a_broken_file_is_its_one_line_with_file_line_and_path(shop):
+    shop.write_text(SHOP.replace("sigma: 0.6", "sigma: 0"), encoding="utf-8")
+    line = SHOP.splitlines().index("        sigma: 0.6") + 1
+    r = run("schema", "check", "shop.yaml", cwd=shop.parent)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr == f"pii_gen: error: shop.yaml:{line}: tables.orders.columns.amount.sigma: must be > 0\n"
+    missing = run("schema", "check", "nope.yaml", cwd=shop.parent)
+    assert missing.returncode == 2
+    assert missing.stderr == "pii_gen: error: nope.yaml: cannot read the schema file: No such file or directory\n"
+
+
+def _previewed(stdout: str) -> dict[str, list[str]]:
+    """Table -> its printed lines (header, rule and rows, or the one note)."""
+    out: dict[str, list[str]] = {}
+    for block in stdout.strip("\n").split("\n\n"):
+        first, *rest = block.splitlines()
+        name, what = first.split(": ", 1)
+        out[name] = [what, *rest]
+    return out
+
+
+def test_preview_prints_the_tables_it_can_make_and_a_note_for_the_others(shop):
+    r = run("schema", "preview", str(shop), "--rows", "4", "--seed", "3")
+    assert r.returncode == 0, r.stderr
+    shown = _previewed(r.stdout)
+    assert list(shown) == dsl.order(dsl.load(shop))
+    assert shown["orders"] == ["needs the engine (parent stores)"]
+    assert shown["visits"] == ["needs the engine (ref/lookup)"]
+    assert shown["regions"][0] == "2 rows" and shown["regions"][3].split() == ["North", "1.0"]
+    head, rule, *rows = shown["stores"][1:]
+    assert shown["stores"][0] == "4 rows" and head.split() == ["store_id", "region", "size"]
+    regions = pa.table({"region": ["North", "South"], "lift": [1.0, 1.2]})
+    want = table_block(dsl.load(shop), "stores", 0, 0, 4, 3, tables={"regions": regions}).to_pylist()
+    assert [row.split() for row in rows] == [[str(v) for v in row.values()] for row in want]
+    assert [row.split()[0] for row in rows] == ["ST-0001", "ST-0002", "ST-0003", "ST-0004"]
+
+
+def test_preview_is_the_same_at_a_seed_and_changes_with_it(shop):
+    first, again, other = (run("schema", "preview", str(shop), "--seed", s) for s in ("3", "3", "4"))
+    assert first.returncode == again.returncode == other.returncode == 0, first.stderr
+    assert first.stdout == again.stdout
+    assert first.stdout != other.stdout
+    assert len(_previewed(first.stdout)["stores"]) == 2 + 10 + 1  # the count line, header, rule, 10 rows
+
+
+@pytest.mark.parametrize("args, message", [
+    (["generate", "--scale", "2", "-n", "5"], "--scale needs --schema FILE (it multiplies a schema file's rows)"),
+    (["generate", "--schema", "shop.yaml", "-n", "5"],
+     "-n/--count does not apply to --schema FILE (the file describes the tables)"),
+    (["generate", "--schema", "shop.yaml", "--noise", "light"],
+     "--noise does not apply to --schema FILE (the file describes the tables)"),
+    (["create-schema", "--schema", "shop.yaml", "--noise", "light", "--dry-run", "--dialect", "postgresql"],
+     "--noise does not apply to --schema FILE (the file describes the tables)"),
+    (["generate", "--schema", "typo.yaml"], "typo.yaml: cannot read the schema file: No such file or directory"),
+    (["stream", "--schema", "shop.yaml"],
+     "stream takes no schema file yet (--schema shop.yaml); the database namespace option is --db-schema"),
+    (["validate", "out", "--schema", "shop.yaml"],
+     "validate takes no schema file yet (--schema shop.yaml); the database namespace option is --db-schema"),
+], ids=["scale_without_schema", "count_with_schema", "noise_with_schema", "create_schema_noise", "missing_file",
+        "stream_file", "validate_file"])  # fmt: skip
+def test_a_flag_that_does_not_fit_is_one_line_and_exit_2(shop, args, message):
+    r = run(*args, cwd=shop.parent)
+    assert (r.returncode, r.stderr, r.stdout) == (2, f"pii_gen: error: {message}\n", "")
+    assert sorted(p.name for p in shop.parent.iterdir()) == ["shop.yaml"]
+
+
+def test_preview_rows_must_be_positive(shop):
+    r = run("schema", "preview", str(shop), "--rows", "0")
+    assert r.returncode == 2 and r.stderr.startswith("pii_gen: error: Invalid value for '--rows'")
+
+
+@pytest.mark.parametrize("args", [
+    ["generate", "--schema", "shop.yaml", "--seed", "1", "--scale", "2", "--out", "out"],
+    ["create-schema", "--schema", "shop.yaml", "--dry-run", "--dialect", "postgresql"],
+], ids=["generate", "create_schema"])  # fmt: skip
+def test_a_broken_file_stops_generate_and_create_schema_before_anything_is_written(shop, args):
+    shop.write_text(SHOP.replace("sigma: 0.6", "sigma: 0"), encoding="utf-8")
+    r = run(*args, cwd=shop.parent)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.startswith("pii_gen: error: shop.yaml:") and r.stderr.count("\n") == 1
+    assert "tables.orders.columns.amount.sigma: must be > 0" in r.stderr
+    assert sorted(p.name for p in shop.parent.iterdir()) == ["shop.yaml"]
+
+
+@pytest.mark.parametrize("args", [
+    ["generate", "--schema", "shop.yaml", "--out", "out"],
+    ["create-schema", "--schema", "shop.yaml", "--dry-run", "--dialect", "postgresql"],
+], ids=["generate", "create_schema"])  # fmt: skip
+def test_a_good_file_waits_for_the_schema_engine_in_one_line(shop, args):
+    r = run(*args, cwd=shop.parent)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr == "pii_gen: error: schema files cannot be generated yet (coming with the schema engine)\n"
+    assert sorted(p.name for p in shop.parent.iterdir()) == ["shop.yaml"]
