@@ -15,7 +15,7 @@ from .db.url import parse as parse_url
 from .errors import OutputError
 from .sinks.database import DatabaseSink
 from .sinks.outputs import OUTPUTS
-from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, LocalBackend, OnEvent, Retry
+from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, LocalBackend, OnEvent, Retry, RunStats
 from .core.plan import RunPlan
 from .planning import build_plan
 from .record import RunRecord
@@ -23,7 +23,7 @@ from .start import decide_start
 from .sinks import Staging, file_sink
 
 __all__ = ["CancelToken", "Interrupted", "RunResult", "generate", "load_database", "manifest", "resume_command",
-           "write_files"]  # fmt: skip
+           "write_files", "write_plan"]  # fmt: skip
 
 Progress = Callable[[int], None]  # called with the people of each delivered batch
 
@@ -156,30 +156,11 @@ def write_files(
     everything succeeded, so an error or a cancel leaves the output folder as it was.
     """
     started = time.perf_counter()
-    cancel = cancel or CancelToken()
-    staging = Staging(config.out)
-    try:
-        sink = file_sink(config.format, staging)
-        plan = build_plan(config)
-        with sink:
-            sink.open({name: t.arrow_schema for name, t in plan.tables.items()})
-            stats = (backend or LocalBackend()).run(plan, sink, cancel, _listener(progress, on_event))
-            if cancel.cancelled:
-                raise cancel.error()
-        files = sink.checksums()
-        text = json.dumps(manifest(config, files, plan), indent=2, sort_keys=False) + "\n"
-        staging.path("manifest.json").write_text(text, encoding="utf-8")
-        if cancel.cancelled:
-            raise cancel.error()
-        staging.commit()  # a cancel from here on comes too late to undo a finished run
-    except OSError as err:  # a full disk, a file size limit, a vanished folder
-        staging.abort()
-        raise OutputError(f"cannot write to output folder '{config.out}': {_reason(err)}") from None
-    except BaseException:
-        staging.abort()
-        raise
+    plan = build_plan(config)
+    files, rows, stats = write_plan(plan, config.out, config.format, lambda files: manifest(config, files, plan),
+                                     cancel, _listener(progress, on_event), backend)
     return RunResult(
-        rows=dict(sink.rows),
+        rows=rows,
         files=files,
         seconds=time.perf_counter() - started,
         workers=stats.workers,
@@ -188,8 +169,47 @@ def write_files(
     )
 
 
+def write_plan(
+    plan: RunPlan,
+    out: str,
+    fmt: str,
+    record: Callable[[dict[str, dict[str, object]]], dict[str, object]],
+    cancel: CancelToken | None,
+    on_event: OnEvent | None,
+    backend: Backend | None,
+) -> tuple[dict[str, dict[str, object]], dict[str, int], RunStats]:
+    """Run ``plan`` into files in ``out`` plus the manifest ``record`` makes of them: (files, rows, stats).
+
+    Files are written to a hidden folder first and moved into place only when
+    everything succeeded, so an error or a cancel leaves the output folder as it was.
+    """
+    cancel = cancel or CancelToken()
+    staging = Staging(out)
+    try:
+        sink = file_sink(fmt, staging)
+        with sink:
+            sink.open({name: t.arrow_schema for name, t in plan.tables.items()})
+            stats = (backend or LocalBackend()).run(plan, sink, cancel, on_event)
+            if cancel.cancelled:
+                raise cancel.error()
+        files = sink.checksums()
+        text = json.dumps(record(files), indent=2, sort_keys=False) + "\n"
+        staging.path("manifest.json").write_text(text, encoding="utf-8")
+        if cancel.cancelled:
+            raise cancel.error()
+        staging.commit()  # a cancel from here on comes too late to undo a finished run
+    except OSError as err:  # a full disk, a file size limit, a vanished folder
+        staging.abort()
+        raise OutputError(f"cannot write to output folder '{out}': {_reason(err)}") from None
+    except BaseException:
+        staging.abort()
+        raise
+    return files, dict(sink.rows), stats
+
+
 def _reason(err: OSError) -> str:
     """What went wrong, in the system's words (Arrow's I/O errors carry them only in the message)."""
     if err.errno:
         return os.strerror(err.errno)
     return " ".join(str(err).split())
+

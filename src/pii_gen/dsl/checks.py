@@ -251,7 +251,7 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
                     raise Problem(hop_path, f"'{hop}' comes later in the table: only earlier columns can be read")
                 here_name = here_name if ref.to == "self" else ref.to.split(".")[0]
             here_table = tables[here_name]
-        if col.column not in here_table.columns:
+        if col.column not in here_table.columns and col.column not in {k for row in here_table.data or [] for k in row}:
             raise Problem(path + ("column",), f"table {here_name} has no column '{col.column}'")
     elif col.gen == "choice" and col.from_ is not None:
         vocab_name, column = col.from_.split(".")
@@ -268,6 +268,8 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
             raise Problem(path + ("of",), "needs of: REF_COLUMN outside a from: population table")
         if col.of is not None and col.of not in scope.refs:
             raise Problem(path + ("of",), f"'{col.of}' is not an earlier ref column of {name}")
+        if col.of is not None and tables[scope.refs[col.of]].from_ != "population":
+            raise Problem(path + ("of",), f"'{col.of}' refers to {scope.refs[col.of]}, not a from: population table")
     elif col.gen == "partition_of":
         if scope.parent is None:
             raise Problem(path + ("total",), "partition_of needs a table with a parent")
