@@ -205,9 +205,35 @@ def test_plan_round_trips_through_json() -> None:
 
 def test_what_is_not_generated_yet_is_refused() -> None:
     data = copy.deepcopy(SHOP)
-    data["tables"]["orders"]["columns"]["store_id"]["pick"] = {"weighted_by": "store_id"}
-    with pytest.raises(SchemaError, match="tables.orders.columns.store_id.pick: weighted_by"):
+    data["tables"]["orders"]["columns"]["store_id"]["unique"] = True
+    with pytest.raises(SchemaError, match="tables.orders.columns.store_id.unique: a unique ref is not generated yet"):
         SchemaPack().plan(Schema.model_validate(data))
+
+
+def test_weighted_and_filtered_refs(tmp_path: Path) -> None:
+    data = {"version": 1, "seed": 3, "tables": {
+        "plans": {"kind": "vocab", "key": "plan", "data": [
+            {"plan": "free", "weight": 6, "active": True}, {"plan": "pro", "weight": 3, "active": True},
+            {"plan": "team", "weight": 1, "active": True}, {"plan": "legacy", "weight": 50, "active": False}]},
+        "accounts": {"kind": "entity", "rows": 3_000, "key": "account_id", "columns": {
+            "account_id": {"gen": "sequence"}, "score": {"gen": "distribution", "dist": "uniform", "min": 0, "max": 1}}},
+        "subs": {"kind": "fact", "rows": 40_000, "key": "sub_id", "columns": {
+            "sub_id": {"gen": "sequence"},
+            "plan": {"gen": "ref", "to": "plans", "pick": {"weighted_by": "weight"}, "where": "active"},
+            "account": {"gen": "ref", "to": "accounts", "where": "score > 0.8", "pick": {"zipf": {"s": 1.2}}},
+        }},
+    }}
+    out = tmp_path / "subs"
+    schema_run.generate_schema(checked(data), out=str(out), format="parquet", workers=1)
+    shares = dict(sql(out, "SELECT plan, count(*) / 40000 FROM subs GROUP BY plan"))
+    assert set(shares) == {"free", "pro", "team"}  # the inactive plan is never picked, however heavy
+    for plan, p in (("free", 0.6), ("pro", 0.3), ("team", 0.1)):
+        assert abs(shares[plan] - p) <= 4 * np.sqrt(p * (1 - p) / 40_000), plan
+    assert sql(out, "SELECT count(*) FROM subs s JOIN accounts a ON s.account = a.account_id WHERE a.score <= 0.8") \
+        == [(0,)]
+    eligible = [r[0] for r in sql(out, "SELECT account_id FROM accounts WHERE score > 0.8 ORDER BY account_id")]
+    top = sql(out, "SELECT account, count(*) FROM subs GROUP BY account ORDER BY 2 DESC LIMIT 1")[0][0]
+    assert top == eligible[0]  # zipf over the eligible rows' order
 
 
 def test_population_people_are_the_generated_persons(tmp_path: Path) -> None:

@@ -19,10 +19,12 @@ from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ...dsl.base import Context, Generator, stream
 from ...dsl.checks import order
 from ...dsl.columns import FANOUT, column_block, fact_block, fanout_counts, table_block
+from ...dsl.expr import evaluate
 from ...dsl.fanout import draw_counts, expressions
 from ...dsl.generators._arrow import weighted_indices
 from ...dsl.generators.keys import Sequence as SequenceGen
@@ -67,12 +69,8 @@ def unsupported(schema: Schema) -> list[str]:
             if col.gen == "ref":
                 if col.to == "self":
                     out.append(f"{path}.to: to: self is not generated yet")
-                if col.where is not None:
-                    out.append(f"{path}.where: a ref's where: is not generated yet")
                 if col.unique:
                     out.append(f"{path}.unique: a unique ref is not generated yet")
-                if not (col.pick == "uniform" or hasattr(col.pick, "zipf")):
-                    out.append(f"{path}.pick: weighted_by is not generated yet (uniform and zipf are)")
             if any(next(iter(step)) == "noise" for step in col.modify):
                 out.append(f"{path}.modify: the noise modifier is not applied yet")
     return out
@@ -102,6 +100,8 @@ class Engine:
         self._cache: OrderedDict[tuple[str, int], Block] = OrderedDict()
         self._cached = 0
         self._people: Population | None = None
+        self._wholes: dict[str, pa.Table] = {}
+        self._eligibles: dict[tuple[str, str], np.ndarray] = {}
         self.vocab: dict[str, pa.Table] = {}
         for name in self.order:
             if schema.tables[name].kind == "vocab":
@@ -229,21 +229,52 @@ class Engine:
         return self.schema.tables[table].start + positions + 1
 
     def _ref(self, gen: Generator, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
-        target, _, column = gen.params.to.partition(".")
+        p = gen.params
+        target, _, column = p.to.partition(".")
         column = column or self.schema.tables[target].keys[0]
-        size = self.total(target)
+        path = f"tables.{ctx.table}.columns.{gen.column}"
+        eligible = None if p.where is None else self._eligible(target, p.where)
+        size = self.total(target) if eligible is None else len(eligible)
         if n and not size:
-            raise SchemaError(f"tables.{ctx.table}.columns.{gen.column}.to: table {target} has no rows to refer to")
-        pick = gen.params.pick
+            what = "has no rows" if eligible is None else "has no rows where the ref's where: holds"
+            raise SchemaError(f"{path}.to: table {target} {what} to refer to")
         if not n:
-            positions = np.zeros(0, dtype=np.int64)
-        elif pick == "uniform":
-            positions = rng.integers(0, size, size=n, dtype=np.int64)
-        else:  # zipf over position order: the first rows are the most referenced
-            weights = np.arange(1, size + 1, dtype=np.float64) ** -pick.zipf.s
-            positions = weighted_indices(weights, n, rng).astype(np.int64)
+            picked = np.zeros(0, dtype=np.int64)
+        elif p.pick == "uniform":
+            picked = rng.integers(0, size, size=n, dtype=np.int64)
+        elif hasattr(p.pick, "zipf"):  # over position order: the first (eligible) rows are the most referenced
+            picked = weighted_indices(np.arange(1, size + 1, dtype=np.float64) ** -p.pick.zipf.s, n, rng)
+        else:
+            picked = weighted_indices(self._weights(target, p.pick.weighted_by, eligible, path), n, rng)
+        positions = picked.astype(np.int64) if eligible is None else eligible[picked]
         ctx.refs[gen.column] = (target, positions)
         return self.values(target, column, positions)
+
+    def _whole(self, table: str) -> pa.Table:
+        """All rows of ``table`` (what ``where:`` and ``weighted_by`` read: meant for vocab and small tables)."""
+        if table not in self._wholes:
+            self._wholes[table] = pa.concat_tables([self.block(table, b).table for b in range(self.blocks)])
+        return self._wholes[table]
+
+    def _eligible(self, table: str, where: str) -> np.ndarray:
+        """The positions of ``table``'s rows where ``where`` holds (null counts as false)."""
+        if (table, where) not in self._eligibles:
+            rows = self._whole(table)
+            ctx = Context(seed=self.seed, table=table, block=0, first_row=0,
+                          calendar=(self.schema.calendar.start, self.schema.calendar.end), tables=self.vocab,
+                          columns={c: rows.column(c).combine_chunks() for c in rows.column_names})
+            held = pc.fill_null(evaluate(where, ctx, rows.num_rows), False).to_numpy(zero_copy_only=False)
+            self._eligibles[(table, where)] = np.flatnonzero(held).astype(np.int64)
+        return self._eligibles[(table, where)]
+
+    def _weights(self, table: str, column: str, eligible: np.ndarray | None, path: str) -> np.ndarray:
+        """The pick weights of ``table``'s (eligible) rows: its column ``column`` (null weighs 0)."""
+        values = self._whole(table).column(column).combine_chunks()
+        weights = pc.fill_null(values.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+        weights = weights if eligible is None else weights[eligible]
+        if (weights < 0).any() or not weights.sum() > 0:
+            raise SchemaError(f"{path}.pick.weighted_by: {table}.{column} must be >= 0 with a positive sum")
+        return weights
 
     def lookup(self, ctx: Context, hops: Sequence[str], column: str) -> pa.Array:
         """``column`` of the rows reached from this block's rows through ``hops`` (ref columns or ``parent``)."""
