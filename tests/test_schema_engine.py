@@ -205,8 +205,36 @@ def test_plan_round_trips_through_json() -> None:
 
 def test_what_is_not_generated_yet_is_refused() -> None:
     data = copy.deepcopy(SHOP)
-    data["tables"]["orders"]["columns"]["store_id"]["unique"] = True
-    with pytest.raises(SchemaError, match="tables.orders.columns.store_id.unique: a unique ref is not generated yet"):
+    data["tables"]["orders"]["columns"]["store_id"]["modify"] = [{"noise": {"type": "typo", "rate": 0.1}}]
+    with pytest.raises(SchemaError, match="tables.orders.columns.store_id.modify: the noise modifier is not applied"):
+        SchemaPack().plan(Schema.model_validate(data))
+
+
+def test_unique_and_self_refs(tmp_path: Path) -> None:
+    data = {"version": 1, "seed": 9, "tables": {
+        "desks": {"kind": "entity", "rows": 30_000, "key": "desk_id", "columns": {"desk_id": {"gen": "sequence"}}},
+        "staff": {"kind": "entity", "rows": 25_000, "key": "staff_id", "columns": {
+            "staff_id": {"gen": "sequence", "start": 1000},
+            "desk": {"gen": "ref", "to": "desks", "unique": True},
+            "manager": {"gen": "ref", "to": "self", "root_share": 0.2},
+        }},
+    }}
+    runs = []
+    for workers in (1, 2):
+        out = tmp_path / f"staff{workers}"
+        schema_run.generate_schema(checked(data), out=str(out), format="parquet", workers=workers)
+        runs.append(digests(out))
+    assert runs[0] == runs[1]
+    out = tmp_path / "staff1"
+    assert sql(out, "SELECT count(DISTINCT desk), count(*), min(desk) >= 1, max(desk) <= 30000 FROM staff") == [
+        (25_000, 25_000, True, True)]
+    assert sql(out, "SELECT count(*) FROM staff s LEFT JOIN staff m ON s.manager = m.staff_id "
+                    "WHERE s.manager IS NOT NULL AND (m.staff_id IS NULL OR m.staff_id >= s.staff_id)") == [(0,)]
+    roots = sql(out, "SELECT count(*) FROM staff WHERE manager IS NULL")[0][0]
+    assert abs(roots - 0.2 * 25_000) <= 4 * np.sqrt(25_000 * 0.2 * 0.8) + 1
+    assert sql(out, "SELECT manager FROM staff WHERE staff_id = 1000") == [(None,)]
+    data["tables"]["staff"]["rows"] = 30_001
+    with pytest.raises(SchemaError, match="tables.staff.columns.desk.unique: 30001 rows cannot each take"):
         SchemaPack().plan(Schema.model_validate(data))
 
 

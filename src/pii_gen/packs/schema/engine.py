@@ -27,7 +27,7 @@ from ...dsl.columns import FANOUT, column_block, fact_block, fanout_counts, tabl
 from ...dsl.expr import evaluate
 from ...dsl.fanout import draw_counts, expressions
 from ...dsl.generators._arrow import weighted_indices
-from ...dsl.generators.keys import Sequence as SequenceGen
+from ...dsl.generators.keys import Sequence as SequenceGen, permute
 from ...dsl.model import Schema, Table
 from ...errors import SchemaError
 from .gather import by_block
@@ -66,12 +66,20 @@ def unsupported(schema: Schema) -> list[str]:
             path = f"{here}.columns.{cname}"
             if col.gen == "faker":
                 out.append(f"{path}.gen: gen: faker is not generated yet")
-            if col.gen == "ref":
-                if col.to == "self":
-                    out.append(f"{path}.to: to: self is not generated yet")
-                if col.unique:
-                    out.append(f"{path}.unique: a unique ref is not generated yet")
-            if any(next(iter(step)) == "noise" for step in col.modify):
+            if col.gen == "ref" and col.to == "self":
+                key = table.columns.get(table.keys[0]) if table.keys else None
+                if key is None or key.gen != "sequence" or key.modify or key.null_rate:
+                    out.append(f"{path}.to: to: self needs a plain sequence key (the parent's key is rebuilt "
+                               "from its position)")
+                if col.pick != "uniform" or col.where is not None or col.unique:
+                    out.append(f"{path}.pick: to: self picks uniformly among the earlier rows (no where, unique)")
+            if col.gen == "ref" and col.unique and col.pick != "uniform":
+                out.append(f"{path}.unique: a unique ref picks uniformly (no zipf or weighted_by)")
+            if col.gen == "lookup":
+                hops = [col.via] if isinstance(col.via, str) else col.via
+                if any(h in table.columns and getattr(table.columns[h], "to", None) == "self" for h in hops[:1]):
+                    out.append(f"{path}.via: a lookup through a to: self ref is not generated yet")
+            if any("noise" in type(step).model_fields for step in col.modify):
                 out.append(f"{path}.modify: the noise modifier is not applied yet")
     return out
 
@@ -228,8 +236,19 @@ class Engine:
         table, positions = ctx.refs[of]
         return self.schema.tables[table].start + positions + 1
 
+    def _self_ref(self, gen: Generator, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        """A parent among the earlier rows (uniform), none for the first row and a ``root_share`` of the others."""
+        index = np.arange(ctx.first_row, ctx.first_row + n, dtype=np.int64)
+        picked = np.floor(rng.random(n) * index).astype(np.int64)
+        root = (index == 0) | (rng.random(n) < (gen.params.root_share or 0.0))
+        ctx.refs[gen.column] = (ctx.table, np.where(root, -1, picked))
+        values = self.values(ctx.table, self.schema.tables[ctx.table].keys[0], picked)
+        return pc.if_else(pa.array(root), pa.scalar(None, values.type), values)
+
     def _ref(self, gen: Generator, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
         p = gen.params
+        if p.to == "self":
+            return self._self_ref(gen, n, rng, ctx)
         target, _, column = p.to.partition(".")
         column = column or self.schema.tables[target].keys[0]
         path = f"tables.{ctx.table}.columns.{gen.column}"
@@ -238,7 +257,14 @@ class Engine:
         if n and not size:
             what = "has no rows" if eligible is None else "has no rows where the ref's where: holds"
             raise SchemaError(f"{path}.to: table {target} {what} to refer to")
-        if not n:
+        if p.unique:  # a seeded bijection of the target's rows, taken at this row's table-wide index
+            rows = self.total(ctx.table)
+            if rows > size:
+                raise SchemaError(f"{path}.unique: {rows} rows cannot each take a different row of {target} "
+                                  f"({size} to pick from)")
+            picked = permute(np.arange(ctx.first_row, ctx.first_row + n, dtype=np.int64), size, self.seed,
+                             ctx.table, gen.column)
+        elif not n:
             picked = np.zeros(0, dtype=np.int64)
         elif p.pick == "uniform":
             picked = rng.integers(0, size, size=n, dtype=np.int64)

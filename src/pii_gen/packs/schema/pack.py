@@ -77,6 +77,7 @@ def contract(schema: Schema, engine: Engine) -> dict[str, Table]:
             length = int(declared.split("(")[1].rstrip(")")) if kind == "string" and "(" in declared else None
             if col is not None and col.gen == "ref":
                 target, _, target_col = col.to.partition(".")
+                target = name if target == "self" else target
                 fks.append((cname, target, target_col or schema.tables[target].keys[0]))
             keyish = cname in spec.keys or cname == link
             columns.append(Column(cname, arrow, nullable=not keyish, max_length=length))
