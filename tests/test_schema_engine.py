@@ -303,3 +303,29 @@ def test_population_people_are_the_generated_persons(tmp_path: Path) -> None:
     assert mismatches == [(0,)] and matched == [(12_000,)]
     assert con.execute("SELECT count(*) FROM visits v JOIN people x ON v.who = x.no "
                        "WHERE v.who_last <> x.last").fetchall() == [(0,)]
+
+
+def test_faker_columns_sample_a_seeded_vocabulary(tmp_path: Path) -> None:
+    pytest.importorskip("faker")
+    data = {"version": 1, "seed": 2, "tables": {"firms": {"kind": "entity", "rows": 20_000, "columns": {
+        "name": {"gen": "faker", "method": "company", "vocabulary": 40},
+        "phrase": {"gen": "faker", "method": "catch_phrase", "vocabulary": 25}}}}}
+    runs = []
+    for workers in (1, 2):
+        out = tmp_path / f"firms{workers}"
+        schema_run.generate_schema(checked(data), out=str(out), format="csv", workers=workers)
+        runs.append(digests(out))
+    assert runs[0] == runs[1]
+    assert sql_csv(tmp_path / "firms1", "SELECT count(DISTINCT name), count(DISTINCT phrase), count(*) FROM firms") \
+        == [(40, 25, 20_000)]
+    data["tables"]["firms"]["columns"]["name"]["method"] = "no_such_method"
+    with pytest.raises(SchemaError, match="tables.firms.columns.name.method: Faker has no method 'no_such_method'"):
+        schema_run.generate_schema(checked(data), out=str(tmp_path / "bad"), format="csv", workers=1)
+    assert not (tmp_path / "bad").exists()
+
+
+def sql_csv(folder: Path, query: str) -> list[tuple]:
+    con = duckdb.connect()
+    for p in folder.glob("*.csv"):
+        con.execute(f"CREATE VIEW {p.stem} AS SELECT * FROM read_csv_auto('{p}')")
+    return con.execute(query).fetchall()

@@ -13,6 +13,8 @@ block: picks, grouping by block and gathering never loop over rows.
 
 from __future__ import annotations
 
+import datetime as dt
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -64,8 +66,6 @@ def unsupported(schema: Schema) -> list[str]:
             out.append(f"{here}.rows: a from: population table needs rows: or population.size")
         for cname, col in table.columns.items():
             path = f"{here}.columns.{cname}"
-            if col.gen == "faker":
-                out.append(f"{path}.gen: gen: faker is not generated yet")
             if col.gen == "ref" and col.to == "self":
                 key = table.columns.get(table.keys[0]) if table.keys else None
                 if key is None or key.gen != "sequence" or key.modify or key.null_rate:
@@ -109,6 +109,7 @@ class Engine:
         self._cached = 0
         self._people: Population | None = None
         self._wholes: dict[str, pa.Table] = {}
+        self._vocabularies: dict[tuple[str, str], pa.Array] = {}
         self._eligibles: dict[tuple[str, str], np.ndarray] = {}
         self.vocab: dict[str, pa.Table] = {}
         for name in self.order:
@@ -210,7 +211,7 @@ class Engine:
     # -- what needs other tables ---------------------------------------------------------------------------
 
     def generate(self, gen: Generator, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
-        """A column of an engine generator (``ref``, ``lookup``, ``person``) for one block."""
+        """A column of an engine generator (``ref``, ``lookup``, ``person``, ``faker``) for one block."""
         if gen.name == "ref":
             return self._ref(gen, n, rng, ctx)
         if gen.name == "lookup":
@@ -218,7 +219,35 @@ class Engine:
             return self.lookup(ctx, [via] if isinstance(via, str) else list(via), gen.params.column)
         if gen.name == "person":
             return self.people.field(gen.params.field, self._person_ids(gen.params.of, n, ctx))
+        if gen.name == "faker":
+            vocabulary = self._faker(gen, ctx.table)
+            return vocabulary.take(pa.array(rng.integers(0, len(vocabulary), size=n)))
         raise SchemaError(f"tables.{ctx.table}.columns.{gen.column}.gen: gen: {gen.name} is not generated yet")
+
+    def _faker(self, gen: Generator, table: str) -> pa.Array:
+        """A ``gen: faker`` column's vocabulary: up to ``vocabulary`` distinct values of a Faker seeded from
+        (seed, table, column), made once per process (Faker is never called per row)."""
+        key = (table, gen.column)
+        if key not in self._vocabularies:
+            p, path = gen.params, f"tables.{table}.columns.{gen.column}"
+            try:
+                from faker import Faker
+            except ImportError:
+                raise SchemaError(f"{path}.gen: gen: faker needs the Faker package (pip install 'pii_gen[faker]')") \
+                    from None
+            fake = Faker(p.locale)
+            fake.seed_instance(zlib.crc32(f"{self.seed}/{table}/{gen.column}".encode()))
+            method = getattr(fake, p.method, None)
+            if not callable(method):
+                raise SchemaError(f"{path}.method: Faker has no method '{p.method}'")
+            distinct: dict[Any, None] = {}
+            for _ in range(3 * p.vocabulary):  # a method with fewer distinct values ends the vocabulary early
+                value = method(**p.args)
+                distinct[value if isinstance(value, (str, int, float, bool, dt.date)) else str(value)] = None
+                if len(distinct) == p.vocabulary:
+                    break
+            self._vocabularies[key] = pa.array(list(distinct))
+        return self._vocabularies[key]
 
     @property
     def people(self) -> Population:
