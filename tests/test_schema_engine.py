@@ -186,6 +186,17 @@ def test_adding_columns_or_tables_changes_no_other_column(tmp_path: Path, shop: 
         assert after.equals(before), table
 
 
+def test_a_file_runs_and_its_hash_is_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "shop.json"
+    path.write_text(json.dumps(SHOP))
+    out = tmp_path / "out"
+    result = schema_run.generate_schema(path, out=str(out), format="jsonl", scale=0.1, seed=8)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["schema_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest() and manifest["seed"] == 8
+    assert result.rows["stores"] == 1_234 and result.rows["regions"] == 3  # scaled, vocab not
+    assert sum(1 for _ in (out / "customers.jsonl").open()) == 2_500
+
+
 def test_preview_and_ddl() -> None:
     schema = checked(SHOP)
     rows = schema_run.preview(schema, rows=5)

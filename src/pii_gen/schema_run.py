@@ -4,6 +4,7 @@ over :func:`generate_schema`)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from .backends import Backend, CancelToken, OnEvent
 from .core.plan import RunPlan
 from .db import ddl
 from .dsl.model import Schema
-from .packs.schema.pack import BATCH_SIZE, SchemaPack, schema_hash
+from .packs.schema.pack import BATCH_SIZE, SchemaPack
 
 __all__ = ["generate_schema", "preview", "schema_ddl", "schema_manifest", "schema_plan"]
 
@@ -25,18 +26,20 @@ def schema_plan(source: str | os.PathLike[str] | Schema, seed: int | None, scale
                  batch_size: int | None = None, workers: int | None = None) -> tuple[Schema, RunPlan]:
     """The loaded schema (a path is read and checked) and its run plan."""
     if isinstance(source, Schema):
-        schema, base = source, None
+        schema, base, digest = source, None, None
     else:
         schema, base = dsl.load(source), Path(source).parent
+        digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
     plan = SchemaPack().plan(schema, seed=seed, scale=scale, base=base, batch_size=batch_size or BATCH_SIZE,
-                             workers=workers or 0)
+                             workers=workers or 0, digest=digest)
     return schema, plan
 
 
 def schema_manifest(schema: Schema, plan: RunPlan, fmt: str, files: dict[str, dict[str, object]]) -> dict[str, object]:
-    """A schema run's manifest.json: the schema's name and hash, seed, block size, rows and file checksums."""
+    """A schema run's manifest.json: the schema's name and the SHA-256 of its file, seed, block size, rows and
+    file checksums."""
     return {
-        "generator": "pii_gen", "version": __version__, "schema": schema.name, "schema_sha256": schema_hash(schema),
+        "generator": "pii_gen", "version": __version__, "schema": schema.name, "schema_sha256": plan.settings["sha256"],
         "block_size": plan.keys.block_size, "seed": plan.seed, "format": fmt,
         "tables": {info["table"]: {"rows": info["rows"], "file": f} for f, info in files.items()},
         "files": files,

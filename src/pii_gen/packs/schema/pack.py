@@ -103,8 +103,9 @@ class SchemaPack(Pack):
         return SchemaRuntime(plan)
 
     def plan(self, schema: Schema, *, seed: int | None = None, scale: float | None = None, base: Path | None = None,
-             batch_size: int = BATCH_SIZE, workers: int = 0) -> RunPlan:  # type: ignore[override]
-        """The run plan of a loaded schema (``base``: the folder its vocab files are read from)."""
+             batch_size: int = BATCH_SIZE, workers: int = 0, digest: str | None = None) -> RunPlan:  # type: ignore[override]
+        """The run plan of a loaded schema (``base``: the folder its vocab files are read from; ``digest``: the
+        SHA-256 of its file, which the manifest records; by default that of its canonical JSON form)."""
         problems = unsupported(schema)
         if problems:
             raise SchemaError(problems[0])
@@ -114,6 +115,7 @@ class SchemaPack(Pack):
         tables = contract(schema, engine)
         first = engine.order[0]
         settings = {"schema": schema.model_dump(mode="json", by_alias=True, exclude_none=True),
+                    "sha256": digest or schema_hash(schema),
                     "block_rows": {name: rows.tolist() for name, rows in engine.block_rows.items()}}
         return RunPlan(
             pack=self.name, seed=seed, count=engine.blocks * BLOCK_SIZE, batch_size=batch_size,
