@@ -187,14 +187,23 @@ def test_adding_columns_or_tables_changes_no_other_column(tmp_path: Path, shop: 
 
 
 def test_a_file_runs_and_its_hash_is_recorded(tmp_path: Path) -> None:
+    data = copy.deepcopy(SHOP)
+    data["tables"]["regions"] = {"kind": "vocab", "key": "code", "file": "regions.csv"}
+    (tmp_path / "regions.csv").write_text("code,label\nN,North\nS,South\nW,West\n")
     path = tmp_path / "shop.json"
-    path.write_text(json.dumps(SHOP))
+    path.write_text(json.dumps(data))
     out = tmp_path / "out"
     result = schema_run.generate_schema(path, out=str(out), format="jsonl", scale=0.1, seed=8)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["schema_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest() and manifest["seed"] == 8
     assert result.rows["stores"] == 1_234 and result.rows["regions"] == 3  # scaled, vocab not
     assert sum(1 for _ in (out / "customers.jsonl").open()) == 2_500
+    labels = {json.loads(line)["region_label"] for line in (out / "stores.jsonl").open()}
+    assert labels == {"North", "South", "West"}  # the lookup reads the vocab file's column
+    data["tables"]["stores"]["columns"]["region_label"]["column"] = "name"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SchemaError, match="^tables.stores.columns.region_label.column: table regions has no column"):
+        schema_run.generate_schema(path, out=str(tmp_path / "bad"))
 
 
 def test_preview_and_ddl() -> None:

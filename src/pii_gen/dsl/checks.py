@@ -233,7 +233,8 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
         elif not target.keys:
             raise Problem(path + ("to",), f"table {target_name} has no key: name TABLE.COLUMN or give it key:")
         pick = col.pick
-        if not isinstance(pick, str) and hasattr(pick, "weighted_by") and pick.weighted_by not in kinds(target):
+        if not isinstance(pick, str) and hasattr(pick, "weighted_by") and target.file is None \
+                and pick.weighted_by not in kinds(target):
             raise Problem(path + ("pick", "weighted_by"), f"table {target_name} has no column '{pick.weighted_by}'")
         if col.where is not None:
             _expr(col.where, Scope(columns=all_kinds[target_name]), path + ("where",))
@@ -258,7 +259,7 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
                     raise Problem(hop_path, f"'{hop}' comes later in the table: only earlier columns can be read")
                 here_name = here_name if ref.to == "self" else ref.to.split(".")[0]
             here_table = tables[here_name]
-        if col.column not in kinds(here_table):
+        if here_table.file is None and col.column not in kinds(here_table):  # a vocab file is read by the engine
             raise Problem(path + ("column",), f"table {here_name} has no column '{col.column}'")
     elif col.gen == "choice" and col.from_ is not None:
         vocab_name, column = col.from_.split(".")

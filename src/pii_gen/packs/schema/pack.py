@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 from ...core.contract import Column, Table
 from ...core.pack import Batch, Pack
 from ...core.plan import KeySpace, RunPlan
-from ...dsl.checks import parent_column
+from ...dsl.checks import Problem, check, parent_column
+from ...dsl.loader import dotted
 from ...dsl.model import Schema
 from ...errors import SchemaError
 from .engine import BLOCK_SIZE, Engine, unsupported
@@ -110,6 +111,10 @@ class SchemaPack(Pack):
         if problems:
             raise SchemaError(problems[0])
         schema = with_data(schema, base)
+        try:  # again with the vocab files' columns, which the file's own check could not see
+            check(schema)
+        except Problem as problem:
+            raise SchemaError(f"{dotted(problem.path)}: {problem}") from None
         seed = schema.seed if seed is None else seed
         engine = Engine.counting(schema, seed, schema.scale if scale is None else scale)
         tables = contract(schema, engine)
