@@ -1,9 +1,10 @@
 """Generating a schema's tables block by block, in any process, from the schema and the per-block row counts.
 
-Block ``k`` of a run is rows ``[k*B, (k+1)*B)`` of every table with ``rows:`` (entity, fact without parent), the
-children of its parent's block ``k`` for a fact with a parent, and a vocab table whole in block 0.  The row
-counts of every block are fixed when the plan is built (fanout counts are drawn first, from their own stream),
-so any block knows its first row without the others and keys stay dense 1..N at any worker count.
+Block ``k`` of a run is rows ``[k*B, (k+1)*B)`` of every entity and fact without parent (``rows:``, or people
+of the population for ``from: population``), the children of its parent's block ``k`` for a fact with a
+parent, and a vocab table whole in block 0.  The row counts of every block are fixed when the plan is built
+(fanout counts are drawn first, from their own stream), so any block knows its first row without the others
+and keys stay dense 1..N at any worker count.
 
 A ``ref`` picks rows of its target by position and rebuilds the value from the position: a ``sequence`` key is
 a pure function of it; any other column (and every ``lookup``) is read from the target's blocks that hold the
@@ -233,7 +234,7 @@ class Engine:
             try:
                 from faker import Faker
             except ImportError:
-                raise SchemaError(f"{path}.gen: gen: faker needs the Faker package (pip install 'pii_gen[faker]')") \
+                raise SchemaError(f"{path}.gen: gen: faker needs the Faker package (pip install 'pii-gen[faker]')") \
                     from None
             fake = Faker(p.locale)
             fake.seed_instance(zlib.crc32(f"{self.seed}/{table}/{gen.column}".encode()))
