@@ -12,7 +12,6 @@ import pyarrow as pa
 import pytest
 
 from pii_gen import dsl
-from pii_gen.dsl.columns import table_block
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,20 +145,20 @@ def _previewed(stdout: str) -> dict[str, list[str]]:
     return out
 
 
-def test_preview_prints_the_tables_it_can_make_and_a_note_for_the_others(shop):
+def test_preview_prints_the_first_rows_of_every_table_as_a_run_makes_them(shop):
+    from pii_gen.schema_run import preview
+
     r = run("schema", "preview", str(shop), "--rows", "4", "--seed", "3")
     assert r.returncode == 0, r.stderr
     shown = _previewed(r.stdout)
     assert list(shown) == dsl.order(dsl.load(shop))
-    assert shown["orders"] == ["needs the engine (parent stores)"]
-    assert shown["visits"] == ["needs the engine (ref/lookup)"]
     assert shown["regions"][0] == "2 rows" and shown["regions"][3].split() == ["North", "1.0"]
-    head, rule, *rows = shown["stores"][1:]
-    assert shown["stores"][0] == "4 rows" and head.split() == ["store_id", "region", "size"]
-    regions = pa.table({"region": ["North", "South"], "lift": [1.0, 1.2]})
-    want = table_block(dsl.load(shop), "stores", 0, 0, 4, 3, tables={"regions": regions}).to_pylist()
-    assert [row.split() for row in rows] == [[str(v) for v in row.values()] for row in want]
-    assert [row.split()[0] for row in rows] == ["ST-0001", "ST-0002", "ST-0003", "ST-0004"]
+    made = preview(shop, 4, 3)
+    for name in ("stores", "orders", "visits"):
+        count, head, rule, *rows = shown[name]
+        assert count == "4 rows" and head.split() == made[name].column_names
+        assert [row.split() for row in rows] == [[str(v) for v in row.values()] for row in made[name].to_pylist()]
+    assert [row.split()[0] for row in shown["stores"][3:]] == ["ST-0001", "ST-0002", "ST-0003", "ST-0004"]
 
 
 def test_preview_is_the_same_at_a_seed_and_changes_with_it(shop):
@@ -209,12 +208,34 @@ def test_a_broken_file_stops_generate_and_create_schema_before_anything_is_writt
     assert sorted(p.name for p in shop.parent.iterdir()) == ["shop.yaml"]
 
 
-@pytest.mark.parametrize("args", [
-    ["generate", "--schema", "shop.yaml", "--out", "out"],
-    ["create-schema", "--schema", "shop.yaml", "--dry-run", "--dialect", "postgresql"],
-], ids=["generate", "create_schema"])  # fmt: skip
-def test_a_good_file_waits_for_the_schema_engine_in_one_line(shop, args):
-    r = run(*args, cwd=shop.parent)
-    assert (r.returncode, r.stdout) == (2, "")
-    assert r.stderr == "pii_gen: error: schema files cannot be generated yet (coming with the schema engine)\n"
+def test_generate_schema_writes_every_table_with_its_manifest_and_keys_that_hold(shop):
+    r = run("generate", "--schema", "shop.yaml", "--seed", "3", "--format", "parquet", "--out", "out", "--quiet",
+            cwd=shop.parent)  # fmt: skip
+    assert (r.returncode, r.stderr) == (0, "")
+    out = shop.parent / "out"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["schema"] == "shop" and manifest["seed"] == 3
+    rows = {name: info["rows"] for name, info in manifest["tables"].items()}
+    assert rows == {"regions": 2, "stores": 40, "orders": 120, "visits": 500}
+    import pyarrow.parquet as pq
+
+    stores = pq.read_table(out / manifest["tables"]["stores"]["file"])
+    visits = pq.read_table(out / manifest["tables"]["visits"]["file"])
+    region = dict(zip(stores.column("store_id").to_pylist(), stores.column("region").to_pylist()))
+    assert all(region[s] == r for s, r in zip(visits.column("store").to_pylist(), visits.column("store_region").to_pylist()))
+
+
+def test_create_schema_prints_the_ddl_of_the_file(shop):
+    r = run("create-schema", "--schema", "shop.yaml", "--dry-run", "--dialect", "postgresql", cwd=shop.parent)
+    assert (r.returncode, r.stderr) == (0, "")
+    for table in ("regions", "stores", "orders", "visits"):
+        assert f'CREATE TABLE "{table}"' in r.stdout or f"CREATE TABLE {table}" in r.stdout
+    assert "FOREIGN KEY" in r.stdout and "REFERENCES" in r.stdout
     assert sorted(p.name for p in shop.parent.iterdir()) == ["shop.yaml"]
+
+
+def test_a_schema_into_a_database_is_refused_in_one_line_for_now(shop, tmp_path):
+    r = run("generate", "--schema", "shop.yaml", "--db", f"sqlite:///{tmp_path / 'x.db'}", cwd=shop.parent)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr.startswith("pii_gen: error: a schema file cannot be loaded into a database yet") and r.stderr.count("\n") == 1
+    assert not (tmp_path / "x.db").exists()

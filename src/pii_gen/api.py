@@ -8,7 +8,7 @@ import shlex
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, NoReturn
+from typing import TYPE_CHECKING, Callable
 
 import pyarrow as pa
 
@@ -19,7 +19,7 @@ from .db.url import parse as parse_url
 from .errors import ConfigError, OutputError
 from .sinks.database import DatabaseSink
 from .sinks.outputs import OUTPUTS
-from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, LocalBackend, OnEvent, Retry
+from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, LocalBackend, OnEvent, Retry, RunStats
 from .core.plan import RunPlan
 from .planning import build_plan
 from .record import RunRecord
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .dsl import Schema
 
 __all__ = ["CancelToken", "Interrupted", "RunResult", "generate", "generate_schema", "load_database", "manifest",
-           "preview_schema", "resume_command", "schema_ddl", "schema_tables", "write_files"]  # fmt: skip
+           "preview_schema", "resume_command", "schema_ddl", "schema_tables", "write_files", "write_plan"]  # fmt: skip
 
 Progress = Callable[[int], None]  # called with the people of each delivered batch
 
@@ -164,36 +164,55 @@ def write_files(
     everything succeeded, so an error or a cancel leaves the output folder as it was.
     """
     started = time.perf_counter()
-    cancel = cancel or CancelToken()
-    staging = Staging(config.out)
-    try:
-        sink = file_sink(config.format, staging)
-        plan = build_plan(config)
-        with sink:
-            sink.open({name: t.arrow_schema for name, t in plan.tables.items()})
-            stats = (backend or LocalBackend()).run(plan, sink, cancel, _listener(progress, on_event))
-            if cancel.cancelled:
-                raise cancel.error()
-        files = sink.checksums()
-        text = json.dumps(manifest(config, files, plan), indent=2, sort_keys=False) + "\n"
-        staging.path("manifest.json").write_text(text, encoding="utf-8")
-        if cancel.cancelled:
-            raise cancel.error()
-        staging.commit()  # a cancel from here on comes too late to undo a finished run
-    except OSError as err:  # a full disk, a file size limit, a vanished folder
-        staging.abort()
-        raise OutputError(f"cannot write to output folder '{config.out}': {_reason(err)}") from None
-    except BaseException:
-        staging.abort()
-        raise
+    plan = build_plan(config)
+    files, rows, stats = write_plan(plan, config.out, config.format, lambda files: manifest(config, files, plan),
+                                     cancel, _listener(progress, on_event), backend)
     return RunResult(
-        rows=dict(sink.rows),
+        rows=rows,
         files=files,
         seconds=time.perf_counter() - started,
         workers=stats.workers,
         peak_rss=stats.peak_rss,
         people=stats.people,
     )
+
+
+def write_plan(
+    plan: RunPlan,
+    out: str,
+    fmt: str,
+    record: Callable[[dict[str, dict[str, object]]], dict[str, object]],
+    cancel: CancelToken | None,
+    on_event: OnEvent | None,
+    backend: Backend | None,
+) -> tuple[dict[str, dict[str, object]], dict[str, int], RunStats]:
+    """Run ``plan`` into files in ``out`` plus the manifest ``record`` makes of them: (files, rows, stats).
+
+    Files are written to a hidden folder first and moved into place only when
+    everything succeeded, so an error or a cancel leaves the output folder as it was.
+    """
+    cancel = cancel or CancelToken()
+    staging = Staging(out)
+    try:
+        sink = file_sink(fmt, staging)
+        with sink:
+            sink.open({name: t.arrow_schema for name, t in plan.tables.items()})
+            stats = (backend or LocalBackend()).run(plan, sink, cancel, on_event)
+            if cancel.cancelled:
+                raise cancel.error()
+        files = sink.checksums()
+        text = json.dumps(record(files), indent=2, sort_keys=False) + "\n"
+        staging.path("manifest.json").write_text(text, encoding="utf-8")
+        if cancel.cancelled:
+            raise cancel.error()
+        staging.commit()  # a cancel from here on comes too late to undo a finished run
+    except OSError as err:  # a full disk, a file size limit, a vanished folder
+        staging.abort()
+        raise OutputError(f"cannot write to output folder '{out}': {_reason(err)}") from None
+    except BaseException:
+        staging.abort()
+        raise
+    return files, dict(sink.rows), stats
 
 
 def _reason(err: OSError) -> str:
@@ -203,15 +222,13 @@ def _reason(err: OSError) -> str:
     return " ".join(str(err).split())
 
 
-def _schema(schema: Schema | str | Path) -> Schema:
-    """A schema as given, or read and checked from its file."""
+def _schema(schema: Schema | str | Path) -> Schema | str | Path:
+    """A schema as given, read and checked first when it is a file (a SchemaError before anything else)."""
     from . import dsl
 
-    return dsl.load(schema) if isinstance(schema, (str, Path)) else schema
-
-
-def _needs_engine() -> NoReturn:
-    raise ConfigError("schema files cannot be generated yet (coming with the schema engine)")
+    if isinstance(schema, (str, Path)):
+        dsl.load(schema)
+    return schema
 
 
 def generate_schema(
@@ -224,84 +241,47 @@ def generate_schema(
     on_event: OnEvent | None = None,
     backend: Backend | None = None,
 ) -> RunResult:
-    """Generate a schema file's tables into ``config.db`` when set, else into files in ``config.out``.
+    """Generate a schema file's tables into files in ``config.out`` (see :mod:`pii_gen.schema_run`).
 
-    ``config`` says where and how (format, workers, batch size, if-exists, resume); ``seed`` and ``scale``
-    override the file's.  The file is read and checked (a :class:`~pii_gen.errors.SchemaError`) before any row.
+    ``config`` says where and how (format, workers); ``seed`` and ``scale`` override the file's.  The file
+    is read and checked (a :class:`~pii_gen.errors.SchemaError`) before any row.  Loading a schema file into
+    a database is not supported yet and is refused in one line.
     """
+    from . import schema_run
+
     _schema(schema)
-    _needs_engine()
+    if config.db is not None:
+        raise ConfigError(
+            "a schema file cannot be loaded into a database yet; generate files (--out DIR) and load those, "
+            "or use create-schema --schema FILE for its DDL"
+        )
+    return schema_run.generate_schema(
+        schema, out=config.out, seed=seed, scale=scale, format=config.format, workers=config.workers,
+        cancel=cancel, on_event=on_event, backend=backend,
+    )  # fmt: skip
 
 
 def schema_tables(schema: Schema | str | Path) -> dict[str, Table]:
     """The output tables of a schema file (columns, types, keys, foreign keys), as the DDL and the sinks read them."""
-    _schema(schema)
-    _needs_engine()
+    from . import schema_run
+
+    _, plan = schema_run.schema_plan(_schema(schema), None, None)
+    return dict(plan.tables)
 
 
 def schema_ddl(
     schema: Schema | str | Path, dialect: str, db_schema: str | None = None, drop_existing: bool = False
 ) -> str:
     """The DDL of a schema file's tables in ``dialect`` (what ``create-schema --schema FILE --dry-run`` prints)."""
-    return ddl.script(dialect, db_schema, drop_existing, schema_tables(schema))
+    from . import schema_run
+
+    return schema_run.schema_ddl(_schema(schema), dialect, db_schema, drop_existing)
 
 
 def preview_schema(
     schema: Schema | str | Path, rows: int = 10, seed: int | None = None
 ) -> dict[str, pa.Table | str]:
-    """Up to ``rows`` first rows of every table in generation order, or why a table cannot be shown.
+    """Up to ``rows`` first rows of every table, as a run makes them (block 0 of each table)."""
+    from . import schema_run
 
-    Until the schema engine lands, the tables made here are those that need no other table and no
-    population: vocab tables from ``data:`` (their generated columns after the data) and entity or fact
-    tables with ``rows:`` whose columns the block generators make alone (``choice from:`` may read a vocab
-    table).  Every other table maps to a one-line note such as ``needs the engine (ref/lookup)``.
-    """
-    from .dsl import order, row_estimates
-    from .dsl.columns import table_block
-
-    schema = _schema(schema)
-    estimates = row_estimates(schema)
-    vocab: dict[str, pa.Table] = {}
-    out: dict[str, pa.Table | str] = {}
-    for name in order(schema):
-        table = schema.tables[name]
-        reason = _engine_reason(schema, name, vocab)
-        if reason is not None:
-            out[name] = f"needs the engine ({reason})"
-            continue
-        try:
-            if table.kind == "vocab":
-                data = pa.Table.from_pylist(table.data or [])
-                made = table_block(schema, name, 0, 0, data.num_rows, seed, total_rows=data.num_rows, tables=vocab)
-                for column in made.column_names:
-                    data = data.append_column(column, made.column(column))
-                vocab[name] = data
-                out[name] = data.slice(0, rows)
-            else:
-                total = estimates[name] or 0
-                out[name] = table_block(schema, name, 0, 0, min(rows, total), seed, total_rows=total, tables=vocab)
-        except NotImplementedError as err:  # a generator that declares this case the engine's
-            out[name] = f"needs the engine ({err})"
-    return out
-
-
-def _engine_reason(schema: Schema, name: str, vocab: dict[str, pa.Table]) -> str | None:
-    """Why a table can only be made by the engine (None: the block generators make it alone)."""
-    from .dsl.base import GENERATORS, MODIFIERS
-
-    table = schema.tables[name]
-    if table.kind == "vocab" and table.file is not None:
-        return "vocab file"
-    if table.from_ is not None:
-        return f"from: {table.from_}"
-    if table.parent is not None:
-        return f"parent {table.parent}"
-    needs: list[str] = []
-    for column in table.columns.values():
-        source = getattr(column, "from_", None)
-        if GENERATORS[column.gen].engine:
-            needs.append(column.gen)
-        elif column.gen == "choice" and source is not None and source.split(".")[0] not in vocab:
-            needs.append(f"from: {source}")
-        needs += [mod for step in column.modify for mod, _ in step if MODIFIERS[mod].engine]
-    return "/".join(dict.fromkeys(needs)) or None
+    return dict(schema_run.preview(_schema(schema), rows, seed))

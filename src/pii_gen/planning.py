@@ -26,4 +26,4 @@ def build_plan(config: GenerateConfig, *, first_task: int = 0, open_ended: bool 
 
 def runtime(plan: RunPlan) -> Runtime:
     """What generates ``plan``'s batches, in any process."""
-    return Runtime(plan, packs.get(plan.pack))
+    return packs.get(plan.pack).runtime(plan)

@@ -56,7 +56,7 @@ KINDS: dict[str, str] = {
 _TYPES: dict[str, pa.DataType] = {
     str(t): t
     for t in (pa.bool_(), pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.float32(), pa.float64(), pa.string(),
-              pa.date32())
+              pa.date32(), pa.timestamp("us"))
 }  # fmt: skip
 
 

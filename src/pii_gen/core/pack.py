@@ -18,6 +18,7 @@ from .steps import Context, Step
 if TYPE_CHECKING:
     from .contract import Table
     from .plan import RunPlan
+    from .runtime import Runtime
 
 Batch = dict[str, pa.Table]
 RngFor = Callable[[int, int], np.random.Generator]  # (block, stream) -> generator
@@ -65,6 +66,11 @@ class Pack:
     def noise(self, plan: RunPlan, settings: Any, reference: Any) -> Noise | None:
         """What applies the plan's noise, or None for a clean run."""
         return None
+
+    def runtime(self, plan: RunPlan) -> Runtime:
+        """What generates the plan's batches in any process: its ``plan`` and ``batch(n, start_block,
+        stop_block)`` (the core's :class:`~.runtime.Runtime` of the pack's steps, or the pack's own)."""
+        raise NotImplementedError
 
 
 #: Every pack defined so far, by name.

@@ -179,8 +179,9 @@ def qualified(d: Dialect, table: str, schema: str | None) -> str:
 def create_table(d: Dialect, table: Table, schema: str | None = None) -> list[str]:
     """CREATE TABLE (with keys) and the indexes users would want on ``person_id``."""
     lines = [f"    {d.q(c.name)} {d.sql_type(c)}{'' if c.nullable else ' NOT NULL'}" for c in table.columns]
-    pk = ", ".join(d.q(k.strip()) for k in table.primary_key.split(","))
-    lines.append(f"    CONSTRAINT {d.q('pk_' + table.name)} PRIMARY KEY ({pk})")
+    if table.primary_key:  # a schema file's table may have no key
+        pk = ", ".join(d.q(k.strip()) for k in table.primary_key.split(","))
+        lines.append(f"    CONSTRAINT {d.q('pk_' + table.name)} PRIMARY KEY ({pk})")
     for column, parent, parent_col in table.foreign_keys:
         lines.append(
             f"    CONSTRAINT {d.q(f'fk_{table.name}_{column}')} FOREIGN KEY ({d.q(column)}) "
@@ -227,10 +228,12 @@ def statements(
 
 
 def script(
-    name: str, schema: str | None = None, drop_existing: bool = False, tables: dict[str, Table] | None = None
+    name: str, schema: str | None = None, drop_existing: bool = False, tables: dict[str, Table] | None = None,
+    source: str = "src/pii_gen/packs/person/contract.py",
 ) -> str:
-    """The DDL as one script, statements separated the way the dialect's tools expect."""
+    """The DDL as one script, statements separated the way the dialect's tools expect; ``source`` is what
+    the header says the tables come from."""
     sep = "\nGO\n" if name == "tsql" else ";\n"
     body = (sep if name == "tsql" else ";\n\n").join(statements(name, schema, drop_existing, tables))
-    header = f"-- pii_gen schema for {name}; generated from src/pii_gen/packs/person/contract.py, do not edit by hand.\n"
+    header = f"-- pii_gen schema for {name}; generated from {source}, do not edit by hand.\n"
     return header + body + (sep if name == "tsql" else ";\n")

@@ -4,7 +4,7 @@
 ``file:line: path: what``, exit status 2), ``json_schema()`` the file's JSON Schema for editors, and
 ``reference_markdown()`` the generator and modifier reference, both rendered from the registries;
 ``order(schema)`` and ``row_estimates(schema)`` are what ``schema check`` prints.
-Compiling a schema into the engine's run plan comes with the engine.
+The engine that compiles a schema into a run plan and generates it is ``pii_gen.packs.schema``.
 """
 
 from __future__ import annotations

@@ -25,9 +25,16 @@ class Problem(Exception):
         self.path = path
 
 
+def _value_kind(value: Any) -> str:
+    kinds = ((bool, "bool"), (int, "int"), (float, "float"), (str, "string"))
+    return next((k for t, k in kinds if isinstance(value, t)), "any")
+
+
 def kinds(table: Table) -> dict[str, str]:
-    """Each column's kind as its generator declares it (``any`` where only the engine knows)."""
-    return {name: GENERATORS[col.gen].kind(col, col.type) for name, col in table.columns.items()}
+    """Each column's kind: a vocab's ``data:`` columns by their first value, generated columns as their
+    generator declares it (``any`` where only the engine knows)."""
+    data = {name: _value_kind(value) for name, value in (table.data or [{}])[0].items()}
+    return {**data, **{name: GENERATORS[col.gen].kind(col, col.type) for name, col in table.columns.items()}}
 
 
 def parent_column(schema: Schema, table: Table) -> str | None:
@@ -226,7 +233,8 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
         elif not target.keys:
             raise Problem(path + ("to",), f"table {target_name} has no key: name TABLE.COLUMN or give it key:")
         pick = col.pick
-        if not isinstance(pick, str) and hasattr(pick, "weighted_by") and pick.weighted_by not in target.columns:
+        if not isinstance(pick, str) and hasattr(pick, "weighted_by") and target.file is None \
+                and pick.weighted_by not in kinds(target):
             raise Problem(path + ("pick", "weighted_by"), f"table {target_name} has no column '{pick.weighted_by}'")
         if col.where is not None:
             _expr(col.where, Scope(columns=all_kinds[target_name]), path + ("where",))
@@ -251,7 +259,7 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
                     raise Problem(hop_path, f"'{hop}' comes later in the table: only earlier columns can be read")
                 here_name = here_name if ref.to == "self" else ref.to.split(".")[0]
             here_table = tables[here_name]
-        if col.column not in here_table.columns:
+        if here_table.file is None and col.column not in kinds(here_table):  # a vocab file is read by the engine
             raise Problem(path + ("column",), f"table {here_name} has no column '{col.column}'")
     elif col.gen == "choice" and col.from_ is not None:
         vocab_name, column = col.from_.split(".")
@@ -268,6 +276,8 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
             raise Problem(path + ("of",), "needs of: REF_COLUMN outside a from: population table")
         if col.of is not None and col.of not in scope.refs:
             raise Problem(path + ("of",), f"'{col.of}' is not an earlier ref column of {name}")
+        if col.of is not None and tables[scope.refs[col.of]].from_ != "population":
+            raise Problem(path + ("of",), f"'{col.of}' refers to {scope.refs[col.of]}, not a from: population table")
     elif col.gen == "partition_of":
         if scope.parent is None:
             raise Problem(path + ("total",), "partition_of needs a table with a parent")

@@ -499,7 +499,10 @@ class _Evaluator:
     def _Call(self, node: ast.Call) -> Any:
         name = node.func.id  # type: ignore[attr-defined]
         if name == "lookup":
-            raise NotImplementedError("lookup() reads another table: the engine evaluates it")
+            if self.ctx.engine is None:
+                raise NotImplementedError("lookup() reads another table: the engine evaluates it")
+            via, target = node.args[0].id, node.args[1]  # type: ignore[attr-defined]
+            return self.ctx.engine.lookup(self.ctx, [via], target.attr)  # type: ignore[attr-defined]
         args = [a.value if isinstance(a, ast.Constant) else self.value(a) for a in node.args]
         return FUNCTIONS[name][3](self.n, *args)
 

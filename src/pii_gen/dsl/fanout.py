@@ -73,6 +73,8 @@ FANOUTS = (Fixed, Uniform, Poisson, NegBin, Zipf, Explicit)
 
 
 def _tag(value: Any) -> str | None:
+    if isinstance(value, Params):  # a validated fanout, being serialized
+        return f"§dist:{value.dist}"  # type: ignore[attr-defined]
     return f"§dist:{value.get('dist')}" if isinstance(value, dict) else None
 
 

@@ -43,6 +43,8 @@ class Calendar(Params):
 
 
 def _step_tag(value: Any) -> str | None:
+    if isinstance(value, Params):  # a validated step, being serialized: its one field is the modifier
+        return f"{TAG}mod:{next(iter(type(value).model_fields))}"
     return f"{TAG}mod:{next(iter(value))}" if isinstance(value, dict) and len(value) == 1 else None
 
 
@@ -71,6 +73,8 @@ class ColumnBase(Params):
 
 
 def _gen_tag(value: Any) -> str | None:
+    if isinstance(value, Params):  # a validated column, being serialized
+        return f"{TAG}gen:{value.gen}"  # type: ignore[attr-defined]
     return f"{TAG}gen:{value.get('gen')}" if isinstance(value, dict) and "gen" in value else None
 
 

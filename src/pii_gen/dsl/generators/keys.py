@@ -89,8 +89,12 @@ class Sequence(Generator):
         return "string" if params.format else "int"
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        return self.at(np.arange(ctx.first_row, ctx.first_row + n, dtype=np.int64), ctx)
+
+    def at(self, index: np.ndarray, ctx: Context) -> pa.Array:
+        """The values of the rows at table-wide positions ``index`` (a pure function of position, which is how
+        a ref rebuilds a key without generating the referenced rows)."""
         p = self.params
-        index = np.arange(ctx.first_row, ctx.first_row + n, dtype=np.int64)
         if p.permute:
             if ctx.total_rows is None:
                 raise NotImplementedError("permute needs the table's row count from the engine")

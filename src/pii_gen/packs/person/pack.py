@@ -47,6 +47,9 @@ class PersonPack(Pack):
             return None
         return VariabilityEngine(settings, reference, NoisePlan.from_description(plan.noise))
 
+    def runtime(self, plan: RunPlan) -> Runtime:
+        return Runtime(plan, self)
+
     def plan(self, config: GenerateConfig, *, first_task: int = 0) -> RunPlan:
         """The run plan of ``config`` (resume and append already decided: its ``first_person_id`` is final)."""
         if (config.first_person_id - 1) % BLOCK_SIZE:

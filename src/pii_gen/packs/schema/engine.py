@@ -1,0 +1,370 @@
+"""Generating a schema's tables block by block, in any process, from the schema and the per-block row counts.
+
+Block ``k`` of a run is rows ``[k*B, (k+1)*B)`` of every entity and fact without parent (``rows:``, or people
+of the population for ``from: population``), the children of its parent's block ``k`` for a fact with a
+parent, and a vocab table whole in block 0.  The row counts of every block are fixed when the plan is built
+(fanout counts are drawn first, from their own stream), so any block knows its first row without the others
+and keys stay dense 1..N at any worker count.
+
+A ``ref`` picks rows of its target by position and rebuilds the value from the position: a ``sequence`` key is
+a pure function of it; any other column (and every ``lookup``) is read from the target's blocks that hold the
+picked rows, regenerated here and kept in a small cache of recent blocks.  Everything is vectorized over the
+block: picks, grouping by block and gathering never loop over rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ...dsl.base import Context, Generator, stream
+from ...dsl.checks import order
+from ...dsl.columns import FANOUT, column_block, fact_block, fanout_counts, table_block
+from ...dsl.expr import evaluate
+from ...dsl.fanout import draw_counts, expressions
+from ...dsl.generators._arrow import weighted_indices
+from ...dsl.generators.keys import Sequence as SequenceGen, permute
+from ...dsl.model import Schema, Table
+from ...errors import SchemaError
+from .gather import by_block
+from .population import Population
+
+#: Rows of each ``rows:`` table per block: the unit of determinism (never the workers' or batches' choice).
+BLOCK_SIZE = 10_000
+#: Where a block's rows keep their parent rows' (table, positions) beside the ref columns': no column's name.
+PARENT = "#parent"
+#: Rows of other tables' blocks a process keeps for refs and lookups (recent blocks first).
+CACHE_ROWS = 2_000_000
+
+
+@dataclass
+class Block:
+    """One block of one table: its rows and each ref column's picked (table, positions), with its parent rows'
+    under :data:`PARENT` for a fact with a parent."""
+
+    table: pa.Table
+    refs: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
+
+
+def unsupported(schema: Schema) -> list[str]:
+    """What this engine does not generate yet, one ``path: what`` line each (refused before any row exists)."""
+    out = [f"effects.{i}: effects are not applied yet" for i in range(len(schema.effects))]
+    out += [f"constraints.{i}: row-level constraints are not checked while generating yet"
+            for i, c in enumerate(schema.constraints) if c.unique is None and c.fk is None]
+    for name, table in schema.tables.items():
+        here = f"tables.{name}"
+        if table.from_ == "households":
+            out.append(f"{here}.from: from: households is not generated yet")
+        if table.from_ == "population" and table.rows is None and (schema.population is None or
+                                                                    schema.population.size is None):
+            out.append(f"{here}.rows: a from: population table needs rows: or population.size")
+        for cname, col in table.columns.items():
+            path = f"{here}.columns.{cname}"
+            if col.gen == "ref" and col.to == "self":
+                key = table.columns.get(table.keys[0]) if table.keys else None
+                if key is None or key.gen != "sequence" or key.modify or key.null_rate:
+                    out.append(f"{path}.to: to: self needs a plain sequence key (the parent's key is rebuilt "
+                               "from its position)")
+                if col.pick != "uniform" or col.where is not None or col.unique:
+                    out.append(f"{path}.pick: to: self picks uniformly among the earlier rows (no where, unique)")
+            if col.gen == "ref" and col.unique and col.pick != "uniform":
+                out.append(f"{path}.unique: a unique ref picks uniformly (no zipf or weighted_by)")
+            if col.gen == "lookup":
+                hops = [col.via] if isinstance(col.via, str) else col.via
+                if any(h in table.columns and getattr(table.columns[h], "to", None) == "self" for h in hops[:1]):
+                    out.append(f"{path}.via: a lookup through a to: self ref is not generated yet")
+            if any("noise" in type(step).model_fields for step in col.modify):
+                out.append(f"{path}.modify: the noise modifier is not applied yet")
+    return out
+
+
+def scaled_rows(schema: Schema, table: Table, scale: float) -> int:
+    """The rows of an entity or of a fact without parent at ``scale`` (a ``from: population`` table's default:
+    the population's size)."""
+    rows = table.rows
+    if rows is None and table.from_ == "population" and schema.population is not None:
+        rows = schema.population.size
+    return int(round((rows or 0) * scale))
+
+
+class Engine:
+    """Generates any block of any table of one schema run; ``block_rows`` is every table's rows per block."""
+
+    def __init__(self, schema: Schema, seed: int, block_rows: dict[str, list[int]], block_size: int = BLOCK_SIZE,
+                 cache_rows: int = CACHE_ROWS) -> None:
+        self.schema = schema
+        self.seed = seed
+        self.block_size = block_size
+        self.order = order(schema)
+        self.block_rows = {name: np.asarray(rows, dtype=np.int64) for name, rows in block_rows.items()}
+        self.firsts = {name: np.concatenate([[0], np.cumsum(rows)]) for name, rows in self.block_rows.items()}
+        self.cache_rows = cache_rows
+        self._cache: OrderedDict[tuple[str, int], Block] = OrderedDict()
+        self._cached = 0
+        self._people: Population | None = None
+        self._wholes: dict[str, pa.Table] = {}
+        self._vocabularies: dict[tuple[str, str], pa.Array] = {}
+        self._eligibles: dict[tuple[str, str], np.ndarray] = {}
+        self.vocab: dict[str, pa.Table] = {}
+        for name in self.order:
+            if schema.tables[name].kind == "vocab":
+                self.vocab[name] = self._vocab(name)
+
+    @classmethod
+    def counting(cls, schema: Schema, seed: int, scale: float, block_size: int = BLOCK_SIZE) -> Engine:
+        """An engine whose row counts per block are drawn here (what the plan stores for every process)."""
+        rows: dict[str, list[int]] = {}
+        positional = [t for t in schema.tables.values() if t.kind != "vocab" and t.parent is None]
+        blocks = max([1] + [-(-scaled_rows(schema, t, scale) // block_size) for t in positional])
+        engine = cls(schema, seed, {}, block_size)
+        for name in engine.order:
+            table = schema.tables[name]
+            if table.kind == "vocab":
+                rows[name] = [len(table.data or [])] + [0] * (blocks - 1)
+            elif table.parent is None:
+                total = scaled_rows(schema, table, scale)
+                rows[name] = [max(0, min(block_size, total - k * block_size)) for k in range(blocks)]
+            else:
+                engine._set_rows(rows)
+                rows[name] = [int(engine.counts(name, k).sum()) for k in range(blocks)]
+        engine._set_rows(rows)
+        return engine
+
+    def _set_rows(self, rows: dict[str, list[int]]) -> None:
+        self.block_rows = {name: np.asarray(r, dtype=np.int64) for name, r in rows.items()}
+        self.firsts = {name: np.concatenate([[0], np.cumsum(r)]) for name, r in self.block_rows.items()}
+
+    @property
+    def blocks(self) -> int:
+        return max((len(rows) for rows in self.block_rows.values()), default=1)
+
+    def total(self, table: str) -> int:
+        return int(self.firsts[table][-1])
+
+    def _context(self, table: str, refs: dict[str, tuple[str, np.ndarray]]) -> dict[str, Any]:
+        """What a block's generators see besides the block itself."""
+        return {"total_rows": self.total(table) if table in self.firsts else None, "tables": self.vocab,
+                "engine": self, "refs": refs}
+
+    def _vocab(self, name: str) -> pa.Table:
+        """A vocab table whole: its ``data:`` rows (read from ``file:`` when the plan was built), then its
+        generated columns."""
+        table = self.schema.tables[name]
+        data = pa.Table.from_pylist(table.data or [])
+        ctx = Context(seed=self.seed, table=name, block=0, first_row=0,
+                      calendar=(self.schema.calendar.start, self.schema.calendar.end), total_rows=data.num_rows,
+                      tables=self.vocab, engine=self)
+        ctx.columns.update({c: data.column(c).combine_chunks() for c in data.column_names})
+        for cname, col in table.columns.items():
+            ctx.columns[cname] = column_block(cname, col, data.num_rows, ctx)
+        return pa.table(ctx.columns)
+
+    def counts(self, table: str, block: int) -> np.ndarray:
+        """Each parent row's number of children in a parent block (drawn before any child value)."""
+        spec = self.schema.tables[table]
+        if expressions(spec.fanout):
+            return fanout_counts(self.schema, table, self.block(spec.parent, block).table, block, self.seed)
+        n = int(self.block_rows[spec.parent][block])
+        ctx = Context(seed=self.seed, table=table, block=block, first_row=0,
+                      calendar=(self.schema.calendar.start, self.schema.calendar.end))
+        return draw_counts(spec.fanout, n, stream(self.seed, table, FANOUT, block), ctx)
+
+    def block(self, table: str, block: int) -> Block:
+        """Block ``block`` of ``table`` (from the cache when it was made lately in this process)."""
+        key = (table, block)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        made = self._make(table, block)
+        self._cache[key] = made
+        self._cached += made.table.num_rows
+        while self._cached > self.cache_rows and len(self._cache) > 1:
+            _, old = self._cache.popitem(last=False)
+            self._cached -= old.table.num_rows
+        return made
+
+    def _make(self, table: str, block: int) -> Block:
+        spec = self.schema.tables[table]
+        refs: dict[str, tuple[str, np.ndarray]] = {}
+        if spec.kind == "vocab":
+            whole = self.vocab[table]
+            return Block(whole if block == 0 else whole.slice(0, 0))
+        first = int(self.firsts[table][block])
+        if spec.parent is None:
+            n = int(self.block_rows[table][block])
+            rows = table_block(self.schema, table, block, first, n, self.seed, **self._context(table, refs))
+            return Block(rows, refs)
+        parents = self.block(spec.parent, block).table
+        counts = self.counts(table, block)
+        owners = self.firsts[spec.parent][block] + np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        refs[PARENT] = (spec.parent, owners)
+        rows = fact_block(self.schema, table, parents, counts, block, first, self.seed,
+                          **self._context(table, refs))
+        return Block(rows, refs)
+
+    # -- what needs other tables ---------------------------------------------------------------------------
+
+    def generate(self, gen: Generator, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        """A column of an engine generator (``ref``, ``lookup``, ``person``, ``faker``) for one block."""
+        if gen.name == "ref":
+            return self._ref(gen, n, rng, ctx)
+        if gen.name == "lookup":
+            via = gen.params.via
+            return self.lookup(ctx, [via] if isinstance(via, str) else list(via), gen.params.column)
+        if gen.name == "person":
+            return self.people.field(gen.params.field, self._person_ids(gen.params.of, n, ctx))
+        if gen.name == "faker":
+            vocabulary = self._faker(gen, ctx.table)
+            return vocabulary.take(pa.array(rng.integers(0, len(vocabulary), size=n)))
+        raise SchemaError(f"tables.{ctx.table}.columns.{gen.column}.gen: gen: {gen.name} is not generated yet")
+
+    def _faker(self, gen: Generator, table: str) -> pa.Array:
+        """A ``gen: faker`` column's vocabulary: up to ``vocabulary`` distinct values of a Faker seeded from
+        (seed, table, column), made once per process (Faker is never called per row)."""
+        key = (table, gen.column)
+        if key not in self._vocabularies:
+            p, path = gen.params, f"tables.{table}.columns.{gen.column}"
+            try:
+                from faker import Faker
+            except ImportError:
+                raise SchemaError(f"{path}.gen: gen: faker needs the Faker package (pip install 'pii-gen[faker]')") \
+                    from None
+            fake = Faker(p.locale)
+            fake.seed_instance(zlib.crc32(f"{self.seed}/{table}/{gen.column}".encode()))
+            method = getattr(fake, p.method, None)
+            if not callable(method):
+                raise SchemaError(f"{path}.method: Faker has no method '{p.method}'")
+            distinct: dict[Any, None] = {}
+            for _ in range(3 * p.vocabulary):  # a method with fewer distinct values ends the vocabulary early
+                value = method(**p.args)
+                distinct[value if isinstance(value, (str, int, float, bool, dt.date)) else str(value)] = None
+                if len(distinct) == p.vocabulary:
+                    break
+            self._vocabularies[key] = pa.array(list(distinct))
+        return self._vocabularies[key]
+
+    @property
+    def people(self) -> Population:
+        """The population the schema's people come from (built when a block first needs it)."""
+        if self._people is None:
+            section = self.schema.population
+            self._people = Population(self.seed, *(() if section is None else (section.pii_mode, section.config)))
+        return self._people
+
+    def _person_ids(self, of: str | None, n: int, ctx: Context) -> np.ndarray:
+        """The person ids of this block's rows (``from: population``: row i is person start + i + 1), or of
+        the rows ref column ``of`` picked."""
+        if of is None:
+            return self.schema.tables[ctx.table].start + ctx.first_row + 1 + np.arange(n, dtype=np.int64)
+        table, positions = ctx.refs[of]
+        return self.schema.tables[table].start + positions + 1
+
+    def _self_ref(self, gen: Generator, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        """A parent among the earlier rows (uniform), none for the first row and a ``root_share`` of the others."""
+        index = np.arange(ctx.first_row, ctx.first_row + n, dtype=np.int64)
+        picked = np.floor(rng.random(n) * index).astype(np.int64)
+        root = (index == 0) | (rng.random(n) < (gen.params.root_share or 0.0))
+        ctx.refs[gen.column] = (ctx.table, np.where(root, -1, picked))
+        values = self.values(ctx.table, self.schema.tables[ctx.table].keys[0], picked)
+        return pc.if_else(pa.array(root), pa.scalar(None, values.type), values)
+
+    def _ref(self, gen: Generator, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        p = gen.params
+        if p.to == "self":
+            return self._self_ref(gen, n, rng, ctx)
+        target, _, column = p.to.partition(".")
+        column = column or self.schema.tables[target].keys[0]
+        path = f"tables.{ctx.table}.columns.{gen.column}"
+        eligible = None if p.where is None else self._eligible(target, p.where)
+        size = self.total(target) if eligible is None else len(eligible)
+        if n and not size:
+            what = "has no rows" if eligible is None else "has no rows where the ref's where: holds"
+            raise SchemaError(f"{path}.to: table {target} {what} to refer to")
+        if p.unique:  # a seeded bijection of the target's rows, taken at this row's table-wide index
+            rows = self.total(ctx.table)
+            if rows > size:
+                raise SchemaError(f"{path}.unique: {rows} rows cannot each take a different row of {target} "
+                                  f"({size} to pick from)")
+            picked = permute(np.arange(ctx.first_row, ctx.first_row + n, dtype=np.int64), size, self.seed,
+                             ctx.table, gen.column)
+        elif not n:
+            picked = np.zeros(0, dtype=np.int64)
+        elif p.pick == "uniform":
+            picked = rng.integers(0, size, size=n, dtype=np.int64)
+        elif hasattr(p.pick, "zipf"):  # over position order: the first (eligible) rows are the most referenced
+            picked = weighted_indices(np.arange(1, size + 1, dtype=np.float64) ** -p.pick.zipf.s, n, rng)
+        else:
+            picked = weighted_indices(self._weights(target, p.pick.weighted_by, eligible, path), n, rng)
+        positions = picked.astype(np.int64) if eligible is None else eligible[picked]
+        ctx.refs[gen.column] = (target, positions)
+        return self.values(target, column, positions)
+
+    def _whole(self, table: str) -> pa.Table:
+        """All rows of ``table`` (what ``where:`` and ``weighted_by`` read: meant for vocab and small tables)."""
+        if table not in self._wholes:
+            self._wholes[table] = pa.concat_tables([self.block(table, b).table for b in range(self.blocks)])
+        return self._wholes[table]
+
+    def _eligible(self, table: str, where: str) -> np.ndarray:
+        """The positions of ``table``'s rows where ``where`` holds (null counts as false)."""
+        if (table, where) not in self._eligibles:
+            rows = self._whole(table)
+            ctx = Context(seed=self.seed, table=table, block=0, first_row=0,
+                          calendar=(self.schema.calendar.start, self.schema.calendar.end), tables=self.vocab,
+                          columns={c: rows.column(c).combine_chunks() for c in rows.column_names})
+            held = pc.fill_null(evaluate(where, ctx, rows.num_rows), False).to_numpy(zero_copy_only=False)
+            self._eligibles[(table, where)] = np.flatnonzero(held).astype(np.int64)
+        return self._eligibles[(table, where)]
+
+    def _weights(self, table: str, column: str, eligible: np.ndarray | None, path: str) -> np.ndarray:
+        """The pick weights of ``table``'s (eligible) rows: its column ``column`` (null weighs 0)."""
+        values = self._whole(table).column(column).combine_chunks()
+        weights = pc.fill_null(values.cast(pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+        weights = weights if eligible is None else weights[eligible]
+        if (weights < 0).any() or not weights.sum() > 0:
+            raise SchemaError(f"{path}.pick.weighted_by: {table}.{column} must be >= 0 with a positive sum")
+        return weights
+
+    def lookup(self, ctx: Context, hops: Sequence[str], column: str) -> pa.Array:
+        """``column`` of the rows reached from this block's rows through ``hops`` (ref columns or ``parent``)."""
+        table, positions = ctx.table, None
+        for hop in hops:
+            if positions is None:  # the first hop starts at this block's own rows
+                table, positions = ctx.refs[PARENT if hop == "parent" else hop]
+            else:
+                table, positions = self._hop(table, hop, positions)
+        return self.values(table, column, positions)  # type: ignore[arg-type]
+
+    def _hop(self, table: str, hop: str, positions: np.ndarray) -> tuple[str, np.ndarray]:
+        """The (table, positions) one more hop away from rows ``positions`` of ``table``."""
+        key = PARENT if hop == "parent" else hop
+        spec = self.schema.tables[table]
+        target = spec.parent if hop == "parent" else spec.columns[hop].to.split(".")[0]
+        return target, self._gather(table, positions, lambda b: pa.array(b.refs[key][1])).to_numpy()  # type: ignore[return-value]
+
+    def values(self, table: str, column: str, positions: np.ndarray) -> pa.Array:
+        """``column`` of ``table``'s rows at ``positions``: a pure function of position for a plain sequence,
+        else gathered from the blocks holding them."""
+        spec = self.schema.tables[table]
+        col = spec.columns.get(column)
+        if col is not None and col.gen == "sequence" and not col.modify and not col.null_rate:
+            ctx = Context(seed=self.seed, table=table, block=0, first_row=0,
+                          calendar=(self.schema.calendar.start, self.schema.calendar.end), total_rows=self.total(table))
+            return SequenceGen(col, table, column).at(positions, ctx)
+        return self._gather(table, positions, lambda b: b.table.column(column).combine_chunks())
+
+    def _gather(self, table: str, positions: np.ndarray, part: Any) -> Any:
+        """``part(block)`` of the blocks holding ``positions``, taken at them, in the order of ``positions``."""
+        if self.schema.tables[table].kind == "vocab":
+            return part(self.block(table, 0)).take(pa.array(positions))
+        firsts = self.firsts[table]
+        blocks = np.searchsorted(firsts, positions, side="right") - 1
+        return by_block(blocks, positions - firsts[blocks], lambda b, rows: part(self.block(table, b)).take(rows),
+                        lambda: part(self.block(table, 0)).slice(0, 0))

@@ -1,0 +1,156 @@
+"""The schema pack: a schema file's tables as the core runs them.
+
+:meth:`SchemaPack.plan` compiles a loaded :class:`~pii_gen.dsl.model.Schema` into a :class:`RunPlan`: the
+schema's JSON form as the settings (so every worker rebuilds the same engine), each table's rows per block
+(fanout counts drawn once, here), and the output contract (Arrow types, primary and foreign keys) that
+files, DDL and database loads read.  :class:`SchemaRuntime` generates the plan's batches in any process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Mapping
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ...core.contract import Column, Table
+from ...core.pack import Batch, Pack
+from ...core.plan import KeySpace, RunPlan
+from ...dsl.checks import Problem, check, parent_column
+from ...dsl.loader import dotted
+from ...dsl.model import Schema
+from ...errors import SchemaError
+from .engine import BLOCK_SIZE, Engine, unsupported
+
+#: Rows per batch when the caller names none: ten blocks.
+BATCH_SIZE = 10 * BLOCK_SIZE
+
+_DECLARED = {"int": pa.int64(), "bigint": pa.int64(), "float": pa.float64(), "decimal": pa.float64(),
+             "string": pa.string(), "bool": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us")}
+
+
+def _contract_type(generated: pa.DataType) -> pa.DataType:
+    """The contract's type for a generated Arrow type (integers widened, strings plain, times in µs)."""
+    if pa.types.is_integer(generated):
+        return pa.int64()
+    if pa.types.is_floating(generated) or pa.types.is_decimal(generated):
+        return pa.float64()
+    if pa.types.is_timestamp(generated):
+        return pa.timestamp("us")
+    if pa.types.is_date(generated):
+        return pa.date32()
+    if pa.types.is_boolean(generated):
+        return pa.bool_()
+    return pa.string()
+
+
+def with_data(schema: Schema, base: Path | None) -> Schema:
+    """``schema`` with every vocab ``file:`` read into ``data:`` rows, so the plan carries them to workers."""
+    tables = {}
+    for name, table in schema.tables.items():
+        if table.file is not None:
+            path = (base or Path(".")) / table.file
+            read = pq.read_table(path) if path.suffix.lower() == ".parquet" else pacsv.read_csv(path)
+            table = table.model_copy(update={"file": None, "data": read.to_pylist()})
+        tables[name] = table
+    return schema.model_copy(update={"tables": tables})
+
+
+def contract(schema: Schema, engine: Engine) -> dict[str, Table]:
+    """The output tables in generation order: types from the declared ``type:`` or block 0's values, the
+    key as primary key, a foreign key per ref column and parent link."""
+    out = {}
+    for name in engine.order:
+        spec = schema.tables[name]
+        sample = engine.block(name, 0).table
+        link = parent_column(schema, spec)
+        fks = [] if link is None else [(link, spec.parent, schema.tables[spec.parent].keys[0])]
+        columns = []
+        for cname in sample.column_names:
+            col = spec.columns.get(cname)
+            declared = col.type if col is not None else None
+            kind = declared.split("(")[0] if declared else None
+            arrow = _DECLARED[kind] if kind else _contract_type(sample.column(cname).type)
+            length = int(declared.split("(")[1].rstrip(")")) if kind == "string" and "(" in declared else None
+            if col is not None and col.gen == "ref":
+                target, _, target_col = col.to.partition(".")
+                target = name if target == "self" else target
+                fks.append((cname, target, target_col or schema.tables[target].keys[0]))
+            keyish = cname in spec.keys or cname == link
+            columns.append(Column(cname, arrow, nullable=not keyish, max_length=length))
+        out[name] = Table(name, tuple(columns), ", ".join(spec.keys), tuple(fks), description=schema.name or "")
+    return out
+
+
+class SchemaPack(Pack):
+    """A schema file's tables; the contract, block counts and settings are each plan's own."""
+
+    name = "schema"
+    root_table = ""
+    root_key = ""
+    block_size = BLOCK_SIZE
+
+    def contract(self) -> Mapping[str, Table]:
+        return {}  # a schema's tables are its plan's (see :func:`contract`)
+
+    def settings(self, plan: RunPlan) -> Schema:
+        return Schema.model_validate(plan.settings["schema"])
+
+    def runtime(self, plan: RunPlan) -> SchemaRuntime:
+        return SchemaRuntime(plan)
+
+    def plan(self, schema: Schema, *, seed: int | None = None, scale: float | None = None, base: Path | None = None,
+             batch_size: int = BATCH_SIZE, workers: int = 0, digest: str | None = None) -> RunPlan:  # type: ignore[override]
+        """The run plan of a loaded schema (``base``: the folder its vocab files are read from; ``digest``: the
+        SHA-256 of its file, which the manifest records; by default that of its canonical JSON form)."""
+        problems = unsupported(schema)
+        if problems:
+            raise SchemaError(problems[0])
+        schema = with_data(schema, base)
+        try:  # again with the vocab files' columns, which the file's own check could not see
+            check(schema)
+        except Problem as problem:
+            raise SchemaError(f"{dotted(problem.path)}: {problem}") from None
+        seed = schema.seed if seed is None else seed
+        engine = Engine.counting(schema, seed, schema.scale if scale is None else scale)
+        tables = contract(schema, engine)
+        first = engine.order[0]
+        settings = {"schema": schema.model_dump(mode="json", by_alias=True, exclude_none=True),
+                    "sha256": digest or schema_hash(schema),
+                    "block_rows": {name: rows.tolist() for name, rows in engine.block_rows.items()}}
+        return RunPlan(
+            pack=self.name, seed=seed, count=engine.blocks * BLOCK_SIZE, batch_size=batch_size,
+            keys=KeySpace(first, (schema.tables[first].keys or [""])[0], 1, BLOCK_SIZE),
+            tables=tables, steps=(), settings=settings, workers=workers,
+        )  # fmt: skip
+
+
+def schema_hash(schema: Schema) -> str:
+    """SHA-256 of the schema's canonical JSON form: what a manifest records of the file."""
+    text = json.dumps(schema.model_dump(mode="json", by_alias=True, exclude_none=True), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class SchemaRuntime:
+    """Generates a schema plan's batches: whole blocks of every table, in the plan's table order."""
+
+    def __init__(self, plan: RunPlan) -> None:
+        self.plan = plan
+        schema = SchemaPack().settings(plan)
+        self.engine = Engine(schema, plan.seed, plan.settings["block_rows"], plan.keys.block_size)
+
+    def batch(self, n: int, start_block: int, stop_block: int) -> Batch:
+        """Blocks ``start_block`` up to ``stop_block`` of every table (a schema's blocks are fixed by its plan,
+        so the backend's row count ``n`` adds nothing)."""
+        blocks = range(start_block, min(stop_block, self.engine.blocks))
+        out = {}
+        for name, spec in self.plan.tables.items():
+            parts = [self.engine.block(name, k).table for k in blocks]
+            out[name] = pa.Table.from_arrays(
+                [pa.chunked_array([p.column(c.name).cast(c.type) for p in parts], c.type).combine_chunks()
+                 for c in spec.columns], schema=spec.arrow_schema)
+        return out
