@@ -105,3 +105,37 @@ def test_shop_items_and_product_popularity(shop: Run) -> None:
     assert shop.one("SELECT min(p.price / c.base_price) > 0.47, max(p.price / c.base_price) < 1.53, "
                     "max(p.price / c.base_price) > 1.4 FROM products p JOIN categories c USING (category)") \
         == (True, True, True)
+
+
+bank = generated("bank")
+
+
+def test_bank_keys(bank: Run) -> None:
+    check_keys(bank)
+    assert bank.one("SELECT count(*) = count(DISTINCT iban) FROM accounts") == (True,)
+
+
+def test_bank_accounts_open_after_the_customer_joined(bank: Run) -> None:
+    assert bank.value("SELECT count(*) FROM accounts a JOIN customers c USING (customer_id) "
+                      "WHERE a.opened_on < c.customer_since OR a.opened_on > DATE '2024-01-01'") == 0
+    counts = dict(bank.con.execute("SELECT n, count(*) FROM (SELECT count(*) AS n FROM accounts "
+                                   "GROUP BY customer_id) GROUP BY n").fetchall())
+    customers = bank.result.rows["customers"]
+    assert sum(counts.values()) == customers and set(counts) == {1, 2, 3}  # every customer has 1-3 accounts
+    for n, p in ((1, 0.5), (2, 0.35), (3, 0.15)):
+        assert within(counts[n] / customers, p, share_se(p, customers)), (n, counts[n])
+    share = bank.value("SELECT avg(CASE WHEN overdraft_limit IS NULL THEN 1 ELSE 0 END) FROM accounts")
+    assert within(share, 0.6, share_se(0.6, bank.result.rows["accounts"])), share
+
+
+def test_bank_amounts_are_lognormal(bank: Run) -> None:
+    n = bank.result.rows["transactions"]
+    median, mean_log, sd_log, low, high = bank.one(
+        "SELECT median(amount), avg(ln(amount)), stddev(ln(amount)), min(amount), max(amount) FROM transactions")
+    assert low >= 0.01 and high <= 50_000
+    assert within(mean_log, 3.4, 1.1 / np.sqrt(n)) and abs(sd_log - 1.1) < 0.03, (mean_log, sd_log)
+    assert abs(np.log(median) - 3.4) < 0.05, median  # median exp(mu) ~ 30
+    # Negative binomial fanout: over-dispersed per-account counts (variance well above the mean).
+    mean, var = bank.one("SELECT avg(n), var_samp(n) FROM (SELECT a.account_id, count(t.txn_id) AS n FROM accounts a "
+                         "LEFT JOIN transactions t USING (account_id) GROUP BY ALL)")
+    assert abs(mean - 12) < 1.0 and var > 3 * mean, (mean, var)
