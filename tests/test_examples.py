@@ -139,3 +139,36 @@ def test_bank_amounts_are_lognormal(bank: Run) -> None:
     mean, var = bank.one("SELECT avg(n), var_samp(n) FROM (SELECT a.account_id, count(t.txn_id) AS n FROM accounts a "
                          "LEFT JOIN transactions t USING (account_id) GROUP BY ALL)")
     assert abs(mean - 12) < 1.0 and var > 3 * mean, (mean, var)
+
+
+hr = generated("hr")
+
+
+def test_hr_keys(hr: Run) -> None:
+    check_keys(hr)
+    assert ("manager_id", "employees", "employee_id") in hr.tables["employees"].foreign_keys
+
+
+def test_hr_managers_are_earlier_employees(hr: Run) -> None:
+    n = hr.result.rows["employees"]
+    assert hr.value("SELECT count(*) FROM employees e JOIN employees m ON e.manager_id = m.employee_id "
+                    "WHERE m.employee_id >= e.employee_id") == 0
+    assert hr.value("SELECT manager_id FROM employees WHERE employee_id = 1") is None
+    roots = hr.value("SELECT count(*) FROM employees WHERE manager_id IS NULL")
+    assert within(roots, 0.05 * n, np.sqrt(n * 0.05 * 0.95)), roots
+    assert hr.value("SELECT count(*) FROM employees e JOIN teams t USING (team_id) WHERE e.dept_code <> t.dept_code") == 0
+
+
+def test_hr_compensation_history(hr: Run) -> None:
+    assert hr.value("SELECT count(*) FROM compensation c JOIN employees e USING (employee_id) "
+                    "WHERE c.effective_on <> e.hired_on + to_years(CAST(c.review_no - 1 AS INTEGER)) "
+                    "OR c.effective_on > DATE '2024-12-31'") == 0
+    assert hr.one("SELECT min(n) >= 1, max(n) <= 6, bool_and(reviews = n) FROM (SELECT count(*) AS n, "
+                  "max(review_no) AS reviews FROM compensation GROUP BY employee_id)") == (True, True, True)
+    # Department pay factors: the median first-year salary ratio ENG / OPS is about 1.25 / 0.85.
+    eng, ops = hr.one("SELECT median(base_salary) FILTER (WHERE d.dept_code = 'ENG'), "
+                      "median(base_salary) FILTER (WHERE d.dept_code = 'OPS') FROM compensation c "
+                      "JOIN employees e USING (employee_id) JOIN departments d ON d.dept_code = e.dept_code "
+                      "WHERE c.review_no = 1")
+    assert abs(eng / ops - 1.25 / 0.85) < 0.15, eng / ops
+    assert hr.one("SELECT min(bonus_pct) >= 0, max(bonus_pct) <= 1 FROM compensation") == (True, True)
