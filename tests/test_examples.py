@@ -172,3 +172,37 @@ def test_hr_compensation_history(hr: Run) -> None:
                       "WHERE c.review_no = 1")
     assert abs(eng / ops - 1.25 / 0.85) < 0.15, eng / ops
     assert hr.one("SELECT min(bonus_pct) >= 0, max(bonus_pct) <= 1 FROM compensation") == (True, True)
+
+
+saas = generated("saas")
+
+
+def test_saas_keys(saas: Run) -> None:
+    check_keys(saas)
+    assert saas.value("SELECT count(*) FROM sessions s JOIN users u USING (user_id) "
+                      "WHERE s.account_id <> u.account_id") == 0
+    assert saas.value("SELECT count(*) FROM users u JOIN accounts a USING (account_id) "
+                      "WHERE u.invited_at < a.created_at") == 0
+
+
+def test_saas_sessions_follow_office_hours(saas: Run) -> None:
+    n = saas.result.rows["sessions"]
+    weights = [1.2, 1.3, 1.3, 1.25, 1.0, 0.25, 0.2]
+    expected = sum(weights[5:]) / sum(weights)
+    weekend = saas.value("SELECT avg(CASE WHEN isodow(started_at) >= 6 THEN 1 ELSE 0 END) FROM sessions")
+    assert within(weekend, expected, share_se(expected, n)), weekend
+    assert saas.value("SELECT count(*) FROM sessions WHERE started_at < TIMESTAMP '2024-01-01' "
+                      "OR started_at >= TIMESTAMP '2024-07-01'") == 0
+    top = saas.value("SELECT plan FROM accounts GROUP BY plan ORDER BY count(*) DESC LIMIT 1")
+    assert top == "free"
+
+
+def test_saas_events_stay_inside_their_session(saas: Run) -> None:
+    assert saas.value("SELECT count(*) FROM events e JOIN sessions s USING (session_id) WHERE e.occurred_at < "
+                      "s.started_at OR e.occurred_at > s.started_at + to_seconds(s.duration_s)") == 0
+    assert saas.one("SELECT bool_and(event_type = 'login') FROM events WHERE seq_in_session = 1") == (True,)
+    assert saas.value("SELECT count(*) FROM events WHERE seq_in_session > 1 AND event_type = 'login'") == 0
+    assert saas.one("SELECT min(n) >= 1, bool_and(last = n) FROM (SELECT count(*) AS n, max(seq_in_session) AS last "
+                    "FROM events GROUP BY session_id)") == (True, True)
+    assert saas.value("SELECT count(*) FROM sessions s LEFT JOIN events e USING (session_id) "
+                      "WHERE e.event_id IS NULL") == 0
