@@ -206,3 +206,38 @@ def test_saas_events_stay_inside_their_session(saas: Run) -> None:
                     "FROM events GROUP BY session_id)") == (True, True)
     assert saas.value("SELECT count(*) FROM sessions s LEFT JOIN events e USING (session_id) "
                       "WHERE e.event_id IS NULL") == 0
+
+
+gov = generated("gov_cases")
+
+
+def test_gov_cases_keys(gov: Run) -> None:
+    check_keys(gov)
+    assert {c for c, _, _ in gov.tables["cases"].foreign_keys} == {"citizen_id", "service_code", "caseworker_id"}
+
+
+def test_gov_cases_decisions_follow_the_service(gov: Run) -> None:
+    assert gov.value("SELECT count(*) FROM cases WHERE decided_at <= opened_at "
+                     "OR decided_at <> opened_at + to_days(CAST(days_to_decision AS INTEGER))") == 0
+    # Gamma(shape 4, scale target/4): the mean days to a decision is the service's target.
+    for code, target, n, mean in gov.con.execute(
+            "SELECT service_code, any_value(s.target_days), count(*), avg(days_to_decision) FROM cases "
+            "JOIN services s USING (service_code) GROUP BY 1").fetchall():
+        assert within(mean, target, target / 2 / np.sqrt(n), k=5), (code, mean)
+    n = gov.result.rows["cases"]
+    weekend = gov.value("SELECT avg(CASE WHEN isodow(opened_at) >= 6 THEN 1 ELSE 0 END) FROM cases")
+    expected = 0.15 / 5.65
+    assert within(weekend, expected, share_se(expected, n)), weekend
+    assert gov.value("SELECT count(*) FROM case_events e JOIN cases c USING (case_id) "
+                     "WHERE e.at < c.opened_at OR e.at >= c.decided_at") == 0
+    assert gov.one("SELECT bool_and(status = 'received') FROM case_events WHERE step = 1") == (True,)
+
+
+def test_gov_cases_payments_add_up_to_the_award(gov: Run) -> None:
+    approved = gov.value("SELECT count(*) FROM cases WHERE outcome = 'approved'")
+    assert gov.result.rows["payments"] == 3 * approved
+    assert gov.value("SELECT count(*) FROM payments p JOIN cases c USING (case_id) WHERE c.outcome <> 'approved'") == 0
+    assert gov.value("SELECT max(abs(c.awarded_amount - p.total)) FROM cases c JOIN (SELECT case_id, sum(amount) "
+                     "AS total FROM payments GROUP BY 1) p USING (case_id)") < 0.005
+    assert gov.value("SELECT min(amount) FROM payments") >= 0
+    assert gov.value("SELECT count(*) FROM payments p JOIN cases c USING (case_id) WHERE p.due_on <= c.decided_at") == 0
