@@ -6,6 +6,7 @@ lognormal amounts, ...)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable
 
 import duckdb
 import numpy as np
@@ -29,13 +30,16 @@ class Run:
             self.con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{out / f'{table}.parquet'}')")
 
     def one(self, query: str) -> tuple:
+        """The first row of ``query``."""
         return self.con.execute(query).fetchone()
 
-    def value(self, query: str) -> float:
+    def value(self, query: str) -> Any:
+        """The first value of ``query``."""
         return self.one(query)[0]
 
 
-def generated(name: str, scale: float = 1.0):
+def generated(name: str, scale: float = 1.0) -> Callable[..., Run]:
+    """A module fixture generating example ``name`` once at ``scale``."""
     @pytest.fixture(scope="module")
     def fixture(tmp_path_factory: pytest.TempPathFactory) -> Run:
         return Run(name, tmp_path_factory.mktemp(name) / "out", scale)
@@ -48,6 +52,7 @@ def within(measured: float, expected: float, se: float, k: float = 4.0) -> bool:
 
 
 def share_se(p: float, n: int) -> float:
+    """The standard error of a share ``p`` measured over ``n`` rows."""
     return float(np.sqrt(p * (1 - p) / n))
 
 
@@ -156,7 +161,8 @@ def test_hr_managers_are_earlier_employees(hr: Run) -> None:
     assert hr.value("SELECT manager_id FROM employees WHERE employee_id = 1") is None
     roots = hr.value("SELECT count(*) FROM employees WHERE manager_id IS NULL")
     assert within(roots, 0.05 * n, np.sqrt(n * 0.05 * 0.95)), roots
-    assert hr.value("SELECT count(*) FROM employees e JOIN teams t USING (team_id) WHERE e.dept_code <> t.dept_code") == 0
+    assert hr.value("SELECT count(*) FROM employees e JOIN teams t USING (team_id) "
+                    "WHERE e.dept_code <> t.dept_code") == 0
 
 
 def test_hr_compensation_history(hr: Run) -> None:
