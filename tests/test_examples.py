@@ -94,6 +94,12 @@ def test_shop_orders_follow_income_and_the_weekly_rhythm(shop: Run) -> None:
         "LEFT JOIN orders o USING (customer_id) GROUP BY ALL)")
     assert high > low + 1.0, (low, high)
     assert shop.value("SELECT count(*) FROM orders WHERE year(ordered_at) <> 2024") == 0
+    # The shipping fee's month factor: uniform 3-7 (mean 5) times 1.3 in November and 1.5 in December.
+    for month, factor in ((5, 1.0), (11, 1.3), (12, 1.5)):
+        low, high, mean, m = shop.one(f"SELECT min(shipping_fee), max(shipping_fee), avg(shipping_fee), count(*) "
+                                      f"FROM orders WHERE month(ordered_at) = {month}")
+        assert low >= 3.0 * factor - 0.01 and high <= 7.0 * factor + 0.01, month
+        assert within(mean, 5.0 * factor, 4.0 * factor / np.sqrt(12 * m)), (month, mean)
 
 
 def test_shop_items_and_product_popularity(shop: Run) -> None:
