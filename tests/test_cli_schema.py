@@ -231,6 +231,7 @@ def test_create_schema_prints_the_ddl_of_the_file(shop):
     for table in ("regions", "stores", "orders", "visits"):
         assert f'CREATE TABLE "{table}"' in r.stdout or f"CREATE TABLE {table}" in r.stdout
     assert "FOREIGN KEY" in r.stdout and "REFERENCES" in r.stdout
+    assert r.stdout.splitlines()[0] == "-- pii_gen schema for postgresql; generated from schema shop, do not edit by hand."
     assert sorted(p.name for p in shop.parent.iterdir()) == ["shop.yaml"]
 
 

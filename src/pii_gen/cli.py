@@ -222,13 +222,15 @@ def create_schema(
         if noise is not None:
             raise ConfigError("--noise does not apply to --schema FILE (the file describes the tables)")
         tables = api.schema_tables(schema)
+        source = f"schema {schema.name or schema_file.name}"
     else:
         tables = build_plan(build_config({"noise": {"profile": noise or "none"}})).tables
+        source = ddl.POPULATION_SOURCE
     if dry_run:
         name = dialect or (parse_url(db).dialect if db else None)
         if name is None:
             raise ConfigError("--dry-run needs --dialect (one of: " + ", ".join(ddl.DIALECTS) + ") or --db")
-        click.echo(ddl.script(name, db_schema, drop_existing, tables), nl=False)
+        click.echo(ddl.script(name, db_schema, drop_existing, tables, source), nl=False)
         return
     if not db:
         raise ConfigError("create-schema needs --db URL (or --dry-run --dialect D to print the DDL)")

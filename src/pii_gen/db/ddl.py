@@ -227,9 +227,13 @@ def statements(
     return out
 
 
+#: What the population's DDL is generated from (its header says so).
+POPULATION_SOURCE = "src/pii_gen/packs/person/contract.py"
+
+
 def script(
     name: str, schema: str | None = None, drop_existing: bool = False, tables: dict[str, Table] | None = None,
-    source: str = "src/pii_gen/packs/person/contract.py",
+    source: str = POPULATION_SOURCE,
 ) -> str:
     """The DDL as one script, statements separated the way the dialect's tools expect; ``source`` is what
     the header says the tables come from."""
