@@ -180,8 +180,8 @@ def test_a_stream_in_a_thread_stops_at_its_cancel_token_with_whole_documents(tmp
         stream(GenerateConfig(seed=2), build_options(rate=2000, to=str(target), quiet=True), cancel=token)))
     runner.start()
     deadline = time.monotonic() + 60
-    while (not target.exists() or target.stat().st_size < 100_000) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while (not target.exists() or target.read_bytes().count(b"\n") < 60) and time.monotonic() < deadline:
+        time.sleep(0.05)  # at least 60 whole documents out (about 2.5 kB each), whatever the write sizes
     token.cancel()
     runner.join(timeout=60)
     result = done[0]
