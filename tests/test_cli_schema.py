@@ -233,10 +233,3 @@ def test_create_schema_prints_the_ddl_of_the_file(shop):
     assert "FOREIGN KEY" in r.stdout and "REFERENCES" in r.stdout
     assert r.stdout.splitlines()[0] == "-- pii_gen schema for postgresql; generated from schema shop, do not edit by hand."
     assert sorted(p.name for p in shop.parent.iterdir()) == ["shop.yaml"]
-
-
-def test_a_schema_into_a_database_is_refused_in_one_line_for_now(shop, tmp_path):
-    r = run("generate", "--schema", "shop.yaml", "--db", f"sqlite:///{tmp_path / 'x.db'}", cwd=shop.parent)
-    assert (r.returncode, r.stdout) == (2, "")
-    assert r.stderr.startswith("pii_gen: error: a schema file cannot be loaded into a database yet") and r.stderr.count("\n") == 1
-    assert not (tmp_path / "x.db").exists()

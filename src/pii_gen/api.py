@@ -13,17 +13,16 @@ from typing import TYPE_CHECKING, Callable
 import pyarrow as pa
 
 from .config import GenerateConfig
-from .db import ddl
 from .db.url import DatabaseURL, redact, scheme_of
 from .db.url import parse as parse_url
-from .errors import ConfigError, OutputError
+from .errors import OutputError
 from .sinks.database import DatabaseSink
 from .sinks.outputs import OUTPUTS
 from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, LocalBackend, OnEvent, Retry, RunStats
 from .core.plan import RunPlan
 from .planning import build_plan
 from .record import RunRecord
-from .start import decide_start
+from .start import RunStart, decide_start
 from .sinks import Staging, file_sink
 from .core.contract import Table
 
@@ -114,36 +113,57 @@ def load_database(
     is used and loading continues after its last logged batch (see :func:`~pii_gen.start.decide_start`).
     """
     started = time.perf_counter()
-    cancel = cancel or CancelToken()
-    listen = _listener(progress, on_event)
-    url = parse_url(config.db)
+    url = parse_url(config.db or "")
     start = decide_start(config, url, config.db_schema)
+    assert start.config is not None, "a population run starts from a config"
     plan = build_plan(start.config, first_task=start.first_task)
-    output = OUTPUTS.by_scheme(scheme_of(config.db), streaming=False)
+    sink, stats = load_plan(plan, start, config.db or "", config.db_schema,
+                            lambda run_id: resume_command(config, url, run_id),
+                            cancel, _listener(progress, on_event), backend)  # fmt: skip
+    return RunResult(
+        rows=dict(sink.rows), files={}, seconds=time.perf_counter() - started, workers=stats.workers,
+        peak_rss=stats.peak_rss, run_id=start.run_id, retries=sink.retries, people=stats.people,
+    )  # fmt: skip
+
+
+def load_plan(
+    plan: RunPlan,
+    start: RunStart,
+    db: str,
+    db_schema: str | None,
+    resume: Callable[[str], str],
+    cancel: CancelToken | None,
+    on_event: OnEvent | None,
+    backend: Backend | None,
+) -> tuple[DatabaseSink, RunStats]:
+    """Run ``plan`` into the database ``db`` as ``start`` decided: (the sink, with its rows and retries, and
+    the run's stats).  A cancel ends in :class:`Interrupted` naming the batches loaded and, by ``resume``
+    (which takes the run id), the command that continues the load."""
+    cancel = cancel or CancelToken()
+    url = parse_url(db)
+    output = OUTPUTS.by_scheme(scheme_of(db), streaming=False)
     assert output is not None, "every scheme parse_url takes has its output"
-    sink: DatabaseSink = output(url, start, plan.tables, config.db_schema)
+    sink: DatabaseSink = output(url, start, plan.tables, db_schema)
     sink.cancel = cancel
-    if listen is not None:
+    if on_event is not None:
+        listen = on_event
         sink.on_retry = lambda table, batch, error: listen(Retry(table, batch, error))
     run = sink.prepare()
     with sink:
         sink.open({name: t.arrow_schema for name, t in plan.tables.items()})
-        stats = (backend or LocalBackend()).run(plan, sink, cancel, listen)
+        stats = (backend or LocalBackend()).run(plan, sink, cancel, on_event)
         if stats.cancelled:
             sink.abort()
             raise cancel.error(
-                f"{sink.next_batch} batches are loaded (run {run.run_id}); continue with: "
-                f"{resume_command(config, url, run.run_id)}"
+                f"{sink.next_batch} batches are loaded (run {run.run_id}); continue with: {resume(str(run.run_id))}"
             )
-    return RunResult(
-        rows=dict(sink.rows), files={}, seconds=time.perf_counter() - started, workers=stats.workers,
-        peak_rss=stats.peak_rss, run_id=run.run_id, retries=sink.retries, people=stats.people,
-    )  # fmt: skip
+    return sink, stats
 
 
-def resume_command(config: GenerateConfig, url: DatabaseURL, run_id: str) -> str:
+def resume_command(config: GenerateConfig, url: DatabaseURL, run_id: str, schema_file: str | None = None) -> str:
     """The command that continues an interrupted load, as it can be pasted (the password left out)."""
-    args = ["pii_gen", "generate", "--db", redact(config.db or "", url.password)]
+    args = ["pii_gen", "generate", *(["--schema", schema_file] if schema_file else []),
+            "--db", redact(config.db or "", url.password)]  # fmt: skip
     if config.db_schema:
         args += ["--db-schema", config.db_schema]
     command = shlex.join([*args, "--resume", run_id])
@@ -241,20 +261,19 @@ def generate_schema(
     on_event: OnEvent | None = None,
     backend: Backend | None = None,
 ) -> RunResult:
-    """Generate a schema file's tables into files in ``config.out`` (see :mod:`pii_gen.schema_run`).
+    """Generate a schema file's tables into files in ``config.out``, or into the database ``config.db``
+    (see :mod:`pii_gen.schema_run`).
 
-    ``config`` says where and how (format, workers); ``seed`` and ``scale`` override the file's.  The file
-    is read and checked (a :class:`~pii_gen.errors.SchemaError`) before any row.  Loading a schema file into
-    a database is not supported yet and is refused in one line.
+    ``config`` says where and how (format, workers; for a database ``db_schema``, ``if_exists``, ``resume``);
+    ``seed`` and ``scale`` override the file's.  The file is read and checked (a
+    :class:`~pii_gen.errors.SchemaError`) before any row.
     """
     from . import schema_run
 
     _schema(schema)
     if config.db is not None:
-        raise ConfigError(
-            "a schema file cannot be loaded into a database yet; generate files (--out DIR) and load those, "
-            "or use create-schema --schema FILE for its DDL"
-        )
+        return schema_run.load_schema(schema, config, seed=seed, scale=scale, cancel=cancel, on_event=on_event,
+                                      backend=backend)  # fmt: skip
     return schema_run.generate_schema(
         schema, out=config.out, seed=seed, scale=scale, format=config.format, workers=config.workers,
         cancel=cancel, on_event=on_event, backend=backend,

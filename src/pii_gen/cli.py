@@ -6,12 +6,13 @@ the one place that happens.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 from rich.console import Console
@@ -23,7 +24,7 @@ from .db import ddl
 from .db.loaders import connect
 from .db.url import DEFAULT_DUCKDB, redact
 from .db.url import parse as parse_url
-from .backends import BlockDone, CancelToken, Event
+from .backends import BlockDone, CancelToken, Event, OnEvent
 from .errors import ConfigError, OutputError, PiiGenError
 from .sinks.database import ensure_schema
 from .planning import build_plan
@@ -134,8 +135,11 @@ def generate(
         )  # fmt: skip
         if config.resume and not config.db:
             raise ConfigError("--resume needs --db with the database of the interrupted run")
-        with _CancelOnSignals() as cancel:
-            result = api.generate_schema(schema, config, seed=seed, scale=scale, cancel=cancel)
+        estimates = dsl.row_estimates(schema, scale)
+        total = None if None in estimates.values() else sum(n for n in estimates.values() if n is not None)
+        with _progress("rows", total, not config.quiet and err_console.is_terminal) as advance, \
+                _CancelOnSignals() as cancel:  # fmt: skip
+            result = api.generate_schema(schema_file, config, seed=seed, scale=scale, cancel=cancel, on_event=advance)
         if not config.quiet:
             err_console.print(_schema_summary(config, result), soft_wrap=True)
         return
@@ -157,28 +161,8 @@ def generate(
             soft_wrap=True,
         )
     show = not config.quiet and err_console.is_terminal
-    with Progress(
-        TextColumn("[bold]generating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]} people/s"),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=not show,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("people", total=config.count, rate="-")
-
-        def advance(event: Event) -> None:
-            if not isinstance(event, BlockDone):
-                return
-            bar.advance(task, event.people)
-            elapsed = bar.tasks[0].elapsed or 0
-            if elapsed > 0:
-                bar.update(task, rate=f"{bar.tasks[0].completed / elapsed:,.0f}")
-
-        with _CancelOnSignals() as cancel:
-            result = api.generate(config, cancel=cancel, on_event=advance if show else None)
+    with _progress("people", config.count, show) as advance, _CancelOnSignals() as cancel:
+        result = api.generate(config, cancel=cancel, on_event=advance)
     if not config.quiet and result.run_id:
         tables = ", ".join(f"{name} {rows:,}" for name, rows in result.rows.items())
         err_console.print(
@@ -456,6 +440,26 @@ def _schema_summary(config: GenerateConfig, result: api.RunResult) -> str:
         return (f"Loaded {len(result.rows)} tables into {parse_url(config.db or '').redacted()} (run {result.run_id}, "
                 f"{result.retries} retried batches) {done}")
     return f"Wrote {len(result.rows)} tables to {config.out}/ as {config.format} {done}"
+
+
+@contextlib.contextmanager
+def _progress(unit: str, total: int | None, show: bool) -> Iterator[OnEvent | None]:
+    """A transient progress bar of ``unit`` (people, or a schema run's rows over all tables) while the
+    block yields; the backend events' listener that moves it (None when not shown)."""
+    with Progress(TextColumn("[bold]generating"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn(f"{{task.fields[rate]}} {unit}/s"), TimeRemainingColumn(), console=err_console,
+                  disable=not show, transient=True) as bar:  # fmt: skip
+        task = bar.add_task(unit, total=total, rate="-")
+
+        def advance(event: Event) -> None:
+            if not isinstance(event, BlockDone):
+                return
+            bar.advance(task, event.people if unit == "people" else event.rows)
+            elapsed = bar.tasks[0].elapsed or 0
+            if elapsed > 0:
+                bar.update(task, rate=f"{bar.tasks[0].completed / elapsed:,.0f}")
+
+        yield advance if show else None
 
 
 def _duplicates(result: api.RunResult) -> str:

@@ -81,6 +81,22 @@ class RunRecord:
         return cls(config, config_json(config), "database", config.seed, count, config.batch_size, run_id=run_id,
                    started_at=started_at)  # fmt: skip
 
+    @classmethod
+    def started_schema(cls, run: dict[str, Any], count: int, run_id: str, started_at: Any) -> RunRecord:
+        """A schema file's database run as it starts: ``run`` says what rebuilds its plan (the file's name
+        and SHA-256, seed, scale, batch size), ``count`` is the plan's root rows."""
+        return cls(None, json.dumps({"schema_run": run}, sort_keys=True), "database", int(run["seed"]), count,
+                   int(run["batch_size"]), run_id=run_id, started_at=started_at)  # fmt: skip
+
+    @property
+    def schema_run(self) -> dict[str, Any] | None:
+        """What rebuilds a schema file run's plan (see :meth:`started_schema`); None for a population run."""
+        try:
+            data = json.loads(self.config_json)
+        except ValueError:
+            return None
+        return data.get("schema_run") if isinstance(data, dict) else None
+
     @property
     def status(self) -> str:
         return "running" if self.target == "database" and self.finished_at is None else "finished"

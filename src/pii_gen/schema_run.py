@@ -5,6 +5,7 @@ over :func:`generate_schema`)."""
 from __future__ import annotations
 
 import hashlib
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -12,26 +13,34 @@ from pathlib import Path
 import pyarrow as pa
 
 from . import __version__, dsl
-from .api import RunResult, write_plan
+from .api import RunResult, load_plan, resume_command, write_plan
 from .backends import Backend, CancelToken, OnEvent
+from .config import GenerateConfig
 from .core.plan import RunPlan
+from .db.url import parse as parse_url
+from .start import decide_schema_start
 from .db import ddl
 from .dsl.model import Schema
-from .packs.schema.pack import BATCH_SIZE, SchemaPack
+from .packs.schema.pack import BATCH_SIZE, SchemaPack, schema_hash
 
-__all__ = ["generate_schema", "preview", "schema_ddl", "schema_manifest", "schema_plan"]
+__all__ = ["generate_schema", "load_schema", "preview", "schema_ddl", "schema_manifest", "schema_plan"]
+
+
+def _read(source: str | os.PathLike[str] | Schema) -> tuple[Schema, Path | None, str]:
+    """The loaded schema (a path is read and checked), the folder its vocab files are relative to, and the
+    SHA-256 its runs record (of the file; of the canonical JSON form for a schema given as an object)."""
+    if isinstance(source, Schema):
+        return source, None, schema_hash(source)
+    return dsl.load(source), Path(source).parent, hashlib.sha256(Path(source).read_bytes()).hexdigest()
 
 
 def schema_plan(source: str | os.PathLike[str] | Schema, seed: int | None, scale: float | None,
-                 batch_size: int | None = None, workers: int | None = None) -> tuple[Schema, RunPlan]:
+                 batch_size: int | None = None, workers: int | None = None,
+                 table_major: bool = False) -> tuple[Schema, RunPlan]:
     """The loaded schema (a path is read and checked) and its run plan."""
-    if isinstance(source, Schema):
-        schema, base, digest = source, None, None
-    else:
-        schema, base = dsl.load(source), Path(source).parent
-        digest = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    schema, base, digest = _read(source)
     plan = SchemaPack().plan(schema, seed=seed, scale=scale, base=base, batch_size=batch_size or BATCH_SIZE,
-                             workers=workers or 0, digest=digest)
+                             workers=workers or 0, digest=digest, table_major=table_major)
     return schema, plan
 
 
@@ -68,6 +77,45 @@ def generate_schema(
                                      cancel, on_event, backend)
     return RunResult(rows=rows, files=files, seconds=time.perf_counter() - started, workers=stats.workers,
                      peak_rss=stats.peak_rss)
+
+
+def load_schema(
+    source: str | os.PathLike[str] | Schema,
+    config: GenerateConfig,
+    *,
+    seed: int | None = None,
+    scale: float | None = None,
+    cancel: CancelToken | None = None,
+    on_event: OnEvent | None = None,
+    backend: Backend | None = None,
+) -> RunResult:
+    """Load a schema file's tables into ``config.db``: DDL from the file, one logged transaction per batch,
+    resumable (``config.resume``: with the run's own seed, scale and batch size, from the same file only).
+
+    Batches are table-major (see :meth:`SchemaPack.plan`), so every foreign key resolves at every commit; the
+    rows are those of a file run with the same seed.  ``config.batch_size``, when given, is the rows per
+    batch (rounded up to whole blocks); else ten blocks.
+    """
+    started = time.perf_counter()
+    schema, _, digest = _read(source)
+    url = parse_url(config.db or "")
+    file = str(source) if not isinstance(source, Schema) else (schema.name or "schema")
+    start = decide_schema_start(
+        file, digest, list(schema.tables), url, config.db_schema,
+        seed=schema.seed if seed is None else seed, scale=schema.scale if scale is None else scale,
+        batch_size=config.batch_size if "batch_size" in config.model_fields_set else BATCH_SIZE,
+        if_exists=config.if_exists, resume=config.resume,
+    )  # fmt: skip
+    run = start.schema_run
+    assert run is not None, "a schema run's start says what rebuilds its plan"
+    _, plan = schema_plan(source, run["seed"], run["scale"], run["batch_size"], config.workers, table_major=True)
+    plan = dataclasses.replace(plan, first_task=start.first_task)
+    if start.existing is None:  # the record's count: the rows the run loads over all tables
+        start = dataclasses.replace(start, count=sum(map(sum, plan.settings["block_rows"].values())))
+    sink, stats = load_plan(plan, start, config.db or "", config.db_schema,
+                            lambda run_id: resume_command(config, url, run_id, file), cancel, on_event, backend)
+    return RunResult(rows=dict(sink.rows), files={}, seconds=time.perf_counter() - started, workers=stats.workers,
+                     peak_rss=stats.peak_rss, run_id=start.run_id, retries=sink.retries)  # fmt: skip
 
 
 def preview(source: str | os.PathLike[str] | Schema, rows: int = 10, seed: int | None = None) -> dict[str, pa.Table]:

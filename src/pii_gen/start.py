@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from . import packs
 from .config import GenerateConfig, build_config
@@ -19,11 +19,12 @@ from .db.loaders import Connection, connect, now
 from .db.url import DatabaseURL
 from .errors import OutputError, PiiGenError
 from .packs.person.contract import BLOCK_SIZE
+from .db.ddl import LOAD_LOG, RUNS
 from .record import RunRecord, read_runs
 from .variability import tables_for
 from .variability.duplicates import DUPLICATE_ID_BASE
 
-__all__ = ["Mode", "RunStart", "decide_start"]
+__all__ = ["Mode", "RunStart", "decide_schema_start", "decide_start"]
 
 #: new: into empty tables (or files); replace: into tables dropped first; resume: after an interrupted
 #: load's last batch; append / stream-append: after the people a database already holds.
@@ -32,20 +33,26 @@ Mode = Literal["new", "replace", "resume", "append", "stream-append"]
 
 @dataclass(frozen=True)
 class RunStart:
-    """Where a run starts: the config its plan is built from, the first task, and the run it records."""
+    """Where a run starts: the config its plan is built from (a schema file run: ``schema_run``, what
+    rebuilds its plan), the first task, and the run it records."""
 
-    config: GenerateConfig
+    config: GenerateConfig | None
     first_task: int = 0  # tasks (batches) before this one are already loaded
     run_id: str | None = None  # database runs only
     mode: Mode = "new"
     existing: RunRecord | None = None  # the stored run being resumed
     stream: bool = False  # an open-ended stream: its run records 0 people until it closes
+    schema_run: dict[str, Any] | None = None  # a schema file run: its file's name and SHA-256, seed, scale, batch size
+    count: int = 0  # a schema file run: its plan's root rows, which its record stores
 
     def record(self) -> RunRecord:
         """The run's record as the load begins: the stored one on resume, else a new one started now."""
         if self.existing is not None:
             return self.existing
         assert self.run_id is not None, "only a database run has a run record to start"
+        if self.schema_run is not None:
+            return RunRecord.started_schema(self.schema_run, self.count, self.run_id, now())
+        assert self.config is not None, "a population run starts from its config"
         return RunRecord.started(self.config, self.run_id, now(), self.stream)
 
 
@@ -78,6 +85,11 @@ def _resume(conn: Connection, url: DatabaseURL, config: GenerateConfig) -> RunSt
     run = next((r for r in read_runs(conn.execute, conn.table) if r.run_id == config.resume), None)
     if run is None:
         raise OutputError(f"no run '{config.resume}' in {url.redacted()} to resume")
+    if run.schema_run is not None:
+        raise OutputError(
+            f"run '{config.resume}' loaded the schema file {run.schema_run['file']}; resume it with "
+            f"--schema {run.schema_run['file']} --resume {config.resume}"
+        )
     if run.finished_at is not None:
         raise OutputError(f"run '{config.resume}' already finished; nothing to resume")
     if not run.count:
@@ -120,3 +132,60 @@ def _new(conn: Connection, url: DatabaseURL, config: GenerateConfig, stream: boo
     first = -(-int(top) // BLOCK_SIZE) * BLOCK_SIZE + 1  # the next whole block
     continued = build_config(config.model_dump(), first_person_id=first)  # refuses a count past the SSN space
     return RunStart(continued, 0, run_id, "stream-append" if stream else "append", stream=stream)
+
+
+def decide_schema_start(
+    file: str, sha256: str, tables: list[str], url: DatabaseURL, db_schema: str | None, *, seed: int, scale: float,
+    batch_size: int, if_exists: str, resume: str | None,
+) -> RunStart:
+    """How a schema file's load into ``url`` starts: new (into ``tables`` that are missing or empty),
+    replace, or resume (with the interrupted run's seed, scale and batch size, refused when the file changed).
+    ``--if-exists append`` is refused: the file's keys start at 1 again, so a second run's rows would clash
+    with the first's."""
+    run_id = str(uuid.uuid4())
+    here = {"file": file, "sha256": sha256, "seed": seed, "scale": scale, "batch_size": batch_size}
+    if resume is None and if_exists == "append":
+        raise OutputError(
+            "--if-exists append cannot add a schema file's rows to tables that hold some (its keys start at 1 "
+            "again); use --if-exists replace, or another --db-schema"
+        )
+    if resume is None and (if_exists == "replace" or (url.file and not os.path.exists(url.file))):
+        return RunStart(None, 0, run_id, "replace" if if_exists == "replace" else "new", schema_run=here)
+    conn = connect(url, db_schema)
+    try:
+        if resume is not None:
+            return _resume_schema(conn, url, resume, here)
+        present = [t for t in tables if conn.table_exists(t)]
+        busy = [t for t in present if conn.execute(f"SELECT COUNT(*) FROM {conn.table(t)}")[0][0]]
+        if busy:
+            raise OutputError(f"table {busy[0]} in {url.redacted()} already holds rows; pass --if-exists replace")
+        return RunStart(None, 0, run_id, "new", schema_run=here)
+    except PiiGenError:
+        raise
+    except Exception as err:  # noqa: BLE001 - every driver has its own error classes
+        raise OutputError(f"cannot prepare {url.redacted()}: {url.scrub(str(err))[:500]}") from None
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def _resume_schema(conn: Connection, url: DatabaseURL, resume: str, here: dict[str, Any]) -> RunStart:
+    """Continue an interrupted schema file load after its last logged batch, with its own seed, scale and
+    batch size, and only from the very file it loaded."""
+    found = conn.table_exists(RUNS.name) and conn.table_exists(LOAD_LOG.name)
+    run = next((r for r in read_runs(conn.execute, conn.table) if r.run_id == resume), None) if found else None
+    if run is None:
+        raise OutputError(f"no run '{resume}' in {url.redacted()} to resume")
+    stored = run.schema_run
+    if stored is None:
+        raise OutputError(f"run '{resume}' generated people, not a schema file; resume it without --schema")
+    if run.finished_at is not None:
+        raise OutputError(f"run '{resume}' already finished; nothing to resume")
+    if stored["sha256"] != here["sha256"]:
+        raise OutputError(
+            f"the schema file changed since run '{resume}' loaded it (its SHA-256 was {stored['sha256'][:12]}..., "
+            f"now {here['sha256'][:12]}...); resume with the file as it was"
+        )
+    if run.gaps:
+        raise OutputError(f"run '{resume}' has gaps in its load log; it cannot be resumed safely")
+    return RunStart(None, run.batches, run.run_id, "resume", run, schema_run=stored, count=run.count)

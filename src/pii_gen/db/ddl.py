@@ -177,24 +177,33 @@ def qualified(d: Dialect, table: str, schema: str | None) -> str:
 
 
 def create_table(d: Dialect, table: Table, schema: str | None = None) -> list[str]:
-    """CREATE TABLE (with keys) and the indexes users would want on ``person_id``."""
+    """CREATE TABLE (with keys) and an index on each foreign key column (the population's: on ``person_id``)."""
     lines = [f"    {d.q(c.name)} {d.sql_type(c)}{'' if c.nullable else ' NOT NULL'}" for c in table.columns]
     if table.primary_key:  # a schema file's table may have no key
         pk = ", ".join(d.q(k.strip()) for k in table.primary_key.split(","))
         lines.append(f"    CONSTRAINT {d.q('pk_' + table.name)} PRIMARY KEY ({pk})")
     for column, parent, parent_col in table.foreign_keys:
+        if d.name == "duckdb" and parent == table.name:
+            # DuckDB checks a foreign key against the rows already in the table before the insert, so a row
+            # naming an earlier row of the same insert (a manager) would be refused: left out there.
+            continue
         lines.append(
             f"    CONSTRAINT {d.q(f'fk_{table.name}_{column}')} FOREIGN KEY ({d.q(column)}) "
             f"REFERENCES {qualified(d, parent, schema)} ({d.q(parent_col)})"
         )
     suffix = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" if d.name == "mysql" else ""
     statements = [f"CREATE TABLE {qualified(d, table.name, schema)} (\n" + ",\n".join(lines) + f"\n){suffix}"]
-    if table.name in TABLES and table.primary_key != "person_id" and any(c.name == "person_id" for c in table.columns):
-        index = f"ix_{table.name}_person_id"
-        on = qualified(d, table.name, schema)
-        # MySQL/MariaDB index the foreign key already; a second index would only slow loading.
-        if d.name != "mysql":
-            statements.append(f"CREATE INDEX {d.q(index)} ON {on} ({d.q('person_id')})")
+    on = qualified(d, table.name, schema)
+    # MySQL/MariaDB index a foreign key already; a second index would only slow loading.
+    if d.name == "mysql":
+        return statements
+    if TABLES.get(table.name) == table:  # the population's own tables: their person_id
+        if table.primary_key != "person_id" and any(c.name == "person_id" for c in table.columns):
+            statements.append(f"CREATE INDEX {d.q(f'ix_{table.name}_person_id')} ON {on} ({d.q('person_id')})")
+        return statements
+    leading = table.primary_key.split(",")[0].strip()  # the primary key's index serves its first column
+    for column in dict.fromkeys(c for c, _, _ in table.foreign_keys if c != leading):
+        statements.append(f"CREATE INDEX {d.q(f'ix_{table.name}_{column}')} ON {on} ({d.q(column)})")
     return statements
 
 

@@ -187,7 +187,9 @@ class DatabaseSink(Sink):
         self.next_batch += 1
         for name, table in batch.items():
             self.rows[name] += table.num_rows
-        persons = batch["persons"]
+        persons = batch.get("persons")
+        if persons is None:  # a schema file's tables: no people to count
+            return
         copies = "source_person_id" in persons.column_names  # duplicate records carry their source's id
         self.people += persons.column("source_person_id").null_count if copies else persons.num_rows
 
@@ -201,11 +203,12 @@ class DatabaseSink(Sink):
         conn = self.conn
         assert conn is not None and self.run is not None
         log = []
-        for name, spec in self.tables.items():  # persons first: the foreign keys need it
+        for name, spec in self.tables.items():  # parents first (persons first): the foreign keys need it
             self._table = name
             data = batch[name]
             csv = self._codec.encode(data)  # the checksum's input, and PostgreSQL's COPY payload
-            conn.load(spec, data, csv)
+            if data.num_rows:  # a table-major batch holds one table's rows; the others are logged with none
+                conn.load(spec, data, csv)
             log.append((self.run.run_id, name, number, data.num_rows, f"{zlib.crc32(csv):08x}", now()))
         cur_sql = (
             f"INSERT INTO {conn.table('pii_gen_load_log')} "

@@ -104,9 +104,16 @@ class SchemaPack(Pack):
         return SchemaRuntime(plan)
 
     def plan(self, schema: Schema, *, seed: int | None = None, scale: float | None = None, base: Path | None = None,
-             batch_size: int = BATCH_SIZE, workers: int = 0, digest: str | None = None) -> RunPlan:  # type: ignore[override]
+             batch_size: int = BATCH_SIZE, workers: int = 0, digest: str | None = None,
+             table_major: bool = False) -> RunPlan:  # type: ignore[override]
         """The run plan of a loaded schema (``base``: the folder its vocab files are read from; ``digest``: the
-        SHA-256 of its file, which the manifest records; by default that of its canonical JSON form)."""
+        SHA-256 of its file, which the manifest records; by default that of its canonical JSON form).
+
+        ``table_major``: each batch holds blocks of one table only, every table's batches after those of the
+        tables it references (generation order).  A database load needs that: a ref may pick any row of its
+        table, so with every table's blocks in each batch a foreign key could point at a row of a later batch,
+        and the database would refuse the batch.  Loaded table after table, every foreign key holds at every
+        commit.  The rows are the same either way; only their grouping into batches differs."""
         problems = unsupported(schema)
         if problems:
             raise SchemaError(problems[0])
@@ -122,8 +129,13 @@ class SchemaPack(Pack):
         settings = {"schema": schema.model_dump(mode="json", by_alias=True, exclude_none=True),
                     "sha256": digest or schema_hash(schema),
                     "block_rows": {name: rows.tolist() for name, rows in engine.block_rows.items()}}
+        blocks = engine.blocks
+        if table_major:  # each table's blocks padded to whole batches, so no batch holds two tables
+            per = -(-batch_size // BLOCK_SIZE)
+            settings["table_blocks"] = -(-blocks // per) * per
+            blocks = settings["table_blocks"] * len(engine.order)
         return RunPlan(
-            pack=self.name, seed=seed, count=engine.blocks * BLOCK_SIZE, batch_size=batch_size,
+            pack=self.name, seed=seed, count=blocks * BLOCK_SIZE, batch_size=batch_size,
             keys=KeySpace(first, (schema.tables[first].keys or [""])[0], 1, BLOCK_SIZE),
             tables=tables, steps=(), settings=settings, workers=workers,
         )  # fmt: skip
@@ -146,10 +158,15 @@ class SchemaRuntime:
     def batch(self, n: int, start_block: int, stop_block: int) -> Batch:
         """Blocks ``start_block`` up to ``stop_block`` of every table (a schema's blocks are fixed by its plan,
         so the backend's row count ``n`` adds nothing)."""
+        per_table, only = self.plan.settings.get("table_blocks"), None
+        if per_table:  # a table-major plan: these blocks are one table's (see SchemaPack.plan)
+            only = self.engine.order[start_block // per_table]
+            start_block, stop_block = start_block % per_table, (stop_block - 1) % per_table + 1
         blocks = range(start_block, min(stop_block, self.engine.blocks))
         out = {}
         for name, spec in self.plan.tables.items():
-            parts = [self.engine.block(name, k).table for k in blocks]
+            mine = not per_table or name == only
+            parts = [self.engine.block(name, k).table for k in blocks] if mine else []
             out[name] = pa.Table.from_arrays(
                 [pa.chunked_array([p.column(c.name).cast(c.type) for p in parts], c.type).combine_chunks()
                  for c in spec.columns], schema=spec.arrow_schema)
