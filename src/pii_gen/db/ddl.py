@@ -194,17 +194,33 @@ def create_table(d: Dialect, table: Table, schema: str | None = None) -> list[st
     suffix = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" if d.name == "mysql" else ""
     statements = [f"CREATE TABLE {qualified(d, table.name, schema)} (\n" + ",\n".join(lines) + f"\n){suffix}"]
     on = qualified(d, table.name, schema)
-    # MySQL/MariaDB index a foreign key already; a second index would only slow loading.
-    if d.name == "mysql":
-        return statements
-    if TABLES.get(table.name) == table:  # the population's own tables: their person_id
-        if table.primary_key != "person_id" and any(c.name == "person_id" for c in table.columns):
-            statements.append(f"CREATE INDEX {d.q(f'ix_{table.name}_person_id')} ON {on} ({d.q('person_id')})")
-        return statements
-    leading = table.primary_key.split(",")[0].strip()  # the primary key's index serves its first column
-    for column in dict.fromkeys(c for c, _, _ in table.foreign_keys if c != leading):
-        statements.append(f"CREATE INDEX {d.q(f'ix_{table.name}_{column}')} ON {on} ({d.q(column)})")
+    # MySQL/MariaDB index every foreign key already; a second index would only slow loading.
+    if d.name != "mysql":
+        for column in indexed_columns(table):
+            statements.append(f"CREATE INDEX {d.q(f'ix_{table.name}_{column}')} ON {on} ({d.q(column)})")
     return statements
+
+
+def _population(table: Table) -> bool:
+    """Whether ``table`` is one of the population's, clean or noisy (noise adds columns, never drops one), and
+    not a schema file's table that happens to share its name."""
+    clean = TABLES.get(table.name)
+    return (clean is not None and clean.primary_key == table.primary_key
+            and {c.name for c in clean.columns} <= {c.name for c in table.columns})
+
+
+def indexed_columns(table: Table) -> list[str]:
+    """The columns that get an index of their own: the population's ``person_id`` links, and every foreign
+    key column of any other table unless it leads the primary key (whose index serves it already)."""
+    if _population(table):
+        has = table.primary_key != "person_id" and any(c.name == "person_id" for c in table.columns)
+        return ["person_id"] if has else []
+    leading = table.primary_key.split(",")[0].strip() if table.primary_key else None
+    out: list[str] = []
+    for column, _, _ in table.foreign_keys:
+        if column != leading and column not in out:
+            out.append(column)
+    return out
 
 
 def create_schema(d: Dialect, schema: str) -> str:
