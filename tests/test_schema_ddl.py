@@ -37,9 +37,12 @@ def expected(path: Path) -> dict[str, tuple[list[str], set[tuple[str, str, str]]
     return out
 
 
-def check(path: Path, found: Catalog) -> None:
-    """The catalog holds the file's tables with their keys, and every foreign key column leads an index."""
+def check(path: Path, found: Catalog, self_references: bool = True) -> None:
+    """The catalog holds the file's tables with their keys, and every foreign key column leads an index;
+    without ``self_references`` (DuckDB) a table's foreign keys to itself are left out of the DDL."""
     want = expected(path)
+    if not self_references:
+        want = {name: (keys, {fk for fk in fks if fk[1] != name}) for name, (keys, fks) in want.items()}
     assert set(found) - BOOKKEEPING == set(want), path.stem
     assert BOOKKEEPING <= set(found)
     fk_columns = 0
@@ -95,7 +98,7 @@ def test_duckdb_runs_the_ddl_and_its_catalog_has_the_keys(path: Path) -> None:
             found[name][1].update((c, target, t) for c, t in zip(columns, target_cols))
     for name, expressions in con.execute("SELECT table_name, expressions FROM duckdb_indexes()").fetchall():
         found[name][2].add(str(expressions).strip("[]'\" ").split(",")[0].strip("'\" "))
-    check(path, found)
+    check(path, found, self_references=False)  # DuckDB would refuse a row naming a row of the same insert
 
 
 # ---- PostgreSQL and MariaDB: real servers -------------------------------------------------------------------
