@@ -121,7 +121,8 @@ class SchemaPack(Pack):
         first = engine.order[0]
         settings = {"schema": schema.model_dump(mode="json", by_alias=True, exclude_none=True),
                     "sha256": digest or schema_hash(schema),
-                    "block_rows": {name: rows.tolist() for name, rows in engine.block_rows.items()}}
+                    "block_rows": {name: rows.tolist() for name, rows in engine.block_rows.items()},
+                    "people": engine.population_size}
         return RunPlan(
             pack=self.name, seed=seed, count=engine.blocks * BLOCK_SIZE, batch_size=batch_size,
             keys=KeySpace(first, (schema.tables[first].keys or [""])[0], 1, BLOCK_SIZE),
@@ -135,22 +136,36 @@ def schema_hash(schema: Schema) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class SchemaBatch(dict):
+    """A batch of a schema's tables (a plain ``Batch`` to every output) that also carries ``noise``: per (table,
+    column, modify step), the rows its ``noise`` step changed in these blocks."""
+
+    noise: dict[tuple[str, str, int], int]
+
+
 class SchemaRuntime:
     """Generates a schema plan's batches: whole blocks of every table, in the plan's table order."""
 
     def __init__(self, plan: RunPlan) -> None:
         self.plan = plan
         schema = SchemaPack().settings(plan)
-        self.engine = Engine(schema, plan.seed, plan.settings["block_rows"], plan.keys.block_size)
+        self.engine = Engine(schema, plan.seed, plan.settings["block_rows"], plan.keys.block_size,
+                             people=plan.settings.get("people"))
 
     def batch(self, n: int, start_block: int, stop_block: int) -> Batch:
         """Blocks ``start_block`` up to ``stop_block`` of every table (a schema's blocks are fixed by its plan,
         so the backend's row count ``n`` adds nothing)."""
         blocks = range(start_block, min(stop_block, self.engine.blocks))
-        out = {}
+        out = SchemaBatch()
+        out.noise = {}
         for name, spec in self.plan.tables.items():
-            parts = [self.engine.block(name, k).table for k in blocks]
+            made = [self.engine.block(name, k) for k in blocks]
+            parts = [b.table for b in made]
             out[name] = pa.Table.from_arrays(
                 [pa.chunked_array([p.column(c.name).cast(c.type) for p in parts], c.type).combine_chunks()
                  for c in spec.columns], schema=spec.arrow_schema)
+            for b in made:
+                for (column, step), touched in b.noise.items():
+                    key = (name, column, step)
+                    out.noise[key] = out.noise.get(key, 0) + int(touched.sum())
         return out
