@@ -322,11 +322,10 @@ class Engine:
     def noise(self, params: Any, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
         """A ``noise`` step of column ``ctx.column`` over one block: the population's noise type at ``rate``,
         its changed rows kept in ``ctx.noise`` under (column, step)."""
-        if self._noise is None:
+        if self._noise is None:  # from the file alone, whatever this process made first
             section = self.schema.population
-            self._noise = Noiser(self._people.runtime.ref if self._people is not None else None,
-                                 section is None or section.pii_mode == "strict",
-                                 self._people.config.as_of if self._people is not None else None)
+            self._noise = Noiser(section is None or section.pii_mode == "strict",
+                                 section.config if section is not None else {}, self.seed)
         spec = self.schema.tables[ctx.table]
         col = spec.columns[ctx.column]
         kinds = {c: column_kind(spec.columns[c]) if c in spec.columns else "" for c in ctx.columns}

@@ -20,10 +20,9 @@ import pyarrow as pa
 
 from ...config import build_config
 from ...core.contract import Column, Table
-from ...dsl.base import Context
+from ...dsl.base import GENERATORS, Context
 from ...dsl.generators._arrow import as_numpy
 from ...dsl.modifiers import column_kind, noise_kind
-from ...dsl.base import GENERATORS
 from ...variability.base import Cells, NoiseType
 from ...variability.engine import _differs, _scatter
 from ...variability.registry import noise_types
@@ -42,10 +41,10 @@ def step_kind(column: Any, params: Any) -> str:
 class Noiser:
     """The noise types of one engine, with the reference data and the mode (strict keeps SSNs unissuable)."""
 
-    def __init__(self, ref: Reference | None, strict: bool, as_of: dt.date | None) -> None:
-        self.ref = ref or load()
+    def __init__(self, strict: bool, config: dict[str, Any], seed: int) -> None:
+        self.ref: Reference = load()
         self.strict = strict
-        self.as_of = as_of or build_config({}).as_of
+        self.as_of: dt.date = build_config(config, seed=seed).as_of  # the population's day (ages, dates)
         self.types: dict[str, NoiseType] = {t.name: t() for t in noise_types()}
 
     def apply(self, params: Any, kind: str, values: pa.Array, rng: np.random.Generator, ctx: Context,
