@@ -91,6 +91,16 @@ CASES = {
                                     "window: {start: 2024-11-29, end: 2024-12-02}, rate: 2}\n",
     "target_unknown_effect": BASE + "targets:\n  - {metric: effect_lift, effect: bf, between: [2, 3]}\n",
     "pattern_empty": BASE + "      code: {gen: pattern, template: \"\"}\n",
+    "noise_on_ref": BASE + "      s: {gen: ref, to: stores, modify: [{noise: {type: typo, rate: 0.1}}]}\n",
+    "noise_on_key": BASE.replace("order_id: {gen: sequence}",
+                                 "order_id: {gen: sequence, modify: [{noise: {type: missing, rate: 0.1}}]}"),
+    "noise_kind_it_cannot_change": BASE + "      who: {gen: pattern, template: \"???\", "
+                                          "modify: [{noise: {type: name_variant, rate: 0.1}}]}\n",
+    "noise_without_its_sibling": BASE + "      first: {gen: expression, expr: \"'Ann'\", "
+                                        "modify: [{noise: {type: name_variant, rate: 0.1, kind: given_name}}]}\n",
+    "lookup_through_self_ref_of_a_later_column": BASE + "      boss: {gen: ref, to: self}\n"
+                                                        "      boss_code: {gen: lookup, via: boss, column: code}\n"
+                                                        "      code: {gen: uuid}\n",
 }
 
 EXPECTED = dict([
@@ -163,6 +173,18 @@ EXPECTED = dict([
     ('effect_unknown_column', "shop.yaml:19: effects[0].time: table orders has no column 'ordered_at'"),
     ('target_unknown_effect', "shop.yaml:19: targets[0].effect: no effect named 'bf'"),
     ('pattern_empty', 'shop.yaml:18: tables.orders.columns.code.template: must not be empty'),
+    ('noise_on_ref', 'shop.yaml:18: tables.orders.columns.s.modify[0].noise: noise never changes a key or a ref column '
+                     '(s must keep resolving)'),
+    ('noise_on_key', 'shop.yaml:16: tables.orders.columns.order_id.modify: a key column cannot be modified'),
+    ('noise_kind_it_cannot_change', 'shop.yaml:18: tables.orders.columns.who.modify[0].noise.type: name_variant noise '
+                                    'cannot change string values of gen pattern (it changes family_name, given_name, '
+                                    'middle_name, name_suffix: set kind: for a column holding one)'),
+    ('noise_without_its_sibling', "shop.yaml:18: tables.orders.columns.first.modify[0].noise.type: name_variant noise "
+                                  "on given_name values reads the row's family_name: make a gen: person column of it "
+                                  "before first"),
+    ('lookup_through_self_ref_of_a_later_column', "shop.yaml:19: tables.orders.columns.boss_code.column: 'code' comes "
+                                                  "later in the table: a lookup through a to: self ref reads earlier "
+                                                  "columns only"),
 ])
 
 

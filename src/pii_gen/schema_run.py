@@ -8,13 +8,16 @@ import hashlib
 import dataclasses
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
 from . import __version__, dsl
 from .api import RunResult, load_plan, resume_command, write_plan
-from .backends import Backend, CancelToken, OnEvent
+from .backends import Backend, CancelToken, LocalBackend, OnEvent
+from .backends.base import RunStats
 from .config import GenerateConfig
 from .core.plan import RunPlan
 from .db.url import parse as parse_url
@@ -22,8 +25,11 @@ from .start import decide_schema_start
 from .db import ddl
 from .dsl.model import Schema
 from .packs.schema.pack import BATCH_SIZE, SchemaPack, schema_hash
+from .sinks.base import Batch, Sink
+from .sinks.direct import PartWriter, Receipt
 
-__all__ = ["generate_schema", "load_schema", "preview", "schema_ddl", "schema_manifest", "schema_plan"]
+__all__ = ["SchemaRunResult", "generate_schema", "load_schema", "noise_steps", "preview", "schema_ddl",
+           "schema_manifest", "schema_plan"]
 
 
 def _read(source: str | os.PathLike[str] | Schema) -> tuple[Schema, Path | None, str]:
@@ -44,15 +50,102 @@ def schema_plan(source: str | os.PathLike[str] | Schema, seed: int | None, scale
     return schema, plan
 
 
-def schema_manifest(schema: Schema, plan: RunPlan, fmt: str, files: dict[str, dict[str, object]]) -> dict[str, object]:
+def noise_steps(schema: Schema, counts: dict[tuple[str, str, int], int]) -> list[dict[str, object]]:
+    """Every ``noise`` step of the schema in file order, with the rows it changed (``counts`` by (table,
+    column, step))."""
+    out: list[dict[str, object]] = []
+    for name, table in schema.tables.items():
+        for cname, col in table.columns.items():
+            for i, step in enumerate(col.modify):
+                (mod_name, params), = step
+                if mod_name == "noise":
+                    out.append({"table": name, "column": cname, "step": i, "type": params.type, "rate": params.rate,
+                                "rows": counts.get((name, cname, i), 0)})
+    return out
+
+
+def schema_manifest(schema: Schema, plan: RunPlan, fmt: str, files: dict[str, dict[str, object]],
+                    noise: dict[tuple[str, str, int], int] | None = None) -> dict[str, object]:
     """A schema run's manifest.json: the schema's name and the SHA-256 of its file, seed, block size, rows and
-    file checksums."""
-    return {
+    file checksums, and when the schema has noise steps, the rows each changed."""
+    out: dict[str, object] = {
         "generator": "pii_gen", "version": __version__, "schema": schema.name, "schema_sha256": plan.settings["sha256"],
         "block_size": plan.keys.block_size, "seed": plan.seed, "format": fmt,
         "tables": {info["table"]: {"rows": info["rows"], "file": f} for f, info in files.items()},
         "files": files,
     }  # fmt: skip
+    steps = noise_steps(schema, noise or {})
+    if steps:
+        out["noise"] = steps
+    return out
+
+
+@dataclass
+class SchemaRunResult(RunResult):
+    """What a schema run produced, with each ``noise`` step and the rows it changed (as in the manifest)."""
+
+    noise: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass
+class NoisedReceipt(Receipt):
+    """A worker's receipt for what it wrote, with its batch's noise counts."""
+
+    noise: dict[tuple[str, str, int], int] = field(default_factory=dict)
+
+
+class _CountingWriter:
+    """A part writer that hands its batch's noise counts back with the receipt (runs in the workers)."""
+
+    def __init__(self, writer: PartWriter) -> None:
+        self.writer = writer
+
+    def write(self, task: int, batch: Batch) -> Receipt:
+        r = self.writer.write(task, batch)
+        return NoisedReceipt(r.task, r.rows, r.sizes, r.crcs, dict(getattr(batch, "noise", {})))
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class _CountingSink:
+    """An output as the backend sees it, adding up the noise counts of what passes (batches in this process,
+    receipts of workers' parts) before handing it on."""
+
+    def __init__(self, sink: Sink, counts: dict[tuple[str, str, int], int]) -> None:
+        self._sink = sink
+        self.counts = counts
+        self.capabilities = sink.capabilities
+
+    def _add(self, noise: dict[tuple[str, str, int], int]) -> None:
+        for key, rows in noise.items():
+            self.counts[key] = self.counts.get(key, 0) + rows
+
+    def part_writer(self, ctx: Any | None = None) -> _CountingWriter:
+        return _CountingWriter(self._sink.part_writer(ctx))
+
+    def write(self, batch: Batch) -> None:
+        self._add(getattr(batch, "noise", {}))
+        self._sink.write(batch)
+
+    def record(self, receipt: Receipt) -> None:
+        self._add(getattr(receipt, "noise", {}))
+        self._sink.record(receipt)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sink, name)
+
+
+class _NoiseCounting:
+    """A backend running the given one (the local one by default) with the output wrapped in a
+    :class:`_CountingSink`, so a run knows how many rows each noise step changed, whichever process made them."""
+
+    def __init__(self, backend: Backend | None) -> None:
+        self.backend = backend or LocalBackend()
+        self.counts: dict[tuple[str, str, int], int] = {}
+
+    def run(self, plan: RunPlan, output: Sink, cancel: CancelToken, on_event: OnEvent | None = None) -> RunStats:
+        return self.backend.run(plan, _CountingSink(output, self.counts), cancel, on_event)  # type: ignore[arg-type]
 
 
 def generate_schema(
@@ -73,10 +166,12 @@ def generate_schema(
     and ``batch_size``."""
     started = time.perf_counter()
     schema, plan = schema_plan(source, seed, scale, batch_size, workers)
-    files, rows, stats = write_plan(plan, out, format, lambda files: schema_manifest(schema, plan, format, files),
-                                     cancel, on_event, backend)
-    return RunResult(rows=rows, files=files, seconds=time.perf_counter() - started, workers=stats.workers,
-                     peak_rss=stats.peak_rss)
+    counting = _NoiseCounting(backend)
+    files, rows, stats = write_plan(plan, out, format,
+                                     lambda files: schema_manifest(schema, plan, format, files, counting.counts),
+                                     cancel, on_event, counting)
+    return SchemaRunResult(rows=rows, files=files, seconds=time.perf_counter() - started, workers=stats.workers,
+                           peak_rss=stats.peak_rss, noise=noise_steps(schema, counting.counts))
 
 
 def load_schema(
@@ -112,10 +207,12 @@ def load_schema(
     plan = dataclasses.replace(plan, first_task=start.first_task)
     if start.existing is None:  # the record's count: the rows the run loads over all tables
         start = dataclasses.replace(start, count=sum(map(sum, plan.settings["block_rows"].values())))
+    counting = _NoiseCounting(backend)
     sink, stats = load_plan(plan, start, config.db or "", config.db_schema,
-                            lambda run_id: resume_command(config, url, run_id, file), cancel, on_event, backend)
-    return RunResult(rows=dict(sink.rows), files={}, seconds=time.perf_counter() - started, workers=stats.workers,
-                     peak_rss=stats.peak_rss, run_id=start.run_id, retries=sink.retries)  # fmt: skip
+                            lambda run_id: resume_command(config, url, run_id, file), cancel, on_event, counting)
+    return SchemaRunResult(rows=dict(sink.rows), files={}, seconds=time.perf_counter() - started,
+                           workers=stats.workers, peak_rss=stats.peak_rss, run_id=start.run_id, retries=sink.retries,
+                           noise=noise_steps(schema, counting.counts))  # fmt: skip
 
 
 def preview(source: str | os.PathLike[str] | Schema, rows: int = 10, seed: int | None = None) -> dict[str, pa.Table]:

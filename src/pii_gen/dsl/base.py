@@ -146,6 +146,11 @@ class Context:
     tables: dict[str, pa.Table] = field(default_factory=dict)
     engine: Any = None
     refs: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
+    #: The column being made and its modifier step (which an engine modifier files what it did under).
+    column: str = ""
+    step: int = -1
+    #: (column, step) -> the rows a ``noise`` step changed in this block.
+    noise: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
 
     def groups(self, n: int) -> np.ndarray:
         """Each row's parent number within the block (children of one parent are contiguous)."""

@@ -9,10 +9,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..variability.registry import noise_type
 from .base import GENERATORS, MODIFIERS, Expr, type_kind
 from .expr import ExprError, Scope, check as check_expr, parse
 from .fanout import expressions as fanout_expressions
-from .model import Schema, Table
+from .model import HOUSEHOLDS, Schema, Table
+from .modifiers import SIBLINGS, column_kind, noise_kind
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -34,7 +36,22 @@ def kinds(table: Table) -> dict[str, str]:
     """Each column's kind: a vocab's ``data:`` columns by their first value, generated columns as their
     generator declares it (``any`` where only the engine knows)."""
     data = {name: _value_kind(value) for name, value in (table.data or [{}])[0].items()}
-    return {**data, **{name: GENERATORS[col.gen].kind(col, col.type) for name, col in table.columns.items()}}
+    return {**data, **{name: _kind(col) for name, col in table.columns.items()}}
+
+
+def _kind(col: Any) -> str:
+    made = GENERATORS[col.gen].kind(col, col.type)
+    drifted = any(name == "noise" and params.type == "format" for (name, params), in col.modify)
+    return "string" if drifted and made == "date" else made  # other date formats are written as text
+
+
+def can_be_unique(table: Table, col: Any) -> bool:
+    """Whether a column's generator guarantees distinct values there: a unique-capable one (a ref only with
+    ``unique: true``), or a row's own person or household id on a table of people or of household rows."""
+    if col.gen == "person":
+        own = {"population": "person_id", HOUSEHOLDS: "household_id"}.get(table.from_ or "")
+        return col.of is None and col.field == own
+    return GENERATORS[col.gen].unique and (col.gen != "ref" or col.unique)
 
 
 def parent_column(schema: Schema, table: Table) -> str | None:
@@ -157,8 +174,7 @@ def _check_table(schema: Schema, name: str, table: Table, all_kinds: dict[str, d
             raise Problem(here + ("columns", key, "null_rate"), "a key column cannot have nulls")
         if col is not None and col.modify:
             raise Problem(here + ("columns", key, "modify"), "a key column cannot be modified")
-        if col is not None and len(table.keys) == 1 and not (GENERATORS[col.gen].unique and
-                                                           (col.gen != "ref" or col.unique)):
+        if col is not None and len(table.keys) == 1 and not can_be_unique(table, col):
             raise Problem(path, f"key {key} needs unique values: gen {col.gen} cannot guarantee them "
                                 "(use sequence, uuid or a ref with unique: true)")
     if table.parent is not None:
@@ -181,9 +197,8 @@ def _check_table(schema: Schema, name: str, table: Table, all_kinds: dict[str, d
         if table.parent:
             earlier[parent_column(schema, table)] = "any"
         scope = Scope(columns=earlier, parent=parent_kinds, refs={r: t for r, t in refs.items() if r in earlier},
-                      tables=all_kinds, later=frozenset(names[i:]))
-        gen = GENERATORS[col.gen]
-        if col.unique and not gen.unique:
+                      tables=all_kinds, later=frozenset(names[i:]), table=name)
+        if col.unique and not (can_be_unique(table, col) or col.gen == "ref"):
             raise Problem(path + ("unique",), f"gen {col.gen} cannot guarantee unique values")
         if col.unique and col.gen == "ref" and col.to == "self":
             raise Problem(path + ("unique",), "a self-reference cannot be unique")
@@ -202,6 +217,8 @@ def _check_table(schema: Schema, name: str, table: Table, all_kinds: dict[str, d
         for j, step in enumerate(col.modify):
             (mod_name, params), = step
             step_path = path + ("modify", j, mod_name)
+            if mod_name == "noise":
+                _check_noise(table, cname, col, params, all_kinds[name], step_path, earlier)
             if mod_name != "nulls" and (cname in table.keys or (col.gen == "ref")):
                 raise Problem(step_path, "modifiers never change a key or a foreign key")
             for key, value in params:
@@ -216,6 +233,26 @@ def _check_table(schema: Schema, name: str, table: Table, all_kinds: dict[str, d
                 raise Problem(step_path + ("on",), f"needs an earlier column of {name}, not '{params.on}'")
             if mod_name == "nulls" and cname in table.keys:
                 raise Problem(step_path, "a key column cannot have nulls")
+
+
+def _check_noise(table: Table, cname: str, col: Any, params: Any, table_kinds: dict[str, str],
+                 path: tuple[Any, ...], earlier: dict[str, str]) -> None:
+    """A noise step changes data only (never a key or a ref, which must keep resolving), of a kind its type
+    can change, with the sibling columns that type reads made before it."""
+    if cname in table.keys or col.gen == "ref":
+        raise Problem(path, f"noise never changes a key or a ref column ({cname} must keep resolving)")
+    value_kind = GENERATORS[col.gen].kind(col, col.type)
+    kind = noise_kind(col, params, value_kind)
+    noise = noise_type(params.type)
+    if kind is None or not noise.supports(kind):
+        what = f"{kind} values" if kind else f"{value_kind} values of gen {col.gen}"
+        fits = sorted(k for k in noise.kinds if k != "id")
+        raise Problem(path + ("type",), f"{params.type} noise cannot change {what} (it changes "
+                                        f"{', '.join(fits)}: set kind: for a column holding one)")
+    sibling = SIBLINGS.get((params.type, kind))
+    if sibling is not None and not any(column_kind(table.columns[c]) == sibling for c in earlier if c in table.columns):
+        raise Problem(path + ("type",), f"{params.type} noise on {kind} values reads the row's {sibling}: "
+                                        f"make a gen: person column of it before {cname}")
 
 
 def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: Any, path: tuple[Any, ...],
@@ -245,22 +282,27 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
     elif col.gen == "lookup":
         hops = [col.via] if isinstance(col.via, str) else list(col.via)
         here_name, here_table = name, table
+        own = True  # still on this table's rows (only self refs lead there): only earlier columns are made
         for k, hop in enumerate(hops):
             hop_path = path + (("via",) if isinstance(col.via, str) else ("via", k))
             if hop == "parent":
                 if here_table.parent is None:
                     raise Problem(hop_path, f"table {here_name} has no parent")
-                here_name = here_table.parent
+                here_name, own = here_table.parent, False
             else:
                 ref = here_table.columns.get(hop)
                 if ref is None or ref.gen != "ref":
                     raise Problem(hop_path, f"'{hop}' is not a ref column of {here_name}")
-                if k == 0 and hop not in scope.columns:
+                if own and hop not in scope.columns:
                     raise Problem(hop_path, f"'{hop}' comes later in the table: only earlier columns can be read")
+                own = own and ref.to == "self"
                 here_name = here_name if ref.to == "self" else ref.to.split(".")[0]
             here_table = tables[here_name]
         if here_table.file is None and col.column not in kinds(here_table):  # a vocab file is read by the engine
             raise Problem(path + ("column",), f"table {here_name} has no column '{col.column}'")
+        if own and col.column not in scope.columns:
+            raise Problem(path + ("column",), f"'{col.column}' comes later in the table: a lookup through a to: self "
+                                              "ref reads earlier columns only")
     elif col.gen == "choice" and col.from_ is not None:
         vocab_name, column = col.from_.split(".")
         vocab = tables[vocab_name]
@@ -272,12 +314,13 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
         if vocab.data is not None and column not in known:
             raise Problem(path + ("from",), f"table {vocab_name} has no column '{column}'")
     elif col.gen == "person":
-        if col.of is None and table.from_ != "population":
-            raise Problem(path + ("of",), "needs of: REF_COLUMN outside a from: population table")
+        if col.of is None and table.from_ is None:
+            raise Problem(path + ("of",), "needs of: REF_COLUMN outside a from: population (or {HOUSEHOLDS}) table")
         if col.of is not None and col.of not in scope.refs:
             raise Problem(path + ("of",), f"'{col.of}' is not an earlier ref column of {name}")
-        if col.of is not None and tables[scope.refs[col.of]].from_ != "population":
-            raise Problem(path + ("of",), f"'{col.of}' refers to {scope.refs[col.of]}, not a from: population table")
+        if col.of is not None and tables[scope.refs[col.of]].from_ is None:
+            raise Problem(path + ("of",), f"'{col.of}' refers to {scope.refs[col.of]}, not a from: population "
+                                          f"(or {HOUSEHOLDS}) table")
     elif col.gen == "partition_of":
         if scope.parent is None:
             raise Problem(path + ("total",), "partition_of needs a table with a parent")

@@ -30,9 +30,11 @@ FANOUT = "#fanout"
 def column_block(name: str, column: Any, n: int, ctx: Context) -> pa.Array:
     """One column of one block: its generator's values, each modifier in order, then its null share."""
     gen = GENERATORS[column.gen](column, ctx.table, name)
+    ctx.column, ctx.step = name, -1
     values = gen.generate(n, stream(ctx.seed, ctx.table, name, ctx.block), ctx)
     for i, step in enumerate(column.modify):
         (mod_name, params), = step
+        ctx.column, ctx.step = name, i
         rng = stream(ctx.seed, ctx.table, name, ctx.block, MODIFY, i)
         values = MODIFIERS[mod_name](params).apply(values, rng, ctx)
     if column.null_rate:

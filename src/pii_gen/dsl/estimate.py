@@ -1,7 +1,8 @@
 """Row estimates of a schema's tables (what ``pii_gen schema check`` prints beside the generation order).
 
 Entity and fact tables with ``rows:`` are scaled; a fact with a parent gets the parent's rows times the
-fanout's expected count; vocab tables are never scaled. An expected count that depends on parent
+fanout's expected count; vocab tables are never scaled; a table of the population's household rows is
+unknown until they are drawn. An expected count that depends on parent
 attributes (an expression) or that diverges is unknown (None), never guessed.
 """
 
@@ -50,8 +51,10 @@ def row_estimates(schema: Schema, scale: float | None = None, population: int | 
             rows = len(table.data) if table.data is not None else None
         elif table.rows is not None:
             rows = table.rows * scale
-        elif table.from_ is not None:
+        elif table.from_ == "population":
             rows = None if population is None else max(population - table.start, 0)
+        elif table.from_ is not None:
+            rows = None  # as many as the population's people live in: known once they are drawn
         else:
             parent = out.get(table.parent or "")
             mean = expected_count(table.fanout)

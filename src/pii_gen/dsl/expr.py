@@ -52,6 +52,8 @@ class Scope:
     refs: dict[str, str] = field(default_factory=dict)
     tables: dict[str, dict[str, str]] = field(default_factory=dict)
     later: frozenset[str] = frozenset()
+    #: The table whose column this is (a lookup through its self ref can read only its earlier columns).
+    table: str | None = None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -205,6 +207,9 @@ class _Checker:
         kinds = self.scope.tables.get(table, {})
         if column not in kinds:
             raise self.fail(f"table {table} has no column '{column}'")
+        if table == self.scope.table and column in self.scope.later:
+            raise self.fail(f"'{column}' comes later in the table: a lookup through a to: self ref reads earlier "
+                            "columns only")
         return kinds[column]
 
 

@@ -22,6 +22,9 @@ from .fanout import Fanout
 discover("pii_gen.dsl.generators")
 
 TYPE = re.compile(r"^(int|bigint|float|bool|date|timestamp|string(\(\d+\))?|decimal\(\d+,\s*\d+\))$")
+#: The ``from:`` of an entity table whose rows are the population's households (its other ``from:`` is
+#: ``population``, whose rows are its people).
+HOUSEHOLDS = "households"
 #: A tag marks a union member in pydantic's error paths; the loader drops it from the path it prints.
 TAG = "§"
 

@@ -1,7 +1,7 @@
 """Modifiers of ``modify:``, applied in order after a column's generator, each vectorized over a block.
 
 Every numeric parameter may be an expression. Modifiers never touch keys or foreign keys (the loader
-refuses them there). ``noise`` needs the population's VariabilityEngine and runs in the engine.
+refuses them there). ``noise`` needs the population's noise types and runs in the engine.
 """
 
 from __future__ import annotations
@@ -14,8 +14,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
+from ..core.contract import KINDS
+from ..variability.registry import noise_type
 from .base import Context, Modifier, Num, Params, check_profiles, fail, ordered
 from .generators._arrow import as_numpy
+from .fields import PERSON_KINDS
 
 Number = Num()
 Rate = Num(ge=0, le=1)
@@ -246,10 +249,45 @@ class Outliers(Modifier):
 class NoiseParams(Params):
     type: Literal["typo", "name_variant", "missing", "format", "wrong_value"]
     rate: Rate
+    kind: Literal[tuple(k for k in KINDS if k != "id")] | None = None  # type: ignore[valid-type]
 
 
 class Noise(Modifier):
+    """The population's noise types on a schema column: a ``rate`` share of its values changed the way
+    ``type`` changes a population column of the same kind; the rows it changed are kept per block."""
+
     name = "noise"
     Params = NoiseParams
-    summary = "the population's noise (`type: typo|name_variant|missing|format|wrong_value`, `rate`), logged"
+    summary = ("the population's noise (`type: typo|name_variant|missing|format|wrong_value`, `rate`) on values of "
+               "`kind` (a population column kind; default: the person field's, else by the values), logged")
     engine = True
+
+    def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        if ctx.engine is None:
+            raise NotImplementedError("the noise modifier is applied by the engine")
+        return ctx.engine.noise(self.params, values, rng, ctx)
+
+
+#: The population kinds a column's values are treated as, by their value kind, when neither ``kind:`` nor a
+#: person field says: the first of them the noise type can change (a plain string is text, or a name-like
+#: word for typos and case drift; a date a recorded date).
+VALUE_KINDS = {"string": ("text", "organization"), "any": ("text", "organization"), "date": ("date", "reported_date"),
+               "timestamp": ("text",), "int": ("count",), "float": ("money",), "bool": ("flag",)}
+#: Siblings a noise type reads beside a column of a kind: the surname a swapped first name takes, the sex an
+#: added suffix needs.
+SIBLINGS = {("name_variant", "given_name"): "family_name", ("name_variant", "name_suffix"): "sex"}
+
+
+def noise_kind(column: Any, params: NoiseParams, value_kind: str) -> str | None:
+    """The population column kind a ``noise`` step treats ``column``'s values as (None: no kind it can change)."""
+    if params.kind is not None:
+        return params.kind
+    if column.gen == "person" and column.field in PERSON_KINDS:
+        return PERSON_KINDS[column.field]
+    noise = noise_type(params.type)
+    return next((k for k in VALUE_KINDS.get(value_kind, ()) if noise.supports(k)), None)
+
+
+def column_kind(column: Any) -> str:
+    """A column's population kind as a sibling noise reads it: a person field's, else none."""
+    return PERSON_KINDS.get(column.field, "") if column.gen == "person" else ""

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from ..base import Context, Generator, Params, fail
 from ..expr import evaluate
+from ..fields import PERSON_FIELDS
 
 
 class ExpressionParams(Params):
@@ -86,28 +87,19 @@ class Lookup(Generator):
     engine = True
 
 
-#: Columns of the population contract a `person` column may name.
-PERSON_FIELDS = {
-    "person_id": "int", "first_name": "string", "middle_name": "string", "last_name": "string",
-    "full_name": "string", "sex": "string", "date_of_birth": "date", "age": "int", "ssn": "string",
-    "email": "string", "phone": "string", "street": "string", "city": "string", "state": "string",
-    "zip_code": "string", "county": "string", "latitude": "float", "longitude": "float",
-    "employer_name": "string", "job_title": "string", "annual_income": "float", "credit_score": "int",
-    "household_id": "int",
-}
-
-
 class PersonParams(Params):
     field: Literal[tuple(PERSON_FIELDS)]  # type: ignore[valid-type]
     of: str | None = None
 
 
 class Person(Generator):
-    """A field of a population person: the row's own on a `from: population` table, else `of: REF`'s."""
+    """A field of a population person: the row's own on a `from: population` table, the householder's on a
+    household table (`from:` the population's household list), else `of: REF`'s."""
 
     name = "person"
     Params = PersonParams
-    summary = "a field of the population person (`field`), the row's own or `of: REF_COLUMN`'s; strict-mode safe"
+    summary = ("a field of the population person (`field`), the row's own (a household row's: its householder) "
+               "or `of: REF_COLUMN`'s; strict-mode safe")
     engine = True
 
     @classmethod

@@ -34,6 +34,7 @@ from ...dsl.generators.keys import Sequence as SequenceGen, permute
 from ...dsl.model import Schema, Table
 from ...errors import SchemaError
 from .gather import by_block
+from .noise import Noiser, column_kind, step_kind
 from .population import Population
 
 #: Rows of each ``rows:`` table per block: the unit of determinism (never the workers' or batches' choice).
@@ -51,6 +52,8 @@ class Block:
 
     table: pa.Table
     refs: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
+    #: (column, modify step) -> the rows a ``noise`` step changed (what a ledger lists, what the manifest counts).
+    noise: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
 
 
 def unsupported(schema: Schema) -> list[str]:
@@ -58,12 +61,13 @@ def unsupported(schema: Schema) -> list[str]:
     out = [f"effects.{i}: effects are not applied yet" for i in range(len(schema.effects))]
     out += [f"constraints.{i}: row-level constraints are not checked while generating yet"
             for i, c in enumerate(schema.constraints) if c.unique is None and c.fk is None]
+    sized = schema.population is not None and schema.population.size is not None
     for name, table in schema.tables.items():
         here = f"tables.{name}"
-        if table.from_ == "households":
-            out.append(f"{here}.from: from: households is not generated yet")
-        if table.from_ == "population" and table.rows is None and (schema.population is None or
-                                                                    schema.population.size is None):
+        if table.from_ == "households" and not sized:
+            out.append(f"{here}.from: a from: households table needs population.size (the people whose households "
+                       "it lists)")
+        if table.from_ == "population" and table.rows is None and not sized:
             out.append(f"{here}.rows: a from: population table needs rows: or population.size")
         for cname, col in table.columns.items():
             path = f"{here}.columns.{cname}"
@@ -76,13 +80,16 @@ def unsupported(schema: Schema) -> list[str]:
                     out.append(f"{path}.pick: to: self picks uniformly among the earlier rows (no where, unique)")
             if col.gen == "ref" and col.unique and col.pick != "uniform":
                 out.append(f"{path}.unique: a unique ref picks uniformly (no zipf or weighted_by)")
-            if col.gen == "lookup":
-                hops = [col.via] if isinstance(col.via, str) else col.via
-                if any(h in table.columns and getattr(table.columns[h], "to", None) == "self" for h in hops[:1]):
-                    out.append(f"{path}.via: a lookup through a to: self ref is not generated yet")
-            if any("noise" in type(step).model_fields for step in col.modify):
-                out.append(f"{path}.modify: the noise modifier is not applied yet")
     return out
+
+
+def people(schema: Schema, scale: float) -> int | None:
+    """The population's size at ``scale``: ``population.size`` scaled, else the people the ``from: population``
+    tables reach (the largest ``start + rows``), None when no table needs people."""
+    if schema.population is not None and schema.population.size is not None:
+        return max(1, int(round(schema.population.size * scale)))
+    reach = [t.start + scaled_rows(schema, t, scale) for t in schema.tables.values() if t.from_ == "population"]
+    return max(reach) if reach else None
 
 
 def scaled_rows(schema: Schema, table: Table, scale: float) -> int:
@@ -98,8 +105,9 @@ class Engine:
     """Generates any block of any table of one schema run; ``block_rows`` is every table's rows per block."""
 
     def __init__(self, schema: Schema, seed: int, block_rows: dict[str, list[int]], block_size: int = BLOCK_SIZE,
-                 cache_rows: int = CACHE_ROWS) -> None:
+                 cache_rows: int = CACHE_ROWS, people: int | None = None) -> None:
         self.schema = schema
+        self.population_size = people
         self.seed = seed
         self.block_size = block_size
         self.order = order(schema)
@@ -112,6 +120,9 @@ class Engine:
         self._wholes: dict[str, pa.Table] = {}
         self._vocabularies: dict[tuple[str, str], pa.Array] = {}
         self._eligibles: dict[tuple[str, str], np.ndarray] = {}
+        self._prefixes: dict[tuple[str, str | None], Schema] = {}
+        self._noise: Noiser | None = None
+        self._vocab_noise: dict[str, dict[tuple[str, int], np.ndarray]] = {}
         self.vocab: dict[str, pa.Table] = {}
         for name in self.order:
             if schema.tables[name].kind == "vocab":
@@ -121,13 +132,18 @@ class Engine:
     def counting(cls, schema: Schema, seed: int, scale: float, block_size: int = BLOCK_SIZE) -> Engine:
         """An engine whose row counts per block are drawn here (what the plan stores for every process)."""
         rows: dict[str, list[int]] = {}
-        positional = [t for t in schema.tables.values() if t.kind != "vocab" and t.parent is None]
+        positional = [t for t in schema.tables.values() if t.kind != "vocab" and t.parent is None
+                      and t.from_ != "households"]
         blocks = max([1] + [-(-scaled_rows(schema, t, scale) // block_size) for t in positional])
-        engine = cls(schema, seed, {}, block_size)
+        engine = cls(schema, seed, {}, block_size, people=people(schema, scale))
+        if any(t.from_ == "households" for t in schema.tables.values()):
+            blocks = max(blocks, engine.people.blocks)
         for name in engine.order:
             table = schema.tables[name]
             if table.kind == "vocab":
                 rows[name] = [len(table.data or [])] + [0] * (blocks - 1)
+            elif table.from_ == "households":
+                rows[name] = engine._household_rows(name, table, scale, blocks)
             elif table.parent is None:
                 total = scaled_rows(schema, table, scale)
                 rows[name] = [max(0, min(block_size, total - k * block_size)) for k in range(blocks)]
@@ -136,6 +152,18 @@ class Engine:
                 rows[name] = [int(engine.counts(name, k).sum()) for k in range(blocks)]
         engine._set_rows(rows)
         return engine
+
+    def _household_rows(self, name: str, table: Table, scale: float, blocks: int) -> list[int]:
+        """A ``from: households`` table's rows per block: the households of each person block (block k of the
+        table is person block k's), the first ``rows`` of them when it says how many."""
+        counts = np.array([self.people.household_count(k) for k in range(self.people.blocks)], dtype=np.int64)
+        if table.rows is not None:
+            wanted = int(round(table.rows * scale))
+            if wanted > counts.sum():
+                raise SchemaError(f"tables.{name}.rows: {wanted} households wanted, the population's "
+                                  f"{self.population_size} people live in {int(counts.sum())}")
+            counts = np.diff(np.minimum(np.concatenate([[0], np.cumsum(counts)]), wanted))
+        return counts.tolist() + [0] * (blocks - len(counts))
 
     def _set_rows(self, rows: dict[str, list[int]]) -> None:
         self.block_rows = {name: np.asarray(r, dtype=np.int64) for name, r in rows.items()}
@@ -148,10 +176,11 @@ class Engine:
     def total(self, table: str) -> int:
         return int(self.firsts[table][-1])
 
-    def _context(self, table: str, refs: dict[str, tuple[str, np.ndarray]]) -> dict[str, Any]:
+    def _context(self, table: str, refs: dict[str, tuple[str, np.ndarray]],
+                 noise: dict[tuple[str, int], np.ndarray] | None = None) -> dict[str, Any]:
         """What a block's generators see besides the block itself."""
         return {"total_rows": self.total(table) if table in self.firsts else None, "tables": self.vocab,
-                "engine": self, "refs": refs}
+                "engine": self, "refs": refs, "noise": noise if noise is not None else {}}
 
     def _vocab(self, name: str) -> pa.Table:
         """A vocab table whole: its ``data:`` rows (read from ``file:`` when the plan was built), then its
@@ -164,6 +193,7 @@ class Engine:
         ctx.columns.update({c: data.column(c).combine_chunks() for c in data.column_names})
         for cname, col in table.columns.items():
             ctx.columns[cname] = column_block(cname, col, data.num_rows, ctx)
+        self._vocab_noise[name] = ctx.noise
         return pa.table(ctx.columns)
 
     def counts(self, table: str, block: int) -> np.ndarray:
@@ -190,24 +220,52 @@ class Engine:
             self._cached -= old.table.num_rows
         return made
 
-    def _make(self, table: str, block: int) -> Block:
-        spec = self.schema.tables[table]
+    def _make(self, table: str, block: int, schema: Schema | None = None) -> Block:
+        """Block ``block`` of ``table``, of ``schema``'s columns (a prefix of the file's: see :meth:`_prefix`)."""
+        schema = schema or self.schema
+        spec = schema.tables[table]
         refs: dict[str, tuple[str, np.ndarray]] = {}
+        noise: dict[tuple[str, int], np.ndarray] = {}
         if spec.kind == "vocab":
             whole = self.vocab[table]
-            return Block(whole if block == 0 else whole.slice(0, 0))
+            return Block(whole, noise=self._vocab_noise.get(table, {})) if block == 0 else Block(whole.slice(0, 0))
         first = int(self.firsts[table][block])
         if spec.parent is None:
             n = int(self.block_rows[table][block])
-            rows = table_block(self.schema, table, block, first, n, self.seed, **self._context(table, refs))
-            return Block(rows, refs)
+            rows = table_block(schema, table, block, first, n, self.seed, **self._context(table, refs, noise))
+            return Block(rows, refs, noise)
         parents = self.block(spec.parent, block).table
         counts = self.counts(table, block)
         owners = self.firsts[spec.parent][block] + np.repeat(np.arange(len(counts), dtype=np.int64), counts)
         refs[PARENT] = (spec.parent, owners)
-        rows = fact_block(self.schema, table, parents, counts, block, first, self.seed,
-                          **self._context(table, refs))
-        return Block(rows, refs)
+        rows = fact_block(schema, table, parents, counts, block, first, self.seed,
+                          **self._context(table, refs, noise))
+        return Block(rows, refs, noise)
+
+    def _prefix(self, table: str, block: int, upto: str | None) -> Block:
+        """Block ``block`` of ``table`` with its columns up to ``upto`` only (none: just the parent link): what a
+        self ref's lookups read of earlier blocks.  Those columns come before the lookup in the file, so making
+        them never needs the lookup again, and a block's values do not depend on the columns after them."""
+        if (table, block) in self._cache:
+            return self.block(table, block)
+        key = (f"{table}#{upto}", block)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        if (table, upto) not in self._prefixes:
+            spec = self.schema.tables[table]
+            names = list(spec.columns)
+            keep = names[:names.index(upto) + 1] if upto in spec.columns else []
+            short = spec.model_copy(update={"columns": {c: spec.columns[c] for c in keep}})
+            self._prefixes[(table, upto)] = self.schema.model_copy(
+                update={"tables": {**self.schema.tables, table: short}})
+        made = self._make(table, block, self._prefixes[(table, upto)])
+        self._cache[key] = made
+        self._cached += made.table.num_rows
+        while self._cached > self.cache_rows and len(self._cache) > 1:
+            _, old = self._cache.popitem(last=False)
+            self._cached -= old.table.num_rows
+        return made
 
     # -- what needs other tables ---------------------------------------------------------------------------
 
@@ -219,7 +277,9 @@ class Engine:
             via = gen.params.via
             return self.lookup(ctx, [via] if isinstance(via, str) else list(via), gen.params.column)
         if gen.name == "person":
-            return self.people.field(gen.params.field, self._person_ids(gen.params.of, n, ctx))
+            ids = self._person_ids(gen.params.of, n, ctx)
+            values = self.people.field(gen.params.field, np.maximum(ids, 1))
+            return values if (ids > 0).all() else pc.if_else(pa.array(ids <= 0), pa.scalar(None, values.type), values)
         if gen.name == "faker":
             vocabulary = self._faker(gen, ctx.table)
             return vocabulary.take(pa.array(rng.integers(0, len(vocabulary), size=n)))
@@ -255,16 +315,40 @@ class Engine:
         """The population the schema's people come from (built when a block first needs it)."""
         if self._people is None:
             section = self.schema.population
-            self._people = Population(self.seed, *(() if section is None else (section.pii_mode, section.config)))
+            self._people = Population(self.seed, *(("strict", None) if section is None else
+                                                   (section.pii_mode, section.config)), size=self.population_size)
         return self._people
 
+    def noise(self, params: Any, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        """A ``noise`` step of column ``ctx.column`` over one block: the population's noise type at ``rate``,
+        its changed rows kept in ``ctx.noise`` under (column, step)."""
+        if self._noise is None:  # from the file alone, whatever this process made first
+            section = self.schema.population
+            self._noise = Noiser(section is None or section.pii_mode == "strict",
+                                 section.config if section is not None else {}, self.seed)
+        spec = self.schema.tables[ctx.table]
+        col = spec.columns[ctx.column]
+        kinds = {c: column_kind(spec.columns[c]) if c in spec.columns else "" for c in ctx.columns}
+        changed, touched = self._noise.apply(params, step_kind(col, params), values, rng, ctx, kinds)
+        ctx.noise[(ctx.column, ctx.step)] = touched
+        return changed
+
     def _person_ids(self, of: str | None, n: int, ctx: Context) -> np.ndarray:
-        """The person ids of this block's rows (``from: population``: row i is person start + i + 1), or of
-        the rows ref column ``of`` picked."""
+        """The person ids of this block's rows (``from: population``: row i is person start + i + 1; ``from:
+        households``: row i is its block's household i, read as its householder), or of the rows ref column
+        ``of`` picked (0 where it picked none: a self ref's root)."""
         if of is None:
-            return self.schema.tables[ctx.table].start + ctx.first_row + 1 + np.arange(n, dtype=np.int64)
-        table, positions = ctx.refs[of]
-        return self.schema.tables[table].start + positions + 1
+            table, positions = ctx.table, ctx.first_row + np.arange(n, dtype=np.int64)
+        else:
+            table, positions = ctx.refs[of]
+        spec = self.schema.tables[table]
+        if spec.from_ == "households":
+            firsts = self.firsts[table]
+            blocks = np.searchsorted(firsts, np.maximum(positions, 0), side="right") - 1
+            ids = self.people.householders(blocks, np.maximum(positions, 0) - firsts[blocks])
+        else:
+            ids = spec.start + positions + 1
+        return np.where(positions < 0, 0, ids)
 
     def _self_ref(self, gen: Generator, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
         """A parent among the earlier rows (uniform), none for the first row and a ``root_share`` of the others."""
@@ -333,38 +417,79 @@ class Engine:
         return weights
 
     def lookup(self, ctx: Context, hops: Sequence[str], column: str) -> pa.Array:
-        """``column`` of the rows reached from this block's rows through ``hops`` (ref columns or ``parent``)."""
+        """``column`` of the rows reached from this block's rows through ``hops`` (ref columns or ``parent``);
+        null where a hop reaches no row (a self ref's root)."""
         table, positions = ctx.table, None
         for hop in hops:
             if positions is None:  # the first hop starts at this block's own rows
                 table, positions = ctx.refs[PARENT if hop == "parent" else hop]
             else:
-                table, positions = self._hop(table, hop, positions)
-        return self.values(table, column, positions)  # type: ignore[arg-type]
+                table, positions = self._hop(table, hop, positions, ctx)
+        return self._read(table, positions, ctx, column)  # type: ignore[arg-type]
 
-    def _hop(self, table: str, hop: str, positions: np.ndarray) -> tuple[str, np.ndarray]:
-        """The (table, positions) one more hop away from rows ``positions`` of ``table``."""
-        key = PARENT if hop == "parent" else hop
+    def _hop(self, table: str, hop: str, positions: np.ndarray, ctx: Context) -> tuple[str, np.ndarray]:
+        """The (table, positions) one more hop away from rows ``positions`` of ``table`` (-1: no row)."""
         spec = self.schema.tables[table]
         target = spec.parent if hop == "parent" else spec.columns[hop].to.split(".")[0]
-        return target, self._gather(table, positions, lambda b: pa.array(b.refs[key][1])).to_numpy()  # type: ignore[return-value]
+        reached = self._read(table, positions, ctx, None, PARENT if hop == "parent" else hop)
+        return (table if target == "self" else target), \
+            np.asarray(pc.fill_null(reached, -1).to_numpy(zero_copy_only=False), dtype=np.int64)  # type: ignore[return-value]
 
-    def values(self, table: str, column: str, positions: np.ndarray) -> pa.Array:
+    def _read(self, table: str, positions: np.ndarray, ctx: Context, column: str | None,
+              ref: str | None = None) -> pa.Array:
+        """``column`` (or ref ``ref``'s picked positions) of ``table``'s rows at ``positions``, null at -1.
+
+        Only a self ref leads back to the table being made: its rows in this block are read from the block's
+        columns made so far, those of earlier blocks from those blocks' columns up to the one read (never the
+        whole earlier block, whose own lookups would reach further back again)."""
+        upto = column if ref is None else (None if ref == PARENT else ref)
+        own = table == ctx.table and ctx.engine is self
+
+        def there(at: np.ndarray) -> pa.Array:
+            if ref is not None:
+                return self._gather(table, at, lambda b: pa.array(b.refs[ref][1]), upto if own else "#all")
+            return self.values(table, column, at, upto if own else "#all")  # type: ignore[arg-type]
+
+        missing = positions < 0
+        current = own & (positions >= ctx.first_row) & ~missing
+        if not missing.any() and not current.any():
+            return there(positions)
+        here = ctx.refs[ref][1] if ref is not None else None
+        pieces: list[tuple[np.ndarray, pa.Array]] = []
+        elsewhere = np.flatnonzero(~missing & ~current)
+        if len(elsewhere):
+            pieces.append((elsewhere, there(positions[elsewhere])))
+        inside = np.flatnonzero(current)
+        if len(inside):
+            at = pa.array(positions[inside] - ctx.first_row)
+            pieces.append((inside, pa.array(here).take(at) if ref is not None else ctx.columns[column].take(at)))
+        kind = pieces[0][1].type if pieces else (pa.int64() if ref is not None else
+                                                 (ctx.columns[column].type if own else there(positions[:0]).type))
+        gone = np.flatnonzero(missing)
+        pieces.append((gone, pa.nulls(len(gone), kind)))
+        order = np.concatenate([rows for rows, _ in pieces])
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        return pa.concat_arrays([values.cast(kind) for _, values in pieces]).take(pa.array(back))
+
+    def values(self, table: str, column: str, positions: np.ndarray, upto: str | None = "#all") -> pa.Array:
         """``column`` of ``table``'s rows at ``positions``: a pure function of position for a plain sequence,
-        else gathered from the blocks holding them."""
+        else gathered from the blocks holding them (of their columns up to ``upto`` when it names one)."""
         spec = self.schema.tables[table]
         col = spec.columns.get(column)
         if col is not None and col.gen == "sequence" and not col.modify and not col.null_rate:
             ctx = Context(seed=self.seed, table=table, block=0, first_row=0,
                           calendar=(self.schema.calendar.start, self.schema.calendar.end), total_rows=self.total(table))
             return SequenceGen(col, table, column).at(positions, ctx)
-        return self._gather(table, positions, lambda b: b.table.column(column).combine_chunks())
+        return self._gather(table, positions, lambda b: b.table.column(column).combine_chunks(), upto)
 
-    def _gather(self, table: str, positions: np.ndarray, part: Any) -> Any:
-        """``part(block)`` of the blocks holding ``positions``, taken at them, in the order of ``positions``."""
+    def _gather(self, table: str, positions: np.ndarray, part: Any, upto: str | None = "#all") -> Any:
+        """``part(block)`` of the blocks holding ``positions``, taken at them, in the order of ``positions``
+        (blocks of their columns up to ``upto`` only, unless it is ``"#all"``)."""
         if self.schema.tables[table].kind == "vocab":
             return part(self.block(table, 0)).take(pa.array(positions))
+        get = (lambda b: self.block(table, b)) if upto == "#all" else (lambda b: self._prefix(table, b, upto))
         firsts = self.firsts[table]
         blocks = np.searchsorted(firsts, positions, side="right") - 1
-        return by_block(blocks, positions - firsts[blocks], lambda b, rows: part(self.block(table, b)).take(rows),
-                        lambda: part(self.block(table, 0)).slice(0, 0))
+        return by_block(blocks, positions - firsts[blocks], lambda b, rows: part(get(b)).take(rows),
+                        lambda: part(get(0)).slice(0, 0))

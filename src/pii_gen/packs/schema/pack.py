@@ -128,7 +128,8 @@ class SchemaPack(Pack):
         first = engine.order[0]
         settings = {"schema": schema.model_dump(mode="json", by_alias=True, exclude_none=True),
                     "sha256": digest or schema_hash(schema),
-                    "block_rows": {name: rows.tolist() for name, rows in engine.block_rows.items()}}
+                    "block_rows": {name: rows.tolist() for name, rows in engine.block_rows.items()},
+                    "people": engine.population_size}
         blocks = engine.blocks
         if table_major:  # each table's blocks padded to whole batches, so no batch holds two tables
             per = -(-batch_size // BLOCK_SIZE)
@@ -147,13 +148,21 @@ def schema_hash(schema: Schema) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class SchemaBatch(dict):
+    """A batch of a schema's tables (a plain ``Batch`` to every output) that also carries ``noise``: per (table,
+    column, modify step), the rows its ``noise`` step changed in these blocks."""
+
+    noise: dict[tuple[str, str, int], int]
+
+
 class SchemaRuntime:
     """Generates a schema plan's batches: whole blocks of every table, in the plan's table order."""
 
     def __init__(self, plan: RunPlan) -> None:
         self.plan = plan
         schema = SchemaPack().settings(plan)
-        self.engine = Engine(schema, plan.seed, plan.settings["block_rows"], plan.keys.block_size)
+        self.engine = Engine(schema, plan.seed, plan.settings["block_rows"], plan.keys.block_size,
+                             people=plan.settings.get("people"))
 
     def batch(self, n: int, start_block: int, stop_block: int) -> Batch:
         """Blocks ``start_block`` up to ``stop_block`` of every table (a schema's blocks are fixed by its plan,
@@ -163,11 +172,17 @@ class SchemaRuntime:
             only = self.engine.order[start_block // per_table]
             start_block, stop_block = start_block % per_table, (stop_block - 1) % per_table + 1
         blocks = range(start_block, min(stop_block, self.engine.blocks))
-        out = {}
+        out = SchemaBatch()
+        out.noise = {}
         for name, spec in self.plan.tables.items():
             mine = not per_table or name == only
-            parts = [self.engine.block(name, k).table for k in blocks] if mine else []
+            made = [self.engine.block(name, k) for k in blocks] if mine else []
+            parts = [b.table for b in made]
             out[name] = pa.Table.from_arrays(
                 [pa.chunked_array([p.column(c.name).cast(c.type) for p in parts], c.type).combine_chunks()
                  for c in spec.columns], schema=spec.arrow_schema)
+            for b in made:
+                for (column, step), touched in b.noise.items():
+                    key = (name, column, step)
+                    out.noise[key] = out.noise.get(key, 0) + int(touched.sum())
         return out
