@@ -71,7 +71,8 @@ def load(name: str, url: str, schema: str | None, **kw) -> api.RunResult:
 
 
 def column(conn: Connection, table: str, col: str) -> list:
-    return sorted(r[0] for r in conn.execute(f"SELECT {conn.dialect.q(col)} FROM {conn.table(table)}") if r[0] is not None)
+    rows = conn.execute(f"SELECT {conn.dialect.q(col)} FROM {conn.table(table)}")
+    return sorted(r[0] for r in rows if r[0] is not None)
 
 
 def orphans(conn: Connection, table: str, col: str, target: str, key: str) -> int:
