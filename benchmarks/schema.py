@@ -24,6 +24,7 @@ import os
 import re
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,7 +37,11 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from run import GiB, MiB, TreeRSS, children_cpu, emit, machine_info, md_table  # noqa: E402
+sys.path.insert(0, str(REPO / "src"))
+
+from run import MiB, TreeRSS, children_cpu, emit, machine_info, md_table  # noqa: E402
+
+from pii_gen.backends.local import MEMORY_LIMIT  # noqa: E402
 
 SHOP = REPO / "examples" / "shop.yaml"
 PLAIN = BENCH_DIR / "schema_plain.yaml"
@@ -57,6 +62,10 @@ KNOWN = {
     ("pii_gen/sinks/codecs.py", "encode"): "CSV encoding of the Arrow batch (pyarrow's CSV writer).",
     ("pii_gen/core/sampling.py", "__init__"): "building the population's samplers from the reference tables.",
 }
+#: The files of the column generators, modifiers, fanout draws and expressions (the engine's own ones, ref,
+#: lookup and person, live in packs/schema/ and are not counted with them).
+GENERATOR_FILES = ("pii_gen/dsl/generators/", "pii_gen/dsl/modifiers.py", "pii_gen/dsl/fanout.py", "pii_gen/dsl/expr.py")
+JOIN = "  of which joining the blocks' columns"
 #: Named stages of a schema run: the (file, function) that measures each, by its cumulative time or (the
 #: join, which calls only C code) its own.
 STAGES = [
@@ -65,7 +74,7 @@ STAGES = [
     ("population reference data loaded (plan and run)", "pii_gen/packs/schema/population.py", "__init__", "cum"),
     ("population blocks made (plan and run)", "pii_gen/packs/schema/population.py", "_block", "cum"),
     ("run: the blocks of every table", "pii_gen/packs/schema/pack.py", "batch", "cum"),
-    ("  of which joining the blocks' columns", "pii_gen/packs/schema/pack.py", "<listcomp>", "self"),
+    (JOIN, "pii_gen/packs/schema/pack.py", "<listcomp>", "self"),
     ("run: encoding and writing the files", "pii_gen/sinks/direct.py", "write", "cum"),
 ]
 
@@ -230,24 +239,33 @@ def profile_run(schema: Path, scale: float | None, out: Path, result: Path) -> N
     own: collections.Counter[tuple[str, str, int]] = collections.Counter()
     cum: collections.Counter[tuple[str, str, int]] = collections.Counter()
 
-    def walk(frame: Any, parent: tuple[str, str, int] | None, active: frozenset[tuple[str, str, int]]) -> None:
+    generators = 0.0  # time inside pii_gen/dsl/ (the column generators and modifiers), counted once
+
+    def walk(frame: Any, parent: tuple[str, str, int] | None, active: frozenset[tuple[str, str, int]],
+             in_dsl: bool) -> None:  # fmt: skip
+        nonlocal generators
         if frame.is_synthetic and parent:  # pyinstrument's "[self]" leaf: its parent's own time
             key = parent
         else:
             key = (frame.file_path_short or "", frame.function or "", frame.line_no or 0)
             if key not in active:  # recursion counted once
                 cum[key] += frame.time
+            if not in_dsl and key[0].startswith(GENERATOR_FILES):
+                generators += frame.time
+                in_dsl = True
         children = frame.children
         own[key] += max(0.0, frame.time - sum(c.time for c in children))
         for child in children:
-            walk(child, key, active | {key})
+            walk(child, key, active | {key}, in_dsl)
 
-    walk(root, None, frozenset())
+    walk(root, None, frozenset(), False)
     total = root.time
     hot = [{"file": f, "function": fn, "line": line, "share": t / total} for (f, fn, line), t in own.most_common(8)]
     named = [{"stage": label, "share": sum(t for (f, fn, _), t in (cum if how == "cum" else own).items()
                                            if (f, fn) == (file, function)) / total}
              for label, file, function, how in STAGES]  # fmt: skip
+    named.append({"stage": "the column generators, modifiers and fanout draws (`pii_gen/dsl/`, wherever called)",
+                  "share": generators / total})
     result.write_text(json.dumps({"seconds": total, "hot": hot, "stages": named}))
 
 
@@ -264,15 +282,32 @@ def profile(label: str, schema: Path, scale: float | None, scratch: Path) -> dic
 # --------------------------------------------------------------------------- report
 
 
+def median_run(repeats: list[dict[str, Any]]) -> dict[str, Any]:
+    """One case's repetitions as one run: median wall and CPU seconds, the highest peak RSS, every value kept."""
+    out = dict(repeats[-1])
+    for key in ("seconds", "cpu_s"):
+        out[key] = statistics.median(r[key] for r in repeats)
+        out[f"all_{key}"] = [r[key] for r in repeats]
+    for key in ("peak_rss", "root_rss", "child_rss"):
+        out[key] = max(r[key] for r in repeats)
+    return out
+
+
+def spread(r: dict[str, Any], key: str) -> str:
+    """The median, and every repetition's value when there were several."""
+    values = r.get(f"all_{key}", [r[key]])
+    return f"{r[key]:.1f}" + (f" ({', '.join(f'{v:.1f}' for v in values)})" if len(values) > 1 else "")
+
+
 def run_cells(r: dict[str, Any]) -> list[str]:
     n = rows(r)
-    return [r["label"], r["tool"], str(r["workers"]), f"{n:,}", f"{r['seconds']:.1f}", f"{r['cpu_s']:.1f}",
+    return [r["label"], r["tool"], str(r["workers"]), f"{n:,}", spread(r, "seconds"), spread(r, "cpu_s"),
             f"{n / r['seconds']:,.0f}" if n else "-", f"{n / r['cpu_s']:,.0f}" if n else "-",
             f"{r['peak_rss'] / MiB:,.0f}", f"{r['root_rss'] / MiB:,.0f}",
             f"{r['child_rss'] / MiB:,.0f}" if r["child_rss"] else "-", r["load"]]  # fmt: skip
 
 
-RUN_HEADERS = ["run", "tool", "workers", "rows", "wall s", "CPU s", "rows/s", "rows/CPU-s", "peak RSS MiB (tree)",
+RUN_HEADERS = ["run", "tool", "workers", "rows", "wall s (median (runs))", "CPU s (median (runs))", "rows/s", "rows/CPU-s", "peak RSS MiB (tree)",
                "main process MiB", "largest worker MiB", "load after (1/5/15)"]  # fmt: skip
 
 
@@ -308,6 +343,53 @@ def git(*args: str) -> str:
     return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True).stdout.strip()
 
 
+def why_lines(missed: set[str], f: dict[str, Any]) -> list[str]:
+    """One bullet per missed target (and one on the Mimesis ratio), from this run's figures and profiles."""
+    out = []
+    one, two, plan, cust, large = f["one"], f["two"], f["plan"], f["cust"], f["large"]
+    plain_p, shop_p = f["profiles"]
+    stage = {s["stage"]: s["share"] for p in (shop_p,) for s in p["stages"]}
+    gens = {p["label"]: p["stages"][-1]["share"] for p in f["profiles"]}
+    if any(m.startswith("plain schema") for m in missed):
+        top = plain_p["hot"][0]
+        why = KNOWN.get((top["file"], top["function"]), "")
+        out.append(f"* **Plain schema, {f['plain']['csv']:,.0f} rows/CPU-s ({f['plain']['csv'] / 1e6:.2f} of the "
+                   f"target; Parquet {f['plain']['parquet']:,.0f}).** {top['share']:.0%} of its profiled time is "
+                   f"self time in `{top['file']}:{top['line']}` ({top['function']}). {why} The column generators "
+                   f"take {gens[plain_p['label']]:.0%}.")  # fmt: skip
+    if any(m.startswith("shop, 2 ÷ 1") for m in missed):
+        text = (f"* **2 ÷ 1 workers, {f['wall_ratio']:.2f}×.** The plan runs first, alone, in the main process "
+                f"({f['serial']:.0%} of the 1-worker CPU: with a fanout over `parent.annual_income` it makes every "
+                f"customer block, population and all, to draw the counts), and with workers the run's CPU grows to "
+                f"{two['cpu_s'] / one['cpu_s']:.2f}× (each worker loads the population's reference data and makes "
+                f"the customers again): on two idle cores that allows {f['best']:.2f}× at best.")  # fmt: skip
+        if f["throttled"]:
+            text += (f" And the tree's peak, {two['peak_rss'] / MiB:,.0f} MiB, is above the backend's memory limit "
+                     f"({MEMORY_LIMIT / MiB:,.0f} MiB): `PerformanceOptimizer._feed` then hands out a new task "
+                     "only when none is in flight, so the two workers mostly take turns.")  # fmt: skip
+        out.append(text)
+    if any("peak RSS" in m for m in missed):
+        out.append(f"* **Peak RSS, {two['peak_rss'] / MiB:,.0f} MiB ({f['n']:,}) and {large['peak_rss'] / MiB:,.0f} "
+                   f"MiB ({f['big']:,}), 2 workers.** The main process keeps {two['root_rss'] / MiB:,.0f} MiB "
+                   f"after making the plan (a process that only makes the plan peaks at {plan['peak_rss'] / MiB:,.0f}"
+                   f" MiB: the population's reference data, cached for the process, and the blocks made to draw "
+                   f"the counts) while each worker holds up to {two['child_rss'] / MiB:,.0f} MiB "
+                   f"({large['child_rss'] / MiB:,.0f} at {f['big']:,}): its own reference data and the blocks "
+                   f"cached for lookups. It is flat in size; three processes of that size do not fit 1.5 GiB.")  # fmt: skip
+    if any(m.startswith("shop per core") for m in missed):
+        out.append(f"* **Shop per core ÷ Snowfakery.** Stages of the shop profile: "
+                   + "; ".join(f"{k.strip()} {v:.0%}" for k, v in stage.items()) + ".")  # fmt: skip
+    if "mimesis" in f["runs"]:
+        theirs = rows(f["runs"]["mimesis"]) / f["runs"]["mimesis"]["cpu_s"]
+        out.append(f"* (No target.) Per core pii_gen's whole shop is {f['whole'] / theirs:.1f}× the per-row Mimesis "
+                   f"loop: its population-backed customers cost {cust['cpu_s'] / one['cpu_s']:.0%} of the 1-worker "
+                   f"run for {rows(cust) / rows(one):.0%} of the rows (every person is generated whole, with "
+                   "household, address, job and finances, before six of its fields are read), the join above "
+                   f"{stage.get(JOIN, 0):.0%} of the "
+                   "shop profile, and Mimesis makes none of that coherence.")  # fmt: skip
+    return out
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -319,6 +401,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--snowfakery-customers", type=int, default=10_000)
     p.add_argument("--mimesis-customers", type=int, default=50_000)
     p.add_argument("--profile-customers", type=int, default=100_000, help="shop customers of the profile")
+    p.add_argument("--repeat", type=int, default=3, help="runs of each 1M-customer case, median taken (default 3)")
     p.add_argument("--no-peers", action="store_true", help="without Snowfakery and Mimesis")
     p.add_argument("--quick", action="store_true", help="small sizes: a check of the script, not a result")
     p.add_argument("--scratch", type=Path, help="scratch folder (default: a temporary one)")
@@ -329,6 +412,9 @@ def parse_args() -> argparse.Namespace:
     if args.quick:
         args.customers, args.large, args.plain_scale = 20_000, 60_000, 0.02
         args.snowfakery_customers, args.mimesis_customers, args.profile_customers = 500, 2_000, 10_000
+        args.repeat = 1
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
     return args
 
 
@@ -361,10 +447,10 @@ def main() -> None:  # noqa: C901 - one straight sequence of runs, then one repo
         scratch = args.scratch or Path(tmp)
         scratch.mkdir(parents=True, exist_ok=True)
         n, big = args.customers, args.large
-        runs: dict[str, dict[str, Any]] = {}
+        runs: dict[str, list[dict[str, Any]]] = {}
 
         def record(key: str, r: dict[str, Any]) -> dict[str, Any]:
-            runs[key] = r
+            runs.setdefault(key, []).append(r)
             total = rows(r)
             rate = f"{total / r['cpu_s']:,.0f} rows/CPU-s" if total else "plan only"
             emit(f"{r['label']}: {total:,} rows, {r['seconds']:.1f} s wall, {r['cpu_s']:.1f} CPU s, {rate}, "
@@ -372,16 +458,18 @@ def main() -> None:  # noqa: C901 - one straight sequence of runs, then one repo
             return r
 
         pii_gen_run("warm-up", shop_variant(1_000, scratch), 1, scratch)  # file cache, bytecode
-        full = shop_variant(n, scratch)
-        one = record("one", pii_gen_run(f"shop, {n:,} customers", full, 1, scratch))
-        record("two", pii_gen_run(f"shop, {n:,} customers", full, 2, scratch))
-        record("customers", pii_gen_run(f"shop customers only, {n:,}", shop_variant(n, scratch, "customers-only"),
-                                        1, scratch))  # fmt: skip
-        mean = one["tables"]["orders"] / one["tables"]["customers"]
-        record("constant", pii_gen_run(f"shop, fanout mean fixed at {mean:.3f}, {n:,} customers",
-                                       shop_variant(n, scratch, "constant-fanout", mean), 1, scratch))  # fmt: skip
-        record("plan", plan_run(f"shop plan only, {n:,} customers", full, scratch))
-        loads.append(f"after the {n:,}-customer runs: {load()}")
+        full, only = shop_variant(n, scratch), shop_variant(n, scratch, "customers-only")
+        constant = None
+        for rep in range(args.repeat):  # interleaved, so a change in load hits every case alike
+            first = record("one", pii_gen_run(f"shop, {n:,} customers", full, 1, scratch))
+            record("two", pii_gen_run(f"shop, {n:,} customers", full, 2, scratch))
+            record("customers", pii_gen_run(f"shop customers only, {n:,}", only, 1, scratch))
+            mean = first["tables"]["orders"] / first["tables"]["customers"]
+            constant = constant or shop_variant(n, scratch, "constant-fanout", mean)
+            record("constant", pii_gen_run(f"shop, fanout mean fixed at {mean:.3f}, {n:,} customers", constant, 1,
+                                           scratch))  # fmt: skip
+            record("plan", plan_run(f"shop plan only, {n:,} customers", full, scratch))
+            loads.append(f"after repetition {rep + 1} of the {n:,}-customer runs: {load()}")
         record("large", pii_gen_run(f"shop, {big:,} customers", shop_variant(big, scratch), 2, scratch))
         loads.append(f"after the {big:,}-customer run: {load()}")
         for fmt in ("csv", "parquet"):
@@ -405,6 +493,7 @@ def main() -> None:  # noqa: C901 - one straight sequence of runs, then one repo
     elapsed = time.perf_counter() - started
 
     # ---- derived figures
+    runs = {key: median_run(repeats) for key, repeats in runs.items()}
     one, two, large = runs["one"], runs["two"], runs["large"]
     cust, const, plan = runs["customers"], runs["constant"], runs["plan"]
     non_person_rows = rows(const, without=PERSON_TABLES)
@@ -412,7 +501,9 @@ def main() -> None:  # noqa: C901 - one straight sequence of runs, then one repo
     whole = rows(one) / one["cpu_s"]
     wall_ratio = one["seconds"] / two["seconds"]
     serial = plan["cpu_s"] / one["cpu_s"]
-    amdahl = 1 / (serial + (1 - serial) / 2)
+    # On two idle cores: the plan alone, then the 2-worker run's other CPU seconds shared by both workers.
+    best = one["cpu_s"] / (plan["cpu_s"] + (two["cpu_s"] - plan["cpu_s"]) / 2)
+    throttled = two["peak_rss"] > MEMORY_LIMIT
     rss_ratio = large["peak_rss"] / two["peak_rss"]
     plain = {fmt: rows(runs[f"plain-{fmt}"]) / runs[f"plain-{fmt}"]["cpu_s"] for fmt in ("csv", "parquet")}
 
@@ -426,9 +517,16 @@ def main() -> None:  # noqa: C901 - one straight sequence of runs, then one repo
         ["fanout over income instead of a fixed mean (the plan makes the customers once more)",
          f"{one['cpu_s'] - const['cpu_s']:+.1f} CPU s", f"{(one['cpu_s'] - const['cpu_s']) / one['cpu_s']:.0%} of the run"],
         ["plan alone (serial, before any worker starts)", f"{plan['cpu_s']:.1f} CPU s, {plan['seconds']:.1f} s wall",
-         f"{serial:.0%} of the 1-worker CPU: 2 workers at most {amdahl:.2f}× on two idle cores"],
+         f"{serial:.0%} of the 1-worker CPU"],
         ["2 workers ÷ 1 worker", f"{one['seconds']:.1f} s ÷ {two['seconds']:.1f} s wall",
          f"{wall_ratio:.2f}× (CPU {two['cpu_s'] / one['cpu_s']:.2f}× of the 1-worker run)"],
+        ["best 2 ÷ 1 workers on two idle cores: 1-worker CPU ÷ (plan + the 2-worker run's other CPU / 2)",
+         f"{one['cpu_s']:.1f} ÷ ({plan['cpu_s']:.1f} + {two['cpu_s'] - plan['cpu_s']:.1f} / 2)", f"{best:.2f}×"],
+        ["the backend's memory limit (all processes together, `MEMORY_LIMIT` in `backends/local.py`)",
+         f"{MEMORY_LIMIT / MiB:,.0f} MiB; 2-worker peak {two['peak_rss'] / MiB:,.0f} MiB "
+         f"(main process {two['root_rss'] / MiB:,.0f}, largest worker {two['child_rss'] / MiB:,.0f})",
+         "over it: no new task until the one in flight is done, so the workers take turns" if throttled
+         else "below it: tasks are not held back"],
     ]  # fmt: skip
     targets = [
         check(f"plain schema, CSV, 1 worker (rows/CPU-s)", plain["csv"], 1_000_000, "", fmt=",.0f"),
@@ -448,6 +546,8 @@ def main() -> None:  # noqa: C901 - one straight sequence of runs, then one repo
                 targets.insert(1, check(f"shop per core, pii_gen {n:,} customers ÷ Snowfakery", whole / theirs, goal,
                                         fmt=",.1f"))  # fmt: skip
 
+    missed = {row[0] for row in targets if row[3] == "MISS"}
+    why = why_lines(missed, locals())
     machine = md_table(["", ""], [[k, v] for k, v in {**machine_info(), **versions()}.items()])
     tables_of = md_table(["run", *one["tables"]], [[r["label"], *(f"{r['tables'].get(t, 0):,}" for t in one["tables"])]
                                                    for r in runs.values() if r["tables"] and "orders" in r["tables"]])
@@ -528,6 +628,7 @@ def main() -> None:  # noqa: C901 - one straight sequence of runs, then one repo
         "",
         md_table(["check", "value", "target", "status", "missed by"], targets),
         "",
+        *(["## Why the misses", "", *why, ""] if why else []),
         "## Where pii_gen's time goes",
         "",
         "Serial in-process runs (`generate_schema(workers=1)`) under pyinstrument, shares of the run's time.",
