@@ -64,15 +64,22 @@ KNOWN = {
 }
 #: The files of the column generators, modifiers, fanout draws and expressions (the engine's own ones, ref,
 #: lookup and person, live in packs/schema/ and are not counted with them).
-GENERATOR_FILES = ("pii_gen/dsl/generators/", "pii_gen/dsl/modifiers.py", "pii_gen/dsl/fanout.py", "pii_gen/dsl/expr.py")
+GENERATOR_FILES = (
+    "pii_gen/dsl/generators/",
+    "pii_gen/dsl/modifiers.py",
+    "pii_gen/dsl/fanout.py",
+    "pii_gen/dsl/expr.py",
+)
 JOIN = "  of which joining the blocks' columns"
+REFERENCE = "population reference data loaded (plan and run)"
+POPULATION_BLOCKS = "population blocks made (plan and run)"
 #: Named stages of a schema run: the (file, function) that measures each, by its cumulative time or (the
 #: join, which calls only C code) its own.
 STAGES = [
     ("plan: load, check, draw the fanout counts", "pii_gen/schema_run.py", "schema_plan", "cum"),
     ("  of which the parent table made to draw counts", "pii_gen/packs/schema/engine.py", "counting", "cum"),
-    ("population reference data loaded (plan and run)", "pii_gen/packs/schema/population.py", "__init__", "cum"),
-    ("population blocks made (plan and run)", "pii_gen/packs/schema/population.py", "_block", "cum"),
+    (REFERENCE, "pii_gen/packs/schema/population.py", "__init__", "cum"),
+    (POPULATION_BLOCKS, "pii_gen/packs/schema/population.py", "_block", "cum"),
     ("run: the blocks of every table", "pii_gen/packs/schema/pack.py", "batch", "cum"),
     (JOIN, "pii_gen/packs/schema/pack.py", "<listcomp>", "self"),
     ("run: encoding and writing the files", "pii_gen/sinks/direct.py", "write", "cum"),
@@ -129,8 +136,14 @@ def measure(cmd: list[str], log: Path) -> dict[str, Any]:
     peak = sampler.stop()
     if code != 0:
         sys.exit(f"schema.py: {shlex.join(cmd)} exited {code}:\n{log.read_text()[-2000:]}")
-    return {"seconds": seconds, "cpu_s": children_cpu() - cpu_before, "peak_rss": peak,
-            "root_rss": sampler.root_peak, "child_rss": sampler.child_peak, "load": load()}  # fmt: skip
+    return {
+        "seconds": seconds,
+        "cpu_s": children_cpu() - cpu_before,
+        "peak_rss": peak,
+        "root_rss": sampler.root_peak,
+        "child_rss": sampler.child_peak,
+        "load": load(),
+    }
 
 
 def csv_rows(folder: Path) -> dict[str, int]:
@@ -169,13 +182,26 @@ def shop_variant(customers: int, scratch: Path, variant: str = "full", orders_me
     return path
 
 
-def pii_gen_run(label: str, schema: Path, workers: int, scratch: Path, fmt: str = "csv",
-                scale: float | None = None) -> dict[str, Any]:  # fmt: skip
+def pii_gen_run(
+    label: str, schema: Path, workers: int, scratch: Path, fmt: str = "csv", scale: float | None = None
+) -> dict[str, Any]:
     """One ``pii_gen generate --schema`` run; rows per table from its manifest."""
     out = scratch / "out"
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, str(REPO / "pii_gen.py"), "generate", "--schema", str(schema), "--workers", str(workers),
-           "--format", fmt, "--out", str(out), "--quiet"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(REPO / "pii_gen.py"),
+        "generate",
+        "--schema",
+        str(schema),
+        "--workers",
+        str(workers),
+        "--format",
+        fmt,
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     if scale is not None:
         cmd += ["--scale", f"{scale:g}"]
     r = measure(cmd, scratch / "run.log")
@@ -195,13 +221,30 @@ def plan_run(label: str, schema: Path, scratch: Path) -> dict[str, Any]:
 def snowfakery_run(customers: int, scratch: Path) -> dict[str, Any]:
     out = scratch / "out"
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "snowfakery", str(SNOWFAKERY_RECIPE), "--option", "n_customers", str(customers),
-           "--output-format", "csv", "--output-folder", str(out)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "snowfakery",
+        str(SNOWFAKERY_RECIPE),
+        "--option",
+        "n_customers",
+        str(customers),
+        "--output-format",
+        "csv",
+        "--output-folder",
+        str(out),
+    ]
     r = measure(cmd, scratch / "run.log")
     tables = csv_rows(out)
     shutil.rmtree(out, ignore_errors=True)
-    return {**r, "label": f"Snowfakery shop, {customers:,} customers", "tool": "snowfakery", "workers": 1,
-            "format": "csv", "tables": tables}  # fmt: skip
+    return {
+        **r,
+        "label": f"Snowfakery shop, {customers:,} customers",
+        "tool": "snowfakery",
+        "workers": 1,
+        "format": "csv",
+        "tables": tables,
+    }
 
 
 def mimesis_run(customers: int, scratch: Path) -> dict[str, Any]:
@@ -211,8 +254,14 @@ def mimesis_run(customers: int, scratch: Path) -> dict[str, Any]:
     r = measure(cmd, scratch / "run.log")
     tables = csv_rows(out)
     shutil.rmtree(out, ignore_errors=True)
-    return {**r, "label": f"Mimesis Schema loop shop, {customers:,} customers", "tool": "mimesis", "workers": 1,
-            "format": "csv", "tables": tables}  # fmt: skip
+    return {
+        **r,
+        "label": f"Mimesis Schema loop shop, {customers:,} customers",
+        "tool": "mimesis",
+        "workers": 1,
+        "format": "csv",
+        "tables": tables,
+    }
 
 
 def rows(r: dict[str, Any], only: tuple[str, ...] | None = None, without: tuple[str, ...] = ()) -> int:
@@ -241,8 +290,9 @@ def profile_run(schema: Path, scale: float | None, out: Path, result: Path) -> N
 
     generators = 0.0  # time inside pii_gen/dsl/ (the column generators and modifiers), counted once
 
-    def walk(frame: Any, parent: tuple[str, str, int] | None, active: frozenset[tuple[str, str, int]],
-             in_dsl: bool) -> None:  # fmt: skip
+    def walk(
+        frame: Any, parent: tuple[str, str, int] | None, active: frozenset[tuple[str, str, int]], in_dsl: bool
+    ) -> None:
         nonlocal generators
         if frame.is_synthetic and parent:  # pyinstrument's "[self]" leaf: its parent's own time
             key = parent
@@ -261,18 +311,35 @@ def profile_run(schema: Path, scale: float | None, out: Path, result: Path) -> N
     walk(root, None, frozenset(), False)
     total = root.time
     hot = [{"file": f, "function": fn, "line": line, "share": t / total} for (f, fn, line), t in own.most_common(8)]
-    named = [{"stage": label, "share": sum(t for (f, fn, _), t in (cum if how == "cum" else own).items()
-                                           if (f, fn) == (file, function)) / total}
-             for label, file, function, how in STAGES]  # fmt: skip
-    named.append({"stage": "the column generators, modifiers and fanout draws (`pii_gen/dsl/`, wherever called)",
-                  "share": generators / total})
+    named = [
+        {
+            "stage": label,
+            "share": sum(t for (f, fn, _), t in (cum if how == "cum" else own).items() if (f, fn) == (file, function))
+            / total,
+        }
+        for label, file, function, how in STAGES
+    ]
+    named.append(
+        {
+            "stage": "the column generators, modifiers and fanout draws (`pii_gen/dsl/`, wherever called)",
+            "share": generators / total,
+        }
+    )
     result.write_text(json.dumps({"seconds": total, "hot": hot, "stages": named}))
 
 
 def profile(label: str, schema: Path, scale: float | None, scratch: Path) -> dict[str, Any]:
     result = scratch / "profile.json"
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--profile-run", str(schema), "--profile-out",
-           str(scratch / "out"), "--profile-json", str(result)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--profile-run",
+        str(schema),
+        "--profile-out",
+        str(scratch / "out"),
+        "--profile-json",
+        str(result),
+    ]
     if scale is not None:
         cmd += ["--profile-scale", f"{scale:g}"]
     measure(cmd, scratch / "run.log")
@@ -301,14 +368,36 @@ def spread(r: dict[str, Any], key: str) -> str:
 
 def run_cells(r: dict[str, Any]) -> list[str]:
     n = rows(r)
-    return [r["label"], r["tool"], str(r["workers"]), f"{n:,}", spread(r, "seconds"), spread(r, "cpu_s"),
-            f"{n / r['seconds']:,.0f}" if n else "-", f"{n / r['cpu_s']:,.0f}" if n else "-",
-            f"{r['peak_rss'] / MiB:,.0f}", f"{r['root_rss'] / MiB:,.0f}",
-            f"{r['child_rss'] / MiB:,.0f}" if r["child_rss"] else "-", r["load"]]  # fmt: skip
+    return [
+        r["label"],
+        r["tool"],
+        str(r["workers"]),
+        f"{n:,}",
+        spread(r, "seconds"),
+        spread(r, "cpu_s"),
+        f"{n / r['seconds']:,.0f}" if n else "-",
+        f"{n / r['cpu_s']:,.0f}" if n else "-",
+        f"{r['peak_rss'] / MiB:,.0f}",
+        f"{r['root_rss'] / MiB:,.0f}",
+        f"{r['child_rss'] / MiB:,.0f}" if r["child_rss"] else "-",
+        r["load"],
+    ]
 
 
-RUN_HEADERS = ["run", "tool", "workers", "rows", "wall s (median (runs))", "CPU s (median (runs))", "rows/s", "rows/CPU-s", "peak RSS MiB (tree)",
-               "main process MiB", "largest worker MiB", "load after (1/5/15)"]  # fmt: skip
+RUN_HEADERS = [
+    "run",
+    "tool",
+    "workers",
+    "rows",
+    "wall s (median (runs))",
+    "CPU s (median (runs))",
+    "rows/s",
+    "rows/CPU-s",
+    "peak RSS MiB (tree)",
+    "main process MiB",
+    "largest worker MiB",
+    "load after (1/5/15)",
+]
 
 
 def check(label: str, value: float, goal: float, unit: str = "×", higher: bool = True, fmt: str = ",.2f") -> list[str]:
@@ -320,8 +409,14 @@ def check(label: str, value: float, goal: float, unit: str = "×", higher: bool 
 
 
 def hot_table(p: dict[str, Any]) -> str:
-    cells = [[f"`{h['file']}:{h['line'] or ''}` {h['function']}", f"{h['share']:.0%}",
-              KNOWN.get((h["file"], h["function"]), "")] for h in p["hot"]]  # fmt: skip
+    cells = [
+        [
+            f"`{h['file']}:{h['line'] or ''}` {h['function']}",
+            f"{h['share']:.0%}",
+            KNOWN.get((h["file"], h["function"]), ""),
+        ]
+        for h in p["hot"]
+    ]
     return md_table(["frame (self time)", "share", "why"], cells)
 
 
@@ -353,40 +448,59 @@ def why_lines(missed: set[str], f: dict[str, Any]) -> list[str]:
     if any(m.startswith("plain schema") for m in missed):
         top = plain_p["hot"][0]
         why = KNOWN.get((top["file"], top["function"]), "")
-        out.append(f"* **Plain schema, {f['plain']['csv']:,.0f} rows/CPU-s ({f['plain']['csv'] / 1e6:.2f} of the "
-                   f"target; Parquet {f['plain']['parquet']:,.0f}).** {top['share']:.0%} of its profiled time is "
-                   f"self time in `{top['file']}:{top['line']}` ({top['function']}). {why} The column generators "
-                   f"take {gens[plain_p['label']]:.0%}.")  # fmt: skip
+        out.append(
+            f"* **Plain schema, {f['plain']['csv']:,.0f} rows/CPU-s ({f['plain']['csv'] / 1e6:.2f} of the "
+            f"target; Parquet {f['plain']['parquet']:,.0f}).** {top['share']:.0%} of its profiled time is "
+            f"self time in `{top['file']}:{top['line']}` ({top['function']}). {why} The column generators "
+            f"take {gens[plain_p['label']]:.0%}."
+        )
     if any(m.startswith("shop, 2 ÷ 1") for m in missed):
-        text = (f"* **2 ÷ 1 workers, {f['wall_ratio']:.2f}×.** The plan runs first, alone, in the main process "
-                f"({f['serial']:.0%} of the 1-worker CPU: with a fanout over `parent.annual_income` it makes every "
-                f"customer block, population and all, to draw the counts), and with workers the run's CPU grows to "
-                f"{two['cpu_s'] / one['cpu_s']:.2f}× (each worker loads the population's reference data and makes "
-                f"the customers again): on two idle cores that allows {f['best']:.2f}× at best.")  # fmt: skip
+        text = (
+            f"* **2 ÷ 1 workers, {f['wall_ratio']:.2f}×.** The plan runs first, alone, in the main process "
+            f"({f['serial']:.0%} of the 1-worker CPU: with a fanout over `parent.annual_income` it makes every "
+            f"customer block, population and all, to draw the counts), and the 2-worker run takes "
+            f"{two['cpu_s'] / one['cpu_s']:.2f}× the 1-worker CPU (each worker process starts and loads the "
+            f"population's reference data itself): on two idle cores that allows {f['best']:.2f}× at best."
+        )
         if f["throttled"]:
-            text += (f" And the tree's peak, {two['peak_rss'] / MiB:,.0f} MiB, is above the backend's memory limit "
-                     f"({MEMORY_LIMIT / MiB:,.0f} MiB): `PerformanceOptimizer._feed` then hands out a new task "
-                     "only when none is in flight, so the two workers mostly take turns.")  # fmt: skip
+            text += (
+                f" And the tree's peak, {two['peak_rss'] / MiB:,.0f} MiB, is above the backend's memory limit "
+                f"({MEMORY_LIMIT / MiB:,.0f} MiB): `PerformanceOptimizer._feed` hands out a new task only "
+                "when none is in flight while the tree is above it, so the workers often take turns (the "
+                f"2-worker run used {two['cpu_s'] / two['seconds']:.2f} cores on average)."
+            )
         out.append(text)
     if any("peak RSS" in m for m in missed):
-        out.append(f"* **Peak RSS, {two['peak_rss'] / MiB:,.0f} MiB ({f['n']:,}) and {large['peak_rss'] / MiB:,.0f} "
-                   f"MiB ({f['big']:,}), 2 workers.** The main process keeps {two['root_rss'] / MiB:,.0f} MiB "
-                   f"after making the plan (a process that only makes the plan peaks at {plan['peak_rss'] / MiB:,.0f}"
-                   f" MiB: the population's reference data, cached for the process, and the blocks made to draw "
-                   f"the counts) while each worker holds up to {two['child_rss'] / MiB:,.0f} MiB "
-                   f"({large['child_rss'] / MiB:,.0f} at {f['big']:,}): its own reference data and the blocks "
-                   f"cached for lookups. It is flat in size; three processes of that size do not fit 1.5 GiB.")  # fmt: skip
+        out.append(
+            f"* **Peak RSS, {two['peak_rss'] / MiB:,.0f} MiB ({f['n']:,}) and {large['peak_rss'] / MiB:,.0f} "
+            f"MiB ({f['big']:,}), 2 workers.** The main process keeps {two['root_rss'] / MiB:,.0f} MiB "
+            f"after making the plan (a process that only makes the plan peaks at {plan['peak_rss'] / MiB:,.0f}"
+            f" MiB: the population's reference data, cached for the process, and the blocks made to draw "
+            f"the counts) while each worker holds up to {two['child_rss'] / MiB:,.0f} MiB "
+            f"({large['child_rss'] / MiB:,.0f} at {f['big']:,}): its own reference data and the blocks "
+            f"cached for lookups. It is flat in size; three processes of that size do not fit 1.5 GiB."
+        )
     if any(m.startswith("shop per core") for m in missed):
-        out.append(f"* **Shop per core ÷ Snowfakery.** Stages of the shop profile: "
-                   + "; ".join(f"{k.strip()} {v:.0%}" for k, v in stage.items()) + ".")  # fmt: skip
+        theirs = rows(f["runs"]["snowfakery"]) / f["runs"]["snowfakery"]["cpu_s"]
+        each = sorted(rows(one) / cpu / theirs for cpu in one.get("all_cpu_s", [one["cpu_s"]]))
+        out.append(
+            f"* **Shop per core ÷ Snowfakery, {f['whole'] / theirs:.1f}×** with the median 1-worker run "
+            f"({', '.join(f'{x:.1f}×' for x in each)} over the repetitions). Where the shop's time goes "
+            f"(profile below): joining the blocks' columns {stage.get(JOIN, 0):.0%} (the hot spot above), "
+            f"population blocks {stage.get(POPULATION_BLOCKS, 0):.0%} (made in the plan to draw the counts "
+            f"and again in the run), the population's reference data {stage.get(REFERENCE, 0):.0%}, the "
+            f"column generators {shop_p['stages'][-1]['share']:.0%}."
+        )
     if "mimesis" in f["runs"]:
         theirs = rows(f["runs"]["mimesis"]) / f["runs"]["mimesis"]["cpu_s"]
-        out.append(f"* (No target.) Per core pii_gen's whole shop is {f['whole'] / theirs:.1f}× the per-row Mimesis "
-                   f"loop: its population-backed customers cost {cust['cpu_s'] / one['cpu_s']:.0%} of the 1-worker "
-                   f"run for {rows(cust) / rows(one):.0%} of the rows (every person is generated whole, with "
-                   "household, address, job and finances, before six of its fields are read), the join above "
-                   f"{stage.get(JOIN, 0):.0%} of the "
-                   "shop profile, and Mimesis makes none of that coherence.")  # fmt: skip
+        out.append(
+            f"* (No target.) Per core pii_gen's whole shop is {f['whole'] / theirs:.1f}× the per-row Mimesis "
+            f"loop: its population-backed customers cost {cust['cpu_s'] / one['cpu_s']:.0%} of the 1-worker "
+            f"run for {rows(cust) / rows(one):.0%} of the rows (every person is generated whole, with "
+            "household, address, job and finances, before six of its fields are read), the join above "
+            f"{stage.get(JOIN, 0):.0%} of the "
+            "shop profile, and Mimesis makes none of that coherence."
+        )
     return out
 
 
@@ -434,8 +548,12 @@ def main() -> None:  # noqa: C901 - one straight sequence of runs, then one repo
         return
     missing = missing_packages(not args.no_peers)
     if missing:
-        sys.exit("schema.py: missing " + ", ".join(missing) + "\n  pip install -r benchmarks/requirements.txt"
-                 + ("" if args.no_peers else "   (or run with --no-peers)"))  # fmt: skip
+        sys.exit(
+            "schema.py: missing "
+            + ", ".join(missing)
+            + "\n  pip install -r benchmarks/requirements.txt"
+            + ("" if args.no_peers else "   (or run with --no-peers)")
+        )
     command = shlex.join(["python3", "benchmarks/schema.py", *sys.argv[1:]])
     date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     head = git("log", "-1", "--format=%h %s")[:90]
@@ -453,8 +571,10 @@ def main() -> None:  # noqa: C901 - one straight sequence of runs, then one repo
             runs.setdefault(key, []).append(r)
             total = rows(r)
             rate = f"{total / r['cpu_s']:,.0f} rows/CPU-s" if total else "plan only"
-            emit(f"{r['label']}: {total:,} rows, {r['seconds']:.1f} s wall, {r['cpu_s']:.1f} CPU s, {rate}, "
-                 f"peak RSS {r['peak_rss'] / MiB:,.0f} MiB, load {r['load']}")  # fmt: skip
+            emit(
+                f"{r['label']}: {total:,} rows, {r['seconds']:.1f} s wall, {r['cpu_s']:.1f} CPU s, {rate}, "
+                f"peak RSS {r['peak_rss'] / MiB:,.0f} MiB, load {r['load']}"
+            )
             return r
 
         pii_gen_run("warm-up", shop_variant(1_000, scratch), 1, scratch)  # file cache, bytecode
@@ -466,28 +586,36 @@ def main() -> None:  # noqa: C901 - one straight sequence of runs, then one repo
             record("customers", pii_gen_run(f"shop customers only, {n:,}", only, 1, scratch))
             mean = first["tables"]["orders"] / first["tables"]["customers"]
             constant = constant or shop_variant(n, scratch, "constant-fanout", mean)
-            record("constant", pii_gen_run(f"shop, fanout mean fixed at {mean:.3f}, {n:,} customers", constant, 1,
-                                           scratch))  # fmt: skip
+            record(
+                "constant", pii_gen_run(f"shop, fanout mean fixed at {mean:.3f}, {n:,} customers", constant, 1, scratch)
+            )
             record("plan", plan_run(f"shop plan only, {n:,} customers", full, scratch))
             loads.append(f"after repetition {rep + 1} of the {n:,}-customer runs: {load()}")
         record("large", pii_gen_run(f"shop, {big:,} customers", shop_variant(big, scratch), 2, scratch))
         loads.append(f"after the {big:,}-customer run: {load()}")
         for fmt in ("csv", "parquet"):
-            record(f"plain-{fmt}", pii_gen_run(f"plain ({PLAIN.name}, scale {args.plain_scale:g}), {fmt}", PLAIN, 1,
-                                               scratch, fmt, args.plain_scale))  # fmt: skip
+            record(
+                f"plain-{fmt}",
+                pii_gen_run(
+                    f"plain ({PLAIN.name}, scale {args.plain_scale:g}), {fmt}", PLAIN, 1, scratch, fmt, args.plain_scale
+                ),
+            )
         peers = not args.no_peers
         if peers:
             for who, size in (("snowfakery", args.snowfakery_customers), ("mimesis", args.mimesis_customers)):
-                record(f"{who}-ours", pii_gen_run(f"shop, {size:,} customers", shop_variant(size, scratch), 1,
-                                                  scratch))  # fmt: skip
+                record(f"{who}-ours", pii_gen_run(f"shop, {size:,} customers", shop_variant(size, scratch), 1, scratch))
             record("snowfakery", snowfakery_run(args.snowfakery_customers, scratch))
             record("mimesis", mimesis_run(args.mimesis_customers, scratch))
         loads.append(f"after the plain and peer runs: {load()}")
         emit("profiling ...")
         profiles = [
             profile(f"plain, scale {args.plain_scale / 5:g}", PLAIN, args.plain_scale / 5, scratch),
-            profile(f"shop, {args.profile_customers:,} customers", shop_variant(args.profile_customers, scratch),
-                    None, scratch),  # fmt: skip
+            profile(
+                f"shop, {args.profile_customers:,} customers",
+                shop_variant(args.profile_customers, scratch),
+                None,
+                scratch,
+            ),
         ]
         loads.append(f"end: {load()}")
     elapsed = time.perf_counter() - started
@@ -509,27 +637,46 @@ def main() -> None:  # noqa: C901 - one straight sequence of runs, then one repo
 
     derived = [
         ["whole shop schema, 1 worker", f"{rows(one):,} rows / {one['cpu_s']:.1f} CPU s", f"{whole:,.0f} rows/CPU-s"],
-        ["non-person tables (orders, order items, products, categories): the fixed-mean run less the "
-         "customers-only run", f"{non_person_rows:,} rows / {non_person_cpu:.1f} CPU s",
-         f"{non_person_rows / non_person_cpu:,.0f} rows/CPU-s" if non_person_cpu > 0 else "-"],
-        ["customers (population-backed) alone, with products and categories", f"{rows(cust):,} rows / "
-         f"{cust['cpu_s']:.1f} CPU s", f"{rows(cust) / cust['cpu_s']:,.0f} rows/CPU-s"],
-        ["fanout over income instead of a fixed mean (the plan makes the customers once more)",
-         f"{one['cpu_s'] - const['cpu_s']:+.1f} CPU s", f"{(one['cpu_s'] - const['cpu_s']) / one['cpu_s']:.0%} of the run"],
-        ["plan alone (serial, before any worker starts)", f"{plan['cpu_s']:.1f} CPU s, {plan['seconds']:.1f} s wall",
-         f"{serial:.0%} of the 1-worker CPU"],
-        ["2 workers ÷ 1 worker", f"{one['seconds']:.1f} s ÷ {two['seconds']:.1f} s wall",
-         f"{wall_ratio:.2f}× (CPU {two['cpu_s'] / one['cpu_s']:.2f}× of the 1-worker run)"],
-        ["best 2 ÷ 1 workers on two idle cores: 1-worker CPU ÷ (plan + the 2-worker run's other CPU / 2)",
-         f"{one['cpu_s']:.1f} ÷ ({plan['cpu_s']:.1f} + {two['cpu_s'] - plan['cpu_s']:.1f} / 2)", f"{best:.2f}×"],
-        ["the backend's memory limit (all processes together, `MEMORY_LIMIT` in `backends/local.py`)",
-         f"{MEMORY_LIMIT / MiB:,.0f} MiB; 2-worker peak {two['peak_rss'] / MiB:,.0f} MiB "
-         f"(main process {two['root_rss'] / MiB:,.0f}, largest worker {two['child_rss'] / MiB:,.0f})",
-         "over it: no new task until the one in flight is done, so the workers take turns" if throttled
-         else "below it: tasks are not held back"],
-    ]  # fmt: skip
+        [
+            "non-person tables (orders, order items, products, categories): the fixed-mean run less the "
+            "customers-only run",
+            f"{non_person_rows:,} rows / {non_person_cpu:.1f} CPU s",
+            f"{non_person_rows / non_person_cpu:,.0f} rows/CPU-s" if non_person_cpu > 0 else "-",
+        ],
+        [
+            "customers (population-backed) alone, with products and categories",
+            f"{rows(cust):,} rows / {cust['cpu_s']:.1f} CPU s",
+            f"{rows(cust) / cust['cpu_s']:,.0f} rows/CPU-s",
+        ],
+        [
+            "fanout over income instead of a fixed mean (the plan makes the customers once more)",
+            f"{one['cpu_s'] - const['cpu_s']:+.1f} CPU s",
+            f"{(one['cpu_s'] - const['cpu_s']) / one['cpu_s']:.0%} of the run",
+        ],
+        [
+            "plan alone (serial, before any worker starts)",
+            f"{plan['cpu_s']:.1f} CPU s, {plan['seconds']:.1f} s wall",
+            f"{serial:.0%} of the 1-worker CPU",
+        ],
+        [
+            "2 workers ÷ 1 worker",
+            f"{one['seconds']:.1f} s ÷ {two['seconds']:.1f} s wall",
+            f"{wall_ratio:.2f}× (CPU {two['cpu_s'] / one['cpu_s']:.2f}× of the 1-worker run)",
+        ],
+        [
+            "best 2 ÷ 1 workers on two idle cores: 1-worker CPU ÷ (plan + the 2-worker run's other CPU / 2)",
+            f"{one['cpu_s']:.1f} ÷ ({plan['cpu_s']:.1f} + {two['cpu_s'] - plan['cpu_s']:.1f} / 2)",
+            f"{best:.2f}×",
+        ],
+        [
+            "the backend's memory limit (all processes together, `MEMORY_LIMIT` in `backends/local.py`)",
+            f"{MEMORY_LIMIT / MiB:,.0f} MiB; 2-worker peak {two['peak_rss'] / MiB:,.0f} MiB "
+            f"(main process {two['root_rss'] / MiB:,.0f}, largest worker {two['child_rss'] / MiB:,.0f})",
+            "over it: no new task while one is in flight" if throttled else "below it: tasks are not held back",
+        ],
+    ]
     targets = [
-        check(f"plain schema, CSV, 1 worker (rows/CPU-s)", plain["csv"], 1_000_000, "", fmt=",.0f"),
+        check("plain schema, CSV, 1 worker (rows/CPU-s)", plain["csv"], 1_000_000, "", fmt=",.0f"),
         check(f"shop, 2 ÷ 1 workers wall, {n:,} customers", wall_ratio, 1.7),
         check(f"shop peak RSS, 2 workers, {big:,} ÷ {n:,} customers", rss_ratio, 1.2, "", higher=False),
         check(f"shop peak RSS, 2 workers, {n:,} customers", two["peak_rss"] / MiB, 1536, " MiB", False, ",.0f"),
@@ -540,17 +687,30 @@ def main() -> None:  # noqa: C901 - one straight sequence of runs, then one repo
         for who, goal in (("snowfakery", 50.0), ("mimesis", None)):
             theirs = rows(runs[who]) / runs[who]["cpu_s"]
             same = rows(runs[f"{who}-ours"]) / runs[f"{who}-ours"]["cpu_s"]
-            peer_rows.append([runs[who]["label"], f"{theirs:,.0f}", f"{same:,.0f} ({same / theirs:,.1f}×)",
-                              f"{whole:,.0f} ({whole / theirs:,.1f}×)"])  # fmt: skip
+            peer_rows.append(
+                [
+                    runs[who]["label"],
+                    f"{theirs:,.0f}",
+                    f"{same:,.0f} ({same / theirs:,.1f}×)",
+                    f"{whole:,.0f} ({whole / theirs:,.1f}×)",
+                ]
+            )
             if goal:
-                targets.insert(1, check(f"shop per core, pii_gen {n:,} customers ÷ Snowfakery", whole / theirs, goal,
-                                        fmt=",.1f"))  # fmt: skip
+                targets.insert(
+                    1, check(f"shop per core, pii_gen {n:,} customers ÷ Snowfakery", whole / theirs, goal, fmt=",.1f")
+                )
 
     missed = {row[0] for row in targets if row[3] == "MISS"}
     why = why_lines(missed, locals())
     machine = md_table(["", ""], [[k, v] for k, v in {**machine_info(), **versions()}.items()])
-    tables_of = md_table(["run", *one["tables"]], [[r["label"], *(f"{r['tables'].get(t, 0):,}" for t in one["tables"])]
-                                                   for r in runs.values() if r["tables"] and "orders" in r["tables"]])
+    tables_of = md_table(
+        ["run", *one["tables"]],
+        [
+            [r["label"], *(f"{r['tables'].get(t, 0):,}" for t in one["tables"])]
+            for r in runs.values()
+            if r["tables"] and "orders" in r["tables"]
+        ],
+    )
     report = [
         "# pii_gen schema-file engine: throughput, memory and peers",
         "",
@@ -569,10 +729,12 @@ def main() -> None:  # noqa: C901 - one straight sequence of runs, then one repo
         "",
         "Every run is one subprocess writing CSV (Parquet where it says so) into a scratch folder, deleted after "
         "measuring. *CPU s* is user + system time of the whole process tree (the main process and its "
-        "workers); *rows/CPU-s* (rows per CPU second, \"per core\") depends much less on what else runs on this "
+        'workers); *rows/CPU-s* (rows per CPU second, "per core") depends much less on what else runs on this '
         "shared 2-core machine than the wall clock, so the per-core figures and ratios use it; wall times "
         "and the worker ratio do depend on it (see the load averages). Peak RSS is the sum over the tree, "
-        "sampled every 0.05 s. Rows are every table's rows (pii_gen's manifest; the peers' CSV files).",
+        f"sampled every 0.05 s. Rows are every table's rows (pii_gen's manifest; the peers' CSV files). The "
+        f"{args.customers:,}-customer cases run {args.repeat} times, interleaved: the median is shown with every "
+        "run in brackets, and the highest peak RSS.",
         "",
         f"The shop is `examples/shop.yaml` with `population.size` set to the customers wanted, written to a "
         f"scratch copy: `--scale` multiplies `rows:` only, so it would leave a `from: population` table at "
@@ -599,8 +761,15 @@ def main() -> None:  # noqa: C901 - one straight sequence of runs, then one repo
         report += [
             "## Peers (rows per CPU second, one process, CSV)",
             "",
-            md_table(["peer run", "peer rows/CPU-s", "pii_gen at the same size, 1 worker",
-                      f"pii_gen at {n:,} customers, 1 worker"], peer_rows),  # fmt: skip
+            md_table(
+                [
+                    "peer run",
+                    "peer rows/CPU-s",
+                    "pii_gen at the same size, 1 worker",
+                    f"pii_gen at {n:,} customers, 1 worker",
+                ],
+                peer_rows,
+            ),
             "",
             "pii_gen's fixed start-up (reading the population's reference data, in the plan and again in the "
             "run) weighs on the small runs; the target compares the rate at full size.",

@@ -69,8 +69,12 @@ def mimesis_shop(customers: int, out: Path, seed: int = 7) -> dict[str, int]:
     def product() -> dict[str, Any]:
         category, base = rnd.choice(CATEGORIES)
         price = max(base * (1 + rnd.uniform(-0.3 * math.sqrt(3), 0.3 * math.sqrt(3))), 0.99)
-        return {"product_id": next(product_ids), "sku": rnd.generate_string_by_mask("SKU-@@@@-####"),
-                "category": category, "price": round(price, 2)}  # fmt: skip
+        return {
+            "product_id": next(product_ids),
+            "sku": rnd.generate_string_by_mask("SKU-@@@@-####"),
+            "category": category,
+            "price": round(price, 2),
+        }
 
     products = Schema(product, iterations=PRODUCTS).create()
     write("products", ["product_id", "sku", "category", "price"], iter(products))
@@ -122,8 +126,14 @@ def mimesis_shop(customers: int, out: Path, seed: int = 7) -> dict[str, int]:
         product_id = rnd.choices(ids, cum_weights=zipf)[0]
         quantity = min(max(poisson(rnd, 1.5), 1), 10)
         unit_price = prices[product_id - 1]
-        return {"order_id": current["order_id"], "item_id": next(item_ids), "product_id": product_id,
-                "quantity": quantity, "unit_price": unit_price, "line_total": round(quantity * unit_price, 2)}  # fmt: skip
+        return {
+            "order_id": current["order_id"],
+            "item_id": next(item_ids),
+            "product_id": product_id,
+            "quantity": quantity,
+            "unit_price": unit_price,
+            "line_total": round(quantity * unit_price, 2),
+        }
 
     def order_time() -> datetime.datetime:
         day = rnd.choices(days, cum_weights=day_cum)[0]
@@ -133,12 +143,16 @@ def mimesis_shop(customers: int, out: Path, seed: int = 7) -> dict[str, int]:
     customer_rows = Schema(customer, iterations=customers)
     order_rows = Schema(order, iterations=customers * 20)  # the fanout's max: never runs out
     item_rows = Schema(item, iterations=customers * 20 * 5)
-    files = {t: (out / f"{t}.csv").open("w", newline="", encoding="utf-8") for t in ("customers", "orders", "order_items")}
+    files = {
+        t: (out / f"{t}.csv").open("w", newline="", encoding="utf-8") for t in ("customers", "orders", "order_items")
+    }
     writers = {t: csv.writer(fp) for t, fp in files.items()}
-    writers["customers"].writerow(["customer_id", "first_name", "last_name", "email", "city", "state",
-                                   "annual_income", "signed_up"])  # fmt: skip
-    writers["orders"].writerow(["customer_id", "order_id", "order_no", "ordered_at", "status", "shipping",
-                                "shipping_fee"])  # fmt: skip
+    writers["customers"].writerow(
+        ["customer_id", "first_name", "last_name", "email", "city", "state", "annual_income", "signed_up"]
+    )
+    writers["orders"].writerow(
+        ["customer_id", "order_id", "order_no", "ordered_at", "status", "shipping", "shipping_fee"]
+    )
     writers["order_items"].writerow(["order_id", "item_id", "product_id", "quantity", "unit_price", "line_total"])
     counts = dict.fromkeys(files, 0)
     orders_iter, items_iter = iter(order_rows), iter(item_rows)
