@@ -178,9 +178,12 @@ class SchemaRuntime:
             mine = not per_table or name == only
             made = [self.engine.block(name, k) for k in blocks] if mine else []
             parts = [b.table for b in made]
+            # The chunks, not the chunked arrays: given ChunkedArrays, pa.chunked_array goes through Python
+            # objects value by value.
             out[name] = pa.Table.from_arrays(
-                [pa.chunked_array([p.column(c.name).cast(c.type) for p in parts], c.type).combine_chunks()
-                 for c in spec.columns], schema=spec.arrow_schema)
+                [pa.chunked_array([chunk for p in parts for chunk in p.column(c.name).cast(c.type).chunks],
+                                  c.type).combine_chunks()
+                 for c in spec.columns], schema=spec.arrow_schema)  # fmt: skip
             for b in made:
                 for (column, step), touched in b.noise.items():
                     key = (name, column, step)
