@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from . import packs
 from .config import GenerateConfig, build_config
@@ -66,11 +66,17 @@ def decide_start(
     if url.file and not os.path.exists(url.file) and not (config.resume and not stream):
         # A database file not there yet holds nothing to continue; opening it would create it.
         return RunStart(config, 0, str(uuid.uuid4()), "new", stream=stream)
+    if config.resume and not stream:
+        return _connected(url, schema, lambda conn: _resume(conn, url, config))
+    return _connected(url, schema, lambda conn: _new(conn, url, config, stream))
+
+
+def _connected(url: DatabaseURL, schema: str | None, decide: Callable[[Connection], RunStart]) -> RunStart:
+    """``decide`` on a connection to ``url`` that is rolled back and closed after; a driver's error becomes
+    one line without the password."""
     conn = connect(url, schema)
     try:
-        if config.resume and not stream:
-            return _resume(conn, url, config)
-        return _new(conn, url, config, stream)
+        return decide(conn)
     except PiiGenError:
         raise
     except Exception as err:  # noqa: BLE001 - every driver has its own error classes
@@ -78,6 +84,12 @@ def decide_start(
     finally:
         conn.rollback()
         conn.close()
+
+
+def _busy(conn: Connection, tables: list[str]) -> list[str]:
+    """Those of ``tables`` that exist and hold rows."""
+    present = [t for t in tables if conn.table_exists(t)]
+    return [t for t in present if conn.execute(f"SELECT COUNT(*) FROM {conn.table(t)}")[0][0]]
 
 
 def _resume(conn: Connection, url: DatabaseURL, config: GenerateConfig) -> RunStart:
@@ -112,9 +124,8 @@ def _new(conn: Connection, url: DatabaseURL, config: GenerateConfig, stream: boo
     if_exists = "append" if stream else config.if_exists
     if if_exists == "replace":
         return RunStart(config, 0, run_id, "replace")
-    present = [t for t in tables_for(config) if conn.table_exists(t)]
     if if_exists == "fail":
-        busy = [t for t in present if conn.execute(f"SELECT COUNT(*) FROM {conn.table(t)}")[0][0]]
+        busy = _busy(conn, tables_for(config))
         if busy:
             raise OutputError(
                 f"table {busy[0]} in {url.redacted()} already holds rows; pass --if-exists append "
@@ -126,7 +137,7 @@ def _new(conn: Connection, url: DatabaseURL, config: GenerateConfig, stream: boo
     pack = packs.get("person")
     root, key = pack.root_table, pack.root_key
     real = f"SELECT MAX({key}) FROM {conn.table(root)} WHERE {key} < {DUPLICATE_ID_BASE}"
-    top = conn.execute(real)[0][0] if root in present else None
+    top = conn.execute(real)[0][0] if conn.table_exists(root) else None
     if not top:
         return RunStart(config, 0, run_id, "new", stream=stream)
     first = -(-int(top) // BLOCK_SIZE) * BLOCK_SIZE + 1  # the next whole block
@@ -151,22 +162,18 @@ def decide_schema_start(
         )
     if resume is None and (if_exists == "replace" or (url.file and not os.path.exists(url.file))):
         return RunStart(None, 0, run_id, "replace" if if_exists == "replace" else "new", schema_run=here)
-    conn = connect(url, db_schema)
-    try:
-        if resume is not None:
-            return _resume_schema(conn, url, resume, here)
-        present = [t for t in tables if conn.table_exists(t)]
-        busy = [t for t in present if conn.execute(f"SELECT COUNT(*) FROM {conn.table(t)}")[0][0]]
-        if busy:
-            raise OutputError(f"table {busy[0]} in {url.redacted()} already holds rows; pass --if-exists replace")
-        return RunStart(None, 0, run_id, "new", schema_run=here)
-    except PiiGenError:
-        raise
-    except Exception as err:  # noqa: BLE001 - every driver has its own error classes
-        raise OutputError(f"cannot prepare {url.redacted()}: {url.scrub(str(err))[:500]}") from None
-    finally:
-        conn.rollback()
-        conn.close()
+    if resume is not None:
+        return _connected(url, db_schema, lambda conn: _resume_schema(conn, url, resume, here))
+    return _connected(url, db_schema, lambda conn: _new_schema(conn, url, tables, RunStart(
+        None, 0, run_id, "new", schema_run=here)))  # fmt: skip
+
+
+def _new_schema(conn: Connection, url: DatabaseURL, tables: list[str], start: RunStart) -> RunStart:
+    """``start``, unless one of the schema's ``tables`` holds rows already."""
+    busy = _busy(conn, tables)
+    if busy:
+        raise OutputError(f"table {busy[0]} in {url.redacted()} already holds rows; pass --if-exists replace")
+    return start
 
 
 def _resume_schema(conn: Connection, url: DatabaseURL, resume: str, here: dict[str, Any]) -> RunStart:
