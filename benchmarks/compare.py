@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import dataclasses
 import datetime
-import os
 import shlex
 import statistics
 import subprocess
@@ -28,7 +27,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from run import emit, machine_info, md_table, run_generator  # noqa: E402
+from run import emit, load, machine_info, md_table, run_generator  # noqa: E402
 
 #: The golden test froze the output at the start of issue 13: the commit before it is the baseline.
 GOLDEN = "tests/golden"
@@ -73,11 +72,6 @@ def checkout(rev: str, root: Path) -> Iterator[Path]:
         yield path
     finally:
         git("worktree", "remove", "--force", str(path))
-
-
-def load() -> str:
-    """The 1, 5 and 15 minute load averages."""
-    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def compare(case: Case, found: dict[tuple[Case, str], list[float]]) -> list[str]:

@@ -70,6 +70,11 @@ def emit(text: str = "") -> None:
 # --------------------------------------------------------------------------- machine
 
 
+def load() -> str:
+    """The 1, 5 and 15 minute load averages."""
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def cpu_model() -> str:
     """CPU model name from /proc/cpuinfo, falling back to platform.processor()."""
     try:

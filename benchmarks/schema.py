@@ -39,7 +39,7 @@ sys.path.insert(0, str(BENCH_DIR))
 
 sys.path.insert(0, str(REPO / "src"))
 
-from run import MiB, TreeRSS, children_cpu, emit, machine_info, md_table  # noqa: E402
+from run import MiB, TreeRSS, children_cpu, emit, load, machine_info, md_table  # noqa: E402
 
 from pii_gen.backends.local import MEMORY_LIMIT  # noqa: E402
 
@@ -114,11 +114,6 @@ class TreeSampler(TreeRSS):
         self.root_peak = max(self.root_peak, root)
         self.child_peak = max([self.child_peak, *sizes])
         return root + sum(sizes)
-
-
-def load() -> str:
-    """The 1, 5 and 15 minute load averages."""
-    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def measure(cmd: list[str], log: Path) -> dict[str, Any]:
