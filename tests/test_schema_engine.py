@@ -351,3 +351,13 @@ def sql_csv(folder: Path, query: str) -> list[tuple]:
     for p in folder.glob("*.csv"):
         con.execute(f"CREATE VIEW {p.stem} AS SELECT * FROM read_csv_auto('{p}')")
     return con.execute(query).fetchall()
+
+
+def test_row_estimates_of_a_population_table_follow_the_scale_as_the_run_does() -> None:
+    """``schema check --scale`` and the progress bar's total: a ``from: population`` table without ``rows:``
+    has the population's size times the scale, as the plan makes it."""
+    schema = dsl.load(Path(__file__).resolve().parents[1] / "examples" / "shop.yaml")
+    plan = SchemaPack().plan(schema, scale=2)
+    made = sum(plan.settings["block_rows"]["customers"])
+    assert made == 2 * schema.population.size
+    assert dsl.row_estimates(schema, 2)["customers"] == made

@@ -52,7 +52,8 @@ def row_estimates(schema: Schema, scale: float | None = None, population: int | 
         elif table.rows is not None:
             rows = table.rows * scale
         elif table.from_ == "population":
-            rows = None if population is None else max(population - table.start, 0)
+            # As the engine makes it: the population's size at the scale (``start`` only shifts which people).
+            rows = None if population is None else population * scale
         elif table.from_ is not None:
             rows = None  # as many as the population's people live in: known once they are drawn
         else:
