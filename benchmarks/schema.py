@@ -732,8 +732,8 @@ def main() -> None:  # noqa: C901 - one straight sequence of runs, then one repo
         "run in brackets, and the highest peak RSS.",
         "",
         f"The shop is `examples/shop.yaml` with `population.size` set to the customers wanted, written to a "
-        f"scratch copy: `--scale` multiplies `rows:` only, so it would leave a `from: population` table at "
-        f"the file's 5,000 people and multiply the 500 products instead. The plain case is "
+        f"scratch copy: `--scale` would multiply the 500 products too, which the customers-only and "
+        f"non-person comparisons need fixed. The plain case is "
         f"`benchmarks/schema_plain.yaml` at `--scale {args.plain_scale:g}` (its stores scale too). The "
         "non-person tables are measured by difference: the shop with the orders' Poisson mean fixed at the "
         "measured orders per customer (same rows, no per-parent expression) less the shop without orders "
