@@ -11,6 +11,7 @@ import asyncio
 import functools
 import json
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -159,6 +160,10 @@ def test_a_second_signal_ends_a_stream_stuck_on_a_server_that_never_answers():
     try:
         assert got_request.wait(60)
         proc.send_signal(signal.SIGINT)
+        # Signals that arrive before the first is handled count as one: the second goes once it was heard.
+        assert select.select([proc.stderr], [], [], 60)[0], "the first SIGINT was never acknowledged"
+        heard = proc.stderr.readline()
+        assert heard == b"pii_gen: SIGINT received, stopping; another SIGINT ends it at once\n", heard
         with pytest.raises(subprocess.TimeoutExpired):
             proc.wait(timeout=1)  # still waiting for the answer: one signal only asks
         proc.send_signal(signal.SIGINT)

@@ -474,10 +474,10 @@ class _CancelOnSignals:
     """While active, SIGINT and SIGTERM cancel the run's token instead of raising wherever the code is.
 
     A second signal is ignored, and after a cancel they stay ignored, so nothing cuts the clean-up, the
-    last message and the exit status short.  With ``kill_on_second`` a second signal ends the process
-    of it at once instead: a stream's write can block on a reader or server that no longer reads, and
-    then asking twice is the only way out.  Handlers can only be set in the main thread; elsewhere
-    this does nothing and signals keep their meaning.
+    last message and the exit status short.  With ``kill_on_second`` the first signal is acknowledged on
+    standard error and a second ends the process of it at once instead: a stream's write can block on
+    a reader or server that no longer reads, and then asking twice is the only way out.  Handlers can
+    only be set in the main thread; elsewhere this does nothing and signals keep their meaning.
     """
 
     def __init__(self, kill_on_second: bool = False) -> None:
@@ -502,9 +502,15 @@ class _CancelOnSignals:
         self._previous.clear()
 
     def _handle(self, signum: int, frame: object) -> None:
-        if self.kill_on_second and self.token.cancelled:  # asked twice: die of the signal, as without a handler
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
+        if self.kill_on_second:
+            if self.token.cancelled:  # asked twice: die of the signal, as without a handler
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+            # Said at once, so a user (or a script) knows the first one was heard before sending another:
+            # two signals that arrive before the first is handled count as one.  os.write: no buffer to
+            # share with the code this handler interrupted.
+            name = signal.Signals(signum).name
+            os.write(2, f"pii_gen: {name} received, stopping; another {name} ends it at once\n".encode())
         self.token.cancel(signum)
 
 
