@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import ConfigError, PiiGenError
 from .pii import SAFE, Detection, classify, describes_person, is_personal_name_column, snake
-from .source import ForeignKey, SourceColumn, SourceTable
+from .source import MIN_CATEGORY_COUNT, ForeignKey, SourceColumn, SourceTable
 
 #: Rows of a table whose source does not say how many it holds.
 DEFAULT_ROWS = 100
@@ -287,8 +287,29 @@ def _by_type(col: SourceColumn) -> tuple[dict[str, Any], str]:
         return {"gen": "datetime", "granularity": "day"}, "dates in the calendar"
     if t == "timestamp":
         return {"gen": "datetime"}, "timestamps in the calendar"
+    shaped = shape_pattern(texts)
+    if shaped:
+        return {"gen": "pattern", "template": shaped}, "the values' common shape"
     width = col.stats.max_length if col.stats and col.stats.max_length else 8
     return {"gen": "pattern", "template": "?" * max(1, min(width, 12))}, "placeholder text (no category seen 10 times)"
+
+
+def shape_pattern(texts: list[str]) -> str | None:
+    """A ``pattern`` for values that all share one shape (``SKU-4821`` -> ``SKU-####``): digits become ``#``,
+    letters ``?``; a character is kept only where every value has it (a constant, not a row's value), and
+    only from at least MIN_CATEGORY_COUNT values."""
+    if len(texts) < MIN_CATEGORY_COUNT or len({len(t) for t in texts}) != 1 or not texts[0] or len(texts[0]) > 40:
+        return None
+    out = []
+    for chars in zip(*texts):
+        kinds = {"#" if c.isdigit() else "?" if c.isascii() and c.isalpha() else c for c in chars}
+        if len(set(chars)) == 1 and not chars[0].isdigit():
+            out.append("\\" + chars[0] if chars[0] in "#?%^\\" else chars[0])
+        elif kinds in ({"#"}, {"?"}):
+            out.append(kinds.pop())
+        else:
+            return None
+    return "".join(out)
 
 
 def _typed(spec: dict[str, Any], col: SourceColumn) -> dict[str, Any]:
@@ -445,7 +466,7 @@ def _column(t: SourceTable, col: SourceColumn, by_name: dict[str, SourceTable], 
     made = None
     if col.faker:
         made = faker_column(col.faker, col.faker_args)
-        note(col.name, "faker", f"Faker {col.faker}", made[1])
+        note(col.name, "faker", made[0]["gen"], f"Faker method {col.faker}: {made[1]}")
     if made is None:
         made = _from_stats(col)
         if made is not None:

@@ -167,6 +167,22 @@ def _confirm(field: str, col: SourceColumn) -> str:
     return ""
 
 
+#: Fields also found at the end of a longer name (``home_phone``, ``address_zip``, ``billing_city``).
+SUFFIXED = frozenset({"email", "phone", "street", "city", "state", "zip_code", "county", "date_of_birth", "ssn",
+                      "first_name", "last_name", "full_name", "card_number", "account_number"})
+
+
+def _matches(name: str) -> list[tuple[str, re.Pattern[str], str]]:
+    """(field, regex, part of the name) to try in order: the whole name against every field, then its
+    shorter endings (``billing_address_city`` -> ``address_city``, ``city``) against the SUFFIXED fields."""
+    tokens = name.split("_")
+    out = [(f, rx, name) for f, rx in _NAME_RES + _NUMBER_RES]
+    for i in range(1, len(tokens)):
+        part = "_".join(tokens[i:])
+        out += [(f, rx, part) for f, rx in _NAME_RES + _NUMBER_RES if f in SUFFIXED and len(part) >= 3]
+    return out
+
+
 def classify(col: SourceColumn) -> tuple[str, str] | None:
     """The personal field a column holds (a population field name, or card_number / account_number /
     national_id) and why, or None."""
@@ -174,8 +190,8 @@ def classify(col: SourceColumn) -> tuple[str, str] | None:
     if col.faker and col.faker in FAKER_FIELDS:
         field = FAKER_FIELDS[col.faker]
         return field, f"Faker method {col.faker}"
-    for field, rx in _NAME_RES + _NUMBER_RES:
-        if rx.match(name):
+    for field, rx, part in _matches(name):
+        if rx.match(part):
             if field == "date_of_birth" and col.type not in ("date", "timestamp", "string"):
                 continue
             if field in ("latitude", "longitude", "annual_income", "credit_score") and col.type == "string":

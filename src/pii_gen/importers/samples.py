@@ -49,6 +49,16 @@ def read_json(path: str | Path) -> list[dict[str, Any]]:
     return records_of(doc, Path(path).name)
 
 
+def _flatten(prefix: str, obj: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in obj.items():
+        if isinstance(v, dict):
+            out.update(_flatten(f"{prefix}_{k}", v))
+        elif not isinstance(v, list):
+            out[f"{prefix}_{k}"] = v
+    return out
+
+
 def singular(name: str) -> str:
     """``employees`` -> ``employee``, ``categories`` -> ``category`` (for key and foreign key names)."""
     if name.endswith("ies") and len(name) > 4:
@@ -93,8 +103,10 @@ class _Reader:
             for k, v in record.items():
                 if isinstance(v, list):
                     arrays.setdefault(k, []).append((i, v))
-                elif isinstance(v, dict):
+                elif isinstance(v, dict) and "id" in v:
                     objects.setdefault(k, []).append((i, v))
+                elif isinstance(v, dict):  # embedded (no id of its own): its fields are the record's
+                    row.update(_flatten(k, v))
                 else:
                     row[k] = v
             table.rows.append(row)
@@ -125,11 +137,10 @@ class _Reader:
         return table
 
     def _objects(self, table: _Table, k: str, found: list[tuple[int, dict[str, Any]]]) -> None:
-        """Nested objects: a table of their own (one row per distinct ``id`` when they carry one) that the
-        record references through ``K_id``."""
+        """Nested objects with an ``id``: a table of their own (one row per distinct id) that the record
+        references through ``K_id``."""
         child = self.fresh(k, table.name)
-        ids = [o.get("id") for _, o in found]
-        keyed = all(v is not None and not isinstance(v, (dict, list)) for v in ids)
+        keyed = all(o["id"] is not None and not isinstance(o["id"], (dict, list)) for _, o in found)
         distinct: dict[Any, dict[str, Any]] = {}
         refs: list[Any] = []
         for n, (_, obj) in enumerate(found):
