@@ -237,7 +237,7 @@ def test_composite_and_self_references_and_stats_become_lookups_refs_and_fitted_
                                         SourceColumn("qty", "int", stats=ColumnStats(
                                             count=50, distribution={"dist": "poisson", "mean": 2.0}))],
                         key=["order_no", "line_no"], rows=40)
-    staff = SourceTable("staff", [SourceColumn("id", "int", nullable=False),
+    staff = SourceTable("staff", [SourceColumn("id", "string", nullable=False),
                                   SourceColumn("boss", "int", stats=ColumnStats(count=100, nulls=25)),
                                   SourceColumn("state", "string", stats=stats),
                                   SourceColumn("seen", "timestamp", stats=ColumnStats(
@@ -255,6 +255,7 @@ def test_composite_and_self_references_and_stats_become_lookups_refs_and_fitted_
     assert s["line_no"] == {"gen": "lookup", "via": "order_no", "column": "line_no"}
     st = schema["tables"]["staff"]["columns"]
     assert st["boss"] == {"gen": "ref", "to": "self", "root_share": 0.25}
+    assert st["id"] == {"gen": "sequence", "format": "{:08d}", "type": "string"}  # a self reference needs one
     assert st["state"] == {"gen": "choice", "values": ["new", "done"], "weights": [120, 60], "type": "string",
                            "null_rate": 0.1}
     assert st["seen"]["gen"] == "datetime_series" and st["seen"]["within"] == ["2024-01-01", "2024-06-30"]

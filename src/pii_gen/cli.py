@@ -156,7 +156,7 @@ def generate(
             err_console.print(_schema_summary(config, result), soft_wrap=True)
         return
     if scale is not None:
-        raise ConfigError("--scale needs --schema FILE or --template FILE (it multiplies a schema file's rows)")
+        raise ConfigError("--scale needs --schema FILE (it multiplies a schema file's rows)")
     data = read_config_file(config_file) if config_file else {}
     if noise is not None:  # the profile flag keeps the file's per-column rates
         data = {**data, "noise": {**(data.get("noise") or {}), "profile": noise}}
@@ -264,7 +264,7 @@ def create_config(path: str, force: bool) -> None:
     err_console.print(f"Wrote {target}; edit it and pass it with: pii_gen generate --config {target}", soft_wrap=True)
 
 
-@cli.command("import", short_help="Write a schema file from a template, JSON samples, an API or a database.")
+@cli.command("import", short_help="Start a schema file from a template, an API or a database.")
 @click.option("--template", "template_file", type=click.Path(path_type=Path), help="Metadata template (JSON).")
 @click.option("--json", "json_file", type=click.Path(path_type=Path),
               help='JSON samples: an array of objects, or {"data": [...]}.')

@@ -450,6 +450,9 @@ def _column(t: SourceTable, col: SourceColumn, by_name: dict[str, SourceTable], 
         return {"gen": "lookup", "via": fk.columns[0], "column": fk.ref_columns[j]}
     if col.name in t.key:
         spec, why = _key_column(col)
+        if spec["gen"] != "sequence" and len(t.key) == 1 and any(fk.table == t.name for fk in t.foreign_keys):
+            # the engine rebuilds a self-reference's parent from its position: the key must be a sequence
+            spec, why = {"gen": "sequence", "format": "{:08d}"}, "numbered text (the table references itself)"
         note(col.name, "key", "key", f"primary key: {why}")
         return _typed(spec, col)
     if col.name in pii:
