@@ -106,16 +106,16 @@ def fetch_records(url: str, headers: dict[str, str] | None = None,
                 link = response.headers.get("Link", "")
         except urllib.error.HTTPError as err:
             hint = " (check --header)" if err.code in (401, 403) else ""
-            raise ConfigError(f"GET {safe(current)}: HTTP {err.code} {safe(str(err.reason))}{hint}") from None
+            raise ConfigError(f"HTTP {err.code} {safe(str(err.reason))} from GET {safe(current)}{hint}") from None
         except (urllib.error.URLError, OSError, ValueError) as err:
             reason = getattr(err, "reason", err)
-            raise ConfigError(f"GET {safe(current)}: {safe(str(reason))}") from None
+            raise ConfigError(f"cannot GET {safe(current)} ({safe(str(reason))})") from None
         pages += 1
         try:
             doc = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ConfigError(f"GET {safe(current)}: the response is not JSON") from None
-        got = records_of(doc, f"GET {safe(current)}")
+            raise ConfigError(f"the response to GET {safe(current)} is not JSON") from None
+        got = records_of(doc, f"the response to GET {safe(current)}")
         records.extend(got)
         nxt = _body_next(doc)
         if nxt is None and (found := _LINK.search(link)):

@@ -34,7 +34,7 @@ def records_of(doc: Any, where: str) -> list[dict[str, Any]]:
             lists = [v for v in doc.values() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)]
             found = lists[0] if len(lists) == 1 else None
     if found is None or not all(isinstance(r, dict) for r in found):
-        raise ConfigError(f"{where}: expected an array of objects, or an object with one under \"data\"")
+        raise ConfigError(f"expected an array of objects, or an object with one under \"data\", in {where}")
     return found
 
 

@@ -3,6 +3,8 @@ what was detected and why as a comment beside it, so a reviewer sees every bindi
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import yaml
@@ -10,9 +12,25 @@ import yaml
 from .pii import Detection
 
 
+def plain(value: Any) -> Any:
+    """``value`` in YAML's own types: a database driver's Decimal, a numpy number, a tuple or a UUID become
+    a number, a list or text."""
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if hasattr(value, "item") and callable(value.item) and not isinstance(value, (str, bytes)):
+        return value.item()  # a numpy scalar
+    if value is None or isinstance(value, (bool, int, float, str, dt.date)):
+        return value
+    return str(value)
+
+
 def flow(value: Any) -> str:
     """One value as a single line of YAML (a flow mapping or list, or a plain or quoted scalar)."""
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1 << 30, allow_unicode=True)
+    text = yaml.safe_dump(plain(value), default_flow_style=True, sort_keys=False, width=1 << 30, allow_unicode=True)
     text = text.strip()
     return text[:-4].rstrip() if text.endswith("\n...") else text  # a plain scalar's document end
 
