@@ -83,9 +83,10 @@ def _csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _strict(emails: list[str], phones: list[str], ssns: list[str]) -> None:
-    assert emails and all(STRICT_EMAIL.search(e) for e in emails), emails[:5]
-    assert phones and all(STRICT_PHONE.match(p) for p in phones), phones[:5]
+def _strict(emails: list[str] = (), phones: list[str] = (), ssns: list[str] = ()) -> None:  # type: ignore[assignment]
+    """Every e-mail on a reserved domain, every phone a fictional 555-01XX line, no SSN the SSA could issue."""
+    assert all(STRICT_EMAIL.search(e) for e in emails), emails[:5]
+    assert all(STRICT_PHONE.match(p) for p in phones), phones[:5]
     if ssns:
         parts = np.array([[int(x) for x in s.split("-")] for s in ssns])
         assert not ssn_is_issuable(parts[:, 0], parts[:, 1], parts[:, 2]).any()
@@ -121,7 +122,9 @@ def test_a_template_with_faker_methods_becomes_a_schema_that_generates_with_reso
     assert all(re.fullmatch(r"B-\d\d-[A-Z]{2}", e["badge"]) for e in emps)
     assert all(18 <= int(e["age"]) <= 65 for e in emps)
     assert [int(e["id"]) for e in emps] == list(range(1, 151))
-    _strict([e["email"] for e in emps if e["email"]], [e["phone"] for e in emps if e["phone"]], [])
+    emails, phones = [e["email"] for e in emps if e["email"]], [e["phone"] for e in emps if e["phone"]]
+    assert len(emails) > 50 and len(phones) > 50
+    _strict(emails, phones)
 
 
 def test_a_template_cycle_is_one_line_naming_the_edge(tmp_path, capsys):
@@ -385,8 +388,10 @@ def test_a_paged_api_with_a_token_becomes_child_tables_with_fanout_keys_and_boun
     out_dir = tmp_path / "gen"
     schema_run.generate_schema(target, out=str(out_dir), seed=2)
     people = _csv(out_dir / "customers.csv")
-    _strict([p["email"] for p in people if p["email"]], [p["phone"] for p in people if p["phone"]],
-            [p["ssn"] for p in people if p["ssn"]])
+    emails, phones = [p["email"] for p in people if p["email"]], [p["phone"] for p in people if p["phone"]]
+    ssns = [p["ssn"] for p in people if p["ssn"]]
+    assert len(emails) > 30 and len(phones) > 30 and len(ssns) > 30
+    _strict(emails, phones, ssns)
     ids = {p["id"] for p in people}
     made_orders = _csv(out_dir / "orders.csv")
     assert made_orders and {o["customer_id"] for o in made_orders} <= ids
@@ -433,3 +438,22 @@ def test_db_import_goes_to_the_database_reader_or_says_it_is_missing(tmp_path, c
                     "sample": 50}
     assert "pw123456" not in out + err and "database postgresql://u:***@127.0.0.1/bank" in out
     assert dsl.loads(out).tables["accounts"].columns["iban"].template == "0000########"
+
+
+def test_each_table_of_people_takes_its_own_people(tmp_path):
+    def people(name: str, rows: int) -> dict[str, Any]:
+        return {"name": name, "row_count": rows, "fields": [
+            {"name": "id", "type": "integer", "is_primary_key": True},
+            {"name": "full_name", "type": "string"}, {"name": "ssn", "type": "string"}]}
+
+    result = import_template(_write(tmp_path, {"name": "two", "entities": [people("customers", 120),
+                                                                          people("staff", 80)]}))
+    tables = result.schema["tables"]
+    assert "start" not in tables["customers"] and tables["staff"]["start"] == 120
+    assert result.schema["population"]["size"] == 200
+    out = tmp_path / "out"
+    schema_run.generate_schema(result.model, out=str(out), seed=1)
+    customers, staff = _csv(out / "customers.csv"), _csv(out / "staff.csv")
+    assert len(customers) == 120 and len(staff) == 80
+    assert not {c["ssn"] for c in customers} & {s["ssn"] for s in staff}
+    _strict(ssns=[c["ssn"] for c in customers + staff])

@@ -133,7 +133,7 @@ def generate(
         if template_file is not None:
             from .importers.run import import_template
 
-            schema = dsl.loads(import_template(template_file).text, source=f"template {template_file.name}")
+            schema = import_template(template_file).model
         else:
             schema = dsl.load(schema_file)  # every error in the file before anything else
         given = {"-n/--count": count, "--config": config_file, "--pii-mode": pii_mode, "--noise": noise}

@@ -28,6 +28,7 @@ class ImportResult:
     detections: list[Detection]
     tables: list[SourceTable]
     source: str
+    model: Any = None  # the loaded pii_gen.dsl.Schema
     notes: list[str] = field(default_factory=list)
 
 
@@ -42,8 +43,8 @@ def finish(tables: list[SourceTable], name: str | None, source: str, *, noun: st
     header = [f"Written by pii_gen import from {source}.",
               "Review it: each column says what it became and why; no row of the source is in this file."]
     text = redact(dump_schema(schema, detections, tuple(header)), *secrets)
-    dsl.loads(text, source="imported schema")
-    return ImportResult(schema, text, detections, tables, source, list(notes or []))
+    model = dsl.loads(text, source="imported schema")
+    return ImportResult(schema, text, detections, tables, source, model, list(notes or []))
 
 
 def import_template(path: str | Path, name: str | None = None) -> ImportResult:
