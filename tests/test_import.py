@@ -211,7 +211,7 @@ def test_pii_is_detected_by_name_and_by_value_shape(name, values, field):
 
 @pytest.mark.parametrize("name, values", [
     ("status", ["open", "paid"]), ("amount", ["12.50"]), ("pan_ref", ["4111 1111 1111 1112"] * 4),
-    ("code", ["123-45-678"]), ("title", ["Dr"]),
+    ("code", ["123-45-678"]), ("title", ["Dr"]), ("state", ["active", "closed"]), ("zip", ["n/a"]),
 ])
 def test_ordinary_columns_are_not_pii(name, values):
     assert classify(SourceColumn(name, "string", examples=values)) is None

@@ -183,6 +183,22 @@ def _matches(name: str) -> list[tuple[str, re.Pattern[str], str]]:
     return out
 
 
+#: What the values of a field named like a place must look like, when there are values: a ``state`` of
+#: ``active``/``closed`` is an account's, not an address's.
+_PLACES = {
+    "state": re.compile(r"^([A-Z]{2}|[A-Z][a-z]+( [A-Z][a-z]+)*)$"),
+    "city": re.compile(r"^[A-Z][A-Za-z.'-]*( [A-Za-z.'-]+)*$"),
+    "county": re.compile(r"^[A-Z][A-Za-z.'-]*( [A-Za-z.'-]+)*$"),
+    "zip_code": _ZIP,
+}
+
+
+def _fits(field: str, col: SourceColumn) -> bool:
+    rx = _PLACES.get(field)
+    texts = [str(v) for v in col.examples if v is not None]
+    return rx is None or not texts or sum(bool(rx.match(t)) for t in texts) >= SHAPE_SHARE * len(texts)
+
+
 def classify(col: SourceColumn) -> tuple[str, str] | None:
     """The personal field a column holds (a population field name, or card_number / account_number /
     national_id) and why, or None."""
@@ -195,6 +211,8 @@ def classify(col: SourceColumn) -> tuple[str, str] | None:
             if field == "date_of_birth" and col.type not in ("date", "timestamp", "string"):
                 continue
             if field in ("latitude", "longitude", "annual_income", "credit_score") and col.type == "string":
+                continue
+            if not _fits(field, col):
                 continue
             return field, f"name '{col.name}'{_confirm(field, col)}"
     if col.type == "string":
