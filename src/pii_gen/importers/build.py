@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError, PiiGenError
-from .pii import SAFE, Detection, classify, describes_person, is_personal_name_column, snake
+from .pii import SAFE, Detection, classify, describes_person, is_personal_name_column
 from .source import MIN_CATEGORY_COUNT, ForeignKey, SourceColumn, SourceTable
 
 #: Rows of a table whose source does not say how many it holds.
@@ -436,6 +436,9 @@ def _column(t: SourceTable, col: SourceColumn, by_name: dict[str, SourceTable], 
         if fk.ref_columns[0] != (target.key[0] if target.key else None):
             ref_col = target.column(fk.ref_columns[0])
             to = f"{fk.table}.{fk.ref_columns[0]}" if ref_col.unique else fk.table
+            if not ref_col.unique:
+                note(col.name, "foreign key", f"ref to {fk.table}'s key",
+                     f"{fk.table}.{fk.ref_columns[0]} is not unique: the ref takes the key; review it")
         spec = {"gen": "ref", "to": to}
         if rate and col.name not in t.key:
             spec["null_rate"] = rate
@@ -486,4 +489,4 @@ def _column(t: SourceTable, col: SourceColumn, by_name: dict[str, SourceTable], 
 
 
 __all__ = ["Detection", "break_cycles", "build_schema", "cycle_edge_column", "engine_accepts_cycles",
-           "faker_column", "parents_first", "snake"]
+           "faker_column", "parents_first", "shape_pattern"]

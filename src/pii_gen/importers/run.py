@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,11 +29,10 @@ class ImportResult:
     tables: list[SourceTable]
     source: str
     model: Any = None  # the loaded pii_gen.dsl.Schema
-    notes: list[str] = field(default_factory=list)
 
 
 def finish(tables: list[SourceTable], name: str | None, source: str, *, noun: str = "tables",
-           secrets: tuple[str, ...] = (), notes: list[str] | None = None) -> ImportResult:
+           secrets: tuple[str, ...] = ()) -> ImportResult:
     """Build, write and check the schema file of ``tables``; every secret is removed from the text."""
     from .. import dsl
 
@@ -44,7 +43,7 @@ def finish(tables: list[SourceTable], name: str | None, source: str, *, noun: st
               "Review it: each column says what it became and why; no row of the source is in this file."]
     text = redact(dump_schema(schema, detections, tuple(header)), *secrets)
     model = dsl.loads(text, source="imported schema")
-    return ImportResult(schema, text, detections, tables, source, model, list(notes or []))
+    return ImportResult(schema, text, detections, tables, source, model)
 
 
 def import_template(path: str | Path, name: str | None = None) -> ImportResult:
