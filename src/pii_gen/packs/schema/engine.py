@@ -138,6 +138,8 @@ class Engine:
         engine = cls(schema, seed, {}, block_size, people=people(schema, scale))
         if any(t.from_ == "households" for t in schema.tables.values()):
             blocks = max(blocks, engine.people.blocks)
+        # Every table without a parent first: its counts need no rows, and a positional ref to a table generated
+        # later (a cycle's) needs its row count while a fanout over its own table's columns generates that.
         for name in engine.order:
             table = schema.tables[name]
             if table.kind == "vocab":
@@ -147,10 +149,11 @@ class Engine:
             elif table.parent is None:
                 total = scaled_rows(schema, table, scale)
                 rows[name] = [max(0, min(block_size, total - k * block_size)) for k in range(blocks)]
-            else:
+        for name in engine.order:
+            if schema.tables[name].parent is not None:
                 engine._set_rows(rows)
                 rows[name] = [int(engine.counts(name, k).sum()) for k in range(blocks)]
-        engine._set_rows(rows)
+        engine._set_rows({name: rows[name] for name in engine.order})
         return engine
 
     def _household_rows(self, name: str, table: Table, scale: float, blocks: int) -> list[int]:
