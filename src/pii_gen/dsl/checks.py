@@ -129,7 +129,7 @@ def not_positional(schema: Schema, name: str, cname: str, through: set[tuple[str
     reasons = [
         (target.kind == "vocab", f"{target_name} is a vocab table"),
         (target.parent is not None, f"{target_name} has a parent"),
-        (target.from_ == "households", f"{target_name} is a from: households table"),
+        (target.from_ == HOUSEHOLDS, f"{target_name} is a from: {HOUSEHOLDS} table"),
         (not sized, f"{target_name}'s row count is not known before it is generated"),
         (key is None or key.gen != "sequence" or bool(key.modify) or bool(key.null_rate),
          f"{target_name}.{column or '?'} is not a plain sequence"),
