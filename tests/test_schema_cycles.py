@@ -312,3 +312,25 @@ def test_a_cycle_loads_resumes_and_reloads_with_every_foreign_key_in_place(targe
                 assert declared == {"lead_id"} and conn.execute("PRAGMA foreign_key_check") == []
         finally:
             conn.close()
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mariadb"])
+def test_create_schema_closes_the_cycle_and_drops_it_again(cycle, kind):
+    url = server_url({"postgresql": "PII_GEN_TEST_POSTGRES_URL", "mariadb": "PII_GEN_TEST_MARIADB_URL"}[kind])
+    schema = f"cyc_{uuid.uuid4().hex[:10]}"
+    for _ in range(2):  # the second drops the tables with the cycle closed
+        done = subprocess.run([sys.executable, str(ROOT / "pii_gen.py"), "create-schema", "--schema", str(cycle),
+                               "--db", url, "--db-schema", schema, "--drop-existing"],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    conn = connect(parse(url), schema)
+    try:
+        found = {r[0] for r in conn.execute(
+            "SELECT constraint_name FROM information_schema.table_constraints WHERE table_schema = %s "
+            "AND constraint_type = 'FOREIGN KEY' AND table_name NOT LIKE 'pii_gen%%'", (schema,))}
+        assert found == {f"fk_{t}_{c}" for t, c, _, _ in FKS}
+        word = "DATABASE" if conn.dialect.name == "mysql" else "SCHEMA"
+        conn.execute(f"DROP {word} {conn.dialect.q(schema)}{'' if word == 'DATABASE' else ' CASCADE'}")
+        conn.commit()
+    finally:
+        conn.close()
