@@ -8,8 +8,10 @@ and keys stay dense 1..N at any worker count.
 
 A ``ref`` picks rows of its target by position and rebuilds the value from the position: a ``sequence`` key is
 a pure function of it; any other column (and every ``lookup``) is read from the target's blocks that hold the
-picked rows, regenerated here and kept in a small cache of recent blocks.  Everything is vectorized over the
-block: picks, grouping by block and gathering never loop over rows.
+picked rows, regenerated here and kept in a small cache of recent blocks.  A ref to a plain sequence that
+needs only its target's row count (a positional one: see :func:`~pii_gen.dsl.checks.not_positional`) may
+therefore point at a table generated later, which is how tables referencing each other in a cycle are made.
+Everything is vectorized over the block: picks, grouping by block and gathering never loop over rows.
 """
 
 from __future__ import annotations
