@@ -26,7 +26,7 @@ from .db.url import DEFAULT_DUCKDB, redact
 from .db.url import parse as parse_url
 from .backends import BlockDone, CancelToken, Event, OnEvent
 from .errors import ConfigError, OutputError, PiiGenError
-from .sinks.database import ensure_schema
+from .sinks.database import ensure_schema, link
 from .planning import build_plan
 
 err_console = Console(stderr=True, highlight=False)
@@ -234,6 +234,7 @@ def create_schema(
     conn = connect(url, db_schema)
     try:
         ensure_schema(conn, drop_existing, tables)
+        link(conn, ddl.forward_keys(ddl.all_tables(tables)))  # a load leaves them out until it ends
     except PiiGenError:
         raise
     except Exception as err:  # noqa: BLE001 - driver errors, reported without the password
