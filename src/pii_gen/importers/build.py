@@ -8,12 +8,11 @@ decided in one place whatever the source (a template, a database, JSON samples).
 from __future__ import annotations
 
 import functools
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError, PiiGenError
+from ..errors import ConfigError
 from .pii import SAFE, Detection, classify, describes_person, is_personal_name_column
 from .source import MIN_CATEGORY_COUNT, ForeignKey, SourceColumn, SourceTable
 
@@ -117,32 +116,11 @@ def parents_first(tables: list[SourceTable], broken: set[tuple[str, int]]) -> li
 
 
 @functools.cache
-def engine_accepts_cycles() -> bool:
-    """Whether the engine generates two tables that reference each other through a nullable ref (the engine
-    is asked with a two-table file, so this follows its version)."""
-    from .. import dsl
-
-    probe = {"version": 1, "tables": {
-        "a": {"kind": "entity", "rows": 1, "key": "id", "columns": {
-            "id": {"gen": "sequence"}, "b": {"gen": "ref", "to": "b", "null_rate": 0.5}}},
-        "b": {"kind": "entity", "rows": 1, "key": "id", "columns": {
-            "id": {"gen": "sequence"}, "a": {"gen": "ref", "to": "a"}}}}}
-    try:
-        dsl.loads(json.dumps(probe), json_text=True)
-    except PiiGenError:
-        return False
-    return True
-
-
-def cycle_edge_column(edge: str, target: str, type_: str, null_rate: float) -> tuple[dict[str, Any], str]:
-    """How a foreign key that closes a cycle is written (the one place that decides it): a nullable ref when
-    the engine accepts cycles, else empty (``null_rate: 1.0``) values of its type, so the file loads."""
-    if engine_accepts_cycles():
-        return {"gen": "ref", "to": target, "null_rate": round(max(null_rate, 0.1), 4)}, \
-            f"nullable ref to {target}: it closes a reference cycle"
-    zero: Any = "" if type_.startswith("string") else 0
-    return {"gen": "constant", "value": zero, "type": type_, "null_rate": 1.0}, \
-        f"always null: {edge} -> {target} closes a reference cycle, which the engine does not generate yet"
+def cycle_edge_column(target: str, null_rate: float) -> tuple[dict[str, Any], str]:
+    """How a foreign key that closes a cycle is written (the one place that decides it): a nullable ref, which
+    the engine generates before its target because the target's key is a sequence (rebuilt from position)."""
+    return {"gen": "ref", "to": target, "null_rate": round(max(null_rate, 0.1), 4)}, \
+        f"nullable ref to {target}: it closes a reference cycle"
 
 
 def _null_rate(col: SourceColumn) -> float:
@@ -425,8 +403,7 @@ def _column(t: SourceTable, col: SourceColumn, by_name: dict[str, SourceTable], 
         i, fk = fk_of[col.name]
         target = by_name[fk.table]
         if (t.name, i) in broken:
-            key_type = target.column(fk.ref_columns[0]).type
-            spec, why = cycle_edge_column(f"{t.name}.{col.name}", fk.table, key_type, rate)
+            spec, why = cycle_edge_column(fk.table, rate)
             note(col.name, "cycle", "cycle broken here", why)
             return spec
         if fk.table == t.name:
@@ -453,9 +430,12 @@ def _column(t: SourceTable, col: SourceColumn, by_name: dict[str, SourceTable], 
         return {"gen": "lookup", "via": fk.columns[0], "column": fk.ref_columns[j]}
     if col.name in t.key:
         spec, why = _key_column(col)
-        if spec["gen"] != "sequence" and len(t.key) == 1 and any(fk.table == t.name for fk in t.foreign_keys):
-            # the engine rebuilds a self-reference's parent from its position: the key must be a sequence
-            spec, why = {"gen": "sequence", "format": "{:08d}"}, "numbered text (the table references itself)"
+        itself = any(fk.table == t.name for fk in t.foreign_keys)
+        closes = any(by_name[name].foreign_keys[i].table == t.name for name, i in broken)
+        if spec["gen"] != "sequence" and len(t.key) == 1 and (itself or closes):
+            # the engine rebuilds a self-reference's parent, and a cycle's ref, from the position: a sequence key
+            why = "the table references itself" if itself else "a reference cycle points at it"
+            spec, why = {"gen": "sequence", "format": "{:08d}"}, f"numbered text ({why})"
         note(col.name, "key", "key", f"primary key: {why}")
         return _typed(spec, col)
     if col.name in pii:
@@ -488,5 +468,5 @@ def _column(t: SourceTable, col: SourceColumn, by_name: dict[str, SourceTable], 
     return spec
 
 
-__all__ = ["Detection", "break_cycles", "build_schema", "cycle_edge_column", "engine_accepts_cycles",
+__all__ = ["Detection", "break_cycles", "build_schema", "cycle_edge_column",
            "faker_column", "parents_first", "shape_pattern"]
