@@ -26,7 +26,8 @@ from pii_gen import schema_run
 from pii_gen.validate.schema import validate_schema
 
 ROOT = Path(__file__).resolve().parents[1]
-HOURS = "[0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.7, 1.0, 1.2, 1.3, 1.4, 1.5, 1.4, 1.3, 1.3, 1.4, 1.6, 1.9, 2.2, 2.3, 2.0, 1.4, 0.7]"
+HOURS = str([0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.7, 1.0, 1.2, 1.3, 1.4, 1.5, 1.4, 1.3, 1.3, 1.4, 1.6, 1.9, 2.2, 2.3,
+             2.0, 1.4, 0.7])
 FLAT = "[" + ", ".join(["1"] * 24) + "]"
 
 BASE = """\
