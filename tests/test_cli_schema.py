@@ -180,8 +180,7 @@ def test_preview_is_the_same_at_a_seed_and_changes_with_it(shop):
     (["generate", "--schema", "typo.yaml"], "typo.yaml: cannot read the schema file: No such file or directory"),
     (["stream", "--schema", "shop.yaml"],
      "stream takes no schema file yet (--schema shop.yaml); the database namespace option is --db-schema"),
-    (["validate", "out", "--schema", "shop.yaml"],
-     "validate takes no schema file yet (--schema shop.yaml); the database namespace option is --db-schema"),
+    (["validate", "out", "--schema", "shop.yaml"], "'out' does not exist"),
 ], ids=["scale_without_schema", "count_with_schema", "noise_with_schema", "create_schema_noise", "missing_file",
         "stream_file", "validate_file"])  # fmt: skip
 def test_a_flag_that_does_not_fit_is_one_line_and_exit_2(shop, args, message):

@@ -344,7 +344,7 @@ def _detections(result: Any) -> Any:
 @click.argument("folder", required=False, type=click.Path(path_type=Path))
 @click.option("--db", help="Validate this database URL instead of an output folder.")
 @click.option("--db-schema", help="Database schema (namespace) holding the tables.")
-@_schema_file_option(hidden=True)
+@_schema_file_option()
 @click.option("--json", "json_file", type=click.Path(path_type=Path), help="Write every check with its figures here.")
 @click.option("--html", "html_file", type=click.Path(path_type=Path), help="Write a self-contained HTML report here.")
 @click.option("--min-score", type=float, default=90.0, show_default=True, help="Lowest quality score that passes.")
@@ -363,22 +363,28 @@ def validate(
     pii_mode: str | None,
     quiet: bool,
 ) -> None:
-    """Check an output folder (or --db) for structure, values, statistics and noise; exit 1 when it fails."""
+    """Check an output folder (or --db) for structure, values, statistics and noise; with --schema FILE, a schema
+    run for its constraints and targets; exit 1 when it fails."""
     from . import validate as validation
     from .validate import report as reporting
 
-    _no_schema_file("validate", schema_file)
-    if html_file is not None:
-        from .validate.html import require_matplotlib
+    if schema_file is not None:
+        from .validate.schema import validate_schema
 
-        require_matplotlib()
-    result = validation.validate(folder, db=db, schema=db_schema, pii_mode=pii_mode, min_score=min_score)
+        result = validate_schema(schema_file, folder, db=db, db_schema=db_schema, pii_mode=pii_mode,
+                                 min_score=min_score)
+    else:
+        if html_file is not None:
+            from .validate.html import require_matplotlib
+
+            require_matplotlib()
+        result = validation.validate(folder, db=db, schema=db_schema, pii_mode=pii_mode, min_score=min_score)
     if json_file is not None:
         reporting.write_json(result, json_file)
     if html_file is not None:
         from .validate.html import render
 
-        reporting.write_text(html_file, render(result))
+        reporting.write_text(html_file, render(result, result.plots.get("svg") if schema_file is not None else None))
     if not quiet:
         reporting.print_console(result, Console(highlight=False))
     if not result.ok:

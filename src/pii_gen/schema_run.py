@@ -24,6 +24,7 @@ from .db.url import parse as parse_url
 from .start import decide_schema_start
 from .db import ddl
 from .dsl.model import Schema
+from .packs.schema.constraints import ROW_LEVEL, kind, text as constraint_text
 from .packs.schema.pack import BATCH_SIZE, SchemaPack, schema_hash
 from .sinks.base import Batch, Sink
 from .sinks.direct import PartWriter, Receipt
@@ -64,10 +65,18 @@ def noise_steps(schema: Schema, counts: dict[tuple[str, str, int], int]) -> list
     return out
 
 
+def reported(schema: Schema, violations: dict[int, int]) -> list[dict[str, object]]:
+    """Every row-level ``on_violation: report`` constraint in file order, with the rows that broke it."""
+    return [{"constraint": i, "rule": constraint_text(c), "violations": violations.get(i, 0)}
+            for i, c in enumerate(schema.constraints) if kind(c) in ROW_LEVEL and c.on_violation == "report"]
+
+
 def schema_manifest(schema: Schema, plan: RunPlan, fmt: str, files: dict[str, dict[str, object]],
-                    noise: dict[tuple[str, str, int], int] | None = None) -> dict[str, object]:
+                    noise: dict[tuple[str, str, int], int] | None = None,
+                    violations: dict[int, int] | None = None) -> dict[str, object]:
     """A schema run's manifest.json: the schema's name and the SHA-256 of its file, seed, block size, rows and
-    file checksums, and when the schema has noise steps, the rows each changed."""
+    file checksums, and when the schema has noise steps, the rows each changed; with ``report`` constraints,
+    the rows that broke each."""
     out: dict[str, object] = {
         "generator": "pii_gen", "version": __version__, "schema": schema.name, "schema_sha256": plan.settings["sha256"],
         "block_size": plan.keys.block_size, "seed": plan.seed, "format": fmt,
@@ -77,6 +86,9 @@ def schema_manifest(schema: Schema, plan: RunPlan, fmt: str, files: dict[str, di
     steps = noise_steps(schema, noise or {})
     if steps:
         out["noise"] = steps
+    counted = reported(schema, violations or {})
+    if counted:
+        out["constraints"] = counted
     return out
 
 
@@ -92,6 +104,7 @@ class NoisedReceipt(Receipt):
     """A worker's receipt for what it wrote, with its batch's noise counts."""
 
     noise: dict[tuple[str, str, int], int] = field(default_factory=dict)
+    violations: dict[int, int] = field(default_factory=dict)
 
 
 class _CountingWriter:
@@ -102,7 +115,8 @@ class _CountingWriter:
 
     def write(self, task: int, batch: Batch) -> Receipt:
         r = self.writer.write(task, batch)
-        return NoisedReceipt(r.task, r.rows, r.sizes, r.crcs, dict(getattr(batch, "noise", {})))
+        return NoisedReceipt(r.task, r.rows, r.sizes, r.crcs, dict(getattr(batch, "noise", {})),
+                             dict(getattr(batch, "violations", {})))
 
     def close(self) -> None:
         self.writer.close()
@@ -112,24 +126,27 @@ class _CountingSink:
     """An output as the backend sees it, adding up the noise counts of what passes (batches in this process,
     receipts of workers' parts) before handing it on."""
 
-    def __init__(self, sink: Sink, counts: dict[tuple[str, str, int], int]) -> None:
+    def __init__(self, sink: Sink, counts: dict[tuple[str, str, int], int], violations: dict[int, int]) -> None:
         self._sink = sink
         self.counts = counts
+        self.violations = violations
         self.capabilities = sink.capabilities
 
-    def _add(self, noise: dict[tuple[str, str, int], int]) -> None:
+    def _add(self, noise: dict[tuple[str, str, int], int], violations: dict[int, int]) -> None:
         for key, rows in noise.items():
             self.counts[key] = self.counts.get(key, 0) + rows
+        for index, rows in violations.items():
+            self.violations[index] = self.violations.get(index, 0) + rows
 
     def part_writer(self, ctx: Any | None = None) -> _CountingWriter:
         return _CountingWriter(self._sink.part_writer(ctx))
 
     def write(self, batch: Batch) -> None:
-        self._add(getattr(batch, "noise", {}))
+        self._add(getattr(batch, "noise", {}), getattr(batch, "violations", {}))
         self._sink.write(batch)
 
     def record(self, receipt: Receipt) -> None:
-        self._add(getattr(receipt, "noise", {}))
+        self._add(getattr(receipt, "noise", {}), getattr(receipt, "violations", {}))
         self._sink.record(receipt)
 
     def __getattr__(self, name: str) -> Any:
@@ -143,9 +160,10 @@ class _NoiseCounting:
     def __init__(self, backend: Backend | None) -> None:
         self.backend = backend or LocalBackend()
         self.counts: dict[tuple[str, str, int], int] = {}
+        self.violations: dict[int, int] = {}
 
     def run(self, plan: RunPlan, output: Sink, cancel: CancelToken, on_event: OnEvent | None = None) -> RunStats:
-        return self.backend.run(plan, _CountingSink(output, self.counts), cancel, on_event)  # type: ignore[arg-type]
+        return self.backend.run(plan, _CountingSink(output, self.counts, self.violations), cancel, on_event)  # type: ignore[arg-type]
 
 
 def generate_schema(
@@ -168,7 +186,8 @@ def generate_schema(
     schema, plan = schema_plan(source, seed, scale, batch_size, workers)
     counting = _NoiseCounting(backend)
     files, rows, stats = write_plan(plan, out, format,
-                                     lambda files: schema_manifest(schema, plan, format, files, counting.counts),
+                                     lambda files: schema_manifest(schema, plan, format, files, counting.counts,
+                                                                  counting.violations),
                                      cancel, on_event, counting)
     return SchemaRunResult(rows=rows, files=files, seconds=time.perf_counter() - started, workers=stats.workers,
                            peak_rss=stats.peak_rss, noise=noise_steps(schema, counting.counts))

@@ -442,7 +442,8 @@ def _column(schema: Schema, ref: str, path: tuple[Any, ...]) -> None:
     table, _, column = ref.partition(".")
     if table not in schema.tables:
         raise Problem(path, f"no table named '{table}'")
-    if column and column not in schema.tables[table].columns and column not in schema.tables[table].keys:
+    spec = schema.tables[table]
+    if column and column not in spec.columns and column not in spec.keys and column != parent_column(schema, spec):
         raise Problem(path, f"table {table} has no column '{column}'")
 
 
@@ -454,6 +455,7 @@ def _table_scope(schema: Schema, table: str, all_kinds: dict[str, dict[str, str]
     columns = dict(all_kinds[table])
     if spec.parent:
         columns[parent_column(schema, spec) or ""] = "any"
+        refs[parent_column(schema, spec) or ""] = spec.parent  # a lookup through the parent link reads the parent
     return Scope(columns=columns, refs=refs, tables=all_kinds)
 
 

@@ -18,17 +18,20 @@ from .dataset import FETCH_ROWS, NOISE_LOG, Source, _csv_reader, _load_text, _ne
 from .manifest import db_manifest
 
 
-def open_database(url_text: str, schema: str | None = None) -> Source:
-    """Open the tables ``pii_gen generate --db`` loaded; the manifest comes from its bookkeeping tables."""
+def open_database(url_text: str, schema: str | None = None, tables: dict[str, dict[str, str]] | None = None) -> Source:
+    """Open the tables ``pii_gen generate --db`` loaded; the manifest comes from its bookkeeping tables.
+
+    ``tables`` (name -> column -> DuckDB type) are the tables to read instead of the population's (a schema
+    file's)."""
     url = parse_url(url_text)
     tmp = Path(tempfile.mkdtemp(prefix="pii_gen_validate_"))
     src = Source(con=None, description=url.redacted() + (f" schema {schema}" if schema else ""), manifest={}, tmp=tmp)
     try:
         src.con = _new_connection(tmp)
         if url.dialect == "duckdb":
-            _attach_duckdb(src, url, schema)
+            _attach_duckdb(src, url, schema, tables)
         else:
-            _pull(src, url, schema)
+            _pull(src, url, schema, tables)
     except PiiGenError:
         src.close()
         raise
@@ -38,7 +41,8 @@ def open_database(url_text: str, schema: str | None = None) -> Source:
     return src
 
 
-def _attach_duckdb(src: Source, url: DatabaseURL, schema: str | None) -> None:
+def _attach_duckdb(src: Source, url: DatabaseURL, schema: str | None,
+                   tables: dict[str, dict[str, str]] | None = None) -> None:
     if not Path(url.file).exists():
         raise ConfigError(f"DuckDB file '{url.file}' does not exist")
     src.con.execute(f"ATTACH {literal(url.file)} AS src (READ_ONLY)")
@@ -48,12 +52,12 @@ def _attach_duckdb(src: Source, url: DatabaseURL, schema: str | None) -> None:
     if "pii_gen_runs" not in present:
         raise ConfigError(f"{url.redacted()} has no pii_gen_runs table: not loaded by pii_gen generate --db")
     src.manifest = db_manifest(read_runs(src.all, lambda table: f"{ns}.{quote(table)}"))
-    for name in [*TABLES, NOISE_LOG]:
+    for name in tables or [*TABLES, NOISE_LOG]:
         if name in present:
-            _view_over(src.con, src, name, f"{ns}.{quote(name)}")
+            _view_over(src.con, src, name, f"{ns}.{quote(name)}", None if tables is None else tables[name])
 
 
-def _pull(src: Source, url: DatabaseURL, schema: str | None) -> None:
+def _pull(src: Source, url: DatabaseURL, schema: str | None, tables: dict[str, dict[str, str]] | None = None) -> None:
     """Copy the tables of a server database into the temporary DuckDB database, in bounded batches."""
     from ..db.loaders import connect
 
@@ -67,19 +71,20 @@ def _pull(src: Source, url: DatabaseURL, schema: str | None) -> None:
                 f"{url.redacted()} has no pii_gen_runs table: not loaded by pii_gen generate --db"
             ) from None
         src.manifest = db_manifest(runs)
-        for name in [*TABLES, NOISE_LOG]:
+        for name in tables or [*TABLES, NOISE_LOG]:
             if not conn.table_exists(name):
                 continue
+            want = None if tables is None else tables[name]
             header = _db_columns(conn, name)
             if url.dialect == "postgresql" and url.path == "native":
                 path = src.tmp / f"{name}.csv"
                 _postgres_copy(conn, name, header, path)
-                _load_text(src, name, _csv_reader(path, header), header)
+                _load_text(src, name, _csv_reader(path, header), header, want)
                 path.unlink()
             else:
                 path = src.tmp / f"{name}.parquet"
                 _fetch_to_parquet(conn, name, header, path)
-                _load_text(src, name, f"read_parquet({literal(str(path))})", header)
+                _load_text(src, name, f"read_parquet({literal(str(path))})", header, want)
                 path.unlink()
     finally:
         conn.close()

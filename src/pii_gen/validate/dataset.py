@@ -194,9 +194,10 @@ def _contract(name: str) -> dict[str, str]:
     return {c.name: duck_type(c.type) for c in TABLES[name].columns}
 
 
-def _materialize(con: Any, name: str, reader: str, header: list[str]) -> None:
-    """Create table ``name`` from a relation of text columns, cast to the contract, with an ``__bad`` bitmask."""
-    want = _contract(name)
+def _materialize(con: Any, name: str, reader: str, header: list[str], want: dict[str, str] | None = None) -> None:
+    """Create table ``name`` from a relation of text columns, cast to the contract (or to ``want``: column ->
+    DuckDB type), with an ``__bad`` bitmask."""
+    want = _contract(name) if want is None else want
     select, bits = [], []
     checked = [c for c in header if c in want and want[c] != "VARCHAR"]
     for c in header:
@@ -211,8 +212,8 @@ def _materialize(con: Any, name: str, reader: str, header: list[str]) -> None:
     con.execute(f"CREATE TABLE {quote(name)} AS SELECT {', '.join(select)} FROM {reader}")
 
 
-def _type_errors_from_bits(name: str, header: list[str]) -> str:
-    want = _contract(name)
+def _type_errors_from_bits(name: str, header: list[str], want: dict[str, str] | None = None) -> str:
+    want = _contract(name) if want is None else want
     checked = [c for c in header if c in want and want[c] != "VARCHAR"]
     if not checked:
         return ""
@@ -228,9 +229,10 @@ def _csv_reader(path: Path, header: list[str]) -> str:
     )
 
 
-def _view_over(con: Any, src: Source, name: str, relation: str) -> None:
-    """Create view ``name`` over a typed relation, casting columns stored with a type of another family."""
-    want = _contract(name)
+def _view_over(con: Any, src: Source, name: str, relation: str, want: dict[str, str] | None = None) -> None:
+    """Create view ``name`` over a typed relation, casting columns stored with a type of another family (than
+    the contract's, or ``want``'s)."""
+    want = _contract(name) if want is None else want
     stored = {r[0]: str(r[1]) for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
     select, errors = [], []
     for c, t in stored.items():
@@ -251,9 +253,9 @@ def _view_over(con: Any, src: Source, name: str, relation: str) -> None:
         src.type_errors_sql[name] = f"SELECT {', '.join(errors)} FROM {relation}"
 
 
-def _load_text(src: Source, name: str, reader: str, header: list[str]) -> None:
-    _materialize(src.con, name, reader, header)
+def _load_text(src: Source, name: str, reader: str, header: list[str], want: dict[str, str] | None = None) -> None:
+    _materialize(src.con, name, reader, header, want)
     src.columns[name] = {c: "VARCHAR" for c in header}
-    sql = _type_errors_from_bits(name, header)
+    sql = _type_errors_from_bits(name, header, want)
     if sql:
         src.type_errors_sql[name] = sql

@@ -187,7 +187,7 @@ figure img {{ max-width: 100%; }}
 #summary {{ border-left: 6px solid {score_color}; padding: 0.2em 1em; background: #f7fafc; margin-bottom: 1.5em; }}
 </style></head><body>
 <h1>pii_gen validation</h1>
-<p>{source}: {people} people, validated in {seconds:.1f} s.</p>
+<p>{source}: {subject}, validated in {seconds:.1f} s.</p>
 <p><span class="score" style="color: {score_color}">{score:.1f}/100</span>
 &nbsp; {verdict} (minimum {min_score:g}) &mdash; {counts}</p>
 {summary}
@@ -226,15 +226,18 @@ def _summary(report: Report) -> str:
     )
 
 
-def render(report: Report) -> str:
-    """The whole page as one string."""
-    figs = "\n".join(
-        f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(cap)}'
-        "</figcaption></figure>"
-        for cap, data, alt in figures(report)
-    )
+def render(report: Report, svgs: list[tuple[str, str]] | None = None) -> str:
+    """The whole page as one string; ``svgs`` (caption, inline SVG) are its plots instead of matplotlib's."""
+    if svgs is not None:
+        figs = "\n".join(f"<figure>{image}<figcaption>{html.escape(cap)}</figcaption></figure>" for cap, image in svgs)
+    else:
+        figs = "\n".join(
+            f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"><figcaption>'
+            f"{html.escape(cap)}</figcaption></figure>"
+            for cap, data, alt in figures(report)
+        )
     tables = []
-    for group in group_names():
+    for group in report.groups(group_names()):
         checks = [c for c in report.checks if c.group == group]
         if not checks:
             continue
@@ -247,7 +250,7 @@ def render(report: Report) -> str:
     return PAGE.format(
         title=html.escape(report.source),
         source=html.escape(report.source),
-        people=f"{report.rows.get('persons', 0):,}",
+        subject=html.escape(report.what),
         seconds=report.seconds,
         score=report.score,
         score_color=VERDICT_COLORS["pass" if report.ok else "fail"],

@@ -52,6 +52,19 @@ class Report:
     seconds: float = 0.0
     rows: dict[str, int] = field(default_factory=dict)
     plots: dict[str, Any] = field(default_factory=dict)
+    #: What was validated, for the last line and the page's header (None: the population's people).
+    subject: str | None = None
+    #: More top-level JSON fields (a schema validation's file); none for the population.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def what(self) -> str:
+        return self.subject if self.subject is not None else f"{self.rows.get('persons', 0):,} people"
+
+    def groups(self, registered: tuple[str, ...] = ()) -> list[str]:
+        """The groups of the report's checks: the registered ones in their order, then others as they come."""
+        present = list(dict.fromkeys(c.group for c in self.checks))
+        return [g for g in registered if g in present] + [g for g in present if g not in registered]
 
     @property
     def score(self) -> float:
@@ -96,6 +109,7 @@ class Report:
             "counts": self.counts(),
             "rows": self.rows,
             "checks": [c.as_dict() for c in self.checks],
+            **self.extra,
         }
 
 

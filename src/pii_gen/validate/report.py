@@ -32,7 +32,7 @@ def _table(title: str, checks: list, group_column: bool = False) -> Table:
 def print_console(report: Report, console: Console) -> None:
     """One table per check group (failures first), then the failed and warning checks again next to the
     score, so the last screen of output says what is wrong."""
-    for group in group_names():
+    for group in report.groups(group_names()):
         checks = [c for c in report.checks if c.group == group]
         if checks:
             console.print(_table(f"{group} checks", by_verdict(checks)))
@@ -43,7 +43,7 @@ def print_console(report: Report, console: Console) -> None:
     console.print(
         f"Quality score [bold]{report.score:.1f}[/]/100 (minimum {report.min_score:g}): {verdict} - "
         f"{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed, {counts['skip']} skipped; "
-        f"{report.rows.get('persons', 0):,} people from {report.source} in {report.seconds:.1f} s",
+        f"{report.what} from {report.source} in {report.seconds:.1f} s",
         soft_wrap=True,
     )
 

@@ -61,8 +61,6 @@ class Block:
 def unsupported(schema: Schema) -> list[str]:
     """What this engine does not generate yet, one ``path: what`` line each (refused before any row exists)."""
     out = [f"effects.{i}: effects are not applied yet" for i in range(len(schema.effects))]
-    out += [f"constraints.{i}: row-level constraints are not checked while generating yet"
-            for i, c in enumerate(schema.constraints) if c.unique is None and c.fk is None]
     sized = schema.population is not None and schema.population.size is not None
     for name, table in schema.tables.items():
         here = f"tables.{name}"

@@ -24,6 +24,7 @@ from ...dsl.checks import Problem, check, parent_column
 from ...dsl.loader import dotted
 from ...dsl.model import Schema
 from ...errors import SchemaError
+from .constraints import check_block, row_rules
 from .engine import BLOCK_SIZE, Engine, unsupported
 
 #: Rows per batch when the caller names none: ten blocks.
@@ -119,6 +120,7 @@ class SchemaPack(Pack):
         problems = unsupported(schema)
         if problems:
             raise SchemaError(problems[0])
+        row_rules(schema)  # a row-level constraint over two tables is refused before any row
         schema = with_data(schema, base)
         try:  # again with the vocab files' columns, which the file's own check could not see
             check(schema)
@@ -152,9 +154,11 @@ def schema_hash(schema: Schema) -> str:
 
 class SchemaBatch(dict):
     """A batch of a schema's tables (a plain ``Batch`` to every output) that also carries ``noise``: per (table,
-    column, modify step), the rows its ``noise`` step changed in these blocks."""
+    column, modify step), the rows its ``noise`` step changed in these blocks, and ``violations``: per
+    ``report`` constraint (by index), the rows of these blocks that break it."""
 
     noise: dict[tuple[str, str, int], int]
+    violations: dict[int, int]
 
 
 class SchemaRuntime:
@@ -165,6 +169,7 @@ class SchemaRuntime:
         schema = SchemaPack().settings(plan)
         self.engine = Engine(schema, plan.seed, plan.settings["block_rows"], plan.keys.block_size,
                              people=plan.settings.get("people"))
+        self.rules = row_rules(schema)
 
     def batch(self, n: int, start_block: int, stop_block: int) -> Batch:
         """Blocks ``start_block`` up to ``stop_block`` of every table (a schema's blocks are fixed by its plan,
@@ -175,7 +180,7 @@ class SchemaRuntime:
             start_block, stop_block = start_block % per_table, (stop_block - 1) % per_table + 1
         blocks = range(start_block, min(stop_block, self.engine.blocks))
         out = SchemaBatch()
-        out.noise = {}
+        out.noise, out.violations = {}, {}
         for name, spec in self.plan.tables.items():
             mine = not per_table or name == only
             made = [self.engine.block(name, k) for k in blocks] if mine else []
@@ -186,6 +191,8 @@ class SchemaRuntime:
                 [pa.chunked_array([chunk for p in parts for chunk in p.column(c.name).cast(c.type).chunks],
                                   c.type).combine_chunks()
                  for c in spec.columns], schema=spec.arrow_schema)  # fmt: skip
+            for index, bad in check_block(self.engine.schema, self.rules, name, out[name]).items():
+                out.violations[index] = out.violations.get(index, 0) + bad
             for b in made:
                 for (column, step), touched in b.noise.items():
                     key = (name, column, step)

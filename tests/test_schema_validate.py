@@ -1,0 +1,368 @@
+"""``pii_gen validate --schema``: constraints and targets of a schema file checked on what a run wrote.
+
+Each constraint kind passes on generated data and fails on the same data broken on purpose (the stored
+Parquet edited here); each metric passes on data of its own schema and fails on data of a different schema
+(the generator changed on purpose); ``fail`` constraints stop a run while generating (exit 1, no output);
+exit codes, ``--json``, ``--html`` and ``--db`` on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from servers import server_url
+
+from pii_gen import schema_run
+from pii_gen.validate.schema import validate_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+HOURS = str([0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.7, 1.0, 1.2, 1.3, 1.4, 1.5, 1.4, 1.3, 1.3, 1.4, 1.6, 1.9, 2.2, 2.3,
+             2.0, 1.4, 0.7])
+FLAT = "[" + ", ".join(["1"] * 24) + "]"
+
+BASE = """\
+version: 1
+name: val
+seed: 11
+tables:
+  customers:
+    kind: entity
+    rows: {customers}
+    key: customer_id
+    columns:
+      customer_id: {{gen: sequence}}
+      region: {{gen: choice, values: [north, south], weights: [0.5, 0.5]}}
+      income: {{gen: distribution, dist: lognormal, mu: 10.5, sigma: 0.5, decimals: 2}}
+      tier: {{gen: choice, values: [gold, silver, bronze], weights: {tier}}}
+  orders:
+    kind: fact
+    parent: customers
+    key: order_id
+    fanout: {{dist: poisson, mean: {fanout}}}
+    columns:
+      order_id: {{gen: sequence}}
+      line: {{gen: expression, expr: "index_in_parent"}}
+      ordered_at: {{gen: datetime_series, weekday: {weekday}, hour: {hours}}}
+      shipped_at: {{gen: expression, expr: "date_add(ordered_at, 2, 'day')"}}
+      status: {{gen: choice, values: [delivered, refunded], weights: [{delivered}, {refunded}]}}
+      quantity: {{gen: distribution, dist: poisson, mean: 2, min: 1}}
+      unit_price: {{gen: distribution, dist: uniform, min: 1, max: 50, decimals: 2}}
+      line_total: {{gen: expression, expr: "quantity * unit_price"}}
+      amount: {{gen: distribution, dist: normal, mean: {amount}, sd: 10, min: 0}}
+      basket: {{gen: expression, expr: "{basket}"}}
+constraints:
+  - unique: orders.order_id
+  - unique: [orders.customer_id, orders.line]
+  - fk: auto
+  - range: {{column: orders.amount, min: 0}}
+  - inequality: "orders.shipped_at >= orders.ordered_at"
+  - check: "orders.quantity * orders.unit_price == orders.line_total"
+targets:
+  - {{name: weekend, metric: weekend_share, table: orders, column: ordered_at, between: [0.33, 0.40]}}
+  - {{name: basket mean, metric: mean_in_range, table: orders, column: amount, between: [38, 42]}}
+  - {{name: rhythm, metric: composite_effect, table: orders, column: ordered_at, dims: [weekday, hour], max_mape: 0.25}}
+  - {{name: orders per customer, metric: per_parent_count, table: orders, parent: customers, mean: [2.8, 3.2]}}
+  - {{name: refunds, metric: share, table: orders, where: "status == 'refunded'", between: [0.03, 0.07]}}
+  - {{name: income drives basket, metric: corr, table: orders, x: "lookup(customer_id, customers.income)", y: basket,
+     method: spearman, min: 0.3}}
+  - {{name: tiers, metric: tvd, table: customers, column: tier, max: 0.02}}
+  - {{name: amounts, metric: ks, table: orders, column: amount, max: 0.02}}
+"""
+GOOD = dict(customers=2000, tier="[0.6, 0.3, 0.1]", fanout=3, weekday="[1, 1, 1, 1, 1.2, 1.6, 1.5]", hours=HOURS,
+            delivered=0.95, refunded=0.05, amount=40, basket="amount + parent.income / 1000")
+#: A different generator for every declared target (and the automatic ones beside them).
+WRONG = dict(GOOD, tier="[0.4, 0.4, 0.2]", fanout=4, weekday="[1.6, 1.5, 1, 1, 1, 1, 1]", hours=FLAT,
+             delivered=0.8, refunded=0.2, amount=47, basket="amount * 2")
+DECLARED = ("weekend", "basket mean", "rhythm", "orders per customer", "refunds", "income drives basket", "tiers",
+            "amounts")
+
+
+def write(tmp: Path, name: str, **values: object) -> Path:
+    path = tmp / f"{name}.yaml"
+    path.write_text(BASE.format(**values), encoding="utf-8")
+    return path
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "pii_gen.py"), *args], capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> tuple[Path, Path]:
+    """(schema file, its run as Parquet), once."""
+    tmp = tmp_path_factory.mktemp("val")
+    schema = write(tmp, "good", **GOOD)
+    schema_run.generate_schema(schema, out=str(tmp / "out"), format="parquet", workers=1)
+    return schema, tmp / "out"
+
+
+def copy(folder: Path, tmp: Path) -> Path:
+    out = tmp / f"copy_{uuid.uuid4().hex[:6]}"
+    out.mkdir()
+    for f in folder.iterdir():
+        (out / f.name).write_bytes(f.read_bytes())
+    return out
+
+
+def edit(folder: Path, table: str, change) -> None:
+    path = folder / f"{table}.parquet"
+    pq.write_table(change(pq.read_table(path)), path)
+
+
+def replace(t: pa.Table, column: str, values) -> pa.Table:
+    i = t.column_names.index(column)
+    return t.set_column(i, t.schema.field(column), pa.array(values, t.schema.field(column).type))
+
+
+def test_good_run_passes_every_constraint_and_target(run) -> None:
+    schema, out = run
+    report = validate_schema(schema, out)
+    assert report.ok and report.score == 100.0, [(c.name, c.figure, c.threshold) for c in report.failed]
+    names = {(c.group, c.name) for c in report.checks}
+    for name in DECLARED:
+        assert ("targets", name) in names
+    for name in ("unique orders.order_id", "unique (orders.customer_id, orders.line)",
+                 "fk orders.customer_id -> customers.customer_id", "range orders.amount min 0",
+                 "inequality orders.shipped_at >= orders.ordered_at",
+                 "check orders.quantity * orders.unit_price == orders.line_total"):
+        assert ("constraints", name) in names
+    auto = {c.name for c in report.checks if c.group == "auto targets"}
+    assert {"weights customers.tier", "weights orders.status", "distribution customers.income",
+            "distribution orders.amount", "fanout orders mean", "fanout orders dispersion",
+            "series orders.ordered_at by weekday", "series orders.ordered_at by hour"} <= auto
+    rows = report.rows["orders"]
+    assert report.check("constraints", "unique orders.order_id").metrics == {
+        "violations": 0, "total": rows, "constraint": 0}
+    # measured values sit where the file says
+    assert 2.8 < report.check("targets", "orders per customer").metrics["value"] < 3.2
+    assert report.check("targets", "income drives basket").metrics["value"] > 0.3
+
+
+@pytest.mark.parametrize("broken, table, change", [
+    ("unique orders.order_id", "orders",
+     lambda t: replace(t, "order_id", np.r_[2, t.column("order_id").to_numpy()[1:]])),
+    ("unique (orders.customer_id, orders.line)", "orders",
+     lambda t: replace(t, "line", np.zeros(t.num_rows, dtype=np.int64))),
+    ("fk orders.customer_id -> customers.customer_id", "orders",
+     lambda t: replace(t, "customer_id", np.r_[10**9, t.column("customer_id").to_numpy()[1:]])),
+    ("range orders.amount min 0", "orders",
+     lambda t: replace(t, "amount", np.r_[-1.0, t.column("amount").to_numpy()[1:]])),
+    ("inequality orders.shipped_at >= orders.ordered_at", "orders",
+     lambda t: replace(t, "shipped_at", pc.subtract(t.column("ordered_at").combine_chunks(),
+                                                    pa.scalar(3600_000_000, pa.duration("us"))))),
+    ("check orders.quantity * orders.unit_price == orders.line_total", "orders",
+     lambda t: replace(t, "line_total", pc.add(t.column("line_total"), 0.01))),
+])  # fmt: skip
+def test_each_constraint_fails_on_data_broken_on_purpose(run, tmp_path, broken, table, change) -> None:
+    schema, out = run
+    folder = copy(out, tmp_path)
+    edit(folder, table, change)
+    report = validate_schema(schema, folder)
+    assert not report.ok
+    assert [c.name for c in report.failed if c.group == "constraints"] == [broken]
+    assert report.check("constraints", broken).metrics["violations"] >= 1
+
+
+def test_every_metric_fails_when_another_generator_made_the_data(run, tmp_path) -> None:
+    schema, _ = run
+    wrong = write(tmp_path, "wrong", **WRONG)
+    schema_run.generate_schema(wrong, out=str(tmp_path / "wrong"), format="csv", workers=1)
+    report = validate_schema(schema, tmp_path / "wrong")  # CSV read back with the schema's types
+    failed = {c.name for c in report.failed}
+    assert set(DECLARED) <= failed, [(c.name, c.figure) for c in report.checks if c.name in DECLARED]
+    assert {"weights customers.tier", "weights orders.status", "distribution orders.amount", "fanout orders mean",
+            "series orders.ordered_at by weekday", "series orders.ordered_at by hour"} <= failed
+    assert not any(c.group == "constraints" for c in report.failed)  # the rows still keep the rules
+    # ... while its own file's automatic targets hold on it
+    own = validate_schema(wrong, tmp_path / "wrong")
+    assert [c.name for c in own.checks if c.group == "auto targets" and c.status != "pass"] == []
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_small_runs_do_not_fail_automatic_targets_by_chance(tmp_path, seed) -> None:
+    small = write(tmp_path, "small", **dict(GOOD, customers=40))
+    text = small.read_text().replace("seed: 11", f"seed: {seed}").split("targets:")[0]  # automatic ones only
+    small.write_text(text, encoding="utf-8")
+    schema_run.generate_schema(small, out=str(tmp_path / "o"), format="parquet", workers=1)
+    report = validate_schema(small, tmp_path / "o")
+    assert [c.name for c in report.checks if c.group == "auto targets" and c.status != "pass"] == []
+    assert len([c for c in report.checks if c.group == "auto targets"]) >= 8
+
+
+def test_effect_lift_from_the_data_and_the_effect(tmp_path) -> None:
+    """Effects are measured from rows and their definition: data with a rate x2.5 and amounts x0.8 inside
+    a window (made here from a plain run) pass; the plain run fails both lifts."""
+    plain = write(tmp_path, "plain", **GOOD)
+    schema_run.generate_schema(plain, out=str(tmp_path / "plain"), format="parquet", workers=1)
+    effects = ("effects:\n"
+               "  - {name: sale, table: orders, time: ordered_at, window: {start: 2024-11-01, end: 2024-11-30}, "
+               "rate: 2.5}\n"
+               "  - {name: discount, table: orders, time: ordered_at, window: {start: 2024-03-01, end: 2024-03-31}, "
+               "column: amount, multiply: 0.8}\n"
+               "  - {name: keyed, table: orders, time: ordered_at, window: {start: 2024-06-01, end: 2024-06-30}, "
+               "where: \"lookup(customer_id, customers.region) == 'south'\", column: basket, add: 25}\n")
+    schema = tmp_path / "effects.yaml"
+    schema.write_text(plain.read_text().replace("constraints:", effects + "constraints:")
+                      + "  - {name: sale lift, metric: effect_lift, effect: sale, between: [2.2, 2.8]}\n",
+                      encoding="utf-8")
+    before = validate_schema(schema, tmp_path / "plain")
+    assert {"sale lift", "effect sale lift", "effect discount lift", "effect keyed lift"} <= {c.name for c in
+                                                                                             before.failed}
+    folder = copy(tmp_path / "plain", tmp_path)
+    customers = pq.read_table(folder / "customers.parquet")
+    south = set(np.asarray(customers.column("customer_id"))[np.asarray(customers.column("region")) == "south"])
+
+    def apply(t: pa.Table) -> pa.Table:
+        ts = t.column("ordered_at").to_numpy().astype("datetime64[D]")
+        sale = (ts >= np.datetime64("2024-11-01")) & (ts <= np.datetime64("2024-11-30"))
+        march = (ts >= np.datetime64("2024-03-01")) & (ts <= np.datetime64("2024-03-31"))
+        june = (ts >= np.datetime64("2024-06-01")) & (ts <= np.datetime64("2024-06-30")) & np.isin(
+            t.column("customer_id").to_numpy(), list(south))
+        t = replace(t, "amount", np.where(march, t.column("amount").to_numpy() * 0.8, t.column("amount").to_numpy()))
+        t = replace(t, "basket", np.where(june, t.column("basket").to_numpy() + 25, t.column("basket").to_numpy()))
+        inside = t.filter(pa.array(sale))
+        extra = pa.concat_tables([inside, inside.slice(0, inside.num_rows // 2)])  # 1.5 more copies: x2.5
+        extra = replace(extra, "order_id", np.arange(extra.num_rows) + 10**7)
+        extra = replace(extra, "line", np.arange(extra.num_rows) + 10**4)
+        return pa.concat_tables([t, extra])
+
+    edit(folder, "orders", apply)
+    after = validate_schema(schema, folder)
+    lifts = {c.name: c for c in after.checks if "lift" in c.name}
+    assert all(c.status == "pass" for c in lifts.values()), [(c.name, c.figure, c.threshold) for c in lifts.values()]
+    assert 2.2 < lifts["sale lift"].metrics["value"] < 2.8
+    assert abs(lifts["effect discount lift"].metrics["value"] - 0.8) < 0.03
+    assert abs(lifts["effect keyed lift"].metrics["value"] - 25) < 5
+
+
+def test_a_fail_constraint_stops_the_run_with_exit_1_and_no_output(tmp_path) -> None:
+    schema = tmp_path / "s.yaml"
+    schema.write_text(BASE.format(**GOOD).replace("range: {column: orders.amount, min: 0}",
+                                                  "range: {column: orders.amount, min: 35}"), encoding="utf-8")
+    done = cli("generate", "--schema", str(schema), "--out", str(tmp_path / "out"), "--workers", "2", "-q")
+    assert done.returncode == 1, done.stderr
+    assert "constraints.3: range orders.amount min 35 is broken by" in done.stderr
+    assert not (tmp_path / "out").exists() and [p.name for p in tmp_path.iterdir()] == ["s.yaml"]
+    # on_violation: report counts the rows into the manifest instead, and validate warns
+    schema.write_text(schema.read_text().replace("min: 35}", "min: 35}\n    on_violation: report"), encoding="utf-8")
+    done = cli("generate", "--schema", str(schema), "--out", str(tmp_path / "out"), "-q", "--format", "parquet")
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    amounts = pq.read_table(tmp_path / "out" / "orders.parquet").column("amount").to_numpy()
+    assert manifest["constraints"] == [{"constraint": 3, "rule": "range orders.amount min 35",
+                                        "violations": int((amounts < 35).sum())}]
+    assert manifest["constraints"][0]["violations"] > 100
+    check = validate_schema(schema, tmp_path / "out").check("constraints", "range orders.amount min 35")
+    assert check.status == "warn" and check.metrics["violations"] == int((amounts < 35).sum())
+
+
+def test_exit_codes_json_and_html(run, tmp_path) -> None:
+    schema, out = run
+    js, page = tmp_path / "r.json", tmp_path / "r.html"
+    done = cli("validate", str(out), "--schema", str(schema), "--json", str(js), "--html", str(page))
+    assert done.returncode == 0, done.stderr
+    assert "Quality score 100.0/100" in done.stdout and "rows in 2 tables of schema val" in done.stdout
+    data = json.loads(js.read_text())
+    assert data["ok"] is True and data["score"] == 100.0 and data["schema"] == "val"
+    weekend = next(c for c in data["checks"] if c["name"] == "weekend")
+    assert weekend["group"] == "targets" and weekend["weight"] == 1.0
+    assert weekend["metrics"]["allowed"] == [0.33, 0.40] and 0.33 <= weekend["metrics"]["value"] <= 0.40
+    html = page.read_text()
+    assert html.count("<svg") >= 5 and "<img" not in html
+    for caption in ("orders.ordered_at: share by weekday vs expected", "orders.ordered_at: share by hour",
+                    "orders per customers: children per parent vs fanout", "customers.tier: shares vs declared"):
+        assert caption in html
+    broken = copy(out, tmp_path)
+    edit(broken, "orders", lambda t: replace(t, "amount", np.r_[-1.0, t.column("amount").to_numpy()[1:]]))
+    done = cli("validate", str(broken), "--schema", str(schema), "-q", "--json", str(js))
+    assert done.returncode == 1 and json.loads(js.read_text())["ok"] is False
+    assert cli("validate", str(out), "--schema", str(schema), "-q", "--min-score", "101").returncode == 2
+    missing = cli("validate", str(tmp_path / "nothing"), "--schema", str(schema))
+    assert missing.returncode == 2 and missing.stderr.startswith("pii_gen: error: ")
+    assert cli("validate", str(out), "--schema", str(tmp_path / "none.yaml")).returncode == 2
+
+
+def test_effect_window_plot(tmp_path) -> None:
+    plain = write(tmp_path, "plain", **GOOD)
+    text = plain.read_text().replace("constraints:", "effects:\n  - {name: sale, table: orders, time: ordered_at, "
+                                     "window: {start: 2024-11-01, end: 2024-11-30}, rate: 2.5}\nconstraints:")
+    (tmp_path / "e.yaml").write_text(text, encoding="utf-8")
+    schema_run.generate_schema(plain, out=str(tmp_path / "o"), format="parquet", workers=1)
+    from pii_gen.validate.html import render
+
+    report = validate_schema(tmp_path / "e.yaml", tmp_path / "o")
+    page = render(report, report.plots["svg"])
+    assert "effect sale: rows per day, window shaded" in page and 'class="window"' in page
+
+
+def test_population_checks_beside_the_schema(tmp_path) -> None:
+    text = """\
+version: 1
+seed: 5
+population: {size: 400, pii_mode: PII}
+tables:
+  people:
+    kind: entity
+    from: population
+    key: id
+    columns:
+      id: {gen: sequence}
+      ssn: {gen: person, field: ssn}
+      phone: {gen: person, field: phone}
+      email: {gen: person, field: email}
+constraints:
+  - unique: people.ssn
+"""
+    for mode in ("strict", "realistic"):
+        (tmp_path / f"{mode}.yaml").write_text(text.replace("PII", mode), encoding="utf-8")
+        schema_run.generate_schema(tmp_path / f"{mode}.yaml", out=str(tmp_path / mode), format="csv", workers=1)
+    report = validate_schema(tmp_path / "strict.yaml", tmp_path / "strict")
+    population = {c.name: c.status for c in report.checks if c.group == "population"}
+    assert population == {"SSN structure and non-issuability: people.ssn": "pass",
+                          "phone structure (NANP): people.phone": "pass",
+                          "e-mail domain policy: people.email": "pass"}
+    assert report.ok
+    # realistic identifiers held to strict rules: every person column fails
+    held = validate_schema(tmp_path / "realistic.yaml", tmp_path / "realistic", pii_mode="strict")
+    assert {c.name for c in held.failed} == set(population)
+
+
+def test_validate_db_on_postgresql(run, tmp_path) -> None:
+    from pii_gen import api
+    from pii_gen.config import build_config
+    from pii_gen.db.loaders import connect
+    from pii_gen.db.url import parse
+
+    schema, _ = run
+    url = server_url("PII_GEN_TEST_POSTGRES_URL")
+    ns = f"v_{uuid.uuid4().hex[:10]}"
+    try:
+        api.generate_schema(schema, build_config({}, db=url, db_schema=ns, workers=1, quiet=True))
+        done = cli("validate", "--db", url, "--db-schema", ns, "--schema", str(schema), "--json",
+                   str(tmp_path / "r.json"))
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+        data = json.loads((tmp_path / "r.json").read_text())
+        assert data["score"] == 100.0 and data["rows"]["orders"] > 5000
+        conn = connect(parse(url), ns)
+        conn.execute(f"UPDATE {conn.table('orders')} SET amount = -5 WHERE order_id <= 3")
+        conn.commit()
+        conn.close()
+        report = validate_schema(schema, db=url, db_schema=ns)
+        assert [c.name for c in report.failed] == ["range orders.amount min 0"]
+        assert report.check("constraints", "range orders.amount min 0").metrics["violations"] == 3
+    finally:
+        conn = connect(parse(url), ns)
+        conn.execute(f"DROP SCHEMA IF EXISTS {conn.dialect.q(ns)} CASCADE")
+        conn.commit()
+        conn.close()
