@@ -40,13 +40,16 @@ def window_us(start: Any, end: Any) -> tuple[int, int]:
 
 
 def bounds_us(values: pa.Array, end: bool) -> np.ndarray:
-    """A column of window bounds (dates, timestamps or ISO text) in microseconds; an end date counts its day."""
-    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-        dated = bool(len(values)) and pc.all(pc.equal(pc.utf8_length(values), 10)).as_py()
-        values = pc.cast(pc.cast(values, pa.timestamp("us")), pa.date32()) if dated else \
-            pc.cast(values, pa.timestamp("us"))
+    """A column of window bounds (dates, timestamps or ISO text) in microseconds; an end date (an ISO date
+    of text) covers its whole day."""
+    day = np.zeros(len(values), dtype=bool)
+    if pa.types.is_date(values.type):
+        day[:] = True
+    elif pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        day = np.asarray(pc.fill_null(pc.equal(pc.utf8_length(values), 10), False).to_numpy(zero_copy_only=False),
+                         dtype=bool)
     us = pc.cast(pc.cast(values, pa.timestamp("us")), pa.int64()).to_numpy(zero_copy_only=False)
-    return us + _DAY_US if end and pa.types.is_date(values.type) else us
+    return us + _DAY_US * (day & end)
 
 
 def draw_rated(edges: np.ndarray, mass: np.ndarray, windows: tuple[np.ndarray, np.ndarray, np.ndarray], unit: int,
