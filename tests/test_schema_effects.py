@@ -281,8 +281,8 @@ def test_the_ledger_loads_into_a_database_with_its_tables(tmp_path: Path) -> Non
     try:
         api.generate_schema(path, build_config({}, db=url, db_schema=db_schema, workers=1))
         files = run(data, tmp_path / "o")
-        rows = conn.execute(f"SELECT effect, row_key, {conn.dialect.q('column')}, original FROM {conn.table('_effects')} "
-                            "ORDER BY CAST(row_key AS BIGINT)")
+        rows = conn.execute(f"SELECT effect, row_key, {conn.dialect.q('column')}, original "
+                            f"FROM {conn.table('_effects')} ORDER BY CAST(row_key AS BIGINT)")
         want = files.execute("SELECT effect, row_key, \"column\", original FROM _effects "
                              "ORDER BY CAST(row_key AS BIGINT)").fetchall()
         assert len(want) > 20 and [tuple(r) for r in rows] == want
@@ -342,6 +342,6 @@ def test_bad_effects_are_one_line_errors_before_any_row(change: dict, message: s
 def test_a_table_cannot_take_the_ledgers_name() -> None:
     data = copy.deepcopy(BASE)
     data["tables"]["_effects"] = {"kind": "entity", "rows": 1, "columns": {"n": {"gen": "sequence"}}}
-    with pytest.raises(SchemaError, match=r"^<schema>:1: tables\._effects: _effects is the name of the effects ledger a run "
-                                          "writes$"):
+    with pytest.raises(SchemaError, match=r"^<schema>:1: tables\._effects: _effects is the name of the effects "
+                                          "ledger a run writes$"):
         checked(data)
