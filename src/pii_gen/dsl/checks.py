@@ -543,7 +543,7 @@ def _check_rate(schema: Schema, effect: Any, path: tuple[Any, ...]) -> None:
     table = schema.tables[effect.table]
     if table.from_ is not None:
         raise Problem(path + ("rate",), f"table {effect.table} is the population's (from: {table.from_}): its rows "
-                                        "are people or households, which a rate cannot add")
+                                        "are the population's, which a rate cannot add to")
     col = table.columns.get(effect.time)
     if col is None or col.gen not in ("datetime_series", "datetime"):
         raise Problem(path + ("time",), f"a rate draws the times: {effect.table}.{effect.time} must be a "
