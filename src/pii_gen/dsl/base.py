@@ -151,6 +151,8 @@ class Context:
     step: int = -1
     #: (column, step) -> the rows a ``noise`` step changed in this block.
     noise: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    #: (column, step) -> the rows a ``label: true`` modifier step changed in this block, and their values before.
+    labels: dict[tuple[str, int], tuple[np.ndarray, pa.Array]] = field(default_factory=dict)
 
     def groups(self, n: int) -> np.ndarray:
         """Each row's parent number within the block (children of one parent are contiguous)."""

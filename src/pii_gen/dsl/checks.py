@@ -5,13 +5,14 @@ cycles, expressions (names and kinds), keys and uniqueness. All of them run befo
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
 
 from ..variability.registry import noise_type
 from .base import GENERATORS, MODIFIERS, Expr, type_kind
-from .expr import ExprError, Scope, check as check_expr, parse
+from .expr import ExprError, Scope, check as check_expr, names as names_in, parse
 from .fanout import expressions as fanout_expressions
 from .model import HOUSEHOLDS, Schema, Table
 from .modifiers import SIBLINGS, column_kind, noise_kind
@@ -475,28 +476,7 @@ def _qualified(schema: Schema, text: str, path: tuple[Any, ...]) -> None:
 
 
 def _check_sections(schema: Schema, all_kinds: dict[str, dict[str, str]]) -> None:
-    names = set()
-    for i, effect in enumerate(schema.effects):
-        path = ("effects", i)
-        if effect.name in names:
-            raise Problem(path + ("name",), f"a second effect named '{effect.name}'")
-        names.add(effect.name)
-        _column(schema, effect.table, path + ("table",))
-        for key in ("time", "column"):
-            if getattr(effect, key) is not None:
-                _column(schema, f"{effect.table}.{getattr(effect, key)}", path + (key,))
-        scope = _table_scope(schema, effect.table, all_kinds)
-        if effect.where is not None:
-            _expr(effect.where, scope, path + ("where",))
-        if effect.source is not None:
-            _column(schema, effect.source.table, path + ("source", "table"))
-            for key in ("start", "end", "value"):
-                if getattr(effect.source, key) is not None:
-                    _column(schema, f"{effect.source.table}.{getattr(effect.source, key)}", path + ("source", key))
-        for key in ("multiply", "add"):
-            value = getattr(effect, key)
-            if isinstance(value, str) and not (value == "value" and effect.source is not None):
-                _expr(value, scope, path + (key,))
+    names = _check_effects(schema, all_kinds)
     for i, constraint in enumerate(schema.constraints):
         path = ("constraints", i)
         if constraint.unique is not None:
@@ -520,3 +500,169 @@ def _check_sections(schema: Schema, all_kinds: dict[str, dict[str, str]]) -> Non
             _column(schema, target.parent, path + ("parent",))
         if target.effect is not None and target.effect not in names:
             raise Problem(path + ("effect",), f"no effect named '{target.effect}'")
+
+
+#: What an effect may time its rows by, and what a column effect may change.
+_TIMES = {"date", "timestamp", "any"}
+_NUMBERS = {"int", "float", "any"}
+#: The most rows (at scale 1) a table whose rows are an effect's windows may have.
+SOURCE_ROWS = 100_000
+#: The ledger's table name (a run that labels anything writes it beside the file's tables).
+LEDGER = "_effects"
+
+
+def _iso(value: Any) -> bool:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return True
+    try:
+        (dt.date.fromisoformat if len(str(value)) == 10 else dt.datetime.fromisoformat)(str(value))
+        return True
+    except ValueError:
+        return False
+
+
+def _check_effects(schema: Schema, all_kinds: dict[str, dict[str, str]]) -> set[str]:
+    """Each effect names a table, columns and windows it can act on (section 5); the names of the effects."""
+    names: set[str] = set()
+    tables = schema.tables
+    if LEDGER in tables:
+        raise Problem(("tables", LEDGER), f"{LEDGER} is the name of the effects ledger a run writes")
+    for i, effect in enumerate(schema.effects):
+        path = ("effects", i)
+        if effect.name in names:
+            raise Problem(path + ("name",), f"a second effect named '{effect.name}'")
+        names.add(effect.name)
+        _column(schema, effect.table, path + ("table",))
+        table = tables[effect.table]
+        if table.kind == "vocab":
+            raise Problem(path + ("table",), f"table {effect.table} is a vocab table: effects change entity and "
+                                             "fact tables")
+        kinds_here = dict(all_kinds[effect.table])
+        link = parent_column(schema, table)
+        if link:
+            kinds_here[link] = "any"
+        protected = set(table.keys) | {link} | {c for c, col in table.columns.items() if col.gen == "ref"}
+        for key in ("time", "column"):
+            value = getattr(effect, key)
+            if value is not None and value not in kinds_here:
+                raise Problem(path + (key,), f"table {effect.table} has no column '{value}'")
+        scope = _table_scope(schema, effect.table, all_kinds)
+        if effect.where is not None and _expr(effect.where, scope, path + ("where",)) not in ("bool", "any"):
+            raise Problem(path + ("where",), "must be a condition (true or false)")
+        if effect.source is not None:
+            _check_source(schema, effect, kinds_here, all_kinds, path + ("source",))
+        for key in ("multiply", "add"):
+            value = getattr(effect, key)
+            if value == "value" and effect.source is not None:
+                if effect.source.value is None:
+                    raise Problem(path + (key,), "takes the source's value: name it with source.value")
+            elif isinstance(value, str) and _expr(value, scope, path + (key,)) not in _NUMBERS:
+                raise Problem(path + (key,), "must be a number")
+        if kinds_here[effect.time] not in _TIMES:
+            raise Problem(path + ("time",), f"{effect.table}.{effect.time} is {kinds_here[effect.time]}: the time "
+                                            "column must be a date or timestamp")
+        if effect.column is not None:
+            if effect.column in protected:
+                raise Problem(path + ("column",), f"{effect.column} is a key or a foreign key: effects never change "
+                                                  "those")
+            if kinds_here[effect.column] not in _NUMBERS:
+                raise Problem(path + ("column",), f"{effect.table}.{effect.column} is {kinds_here[effect.column]}: "
+                                                  "a column effect multiplies or adds to numbers")
+        if effect.window is not None and _instant(effect.window.start) > _instant(effect.window.end):
+            raise Problem(path + ("window", "end"), "must not be before start")
+        if effect.rate is not None:
+            _check_rate(schema, effect, path)
+    return names
+
+
+def _instant(value: Any) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+
+
+def _check_source(schema: Schema, effect: Any, kinds_here: dict[str, str], all_kinds: dict[str, dict[str, str]],
+                  path: tuple[Any, ...]) -> None:
+    """A source of windows is a vocab table (each row a window) with time bounds, a numeric value and ``on``
+    columns of both tables."""
+    src = effect.source
+    if src.table not in schema.tables:
+        raise Problem(path + ("table",), f"no table named '{src.table}'")
+    vocab = schema.tables[src.table]
+    small = vocab.kind == "vocab" or (vocab.rows is not None and vocab.rows <= SOURCE_ROWS and vocab.parent is None
+                                      and vocab.from_ is None)
+    if not small:
+        raise Problem(path + ("table",), f"table {src.table} is not a vocab table or a rows: table of at most "
+                                         f"{SOURCE_ROWS} rows: windows come from a small table (one row per window)")
+    if _reaches(schema, src.table, effect.table):
+        raise Problem(path + ("table",), f"table {src.table} is made from {effect.table}: its rows cannot also be "
+                                         f"the windows that change {effect.table}")
+    if vocab.kind != "vocab" and effect.rate is not None and not src.on:
+        raise Problem(path + ("table",), "a rate without on: grows the table's rows before any is made: its "
+                                         "windows come from a vocab table")
+    if vocab.file is not None:
+        return  # its columns are known once the file is read (checked again then)
+    theirs = all_kinds[src.table]
+    for key in ("start", "end", "value"):
+        column = getattr(src, key)
+        if column is None:
+            continue
+        if column not in theirs:
+            raise Problem(path + (key,), f"table {src.table} has no column '{column}'")
+        kind = theirs[column]
+        if key == "value" and kind not in _NUMBERS:
+            raise Problem(path + (key,), f"{src.table}.{column} is {kind}: a window's value is a number")
+        if key != "value":
+            if kind not in _TIMES | {"string"}:
+                raise Problem(path + (key,), f"{src.table}.{column} is {kind}: a window bound is a date or timestamp")
+            for j, row in enumerate(vocab.data or []):
+                if column in row and not _iso(row[column]):
+                    raise Problem(("tables", src.table, "data", j, column),
+                                  f"'{row[column]}' is not an ISO date or timestamp (a window bound of effect "
+                                  f"{effect.name})")
+    for mine, other in src.on.items():
+        if mine not in kinds_here:
+            raise Problem(path + ("on", mine), f"table {effect.table} has no column '{mine}'")
+        if other not in theirs:
+            raise Problem(path + ("on", mine), f"table {src.table} has no column '{other}'")
+        a, b = kinds_here[mine], theirs[other]
+        if "any" not in (a, b) and a != b and not {a, b} <= {"int", "float"}:
+            raise Problem(path + ("on", mine), f"{effect.table}.{mine} is {a}, {src.table}.{other} is {b}: "
+                                               "keys of one kind match")
+
+
+def _reaches(schema: Schema, start: str, goal: str) -> bool:
+    """Whether making table ``start`` needs table ``goal`` (through parents, refs and choices)."""
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name == goal:
+            return True
+        if name not in seen and name in schema.tables:
+            seen.add(name)
+            todo += [t for t, _ in _edges(schema, name, schema.tables[name])]
+    return False
+
+
+def _check_rate(schema: Schema, effect: Any, path: tuple[Any, ...]) -> None:
+    """A rate effect draws its table's times (and grows its rows): the table has a row count of its own, the
+    time column is a series or a datetime over literal bounds, and what decides which rows it covers is made
+    before the times."""
+    table = schema.tables[effect.table]
+    if table.from_ is not None:
+        raise Problem(path + ("rate",), f"table {effect.table} is the population's (from: {table.from_}): its rows "
+                                        "are the population's, which a rate cannot add to")
+    col = table.columns.get(effect.time)
+    if col is None or col.gen not in ("datetime_series", "datetime"):
+        raise Problem(path + ("time",), f"a rate draws the times: {effect.table}.{effect.time} must be a "
+                                        "datetime_series or datetime column")
+    bounds = col.within or () if col.gen == "datetime_series" else (col.start, col.end)
+    if any(isinstance(b, Expr) for b in bounds):
+        raise Problem(path + ("time",), f"a rate weighs one density: {effect.table}.{effect.time} needs literal "
+                                        "bounds, not expressions")
+    names = list(table.columns)
+    earlier = set(names[:names.index(effect.time)]) | {parent_column(schema, table)}
+    used = (names_in(effect.where) if effect.where else set()) | set(effect.source.on if effect.source else ())
+    late = sorted(n for n in used if n not in earlier and n in table.columns)
+    if late:
+        raise Problem(path + ("where" if effect.where and late[0] in names_in(effect.where) else "source",),
+                      f"'{late[0]}' comes after {effect.time}: a rate decides which rows it covers from the "
+                      "columns made before the times")

@@ -243,6 +243,8 @@ class Outliers(Modifier):
         hit = rng.random(n) < as_numpy(ctx.value(self.params.rate, n))
         f = as_numpy(ctx.value(self.params.factor, n))
         scale = np.where(hit, f if self.params.mode == "spike" else 1.0 / np.asarray(f), 1.0)
+        if self.params.label:
+            ctx.labels[(ctx.column, ctx.step)] = (np.flatnonzero(hit & np.asarray(values.is_valid())), values)
         return _like(_numbers(values) * scale, values)
 
 
@@ -250,6 +252,7 @@ class NoiseParams(Params):
     type: Literal["typo", "name_variant", "missing", "format", "wrong_value"]
     rate: Rate
     kind: Literal[tuple(k for k in KINDS if k != "id")] | None = None  # type: ignore[valid-type]
+    label: bool = False
 
 
 class Noise(Modifier):
@@ -259,7 +262,8 @@ class Noise(Modifier):
     name = "noise"
     Params = NoiseParams
     summary = ("the population's noise (`type: typo|name_variant|missing|format|wrong_value`, `rate`) on values of "
-               "`kind` (a population column kind; default: the person field's, else by the values), logged")
+               "`kind` (a population column kind; default: the person field's, else by the values), logged; "
+               "`label` records the rows changed")
     engine = True
 
     def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:

@@ -35,6 +35,7 @@ from ...dsl.generators._arrow import weighted_indices
 from ...dsl.generators.keys import Sequence as SequenceGen, permute
 from ...dsl.model import Schema, Table
 from ...errors import SchemaError
+from .effects import Effects, Piece, ledger
 from .gather import by_block
 from .noise import Noiser, column_kind, step_kind
 from .population import Population
@@ -43,6 +44,8 @@ from .population import Population
 BLOCK_SIZE = 10_000
 #: Where a block's rows keep their parent rows' (table, positions) beside the ref columns': no column's name.
 PARENT = "#parent"
+#: The stream a rate effect's extra children are drawn from: a name no column can have.
+RATE = "#rate"
 #: Rows of other tables' blocks a process keeps for refs and lookups (recent blocks first).
 CACHE_ROWS = 2_000_000
 
@@ -56,11 +59,13 @@ class Block:
     refs: dict[str, tuple[str, np.ndarray]] = field(default_factory=dict)
     #: (column, modify step) -> the rows a ``noise`` step changed (what a ledger lists, what the manifest counts).
     noise: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    #: This block's rows of the ledger (see :mod:`.effects`), None when nothing in it is labelled.
+    ledger: pa.Table | None = None
 
 
 def unsupported(schema: Schema) -> list[str]:
     """What this engine does not generate yet, one ``path: what`` line each (refused before any row exists)."""
-    out = [f"effects.{i}: effects are not applied yet" for i in range(len(schema.effects))]
+    out: list[str] = []
     sized = schema.population is not None and schema.population.size is not None
     for name, table in schema.tables.items():
         here = f"tables.{name}"
@@ -123,7 +128,9 @@ class Engine:
         self._prefixes: dict[tuple[str, str | None], Schema] = {}
         self._noise: Noiser | None = None
         self._vocab_noise: dict[str, dict[tuple[str, int], np.ndarray]] = {}
+        self._vocab_labels: dict[str, dict[tuple[str, int], tuple[np.ndarray, pa.Array]]] = {}
         self.vocab: dict[str, pa.Table] = {}
+        self.effects = Effects(schema, self.vocab, seed, self._whole)
         for name in self.order:
             if schema.tables[name].kind == "vocab":
                 self.vocab[name] = self._vocab(name)
@@ -132,10 +139,12 @@ class Engine:
     def counting(cls, schema: Schema, seed: int, scale: float, block_size: int = BLOCK_SIZE) -> Engine:
         """An engine whose row counts per block are drawn here (what the plan stores for every process)."""
         rows: dict[str, list[int]] = {}
-        positional = [t for t in schema.tables.values() if t.kind != "vocab" and t.parent is None
+        positional = [name for name, t in schema.tables.items() if t.kind != "vocab" and t.parent is None
                       and t.from_ != "households"]
-        blocks = max([1] + [-(-scaled_rows(schema, t, scale) // block_size) for t in positional])
         engine = cls(schema, seed, {}, block_size, people=people(schema, scale))
+        totals = {name: int(round(scaled_rows(schema, schema.tables[name], scale) * engine.effects.growth(name)))
+                  for name in positional}
+        blocks = max([1] + [-(-total // block_size) for total in totals.values()])
         if any(t.from_ == "households" for t in schema.tables.values()):
             blocks = max(blocks, engine.people.blocks)
         # Every table without a parent first: its counts need no rows, and a positional ref to a table generated
@@ -147,7 +156,7 @@ class Engine:
             elif table.from_ == "households":
                 rows[name] = engine._household_rows(name, table, scale, blocks)
             elif table.parent is None:
-                total = scaled_rows(schema, table, scale)
+                total = totals[name]
                 rows[name] = [max(0, min(block_size, total - k * block_size)) for k in range(blocks)]
         for name in engine.order:
             if schema.tables[name].parent is not None:
@@ -197,17 +206,30 @@ class Engine:
         for cname, col in table.columns.items():
             ctx.columns[cname] = column_block(cname, col, data.num_rows, ctx)
         self._vocab_noise[name] = ctx.noise
+        self._vocab_labels[name] = ctx.labels
         return pa.table(ctx.columns)
 
     def counts(self, table: str, block: int) -> np.ndarray:
-        """Each parent row's number of children in a parent block (drawn before any child value)."""
+        """Each parent row's number of children in a parent block (drawn before any child value); a table's
+        global rate effects scale each parent's expected count by their growth (extra children drawn as
+        Poisson(count x (growth - 1)), or each child kept with probability growth below 1)."""
         spec = self.schema.tables[table]
         if expressions(spec.fanout):
-            return fanout_counts(self.schema, table, self.block(spec.parent, block).table, block, self.seed)
-        n = int(self.block_rows[spec.parent][block])
-        ctx = Context(seed=self.seed, table=table, block=block, first_row=0,
-                      calendar=(self.schema.calendar.start, self.schema.calendar.end))
-        return draw_counts(spec.fanout, n, stream(self.seed, table, FANOUT, block), ctx)
+            counts = fanout_counts(self.schema, table, self.block(spec.parent, block).table, block, self.seed)
+        else:
+            n = int(self.block_rows[spec.parent][block])
+            ctx = Context(seed=self.seed, table=table, block=block, first_row=0,
+                          calendar=(self.schema.calendar.start, self.schema.calendar.end))
+            counts = draw_counts(spec.fanout, n, stream(self.seed, table, FANOUT, block), ctx)
+        grow = self.effects.growth(table)
+        if grow == 1.0:
+            return counts
+        rng = stream(self.seed, table, RATE, block)
+        return counts + rng.poisson(counts * (grow - 1.0)) if grow > 1 else rng.binomial(counts, grow)
+
+    def rates(self, ctx: Context, n: int) -> Any:
+        """The rate effects' groups and windows of the time column being drawn (see :meth:`Effects.rates`)."""
+        return self.effects.rates(ctx, n)
 
     def block(self, table: str, block: int) -> Block:
         """Block ``block`` of ``table`` (from the cache when it was made lately in this process)."""
@@ -229,21 +251,43 @@ class Engine:
         spec = schema.tables[table]
         refs: dict[str, tuple[str, np.ndarray]] = {}
         noise: dict[tuple[str, int], np.ndarray] = {}
+        labels: dict[tuple[str, int], tuple[np.ndarray, pa.Array]] = {}
         if spec.kind == "vocab":
             whole = self.vocab[table]
-            return Block(whole, noise=self._vocab_noise.get(table, {})) if block == 0 else Block(whole.slice(0, 0))
+            if block:
+                return Block(whole.slice(0, 0))
+            pieces = self._labels(table, self._vocab_labels.get(table, {}))
+            return Block(whole, noise=self._vocab_noise.get(table, {}),
+                         ledger=ledger(table, pieces, whole, spec.keys, 0))
         first = int(self.firsts[table][block])
+        context = {**self._context(table, refs, noise), "labels": labels}
         if spec.parent is None:
             n = int(self.block_rows[table][block])
-            rows = table_block(schema, table, block, first, n, self.seed, **self._context(table, refs, noise))
+            rows = table_block(schema, table, block, first, n, self.seed, **context)
+        else:
+            parents = self.block(spec.parent, block).table
+            counts = self.counts(table, block)
+            owners = self.firsts[spec.parent][block] + np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+            refs[PARENT] = (spec.parent, owners)
+            rows = fact_block(schema, table, parents, counts, block, first, self.seed, **context)
+        if schema is not self.schema:  # a prefix of the columns, for a self ref's lookups: values before effects
             return Block(rows, refs, noise)
-        parents = self.block(spec.parent, block).table
-        counts = self.counts(table, block)
-        owners = self.firsts[spec.parent][block] + np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-        refs[PARENT] = (spec.parent, owners)
-        rows = fact_block(schema, table, parents, counts, block, first, self.seed,
-                          **self._context(table, refs, noise))
-        return Block(rows, refs, noise)
+        pieces = self._labels(table, labels)
+        if table in self.effects.by_table:
+            ctx = Context(seed=self.seed, table=table, block=block, first_row=first, calendar=(
+                schema.calendar.start, schema.calendar.end), **self._context(table, refs, noise))
+            rows, changed = self.effects.apply(table, rows, ctx)
+            pieces += changed
+        return Block(rows, refs, noise, ledger(table, pieces, rows, spec.keys, first))
+
+    def _labels(self, table: str, labels: dict[tuple[str, int], tuple[np.ndarray, pa.Array]]) -> list[Piece]:
+        """The ledger pieces of a block's labelled modifier steps, named ``MODIFIER:TABLE.COLUMN``."""
+        out = []
+        for (column, step), (rows, before) in labels.items():
+            (mod_name, _), = self.schema.tables[table].columns[column].modify[step]
+            out.append(Piece(f"{mod_name}:{table}.{column}", rows, column,
+                             before.take(pa.array(rows, pa.int64())).cast(pa.string())))
+        return out
 
     def _prefix(self, table: str, block: int, upto: str | None) -> Block:
         """Block ``block`` of ``table`` with its columns up to ``upto`` only (none: just the parent link): what a
@@ -334,6 +378,8 @@ class Engine:
         kinds = {c: column_kind(spec.columns[c]) if c in spec.columns else "" for c in ctx.columns}
         changed, touched = self._noise.apply(params, step_kind(col, params), values, rng, ctx, kinds)
         ctx.noise[(ctx.column, ctx.step)] = touched
+        if params.label:
+            ctx.labels[(ctx.column, ctx.step)] = (np.flatnonzero(touched), values)
         return changed
 
     def _person_ids(self, of: str | None, n: int, ctx: Context) -> np.ndarray:

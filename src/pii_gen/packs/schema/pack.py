@@ -25,6 +25,7 @@ from ...dsl.loader import dotted
 from ...dsl.model import Schema
 from ...errors import SchemaError
 from .constraints import check_block, row_rules
+from .effects import LEDGER, labelled, ledger_contract
 from .engine import BLOCK_SIZE, Engine, unsupported
 
 #: Rows per batch when the caller names none: ten blocks.
@@ -63,7 +64,8 @@ def with_data(schema: Schema, base: Path | None) -> Schema:
 
 def contract(schema: Schema, engine: Engine) -> dict[str, Table]:
     """The output tables in generation order: types from the declared ``type:`` or block 0's values, the
-    key as primary key, a foreign key per ref column and parent link."""
+    key as primary key, a foreign key per ref column and parent link; last the ledger ``_effects`` when
+    anything is labelled."""
     out = {}
     for name in engine.order:
         spec = schema.tables[name]
@@ -84,6 +86,8 @@ def contract(schema: Schema, engine: Engine) -> dict[str, Table]:
             keyish = cname in spec.keys or cname == link
             columns.append(Column(cname, arrow, nullable=not keyish, max_length=length))
         out[name] = Table(name, tuple(columns), ", ".join(spec.keys), tuple(fks), description=schema.name or "")
+    if labelled(schema):
+        out[LEDGER] = ledger_contract()
     return out
 
 
@@ -181,7 +185,13 @@ class SchemaRuntime:
         blocks = range(start_block, min(stop_block, self.engine.blocks))
         out = SchemaBatch()
         out.noise, out.violations = {}, {}
+        ledgers: dict[tuple[int, str], pa.Table] = {}
         for name, spec in self.plan.tables.items():
+            if name == LEDGER:  # block after block, each block's tables in generation order
+                parts = [ledgers[(k, t)] for k in blocks for t in self.engine.order if (k, t) in ledgers]
+                out[name] = (pa.concat_tables(parts).cast(spec.arrow_schema) if parts
+                             else spec.arrow_schema.empty_table())
+                continue
             mine = not per_table or name == only
             made = [self.engine.block(name, k) for k in blocks] if mine else []
             parts = [b.table for b in made]
@@ -193,7 +203,9 @@ class SchemaRuntime:
                  for c in spec.columns], schema=spec.arrow_schema)  # fmt: skip
             for index, bad in check_block(self.engine.schema, self.rules, name, out[name]).items():
                 out.violations[index] = out.violations.get(index, 0) + bad
-            for b in made:
+            for k, b in zip(blocks, made):
+                if b.ledger is not None:
+                    ledgers[(k, name)] = b.ledger
                 for (column, step), touched in b.noise.items():
                     key = (name, column, step)
                     out.noise[key] = out.noise.get(key, 0) + int(touched.sum())
