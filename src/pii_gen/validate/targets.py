@@ -503,6 +503,8 @@ class Targets:
             return None
         if effect.column is not None and not _literal(effect.multiply if effect.add is None else effect.add):
             return None
+        if effect.column is not None and self.schema.tables[effect.table].columns[effect.column].modify:
+            return None  # its modify steps (a seasonality, say) move the mean outside the window too
         made = self.lift(effect)
         if made is None:
             return None
