@@ -366,3 +366,28 @@ def test_validate_db_on_postgresql(run, tmp_path) -> None:
         conn.execute(f"DROP SCHEMA IF EXISTS {conn.dialect.q(ns)} CASCADE")
         conn.commit()
         conn.close()
+
+
+@pytest.mark.parametrize("seasonal", [False, True])
+def test_a_generated_column_effect_gets_an_automatic_lift_unless_its_column_has_modify_steps(tmp_path, seasonal):
+    """The engine's own effect, measured by validate: multiply 0.8 in June scores 0.8 within its tolerance; a
+    seasonality on the column moves its mean outside the window too, so no lift is claimed for it."""
+    text = BASE.format(**GOOD).replace("targets:\n", "effects:\n  - {name: june, table: orders, time: ordered_at, "
+                                       "window: {start: 2024-06-01, end: 2024-06-30}, column: amount, "
+                                       "multiply: 0.8, label: true}\ntargets:\n", 1)
+    if seasonal:
+        text = text.replace("mean: 40, sd: 10, min: 0}", "mean: 40, sd: 10, min: 0, modify: [{seasonality: "
+                            "{on: ordered_at, month: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1.3, 1.5], mode: multiply}}]}")
+        text = text.replace("between: [38, 42]", "between: [38, 46]").replace(
+            "metric: ks, table: orders, column: amount, max: 0.02", "metric: ks, table: orders, column: amount, max: 1")
+    schema = tmp_path / "fx.yaml"
+    schema.write_text(text, encoding="utf-8")
+    schema_run.generate_schema(schema, out=str(tmp_path / "out"), format="parquet", workers=1)
+    report = validate_schema(schema, tmp_path / "out")
+    lifts = [c for c in report.checks if c.name == "effect june lift"]
+    if seasonal:
+        assert lifts == []
+    else:
+        assert len(lifts) == 1 and lifts[0].status == "pass", (lifts[0].figure, lifts[0].threshold)
+        measured = float(lifts[0].figure.split()[1])  # "lift 0.7994 (expected 0.8)"
+        assert abs(measured - 0.8) < 0.02, lifts[0].figure
