@@ -110,9 +110,14 @@ def insert(conn: Connection, table: str, cols: str, rows: list[tuple]) -> None:
     cur.close()
 
 
-@pytest.fixture(params=["sqlite", "duckdb", "postgresql", "mariadb"])
+SERVERS = {"postgresql": "PII_GEN_TEST_POSTGRES_URL", "mariadb": "PII_GEN_TEST_MARIADB_URL",
+           "postgresql_odbc": "PII_GEN_TEST_POSTGRES_ODBC_URL", "mariadb_odbc": "PII_GEN_TEST_MARIADB_ODBC_URL"}
+
+
+@pytest.fixture(params=["sqlite", "duckdb", "postgresql", "mariadb", "postgresql_odbc", "mariadb_odbc"])
 def source(request, tmp_path) -> Iterator[tuple[str, str | None, str]]:
-    """(url, database schema, dialect) of a database holding the test schema, dropped afterwards."""
+    """(url, database schema, dialect) of a database holding the test schema, dropped afterwards; the
+    ``_odbc`` ones are made through the native driver and read through ODBC."""
     kind = request.param
     if kind in ("sqlite", "duckdb"):
         url = f"{kind}:///{tmp_path / ('s.' + kind)}"
@@ -121,7 +126,7 @@ def source(request, tmp_path) -> Iterator[tuple[str, str | None, str]]:
         conn.close()
         yield url, None, kind
         return
-    url = server_url({"postgresql": "PII_GEN_TEST_POSTGRES_URL", "mariadb": "PII_GEN_TEST_MARIADB_URL"}[kind])
+    url = server_url(SERVERS[kind.removesuffix("_odbc")])
     schema = f"imp_{uuid.uuid4().hex[:10]}"
     conn = connect(parse(url), schema)
     d = conn.dialect
@@ -133,7 +138,7 @@ def source(request, tmp_path) -> Iterator[tuple[str, str | None, str]]:
         conn.execute(f"SET search_path TO {d.q(schema)}")
     create(conn)
     try:
-        yield url, schema, d.name
+        yield (server_url(SERVERS[kind]) if kind.endswith("_odbc") else url), schema, d.name
     finally:
         conn.execute(f"DROP {'DATABASE' if d.name == 'mysql' else 'SCHEMA'} {d.q(schema)}"
                      f"{'' if d.name == 'mysql' else ' CASCADE'}")  # fmt: skip
@@ -275,11 +280,11 @@ def test_sample_size_bounds_what_is_read(source) -> None:
     assert fk.fanout["mean"] <= 1.96  # 100 parents at most: at most all 196 reports among them
 
 
-def test_password_never_appears_in_an_error() -> None:
-    url = server_url("PII_GEN_TEST_POSTGRES_URL")
+@pytest.mark.parametrize("var", ["PII_GEN_TEST_POSTGRES_URL", "PII_GEN_TEST_MARIADB_URL"])
+def test_password_never_appears_in_an_error(var) -> None:
     secret = "Sup3rSecretPw"
-    parts = parse(url)
-    bad = f"postgresql://{parts.user}:{secret}@{parts.host}:{parts.port or 5432}/{parts.database}"
+    parts = parse(server_url(var))
+    bad = f"{parts.scheme}://{parts.user}:{secret}@{parts.host}:{parts.port}/{parts.database}"
     with pytest.raises(PiiGenError) as err:
         reflect(bad, db_schema="no_such_schema_here", tables=["x"])
     assert secret not in str(err.value) and "\n" not in str(err.value)
