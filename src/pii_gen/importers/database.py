@@ -10,17 +10,20 @@ subquery; ``TOP (N)`` on SQL Server), never a row into Python: per column the nu
 for a column of at most :data:`MAX_CATEGORIES` distinct values, the values seen at least
 :data:`~pii_gen.importers.source.MIN_CATEGORY_COUNT` times (``HAVING``, so a rare value never leaves the
 database); numbers as a fitted ``gen: distribution`` (:func:`fit_distribution`); dates and timestamps as
-their range and weekday (and hour) shares; texts as their longest length and up to :data:`MAX_EXAMPLES`
-distinct values, kept in memory for value-shape PII detection only; each foreign key's children per parent,
-counted over N parent rows (parents without a child included), as a fitted ``fanout:`` (:func:`fit_fanout`).
+the whole months they fall in and their weekday (and hour) shares; texts as their longest length and up to
+:data:`MAX_EXAMPLES` distinct values, kept in memory for value-shape PII detection only; each foreign key's
+children per parent, counted over N parent rows (parents without a child included), as a fitted ``fanout:``
+(:func:`fit_fanout`).
 Without ``sample`` only the catalog and each table's row count are read.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from ..core.registry import Registry
@@ -395,8 +398,6 @@ def reflect(url: str, db_schema: str | None = None, tables: list[str] | None = N
     if parsed.file:
         if db_schema:
             raise ConfigError(f"{parsed.dialect} has no schemas; leave out --db-schema (got '{db_schema}')")
-        from pathlib import Path
-
         if not Path(parsed.file).is_file():  # connecting would create an empty database
             raise ConfigError(f"cannot import from {parsed.redacted()}: no such file")
     conn = connect(parsed, db_schema)
@@ -524,7 +525,7 @@ class _Reader:
                 stats.distribution = fit_distribution(c.type, int(got[0]), *got[2:5], int(got[5]), got[6],
                                                       *moments.get(c.name, (None,) * 4))  # fmt: skip
             elif kind in ("date", "timestamp"):
-                stats.start, stats.end = _iso(got[2], kind), _iso(got[3], kind)
+                stats.start, stats.end = whole_months(_iso(got[2], kind), _iso(got[3], kind))
                 stats.weekday = self.shares(cat.weekday(col), s, col, 7)
                 if kind == "timestamp":
                     stats.hour = self.shares(cat.hour(col), s, col, 24)
@@ -600,38 +601,40 @@ def fit_distribution(dsl: str, count: int, lo: Any, hi: Any, mean: Any, positive
                      l3: float | None = None) -> dict[str, Any]:
     """A ``gen: distribution`` spec for a number column from its moments, by simple rules in this order:
 
-    * one value: ``uniform`` from it to itself;
+    * every value the same: ``uniform`` from it to itself;
     * whole numbers >= 0 whose variance is 0.8 to 1.25 times the mean: ``poisson`` (counts);
-    * a standard deviation within 10 % of a uniform's over the range, and |skewness| < 0.3: ``uniform``;
+    * a standard deviation within 10 % of a uniform's over the range seen, and |skewness| < 0.3: ``uniform``
+      over mean -/+ sqrt(3) sd (the moments' range, not the extremes seen);
     * all positive, skewness > 0.5 and the logarithms less skewed than the values: ``lognormal``;
-    * otherwise ``normal``.
+    * otherwise ``normal``, clamped at 0 when no value is negative.
 
-    ``m2``/``m3`` are the sums of squared/cubed deviations from the mean (``l2``/``l3`` of the logarithms,
-    ``log_mean`` their mean). Normal, lognormal and poisson are clamped to the range seen; a whole-number
-    column gets ``integer: true``, a ``decimal(p,s)`` one ``decimals: s``."""  # fmt: skip
+    ``lo``/``hi`` (the extremes) only choose the rule: no value of one row is written. ``m2``/``m3`` are the
+    sums of squared/cubed deviations from the mean (``l2``/``l3`` of the logarithms, ``log_mean`` their
+    mean). A whole-number column gets ``integer: true``, a ``decimal(p,s)`` one ``decimals: s``."""
     lo, hi, mean = float(lo), float(hi), float(mean)
     whole = dsl in ("int", "bigint")
     tail: dict[str, Any] = {"integer": True} if whole else {}
     scale = re.fullmatch(r"decimal\(\d+,(\d+)\)", dsl)
     if scale:
         tail = {"decimals": int(scale.group(1))}
-    bound = (lambda v: int(round(v))) if whole else _num
     if hi == lo or count < 2 or not m2:
-        return {"dist": "uniform", "min": bound(lo), "max": bound(hi), **tail}
+        return {"dist": "uniform", "min": _num(mean), "max": _num(mean), **tail}
     var = m2 / (count - 1)
     sd = math.sqrt(var)
     skew = (m3 or 0.0) / count / (m2 / count) ** 1.5
-    clamp = {"min": bound(lo), "max": bound(hi)}
     if whole and lo >= 0 and mean > 0 and 0.8 <= var / mean <= 1.25:
-        return {"dist": "poisson", "mean": _num(mean), **clamp}
+        return {"dist": "poisson", "mean": _num(mean)}
     if abs(sd * math.sqrt(12) / (hi - lo) - 1) <= 0.1 and abs(skew) < 0.3:
-        return {"dist": "uniform", "min": bound(lo), "max": bound(hi), **tail}
+        low, high = mean - math.sqrt(3) * sd, mean + math.sqrt(3) * sd
+        if whole:
+            low, high = math.floor(low), math.ceil(high)
+        return {"dist": "uniform", "min": _num(low), "max": _num(high), **tail}
     if positives == count and log_mean is not None and l2 and skew > 0.5:
         log_skew = (l3 or 0.0) / count / (l2 / count) ** 1.5
         if abs(log_skew) < abs(skew):
             sigma = math.sqrt(l2 / (count - 1))
-            return {"dist": "lognormal", "mu": _num(float(log_mean)), "sigma": _num(sigma), **clamp, **tail}
-    return {"dist": "normal", "mean": _num(mean), "sd": _num(sd), **clamp, **tail}
+            return {"dist": "lognormal", "mu": _num(float(log_mean)), "sigma": _num(sigma), **tail}
+    return {"dist": "normal", "mean": _num(mean), "sd": _num(sd), **({"min": 0} if lo >= 0 else {}), **tail}
 
 
 def fit_fanout(counts: dict[int, int]) -> dict[str, Any] | None:
@@ -678,6 +681,14 @@ def _iso(v: Any, kind: str) -> str | None:
             else v.isoformat()[:10]  # fmt: skip
     text = str(v)
     return text[:10] if kind == "date" else text[:19]
+
+
+def whole_months(first: str, last: str) -> tuple[str, str]:
+    """The first day of ``first``'s month and the last of ``last``'s: a range, not the value of one row."""
+    start = dt.date(int(first[:4]), int(first[5:7]), 1)
+    year, month = int(last[:4]), int(last[5:7])
+    after = dt.date(year + month // 12, month % 12 + 1, 1)
+    return start.isoformat(), (after - dt.timedelta(days=1)).isoformat()
 
 
 def _int(value: Any) -> int | None:
