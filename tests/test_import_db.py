@@ -13,6 +13,7 @@ import datetime as dt
 import math
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -375,3 +376,67 @@ def test_fits_follow_the_moment_rules() -> None:
     assert got["mean"] == pytest.approx(2.5, rel=0.1)
     assert fit_fanout({}) is None
     assert math.isclose(fit_fanout({0: 1, 2: 1})["mean"], 1.0)
+
+
+# -- round trip: a database pii_gen loaded, imported, generated again --------------------------------------
+
+
+def _place(kind: str, tmp_path, label: str) -> tuple[str, str | None]:
+    if kind in ("sqlite", "duckdb"):
+        return f"{kind}:///{tmp_path / (label + '.' + kind)}", None
+    return server_url(SERVERS[kind]), f"rt_{label}_{uuid.uuid4().hex[:8]}"
+
+
+def _drop(url: str, schema: str | None) -> None:
+    if schema is None:
+        return
+    conn = connect(parse(url))
+    d = conn.dialect
+    conn.execute(f"DROP {'DATABASE' if d.name == 'mysql' else 'SCHEMA'} IF EXISTS {d.q(schema)}"
+                 f"{'' if d.name == 'mysql' else ' CASCADE'}")  # fmt: skip
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "duckdb", "postgresql", "mariadb"])
+def test_round_trip_of_a_database_pii_gen_loaded(kind, tmp_path) -> None:
+    """examples/shop.yaml loaded at a small scale, imported with a sample, and the imported file generated into
+    a new place: the same tables, columns, types and keys, and every foreign key resolves."""
+    run = pytest.importorskip("pii_gen.importers.run", reason="the schema builder (pii_gen.importers.build) is "
+                              "not merged yet: this round trip needs it")  # fmt: skip
+    from pii_gen import api
+    from pii_gen.config import build_config
+
+    first, second = _place(kind, tmp_path, "a"), _place(kind, tmp_path, "b")
+    try:
+        api.generate_schema(Path(__file__).resolve().parents[1] / "examples" / "shop.yaml",
+                            build_config({}, db=first[0], db_schema=first[1], workers=1), scale=0.05)  # fmt: skip
+        imported = run.import_db(first[0], db_schema=first[1], sample=10_000)
+        path = tmp_path / "imported.yaml"
+        path.write_text(imported.text, encoding="utf-8")
+        api.generate_schema(path, build_config({}, db=second[0], db_schema=second[1], workers=1))
+        a, b = reflect(*first), reflect(*second)
+
+        def shape(tables: list[SourceTable]) -> dict:
+            # Nullability and order may differ: a column the builder makes a fact's parent (products.category)
+            # comes first and NOT NULL the second time.
+            return {t.name: (sorted((c.name, c.type) for c in t.columns), t.key,
+                             sorted((fk.columns, fk.table, fk.ref_columns) for fk in t.foreign_keys))
+                    for t in tables}  # fmt: skip
+
+        assert shape(b) == shape(a)
+        conn = connect(parse(second[0]), second[1])
+        q = conn.dialect.q
+        for t in b:
+            assert t.rows > 0, t.name
+            for fk in t.foreign_keys:
+                on = " AND ".join(f"p.{q(r)} = c.{q(c)}" for c, r in zip(fk.columns, fk.ref_columns))
+                orphans = conn.execute(
+                    f"SELECT COUNT(*) FROM {conn.table(t.name)} c LEFT JOIN {conn.table(fk.table)} p ON {on} "
+                    f"WHERE c.{q(fk.columns[0])} IS NOT NULL AND p.{q(fk.ref_columns[0])} IS NULL"
+                )[0][0]
+                assert orphans == 0, (t.name, fk)
+        conn.close()
+    finally:
+        _drop(*first)
+        _drop(*second)
