@@ -76,6 +76,7 @@ def create(conn: Connection) -> None:
         f"store_no INTEGER NOT NULL, amount {sp['dbl']}, sold_at {sp['ts']}, "
         "FOREIGN KEY (region, store_no) REFERENCES stores (region, store_no))",
     ]
+    statements.append("CREATE UNIQUE INDEX ux_emp_email ON employees (email)")  # an index, not a constraint
     if d == "duckdb":
         statements.insert(0, "CREATE SEQUENCE emp_seq")
     if d in ("postgresql", "mysql"):
@@ -158,7 +159,8 @@ def expected(dialect: str, schema: str | None) -> list[SourceTable]:
     return [
         SourceTable("employees", [
             col("emp_id", "int", nullable=False, identity=True), col("team_id", "int", nullable=False),
-            col("manager_id", "int"), col("email", s(80), nullable=False), col("level", s(10), nullable=False),
+            col("manager_id", "int"), col("email", s(80), nullable=False, unique=dialect != "duckdb"),
+            col("level", s(10), nullable=False),
             col("salary", "decimal(12,2)"), col("rating", "float"), col("years", "int"), col("hired", "date"),
             col("last_login", "timestamp"), col("active", "bool"),
         ], key=["emp_id"], uniques=[["team_id", "email"]], foreign_keys=[
@@ -188,7 +190,7 @@ def test_reflect_reads_the_schema_exactly(source) -> None:
         for c in t.columns:
             assert c.stats is None and c.examples == []  # no sample: nothing but the catalog and counts
             c.source_type = ""
-    assert got == expected(dialect, schema)
+    assert got == expected(dialect, schema)  # DuckDB's unique indexes are not read (not in its constraints)
     if dialect == "postgresql":
         assert types["employees"]["email"] == "character varying(80)"
         assert types["employees"]["salary"] == "numeric(12,2)"
@@ -278,8 +280,35 @@ def test_sample_size_bounds_what_is_read(source) -> None:
     assert got["employees"].rows == N_EMP  # the table's count
     assert got["employees"].column("email").stats.count == 100  # aggregates over 100 of its rows
     assert got["sales"].column("amount").stats.count == 60
-    fk = next(f for f in got["employees"].foreign_keys if f.columns == ["manager_id"])
-    assert fk.fanout["mean"] <= 1.96  # 100 parents at most: at most all 196 reports among them
+    got = {t.name: t for t in reflect(url, db_schema=schema, sample=3)}
+    assert got["teams"].column("name").stats.count == 3
+    # Children per parent over 3 parents, whichever 3 the database returns first: every one has 12 (50).
+    assert got["sales"].foreign_keys[0].fanout == {"dist": "fixed", "n": 12}
+    assert got["employees"].foreign_keys[0].fanout == {"dist": "fixed", "n": 50}
+
+
+def test_postgresql_and_duckdb_sample_the_whole_table(source) -> None:
+    """20,000 rows x = 1..20,000 in insertion order: a sample of 1,000 drawn from the whole table has a mean
+    near 10,000 (the first 1,000 rows, what LIMIT reads elsewhere, have 500.5)."""
+    url, schema, dialect = source
+    conn = connect(parse(url), schema)
+    big = conn.table("big")
+    conn.execute(f"CREATE TABLE {big} (x INTEGER NOT NULL)")
+    if dialect in ("postgresql", "duckdb"):
+        series = "generate_series(1, 20000)" if dialect == "postgresql" else "range(1, 20001) AS r(x)"
+        conn.execute(f"INSERT INTO {big} SELECT {'x FROM ' if dialect == 'duckdb' else ''}{series}")
+    else:
+        insert(conn, big, "x", [(i,) for i in range(1, 20_001)])
+    conn.commit()
+    conn.close()
+    got = reflect(url, db_schema=schema, tables=["big"], sample=1000)[0].column("x").stats
+    fit = got.distribution
+    if dialect in ("postgresql", "duckdb"):
+        assert 900 <= got.count <= 1000 and abs(fit["min"] + fit["max"] - 20_001) < 2_000
+        assert fit["dist"] == "uniform" and fit["min"] < 1_000 and fit["max"] > 19_000
+    else:
+        # The first 1,000: 1..1000, whose moments (mean 500.5, sd 288.8) give 0..1001.
+        assert got.count == 1000 and fit == {"dist": "uniform", "min": 0, "max": 1001, "integer": True}
 
 
 @pytest.mark.parametrize("var", ["PII_GEN_TEST_POSTGRES_URL", "PII_GEN_TEST_MARIADB_URL"])

@@ -5,15 +5,16 @@ Each dialect's catalog queries and SQL spellings live in one small :class:`Catal
 for the :class:`~pii_gen.db.url.DatabaseURL` dialect it reads; connections, URL parsing and one-line,
 password-free errors are the database sink's own (:func:`pii_gen.db.loaders.connect`).
 
-``sample=N`` reads aggregates only, in SQL over the first N rows the database returns (a ``LIMIT N``
-subquery; ``TOP (N)`` on SQL Server), never a row into Python: per column the null and distinct counts;
-for a column of at most :data:`MAX_CATEGORIES` distinct values, the values seen at least
-:data:`~pii_gen.importers.source.MIN_CATEGORY_COUNT` times (``HAVING``, so a rare value never leaves the
-database); numbers as a fitted ``gen: distribution`` (:func:`fit_distribution`); dates and timestamps as
-the whole months they fall in and their weekday (and hour) shares; texts as their longest length and up to
-:data:`MAX_EXAMPLES` distinct values, kept in memory for value-shape PII detection only; each foreign key's
-children per parent, counted over N parent rows (parents without a child included), as a fitted ``fanout:``
-(:func:`fit_fanout`).
+``sample=N`` reads aggregates only, in SQL over N rows of each table, never a row into Python. The rows are
+drawn from the whole table with a fixed seed in PostgreSQL (``TABLESAMPLE BERNOULLI ... REPEATABLE``) and
+DuckDB (``USING SAMPLE reservoir``), and are the first N the database returns elsewhere (``LIMIT N``,
+``TOP (N)``). Per column: the null and distinct counts; for a column of at most :data:`MAX_CATEGORIES`
+distinct values, the values seen at least :data:`~pii_gen.importers.source.MIN_CATEGORY_COUNT` times
+(``HAVING``, so a rare value never leaves the database); numbers as a fitted ``gen: distribution``
+(:func:`fit_distribution`); dates and timestamps as the whole months they fall in and their weekday (and
+hour) shares; texts as their longest length and up to :data:`MAX_EXAMPLES` distinct values, kept in memory
+for value-shape PII detection only. Per foreign key: children per parent, counted over N parent rows
+(parents without a child included), as a fitted ``fanout:`` (:func:`fit_fanout`).
 Without ``sample`` only the catalog and each table's row count are read.
 """
 
@@ -192,6 +193,11 @@ class Catalog:
         """``SELECT what rest``, at most ``limit`` rows."""
         return f"SELECT {what} {rest}" + (f" LIMIT {int(limit)}" if limit is not None else "")
 
+    def sampled(self, table: str, n: int, rows: int) -> str:
+        """A subquery of at most ``n`` of the ``rows`` rows of ``table``: the first ``n`` the database returns.
+        The same rows every time it is asked (every aggregate of a table reads the same sample)."""
+        return f"({self.select('*', 'FROM ' + table, n)})"
+
     def weekday(self, column: str) -> str:
         """The weekday of a date or timestamp, 0 for Monday to 6 for Sunday."""
         return f"CAST(EXTRACT(ISODOW FROM {column}) AS INTEGER) - 1"
@@ -204,7 +210,8 @@ class PostgresCatalog(Catalog):
     name = "postgresql"
     identity_sql = "CASE WHEN is_identity = 'YES' OR position('nextval(' in COALESCE(column_default, '')) = 1 " \
                    "THEN 1 ELSE 0 END"  # fmt: skip
-    # pg_constraint, not the information schema: constraint names are unique per table only there.
+    # pg_constraint, not the information schema: constraint names are unique per table only there; and the
+    # unique indexes no constraint stands for (CREATE UNIQUE INDEX), but not partial or expression ones.
     constraint_sql = """
         SELECT con.contype, con.conname, a.attname, k.i, fc.relname, fa.attname
         FROM pg_constraint con
@@ -214,7 +221,30 @@ class PostgresCatalog(Catalog):
         JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
         LEFT JOIN pg_class fc ON fc.oid = con.confrelid
         LEFT JOIN pg_attribute fa ON fa.attrelid = con.confrelid AND fa.attnum = con.confkey[k.i]
-        WHERE n.nspname = %s AND c.relname = %s AND con.contype IN ('p', 'u', 'f')"""
+        WHERE n.nspname = %s AND c.relname = %s AND con.contype IN ('p', 'u', 'f')
+        UNION ALL
+        SELECT 'u', ic.relname, a.attname, k.i, NULL, NULL
+        FROM pg_index x
+        JOIN pg_class ic ON ic.oid = x.indexrelid
+        JOIN pg_class c ON c.oid = x.indrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, i)
+        JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+        WHERE n.nspname = %s AND c.relname = %s AND x.indisunique AND NOT x.indisprimary
+              AND x.indpred IS NULL AND x.indexprs IS NULL
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint u WHERE u.conindid = x.indexrelid)"""
+
+    def constraint_params(self, schema: str | None, table: str) -> tuple[Any, ...]:
+        return (schema, table, schema, table)
+
+    def sampled(self, table: str, n: int, rows: int) -> str:
+        """Rows drawn from the whole table (a fixed seed: the same rows each time), not its first pages."""
+        if rows <= n:
+            return super().sampled(table, n, rows)
+        # About n rows on average; the LIMIT only caps a rare excess (a larger share cut to n would keep the
+        # table's first pages and drop its last).
+        share = 100.0 * n / rows
+        return f"(SELECT * FROM {table} TABLESAMPLE BERNOULLI ({share:.6f}) REPEATABLE (0) LIMIT {int(n)})"
 
 
 class MysqlCatalog(Catalog):
@@ -270,6 +300,12 @@ class DuckdbCatalog(Catalog):
         )
         return [Constraint(kinds[k], list(cols), ref, list(refs) if k == "FOREIGN KEY" else None)
                 for k, cols, ref, refs in rows]  # fmt: skip
+
+    def sampled(self, table: str, n: int, rows: int) -> str:
+        """A reservoir sample over the whole table (a fixed seed: the same rows each time)."""
+        if rows <= n:
+            return super().sampled(table, n, rows)
+        return f"(SELECT * FROM {table} USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE (0))"
 
     def weekday(self, column: str) -> str:
         return f"isodow({column}) - 1"
@@ -453,8 +489,9 @@ class _Reader:
             table.foreign_keys = [fk for fk in table.foreign_keys if fk.table in names]
             table.rows = int(self.one("COUNT(*)", f"FROM {self.name(table.name)}")[0])
         if sample:
+            rows = {t.name: t.rows or 0 for t in found}
             for table in found:
-                self.sample(table, sample)
+                self.sample(table, sample, rows)
         return found
 
     def table(self, name: str) -> SourceTable:
@@ -484,11 +521,11 @@ class _Reader:
         return table
 
     # -- aggregates ----------------------------------------------------------------
-    def sample(self, table: SourceTable, n: int) -> None:
+    def sample(self, table: SourceTable, n: int, rows: dict[str, int]) -> None:
         """Fill ``stats`` (and a text column's ``examples``) and each foreign key's ``fanout`` from the first
         ``n`` rows; every figure is an aggregate the database computes."""
         q, cat = self.q, self.cat
-        s = f"FROM ({cat.select('*', 'FROM ' + self.name(table.name), n)}) AS s"
+        s = f"FROM {cat.sampled(self.name(table.name), n, table.rows or 0)} AS s"
         kinds = {c.name: kind_of(c.type) for c in table.columns}
         items = ["COUNT(*)"]
         for c in table.columns:
@@ -534,7 +571,7 @@ class _Reader:
                 c.examples = [r[0] for r in self.rows(col, f"{s} WHERE {col} IS NOT NULL GROUP BY {col}",
                                                       MAX_EXAMPLES)]  # fmt: skip
         for fk in table.foreign_keys:
-            fk.fanout = fit_fanout(self.children_per_parent(table, fk, n))
+            fk.fanout = fit_fanout(self.children_per_parent(table, fk, n, rows[fk.table]))
 
     def moments(self, table: SourceTable, s: str, firsts: dict[str, list]) -> dict[str, tuple]:
         """Per number column: the sums of squared and cubed deviations from the mean, of the values and (when
@@ -570,12 +607,13 @@ class _Reader:
         total = sum(counts)
         return [round(k / total, 4) for k in counts] if total else counts
 
-    def children_per_parent(self, table: SourceTable, fk: ForeignKey, n: int) -> dict[int, int]:
-        """How many of ``n`` parent rows have k children, for each k (0 included)."""
+    def children_per_parent(self, table: SourceTable, fk: ForeignKey, n: int, parent_rows: int) -> dict[int, int]:
+        """How many of (at most) ``n`` parent rows have k children, for each k (0 included)."""
         q = self.q
         refs = ", ".join(f"p.{q(c)}" for c in fk.ref_columns)
-        parents = self.cat.select(", ".join(q(c) for c in fk.ref_columns), f"FROM {self.name(fk.table)} WHERE "
-                                  + " AND ".join(f"{q(c)} IS NOT NULL" for c in fk.ref_columns), n)  # fmt: skip
+        parents = (f"SELECT {', '.join(q(c) for c in fk.ref_columns)} "
+                   f"FROM {self.cat.sampled(self.name(fk.table), n, parent_rows)} AS p0 WHERE "
+                   + " AND ".join(f"{q(c)} IS NOT NULL" for c in fk.ref_columns))  # fmt: skip
         on = " AND ".join(f"c.{q(a)} = p.{q(b)}" for a, b in zip(fk.columns, fk.ref_columns))
         per_parent = (f"SELECT COUNT(c.{q(fk.columns[0])}) AS children FROM ({parents}) AS p "
                       f"LEFT JOIN {self.name(table.name)} AS c ON {on} GROUP BY {refs}")  # fmt: skip
@@ -627,7 +665,7 @@ def fit_distribution(dsl: str, count: int, lo: Any, hi: Any, mean: Any, positive
     if abs(sd * math.sqrt(12) / (hi - lo) - 1) <= 0.1 and abs(skew) < 0.3:
         low, high = mean - math.sqrt(3) * sd, mean + math.sqrt(3) * sd
         if whole:
-            low, high = math.floor(low), math.ceil(high)
+            return {"dist": "uniform", "min": math.floor(low), "max": math.ceil(high), **tail}
         return {"dist": "uniform", "min": _num(low), "max": _num(high), **tail}
     if positives == count and log_mean is not None and l2 and skew > 0.5:
         log_skew = (l3 or 0.0) / count / (l2 / count) ** 1.5
