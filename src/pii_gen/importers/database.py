@@ -124,7 +124,7 @@ class Catalog:
 
     The defaults are the information schema's and standard SQL; a dialect overrides what it spells
     differently. Queries take ``%s`` placeholders (the connection turns them into its own) and hold no
-    literal percent sign (PyMySQL and psycopg would read one as a placeholder).
+    other percent sign where the driver reads them (PyMySQL, psycopg; SQLite's and SQL Server's do not).
     """
 
     name: ClassVar[str]
@@ -194,8 +194,9 @@ class Catalog:
         return f"SELECT {what} {rest}" + (f" LIMIT {int(limit)}" if limit is not None else "")
 
     def sampled(self, table: str, n: int, rows: int) -> str:
-        """A subquery of at most ``n`` of the ``rows`` rows of ``table``: the first ``n`` the database returns.
-        The same rows every time it is asked (every aggregate of a table reads the same sample)."""
+        """A subquery of at most ``n`` of the ``rows`` rows of ``table``, which every aggregate of the table
+        reads: here the first ``n`` the database returns (in practice the same each time, though SQL does not
+        promise it; an override that draws rows must draw the same ones each time, with a fixed seed)."""
         return f"({self.select('*', 'FROM ' + table, n)})"
 
     def weekday(self, column: str) -> str:
