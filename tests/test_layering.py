@@ -139,6 +139,8 @@ NAMES_DOMAIN_TABLES = {
     "pii_gen.stream.documents": "documents of the person pack",
     "pii_gen.stream.destinations.database": "block slices by households",
     "pii_gen.stream.options": "help text",
+    # A metadata template's own key (its list of foreign keys) shares its word with the population's table.
+    "pii_gen.importers.template": "the template format's relationships key",
     # Noise still reads the person contract (duplicates copy persons rows, their source_person_id); it moves
     # under core/noise once duplicates and the noise log take the root table from the plan.
     "pii_gen.variability": "noise on the person contract",

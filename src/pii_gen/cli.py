@@ -26,7 +26,7 @@ from .db.url import DEFAULT_DUCKDB, redact
 from .db.url import parse as parse_url
 from .backends import BlockDone, CancelToken, Event, OnEvent
 from .errors import ConfigError, OutputError, PiiGenError
-from .sinks.database import ensure_schema
+from .sinks.database import ensure_schema, link
 from .planning import build_plan
 
 err_console = Console(stderr=True, highlight=False)
@@ -95,6 +95,8 @@ def _no_schema_file(command: str, path: Path | None) -> None:
 )
 @click.option("--db-schema", help="Database schema (namespace) for the tables.")
 @_schema_file_option()
+@click.option("--template", "template_file", type=click.Path(path_type=Path),
+              help="Metadata template (JSON): imported in memory, then generated like --schema.")
 @click.option("--if-exists", type=click.Choice(["fail", "append", "replace"]), show_default=_default("if_exists"),
               help="When the tables already hold rows.")  # fmt: skip
 @click.option("--resume", help="Run id of an interrupted database load to continue.")
@@ -114,21 +116,30 @@ def generate(
     db: str | None,
     db_schema: str | None,
     schema_file: Path | None,
+    template_file: Path | None,
     if_exists: str | None,
     resume: str | None,
     noise: str | None,
     quiet: bool | None,
 ) -> None:
-    """Generate people (or the tables of a schema file, --schema) into one file per table in an output folder,
-    or into a database (--db)."""
-    if schema_file is not None:
+    """Generate people (or the tables of a schema file, --schema, or of a metadata template, --template) into
+    one file per table in an output folder, or into a database (--db)."""
+    if schema_file is not None and template_file is not None:
+        raise ConfigError("--schema and --template are two sources of tables: pass one of them")
+    if schema_file is not None or template_file is not None:
         from . import dsl
 
-        schema = dsl.load(schema_file)  # every error in the file before anything else
+        flag = "--schema FILE" if schema_file is not None else "--template FILE"
+        if template_file is not None:
+            from .importers.run import import_template
+
+            schema = import_template(template_file).model
+        else:
+            schema = dsl.load(schema_file)  # every error in the file before anything else
         given = {"-n/--count": count, "--config": config_file, "--pii-mode": pii_mode, "--noise": noise}
-        for flag, value in given.items():
+        for option, value in given.items():
             if value is not None:
-                raise ConfigError(f"{flag} does not apply to --schema FILE (the file describes the tables)")
+                raise ConfigError(f"{option} does not apply to {flag} (the file describes the tables)")
         config = build_config(
             {}, workers=workers, format=fmt, out=out, batch_size=batch_size, quiet=quiet, db=db, db_schema=db_schema,
             if_exists=if_exists, resume=resume,
@@ -139,7 +150,8 @@ def generate(
         total = None if None in estimates.values() else sum(n for n in estimates.values() if n is not None)
         with _progress("rows", total, not config.quiet and err_console.is_terminal) as advance, \
                 _CancelOnSignals() as cancel:  # fmt: skip
-            result = api.generate_schema(schema_file, config, seed=seed, scale=scale, cancel=cancel, on_event=advance)
+            result = api.generate_schema(schema_file or schema, config, seed=seed, scale=scale, cancel=cancel,
+                                         on_event=advance)
         if not config.quiet:
             err_console.print(_schema_summary(config, result), soft_wrap=True)
         return
@@ -222,6 +234,7 @@ def create_schema(
     conn = connect(url, db_schema)
     try:
         ensure_schema(conn, drop_existing, tables)
+        link(conn, ddl.forward_keys(ddl.all_tables(tables)))  # a load leaves them out until it ends
     except PiiGenError:
         raise
     except Exception as err:  # noqa: BLE001 - driver errors, reported without the password
@@ -250,6 +263,81 @@ def create_config(path: str, force: bool) -> None:
     except OSError as err:
         raise OutputError(f"cannot write '{target}': {err.strerror}") from None
     err_console.print(f"Wrote {target}; edit it and pass it with: pii_gen generate --config {target}", soft_wrap=True)
+
+
+@cli.command("import", short_help="Start a schema file from a template, an API or a database.")
+@click.option("--template", "template_file", type=click.Path(path_type=Path), help="Metadata template (JSON).")
+@click.option("--json", "json_file", type=click.Path(path_type=Path),
+              help='JSON samples: an array of objects, or {"data": [...]}.')
+@click.option("--url", help="REST endpoint to GET JSON samples from (pages followed).")
+@click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'",
+              help="HTTP header for --url (repeatable); its value is never printed or written.")
+@click.option("--max-pages", type=click.IntRange(min=1), default=10, show_default=True, help="Most pages --url reads.")
+@click.option("--db", help="Database URL whose tables to read.")
+@click.option("--db-schema", help="With --db: the database schema (namespace) to read.")
+@click.option("--tables", help="With --db: comma-separated tables to read (default: all).")
+@click.option("--sample", type=click.IntRange(min=0), help="With --db: rows per table to read aggregates from.")
+@click.option("--out", "out", default="schema.yaml", show_default=True, help="Schema file to write, or - for stdout.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("--name", help="The schema's name (default: the source's).")
+@click.option("-q", "--quiet", is_flag=True, help="No table of what was detected.")
+def import_command(template_file: Path | None, json_file: Path | None, url: str | None, headers: tuple[str, ...],
+                   max_pages: int, db: str | None, db_schema: str | None, tables: str | None, sample: int | None,
+                   out: str, force: bool, name: str | None, quiet: bool) -> None:
+    """Write a schema file to review from what exists: a metadata template, JSON samples (a file or a REST
+    API) or a database.  Nothing row-level is copied; what was detected, and why, is printed to stderr."""
+    from .importers import run
+
+    given = [flag for flag, v in (("--template", template_file), ("--json", json_file), ("--url", url),
+                                  ("--db", db)) if v is not None]
+    if len(given) != 1:
+        raise ConfigError("pass one source: --template FILE, --json FILE, --url URL or --db URL"
+                          + (f" (got {', '.join(given)})" if given else ""))
+    for flag, value in (("--header", headers if url is None else None), ("--db-schema", db_schema if db is None
+                        else None), ("--tables", tables if db is None else None),
+                        ("--sample", sample if db is None else None)):
+        if value:
+            raise ConfigError(f"{flag} applies to {'--url' if flag == '--header' else '--db'} only")
+    target = None if out == "-" else Path(out)
+    if target is not None and target.exists() and not force:
+        raise ConfigError(f"'{target}' already exists; pass --force to overwrite it or --out to choose another file")
+    if template_file is not None:
+        result = run.import_template(template_file, name)
+    elif json_file is not None:
+        result = run.import_json(json_file, name)
+    elif url is not None:
+        from .importers.rest import parse_headers
+
+        result = run.import_url(url, parse_headers(list(headers)), max_pages, name)
+    else:
+        names = [t.strip() for t in tables.split(",") if t.strip()] if tables else None
+        result = run.import_db(db or "", db_schema, names, sample, name)
+    if not quiet:
+        err_console.print(_detections(result), soft_wrap=True)
+    if target is None:
+        click.echo(result.text, nl=False)
+        return
+    try:
+        target.write_text(result.text, encoding="utf-8")
+    except OSError as err:
+        raise OutputError(f"cannot write '{target}': {err.strerror}") from None
+    if not quiet:
+        tables_n = len(result.schema["tables"])
+        err_console.print(f"Wrote {target} ({tables_n} tables) from {result.source}; check it with: "
+                          f"pii_gen schema check {target}", soft_wrap=True, markup=False)
+
+
+def _detections(result: Any) -> Any:
+    """What an import detected, per table and column, and why (a rich table for stderr)."""
+    from rich.table import Table
+
+    table = Table(title=f"Imported from {result.source}", title_justify="left", show_lines=False)
+    for header in ("table", "column", "became", "why"):
+        table.add_column(header, overflow="fold")
+    for d in result.detections:
+        became = f"PII: {d.what}" if d.kind in ("pii", "safe") else d.what
+        table.add_row(d.table, d.column or "(table)", became, d.why)
+    return table
 
 
 @cli.command(short_help="Check generated data; exit 1 when it fails.")

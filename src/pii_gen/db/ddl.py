@@ -176,21 +176,56 @@ def qualified(d: Dialect, table: str, schema: str | None) -> str:
     return f"{d.q(schema)}.{d.q(table)}" if schema else d.q(table)
 
 
-def create_table(d: Dialect, table: Table, schema: str | None = None) -> list[str]:
-    """CREATE TABLE (with keys) and an index on each foreign key column (the population's: on ``person_id``)."""
+#: The dialects that add a foreign key to an existing table (``ALTER TABLE ... ADD CONSTRAINT``): a cycle's
+#: closing foreign key is added there once both tables exist.  SQLite cannot, and takes it inline (it accepts a
+#: reference to a table created later); DuckDB cannot either, and checks a foreign key when the row is inserted,
+#: so a row naming a table loaded later would be refused: it is left out there (it resolves by construction).
+ALTERABLE = ("postgresql", "tsql", "mysql")
+
+ForeignKey = tuple[str, str, str]  # (column, table, column)
+
+
+def forward_keys(tables: list[Table]) -> dict[str, tuple[ForeignKey, ...]]:
+    """Per table, its foreign keys to a table later in ``tables`` (creation order): those closing a cycle of
+    references (a schema file's positional refs), which no order of CREATE TABLEs can hold inline."""
+    position = {t.name: i for i, t in enumerate(tables)}
+    return {t.name: tuple(fk for fk in t.foreign_keys if position.get(fk[1], -1) > position[t.name]) for t in tables}
+
+
+def fk_name(table: str, column: str) -> str:
+    return f"fk_{table}_{column}"
+
+
+def _references(d: Dialect, table: str, fk: ForeignKey, schema: str | None) -> str:
+    column, parent, parent_col = fk
+    return (f"CONSTRAINT {d.q(fk_name(table, column))} FOREIGN KEY ({d.q(column)}) "
+            f"REFERENCES {qualified(d, parent, schema)} ({d.q(parent_col)})")
+
+
+def add_foreign_key(d: Dialect, table: str, fk: ForeignKey, schema: str | None = None) -> str:
+    """ALTER TABLE adding foreign key ``fk`` to ``table`` (a dialect of :data:`ALTERABLE`)."""
+    return f"ALTER TABLE {qualified(d, table, schema)} ADD {_references(d, table, fk, schema)}"
+
+
+def drop_foreign_key(d: Dialect, table: str, fk: ForeignKey, schema: str | None = None) -> str:
+    """ALTER TABLE dropping foreign key ``fk`` of ``table`` (a dialect of :data:`ALTERABLE`)."""
+    what = "FOREIGN KEY" if d.name == "mysql" else "CONSTRAINT"
+    return f"ALTER TABLE {qualified(d, table, schema)} DROP {what} {d.q(fk_name(table, fk[0]))}"
+
+
+def create_table(d: Dialect, table: Table, schema: str | None = None, omit: tuple[ForeignKey, ...] = ()) -> list[str]:
+    """CREATE TABLE (with keys, but the foreign keys ``omit``) and an index on each foreign key column (the
+    population's: on ``person_id``)."""
     lines = [f"    {d.q(c.name)} {d.sql_type(c)}{'' if c.nullable else ' NOT NULL'}" for c in table.columns]
     if table.primary_key:  # a schema file's table may have no key
         pk = ", ".join(d.q(k.strip()) for k in table.primary_key.split(","))
         lines.append(f"    CONSTRAINT {d.q('pk_' + table.name)} PRIMARY KEY ({pk})")
-    for column, parent, parent_col in table.foreign_keys:
-        if d.name == "duckdb" and parent == table.name:
+    for fk in table.foreign_keys:
+        if fk in omit or (d.name == "duckdb" and fk[1] == table.name):
             # DuckDB checks a foreign key against the rows already in the table before the insert, so a row
             # naming an earlier row of the same insert (a manager) would be refused: left out there.
             continue
-        lines.append(
-            f"    CONSTRAINT {d.q(f'fk_{table.name}_{column}')} FOREIGN KEY ({d.q(column)}) "
-            f"REFERENCES {qualified(d, parent, schema)} ({d.q(parent_col)})"
-        )
+        lines.append(f"    {_references(d, table.name, fk, schema)}")
     suffix = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" if d.name == "mysql" else ""
     statements = [f"CREATE TABLE {qualified(d, table.name, schema)} (\n" + ",\n".join(lines) + f"\n){suffix}"]
     on = qualified(d, table.name, schema)
@@ -245,11 +280,34 @@ def statements(
     out: list[str] = []
     if schema:
         out.append(create_schema(d, schema))
+    ordered = all_tables(tables)
+    forward = forward_keys(ordered)
+    cyclic = any(forward.values())
     if drop_existing:
-        out.extend(drop_table(d, t, schema) for t in droppable(tables))
-    for table in all_tables(tables):
-        out.extend(create_table(d, table, schema))
+        before, after = _unlinked(d, forward, schema) if cyclic else ([], [])
+        out.extend(before + [drop_table(d, t, schema) for t in droppable(tables)] + after)
+    for table in ordered:
+        out.extend(create_table(d, table, schema, () if d.name == "sqlite" else forward[table.name]))
+    if d.name in ALTERABLE:  # a cycle's closing foreign keys, once every table exists
+        out.extend(add_foreign_key(d, name, fk, schema) for name, fks in forward.items() for fk in fks)
     return out
+
+
+def _unlinked(d: Dialect, forward: dict[str, tuple[ForeignKey, ...]],
+              schema: str | None) -> tuple[list[str], list[str]]:
+    """What makes the drops possible where tables reference each other in a cycle (each table is another's
+    parent, so no order of drops works): the statements before the drops and after them."""
+    if d.name == "postgresql":
+        return [f"ALTER TABLE IF EXISTS {qualified(d, name, schema)} DROP CONSTRAINT IF EXISTS {d.q(fk_name(name, c))}"
+                for name, fks in forward.items() for c, _, _ in fks], []
+    if d.name == "tsql":
+        return [f"IF OBJECT_ID(N'{qualified(d, fk_name(name, fk[0]), schema)}', N'F') IS NOT NULL "
+                f"{drop_foreign_key(d, name, fk, schema)}" for name, fks in forward.items() for fk in fks], []
+    if d.name == "mysql":
+        return ["SET FOREIGN_KEY_CHECKS = 0"], ["SET FOREIGN_KEY_CHECKS = 1"]
+    if d.name == "sqlite":
+        return ["PRAGMA foreign_keys = OFF"], ["PRAGMA foreign_keys = ON"]
+    return [], []  # DuckDB has no foreign key closing a cycle
 
 
 #: What the population's DDL is generated from (its header says so).

@@ -78,25 +78,129 @@ def _edges(schema: Schema, name: str, table: Table) -> list[tuple[str, tuple[Any
     return out
 
 
+#: ``lookup(REF, ...)`` in an expression: a read through ref column REF of the expression's table.
+_LOOKUP_CALL = re.compile(r"\blookup\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _read_through(schema: Schema) -> set[tuple[str, str]]:
+    """The (table, ref column) pairs that some ``lookup`` (a column's, or ``lookup()`` in an expression of the
+    ref's table) reads the target's rows through."""
+    out: set[tuple[str, str]] = set()
+    for name, table in schema.tables.items():
+        for col in table.columns.values():
+            texts = [v for _, v in col if isinstance(v, str)]
+            texts += [v for step in col.modify for _, params in step for _, v in params if isinstance(v, str)]
+            out.update((name, ref) for text in texts for ref in _LOOKUP_CALL.findall(text))
+            if col.gen != "lookup":
+                continue
+            here_name, here = name, table
+            for hop in [col.via] if isinstance(col.via, str) else list(col.via):
+                if hop == "parent" and here.parent in schema.tables:
+                    here_name = here.parent
+                else:
+                    ref = here.columns.get(hop)
+                    if ref is None or ref.gen != "ref":
+                        break  # a wrong hop, which check() reports
+                    out.add((here_name, hop))
+                    here_name = here_name if ref.to == "self" else ref.to.split(".")[0]
+                if here_name not in schema.tables:
+                    break
+                here = schema.tables[here_name]
+    return out
+
+
+def not_positional(schema: Schema, name: str, cname: str, through: set[tuple[str, str]] | None = None) -> str | None:
+    """Why ref column ``cname`` of table ``name`` is not *positional* (None when it is).
+
+    A positional ref needs none of its target's rows: it picks positions among a row count known when the plan
+    is built (the target has ``rows:``, or is ``from: population`` with ``population.size``), uniformly or by
+    zipf (no ``where:``, ``weighted_by`` or ``unique``), and its values are a plain ``sequence`` (no modify,
+    no null_rate), a pure function of the position; no ``lookup`` reads through it.  Such a ref may refer to a
+    table generated after its own, which is what lets tables reference each other in a cycle."""
+    col = schema.tables[name].columns[cname]
+    target_name, _, column = col.to.partition(".")
+    target = schema.tables.get(target_name)
+    if col.to == "self" or target is None:
+        return "it is not a ref to another table"
+    sized = target.rows is not None or (target.from_ == "population" and schema.population is not None
+                                        and schema.population.size is not None)
+    column = column or (target.keys[0] if target.keys else "")
+    key = target.columns.get(column)
+    reasons = [
+        (target.kind == "vocab", f"{target_name} is a vocab table"),
+        (target.parent is not None, f"{target_name} has a parent"),
+        (target.from_ == HOUSEHOLDS, f"{target_name} is a from: {HOUSEHOLDS} table"),
+        (not sized, f"{target_name}'s row count is not known before it is generated"),
+        (key is None or key.gen != "sequence" or bool(key.modify) or bool(key.null_rate),
+         f"{target_name}.{column or '?'} is not a plain sequence"),
+        (col.where is not None, "it has where:"),
+        (not isinstance(col.pick, str) and hasattr(col.pick, "weighted_by"), "it picks weighted_by"),
+        (col.unique, "it is unique"),
+        ((name, cname) in (_read_through(schema) if through is None else through), "a lookup reads through it"),
+    ]
+    return next((why for fails, why in reasons if fails), None)
+
+
 def order(schema: Schema) -> list[str]:
-    """Tables in generation order (each after those it references), or Problem naming a cycle."""
+    """Tables in generation order (each after those it references), or Problem naming a cycle.
+
+    A positional ref (see :func:`not_positional`) orders its table after its target too, unless that would
+    close a cycle: then it is left out, and its table may come before its target.  A cycle of other edges
+    (parents, refs that read the target's rows, ``choice from:``) is refused."""
+    through = _read_through(schema)
+    edges = {name: [(target, path, path[-1] == "to" and not_positional(schema, name, path[-2], through) is None)
+                    for target, path in _edges(schema, name, table)]
+             for name, table in schema.tables.items()}
+    dropped: set[tuple[Any, ...]] = set()  # the paths of the positional refs left out
+    while True:
+        cycle = _order(edges, dropped)
+        if isinstance(cycle, list):
+            return cycle
+        names, used = cycle
+        movable = [path for _, path, positional in used if positional]
+        if not movable:
+            refs = [path for _, path, _ in used if path[-1] == "to"]
+            hint = "" if not refs else (f" (ref {refs[0][1]}.{refs[0][3]} would break it if positional, but "
+                                        f"{not_positional(schema, refs[0][1], refs[0][3], through)})")
+            raise Problem(("tables", names[0]),
+                          f"tables reference each other in a cycle: {' -> '.join(names)}{hint}")
+        dropped.add(movable[-1])
+
+
+def _order(edges: dict[str, list[tuple[str, tuple[Any, ...], bool]]], dropped: set[tuple[Any, ...]]) \
+        -> list[str] | tuple[list[str], list[tuple[str, tuple[Any, ...], bool]]]:
+    """The tables depth first, in file order, over the edges not ``dropped``; or the first cycle met: its
+    tables (the first repeated at the end) and the edges along it."""
     done: list[str] = []
     state: dict[str, int] = {}
+    trail: list[str] = []
+    taken: list[tuple[str, tuple[Any, ...], bool]] = []
 
-    def visit(name: str, trail: list[str]) -> None:
+    def visit(name: str) -> tuple[list[str], list[tuple[str, tuple[Any, ...], bool]]] | None:
         if state.get(name) == 2:
-            return
+            return None
         if state.get(name) == 1:
-            cycle = trail[trail.index(name):] + [name]
-            raise Problem(("tables", cycle[0]), f"tables reference each other in a cycle: {' -> '.join(cycle)}")
+            at = trail.index(name)
+            return trail[at:] + [name], taken[at:]
         state[name] = 1
-        for target, _ in _edges(schema, name, schema.tables[name]):
-            visit(target, trail + [name])
+        trail.append(name)
+        for edge in edges[name]:
+            if edge[1] in dropped:
+                continue
+            taken.append(edge)
+            found = visit(edge[0])
+            if found is not None:
+                return found
+            taken.pop()
+        trail.pop()
         state[name] = 2
         done.append(name)
+        return None
 
-    for name in schema.tables:
-        visit(name, [])
+    for name in edges:
+        found = visit(name)
+        if found is not None:
+            return found
     return done
 
 

@@ -27,7 +27,6 @@ from ..db import ddl
 from ..db.loaders import Connection, connect, now
 from ..db.url import SCHEMES, DatabaseURL
 from ..errors import OutputError, PiiGenError
-from ..packs.person.contract import BLOCK_SIZE
 from ..record import RUN_COLUMNS, RunRecord
 from ..retry import GaveUp, RetryPolicy, Sleep
 from ..core.contract import Table
@@ -65,15 +64,49 @@ def ensure_schema(conn: Connection, drop_existing: bool = False, tables: dict[st
             conn.commit()
         except Exception:  # noqa: BLE001 - exists, or not allowed while it exists
             conn.rollback()
+    ordered = ddl.all_tables(tables)
+    forward = ddl.forward_keys(ordered)
+    unlink(conn, forward)  # before the drops too: a cycle's tables cannot be dropped while it is closed
     if drop_existing:
         for table in ddl.droppable(tables):
             conn.execute(ddl.drop_table(d, table, conn.schema))
         conn.commit()
     # Look first, create after: a failed look-up aborts the transaction it runs in.
-    missing = [t for t in ddl.all_tables(tables) if not conn.table_exists(t.name)]
+    missing = [t for t in ordered if not conn.table_exists(t.name)]
     for table in missing:
-        for statement in ddl.create_table(d, table, conn.schema):
+        for statement in ddl.create_table(d, table, conn.schema, () if d.name == "sqlite" else forward[table.name]):
             conn.execute(statement)
+    conn.commit()
+
+
+def unlink(conn: Connection, forward: dict[str, tuple[ddl.ForeignKey, ...]]) -> None:
+    """Drop the foreign keys that close a cycle (:func:`~pii_gen.db.ddl.forward_keys`) where the tables have
+    them: a load delivers a table's rows before those of the table such a key names, so it could not hold
+    while loading; :func:`link` adds them back once every row is in."""
+    if conn.dialect.name not in ddl.ALTERABLE:
+        return
+    for name, fks in forward.items():
+        for fk in fks:
+            if conn.table_exists(name) and conn.foreign_key_exists(name, ddl.fk_name(name, fk[0])):
+                conn.execute(ddl.drop_foreign_key(conn.dialect, name, fk, conn.schema))
+    conn.commit()
+
+
+def link(conn: Connection, forward: dict[str, tuple[ddl.ForeignKey, ...]]) -> None:
+    """After a load: add the foreign keys that close a cycle (checked against every row by the database), or on
+    SQLite, which keeps them inline but was loaded with foreign keys off, check every foreign key."""
+    if conn.dialect.name == "sqlite" and any(forward.values()):
+        broken = conn.execute("PRAGMA foreign_key_check")
+        if broken:
+            raise OutputError(f"{len(broken)} rows break a foreign key after the load (first: table {broken[0][0]}, "
+                              f"row {broken[0][1]} names no row of {broken[0][2]})")
+        return
+    if conn.dialect.name not in ddl.ALTERABLE:
+        return
+    for name, fks in forward.items():
+        for fk in fks:
+            if not conn.foreign_key_exists(name, ddl.fk_name(name, fk[0])):
+                conn.execute(ddl.add_foreign_key(conn.dialect, name, fk, conn.schema))
     conn.commit()
 
 
@@ -85,7 +118,8 @@ class DatabaseSink(Sink):
     schemes = tuple(SCHEMES)
     capabilities = Capabilities(transactional=True)
 
-    def __init__(self, url: DatabaseURL, start: RunStart, tables: Mapping[str, Table], schema: str | None = None) -> None:
+    def __init__(self, url: DatabaseURL, start: RunStart, tables: Mapping[str, Table],
+                 schema: str | None = None) -> None:
         """``start``: how the run starts, as :func:`~pii_gen.start.decide_start` decided it (a stream's run
         records 0 people until it closes: an open-ended run that ``--resume`` must refuse); ``tables``: the
         run plan's contract, which the schema is created from."""
@@ -120,6 +154,7 @@ class DatabaseSink(Sink):
         record a new run (a resumed one is recorded already)."""
         self.conn = self.connect()
         try:
+            self._relax()
             ensure_schema(self.conn, self.start.mode == "replace", self.tables)
             run = self.start.record()
             if self.start.existing is None:
@@ -227,6 +262,19 @@ class DatabaseSink(Sink):
             self.conn = RECONNECT.call(self.connect, sleep=self.sleep)
         except GaveUp as gave:
             raise gave.error from None
+        self._relax()
+
+    @property
+    def _forward(self) -> dict[str, tuple[ddl.ForeignKey, ...]]:
+        return ddl.forward_keys(ddl.all_tables(self.tables))
+
+    def _relax(self) -> None:
+        """On SQLite, whose foreign keys closing a cycle are inline: no foreign key checks while this connection
+        loads (a table's rows come before those of the table such a key names); :func:`link` checks them all
+        after the load."""
+        assert self.conn is not None
+        if self.conn.dialect.name == "sqlite" and any(self._forward.values()):
+            self.conn.execute("PRAGMA foreign_keys = OFF")
 
     def _logged(self, number: int) -> bool:
         assert self.conn is not None and self.run is not None
@@ -262,6 +310,7 @@ class DatabaseSink(Sink):
             if wrong:
                 t, (have, logged) = next(iter(wrong.items()))
                 raise OutputError(f"table {t} holds {have} rows but the load log accounts for {logged}")
+            link(conn, self._forward)
             if self.stream:  # a stream's size is known only now
                 conn.execute(
                     f"UPDATE {conn.table('pii_gen_runs')} SET person_count = %s WHERE run_id = %s",

@@ -88,6 +88,18 @@ class Connection:
             self.rollback()
             return False
 
+    def foreign_key_exists(self, table: str, name: str) -> bool:
+        """Whether ``table`` has the foreign key constraint ``name``, from the catalog (PostgreSQL, MySQL/MariaDB
+        and SQL Server keep ``information_schema.table_constraints``)."""
+        here = {"postgresql": "current_schema()", "mysql": "DATABASE()", "tsql": "SCHEMA_NAME()"}
+        rows = self.execute(
+            "SELECT COUNT(*) FROM information_schema.table_constraints WHERE constraint_type = 'FOREIGN KEY' "
+            f"AND table_name = %s AND constraint_name = %s AND table_schema = "
+            f"{'%s' if self.schema else here[self.dialect.name]}",
+            (table, name, *([self.schema] if self.schema else [])),
+        )
+        return bool(rows[0][0])
+
     def columns(self, table: Table) -> str:
         """The table's quoted column list, in contract order."""
         return ", ".join(self.dialect.q(c) for c in table.column_names)

@@ -8,8 +8,10 @@ and keys stay dense 1..N at any worker count.
 
 A ``ref`` picks rows of its target by position and rebuilds the value from the position: a ``sequence`` key is
 a pure function of it; any other column (and every ``lookup``) is read from the target's blocks that hold the
-picked rows, regenerated here and kept in a small cache of recent blocks.  Everything is vectorized over the
-block: picks, grouping by block and gathering never loop over rows.
+picked rows, regenerated here and kept in a small cache of recent blocks.  A ref to a plain sequence that
+needs only its target's row count (a positional one: see :func:`~pii_gen.dsl.checks.not_positional`) may
+therefore point at a table generated later, which is how tables referencing each other in a cycle are made.
+Everything is vectorized over the block: picks, grouping by block and gathering never loop over rows.
 """
 
 from __future__ import annotations
@@ -138,6 +140,8 @@ class Engine:
         engine = cls(schema, seed, {}, block_size, people=people(schema, scale))
         if any(t.from_ == "households" for t in schema.tables.values()):
             blocks = max(blocks, engine.people.blocks)
+        # Every table without a parent first: its counts need no rows, and a positional ref to a table generated
+        # later (a cycle's) needs its row count while a fanout over its own table's columns generates that.
         for name in engine.order:
             table = schema.tables[name]
             if table.kind == "vocab":
@@ -147,10 +151,11 @@ class Engine:
             elif table.parent is None:
                 total = scaled_rows(schema, table, scale)
                 rows[name] = [max(0, min(block_size, total - k * block_size)) for k in range(blocks)]
-            else:
+        for name in engine.order:
+            if schema.tables[name].parent is not None:
                 engine._set_rows(rows)
                 rows[name] = [int(engine.counts(name, k).sum()) for k in range(blocks)]
-        engine._set_rows(rows)
+        engine._set_rows({name: rows[name] for name in engine.order})
         return engine
 
     def _household_rows(self, name: str, table: Table, scale: float, blocks: int) -> list[int]:

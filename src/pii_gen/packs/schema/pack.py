@@ -113,7 +113,9 @@ class SchemaPack(Pack):
         tables it references (generation order).  A database load needs that: a ref may pick any row of its
         table, so with every table's blocks in each batch a foreign key could point at a row of a later batch,
         and the database would refuse the batch.  Loaded table after table, every foreign key holds at every
-        commit.  The rows are the same either way; only their grouping into batches differs."""
+        commit (but a foreign key closing a cycle, which the load adds after the last batch: see
+        :func:`~pii_gen.sinks.database.link`).  The rows are the same either way; only their grouping into
+        batches differs."""
         problems = unsupported(schema)
         if problems:
             raise SchemaError(problems[0])
