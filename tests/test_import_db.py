@@ -10,7 +10,6 @@ Servers come from ``PII_GEN_TEST_*`` variables, else the local defaults (see ser
 from __future__ import annotations
 
 import datetime as dt
-import math
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +23,7 @@ from servers import server_url
 from pii_gen.db.loaders import Connection, connect
 from pii_gen.db.url import parse
 from pii_gen.errors import ConfigError, PiiGenError
-from pii_gen.importers.database import CATALOGS, dsl_type, fit_distribution, fit_fanout, reflect
+from pii_gen.importers.database import CATALOGS, dsl_type, fit_distribution, reflect
 from pii_gen.importers.source import ForeignKey, SourceColumn, SourceTable
 
 N_EMP = 200
@@ -268,10 +267,11 @@ def test_sample_reads_aggregates_that_match_the_rows(source) -> None:
     assert fanout[("employees", ("team_id",))] == {"dist": "fixed", "n": 50}
     # 4 managers with 49 reports each, 196 employees with none: mean 0.98, far overdispersed.
     manager = fanout[("employees", ("manager_id",))]
-    var = (4 * 49**2 - 200 * 0.98**2) / 199
-    assert manager == {"dist": "negbin", "mean": 0.98, "dispersion": pytest.approx(0.98**2 / (var - 0.98), rel=1e-5)}
+    var = 4 * 49**2 / 200 - 0.98**2
+    assert manager == {"dist": "negbin", "mean": 0.98, "dispersion": pytest.approx(0.98**2 / (var - 0.98), rel=1e-3),
+                       "max": 49}  # fmt: skip
     if dialect != "duckdb":  # DuckDB cannot declare the cycle's second edge
-        assert fanout[("teams", ("lead_id",))] == {"dist": "poisson", "mean": 0.015}  # 3 leads of 200 people
+        assert fanout[("teams", ("lead_id",))] == {"dist": "poisson", "mean": 0.015, "max": 1}  # 3 leads of 200
 
 
 def test_sample_size_bounds_what_is_read(source) -> None:
@@ -395,16 +395,6 @@ def test_fits_follow_the_moment_rules() -> None:
     assert fit(rng.lognormal(2, 0.8, 5000))["dist"] == "lognormal"
     assert fit(rng.poisson(3, 5000).astype(float), "int")["dist"] == "poisson"
     assert fit(np.full(30, 7.0), "int") == {"dist": "uniform", "min": 7.0, "max": 7.0, "integer": True}
-    # Fanout: constant, Poisson-like and overdispersed counts.
-    assert fit_fanout({3: 40}) == {"dist": "fixed", "n": 3}
-    poisson = np.bincount(rng.poisson(2.5, 4000))
-    assert fit_fanout(dict(enumerate(poisson.tolist())))["dist"] == "poisson"
-    negbin = np.bincount(rng.negative_binomial(1.5, 1.5 / (1.5 + 2.5), 4000))
-    got = fit_fanout(dict(enumerate(negbin.tolist())))
-    assert got["dist"] == "negbin" and got["dispersion"] == pytest.approx(1.5, rel=0.2)
-    assert got["mean"] == pytest.approx(2.5, rel=0.1)
-    assert fit_fanout({}) is None
-    assert math.isclose(fit_fanout({0: 1, 2: 1})["mean"], 1.0)
 
 
 # -- round trip: a database pii_gen loaded, imported, generated again --------------------------------------

@@ -14,15 +14,15 @@ distinct values, the values seen at least :data:`~pii_gen.importers.source.MIN_C
 (:func:`fit_distribution`); dates and timestamps as the whole months they fall in and their weekday (and
 hour) shares; texts as their longest length and up to :data:`MAX_EXAMPLES` distinct values, kept in memory
 for value-shape PII detection only. Per foreign key: children per parent, counted over N parent rows
-(parents without a child included), as a fitted ``fanout:`` (:func:`fit_fanout`).
+(parents without a child included), as a fitted ``fanout:`` (:func:`~.infer.fit_fanout`, as for JSON samples).
 Without ``sample`` only the catalog and each table's row count are read.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,14 +32,11 @@ from ..db.ddl import BOOKKEEPING, qualified
 from ..db.loaders import Connection, connect
 from ..db.url import parse
 from ..errors import ConfigError, OutputError, PiiGenError
+from .infer import MAX_CATEGORIES, _instant, _month_bounds, fit_fanout, shares
 from .source import MIN_CATEGORY_COUNT, ColumnStats, ForeignKey, SourceColumn, SourceTable
 
-#: A column with at most this many distinct values in the sample is read as categories.
-MAX_CATEGORIES = 50
 #: Distinct values of a text column kept (in memory only) for recognising value shapes.
 MAX_EXAMPLES = 20
-#: Counts whose variance exceeds the mean by more than this factor are a negative binomial, not a Poisson.
-OVERDISPERSED = 1.2
 
 #: DSL type of each base type name the five databases use (lower case, arguments and ``unsigned`` removed).
 TYPE_NAMES: dict[str, str] = {
@@ -563,16 +560,18 @@ class _Reader:
                 stats.distribution = fit_distribution(c.type, int(got[0]), *got[2:5], int(got[5]), got[6],
                                                       *moments.get(c.name, (None,) * 4))  # fmt: skip
             elif kind in ("date", "timestamp"):
-                stats.start, stats.end = whole_months(_iso(got[2], kind), _iso(got[3], kind))
-                stats.weekday = self.shares(cat.weekday(col), s, col, 7)
+                stats.start, stats.end = _month_bounds(_instant(_iso(got[2], kind)), _instant(_iso(got[3], kind)))
+                stats.weekday = shares(self.buckets(cat.weekday(col), s, col), 7)
                 if kind == "timestamp":
-                    stats.hour = self.shares(cat.hour(col), s, col, 24)
+                    stats.hour = shares(self.buckets(cat.hour(col), s, col), 24)
             elif kind == "text":
                 stats.max_length = int(got[2])
                 c.examples = [r[0] for r in self.rows(col, f"{s} WHERE {col} IS NOT NULL GROUP BY {col}",
                                                       MAX_EXAMPLES)]  # fmt: skip
         for fk in table.foreign_keys:
-            fk.fanout = fit_fanout(self.children_per_parent(table, fk, n, rows[fk.table]))
+            per_parent = self.children_per_parent(table, fk, n, rows[fk.table])
+            if per_parent:  # the histogram as the counts it sums up (at most n numbers)
+                fk.fanout = fit_fanout([k for k, parents in sorted(per_parent.items()) for _ in range(parents)])
 
     def moments(self, table: SourceTable, s: str, firsts: dict[str, list]) -> dict[str, tuple]:
         """Per number column: the sums of squared and cubed deviations from the mean, of the values and (when
@@ -600,13 +599,10 @@ class _Reader:
             out[name] = tuple(got) + (None, None) * (2 - n)
         return out
 
-    def shares(self, expr: str, s: str, col: str, size: int) -> list[float]:
-        """The share of non-null values in each bucket 0..size-1 of ``expr`` (a weekday, an hour)."""
-        counts = [0] * size
-        for bucket, k in self.rows(f"{expr}, COUNT(*)", f"{s} WHERE {col} IS NOT NULL GROUP BY {expr}"):
-            counts[int(bucket)] += int(k)
-        total = sum(counts)
-        return [round(k / total, 4) for k in counts] if total else counts
+    def buckets(self, expr: str, s: str, col: str) -> Counter[int]:
+        """How many non-null values fall in each bucket of ``expr`` (a weekday, an hour)."""
+        rows = self.rows(f"{expr}, COUNT(*)", f"{s} WHERE {col} IS NOT NULL GROUP BY {expr}")
+        return Counter({int(bucket): int(k) for bucket, k in rows})
 
     def children_per_parent(self, table: SourceTable, fk: ForeignKey, n: int, parent_rows: int) -> dict[int, int]:
         """How many of (at most) ``n`` parent rows have k children, for each k (0 included)."""
@@ -676,22 +672,6 @@ def fit_distribution(dsl: str, count: int, lo: Any, hi: Any, mean: Any, positive
     return {"dist": "normal", "mean": _num(mean), "sd": _num(sd), **({"min": 0} if lo >= 0 else {}), **tail}
 
 
-def fit_fanout(counts: dict[int, int]) -> dict[str, Any] | None:
-    """A ``fanout:`` spec from how many parents have k children: ``fixed`` when every parent has the same
-    count, ``poisson`` when the variance is at most :data:`OVERDISPERSED` times the mean, else ``negbin``
-    with the dispersion k of variance = mean + mean**2 / k. None without parents."""
-    parents = sum(counts.values())
-    if not parents:
-        return None
-    mean = sum(k * f for k, f in counts.items()) / parents
-    var = sum(f * (k - mean) ** 2 for k, f in counts.items()) / max(parents - 1, 1)
-    if len([k for k, f in counts.items() if f]) == 1:
-        return {"dist": "fixed", "n": next(k for k, f in counts.items() if f)}
-    if var <= OVERDISPERSED * mean:
-        return {"dist": "poisson", "mean": _num(mean)}
-    return {"dist": "negbin", "mean": _num(mean), "dispersion": _num(mean * mean / (var - mean))}
-
-
 def _source_type(r: RawColumn) -> str:
     declared = r.declared.lower()
     if "(" in declared:
@@ -720,14 +700,6 @@ def _iso(v: Any, kind: str) -> str | None:
             else v.isoformat()[:10]  # fmt: skip
     text = str(v)
     return text[:10] if kind == "date" else text[:19]
-
-
-def whole_months(first: str, last: str) -> tuple[str, str]:
-    """The first day of ``first``'s month and the last of ``last``'s: a range, not the value of one row."""
-    start = dt.date(int(first[:4]), int(first[5:7]), 1)
-    year, month = int(last[:4]), int(last[5:7])
-    after = dt.date(year + month // 12, month % 12 + 1, 1)
-    return start.isoformat(), (after - dt.timedelta(days=1)).isoformat()
 
 
 def _int(value: Any) -> int | None:
