@@ -311,6 +311,40 @@ def test_postgresql_and_duckdb_sample_the_whole_table(source) -> None:
         assert got.count == 1000 and fit == {"dist": "uniform", "min": 0, "max": 1001, "integer": True}
 
 
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    from pii_gen.cli import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_the_import_command_reads_a_database(tmp_path, capsys) -> None:
+    """``pii_gen import --db``: a file that loads, with the sample's categories and fanouts; an unknown table
+    is one line, exit status 2."""
+    from pii_gen import dsl
+
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    conn = connect(parse(url))
+    create(conn)
+    conn.close()
+    out = tmp_path / "imported.yaml"
+    code, _, err = _cli(capsys, "import", "--db", url, "--sample", "10000", "--out", str(out))
+    assert code == 0, err
+    text = out.read_text(encoding="utf-8")
+    dsl.loads(text, source="imported")
+    assert "values: [junior, senior, lead]" in text and "intern" not in text  # 5 interns: under 10, not kept
+    assert "region: {gen: ref, to: stores}" in text  # the composite foreign key
+    assert "manager_id: {gen: ref, to: self, root_share: 0.02}" in text  # 4 of 200 without a manager
+    assert "user1@example.com" not in text  # examples stay in memory
+    code, _, err = _cli(capsys, "import", "--db", url, "--tables", "sales,payroll", "--out", "-")
+    assert code == 2 and err.count("\n") == 1 and "no table payroll" in err and "employees, sales" in err
+
+
 @pytest.mark.parametrize("var", ["PII_GEN_TEST_POSTGRES_URL", "PII_GEN_TEST_MARIADB_URL"])
 def test_password_never_appears_in_an_error(var) -> None:
     secret = "Sup3rSecretPw"
