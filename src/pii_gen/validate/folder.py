@@ -24,6 +24,22 @@ def _file_format(folder: Path, manifest: dict[str, Any]) -> str:
     raise ConfigError(f"'{folder}' holds no persons.csv, persons.jsonl or persons.parquet")
 
 
+def open_file(src: Source, name: str, path: Path, fmt: str, types: Any = None) -> None:
+    """Table ``name`` of ``src`` from one output file: a view over Parquet in place, CSV or JSON Lines loaded
+    once (typed by ``types`` when given, as :func:`_view_over` and :func:`_load_text` take them)."""
+    extra = () if types is None else (types,)
+    if fmt == "parquet":
+        _view_over(src.con, src, name, f"read_parquet({literal(str(path))})", *extra)
+        return
+    header = _header(path, fmt)
+    if fmt == "csv":
+        reader = _csv_reader(path, header)
+    else:
+        cols = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in header) + "}"
+        reader = f"read_json({literal(str(path))}, format = 'newline_delimited', columns = {cols})"
+    _load_text(src, name, reader, header, *extra)
+
+
 def _header(path: Path, fmt: str) -> list[str]:
     """Column names of a CSV or JSON Lines file, from its first line."""
     with path.open(encoding="utf-8", newline="") as f:
@@ -51,16 +67,7 @@ def open_folder(folder: Path) -> Source:
             path = folder / f"{name}.{FILE_EXTENSIONS[fmt]}"
             if not path.exists():
                 continue
-            if fmt == "parquet":
-                _view_over(src.con, src, name, f"read_parquet({literal(str(path))})")
-                continue
-            header = _header(path, fmt)
-            if fmt == "csv":
-                reader = _csv_reader(path, header)
-            else:
-                cols = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in header) + "}"
-                reader = f"read_json({literal(str(path))}, format = 'newline_delimited', columns = {cols})"
-            _load_text(src, name, reader, header)
+            open_file(src, name, path, fmt)
     except PiiGenError:
         src.close()
         raise

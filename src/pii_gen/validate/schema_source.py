@@ -15,8 +15,8 @@ import pyarrow as pa
 from ..core.contract import Table
 from ..errors import ConfigError, PiiGenError
 from .database import open_database
-from .dataset import Source, _csv_reader, _load_text, _new_connection, _view_over, literal
-from .folder import _header
+from .dataset import Source, _new_connection
+from .folder import open_file
 from .manifest import read_manifest
 
 
@@ -68,16 +68,7 @@ def _open_folder(folder: Path, want: dict[str, dict[str, str]]) -> Source:
             path = folder / str(files.get(name) or f"{name}.{fmt}")
             if not path.exists():
                 continue
-            if fmt == "parquet":
-                _view_over(src.con, src, name, f"read_parquet({literal(str(path))})", types)
-                continue
-            header = _header(path, fmt)
-            if fmt == "csv":
-                reader = _csv_reader(path, header)
-            else:
-                cols = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in header) + "}"
-                reader = f"read_json({literal(str(path))}, format = 'newline_delimited', columns = {cols})"
-            _load_text(src, name, reader, header, types)
+            open_file(src, name, path, fmt, types)
     except PiiGenError:
         src.close()
         raise
