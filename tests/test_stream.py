@@ -111,8 +111,12 @@ def test_rate_is_exact_over_ten_seconds_and_steady_per_second():
     sent, failed = summary(err)
     assert (sent, failed) == (total, 0)
     t0 = reader.times[0]
+    # The reader can only see a line late, never early: no line may arrive ahead of the schedule (a burst),
+    # while a busy machine may delay the reader, so each one-second window gets 10%.
+    ahead = max(k / 500 - (t - t0) for k, t in enumerate(reader.times))
+    assert ahead <= 0.1, f"line arrived {ahead:.3f} s ahead of a 500/s schedule"
     windows = [sum(1 for t in reader.times if t0 + k <= t < t0 + k + 1) for k in range(10)]
-    assert all(abs(w - 500) <= 25 for w in windows), windows  # every one-second window within 5%
+    assert all(abs(w - 500) <= 50 for w in windows), windows
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
