@@ -8,11 +8,14 @@ exit codes, ``--json``, ``--html`` and ``--db`` on PostgreSQL.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +29,7 @@ from pii_gen import schema_run
 from pii_gen.validate.schema import validate_schema
 
 ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"  # Debian's package: playwright downloads no browser here
 HOURS = str([0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.7, 1.0, 1.2, 1.3, 1.4, 1.5, 1.4, 1.3, 1.3, 1.4, 1.6, 1.9, 2.2, 2.3,
              2.0, 1.4, 0.7])
 FLAT = "[" + ", ".join(["1"] * 24) + "]"
@@ -391,3 +395,90 @@ def test_a_generated_column_effect_gets_an_automatic_lift_unless_its_column_has_
         assert len(lifts) == 1 and lifts[0].status == "pass", (lifts[0].figure, lifts[0].threshold)
         measured = float(lifts[0].figure.split()[1])  # "lift 0.7994 (expected 0.8)"
         assert abs(measured - 0.8) < 0.02, lifts[0].figure
+
+
+def browser() -> tuple[Any, str]:
+    """Playwright's sync API and Debian's chromium, or skip (fail under PII_GEN_REQUIRE_BROWSER=1) saying
+    which is missing: no browser is downloaded for the test."""
+    problem = ""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problem = 'playwright is not installed (pip install "pii-gen[test]")'
+    if not problem and not Path(CHROMIUM).is_file():
+        problem = f"no chromium at {CHROMIUM} (apt-get install chromium)"
+    if problem:
+        if os.environ.get("PII_GEN_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"the HTML report is rendered in a real browser: {problem}")
+        pytest.skip(f"the HTML report needs a real browser: {problem}")
+    return sync_playwright, CHROMIUM
+
+
+def test_the_html_report_renders_in_chromium(tmp_path) -> None:
+    """The page as a browser draws it: the score, every check's row and every plot visible with a size,
+    plots fitted to a narrow window, no console error, and a screenshot that is not blank."""
+    sync_playwright, chromium = browser()
+    plain = write(tmp_path, "plain", **GOOD)
+    schema = tmp_path / "e.yaml"
+    schema.write_text(plain.read_text().replace(
+        "constraints:", "effects:\n  - {name: sale, table: orders, time: ordered_at, window: {start: 2024-11-01, "
+        "end: 2024-11-30}, rate: 2.5}\nconstraints:"), encoding="utf-8")
+    schema_run.generate_schema(schema, out=str(tmp_path / "o"), format="parquet", workers=1)
+    page_file, js = tmp_path / "r.html", tmp_path / "r.json"
+    done = cli("validate", str(tmp_path / "o"), "--schema", str(schema), "--html", str(page_file), "--json", str(js))
+    assert done.returncode in (0, 1), done.stderr
+    data = json.loads(js.read_text())
+    captions = [cap for cap, _ in validate_schema(schema, tmp_path / "o").plots["svg"]]
+    assert "effect sale: rows per day, window shaded" in captions and len(captions) >= 6
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, headless=True)
+        try:
+            page = b.new_page(viewport={"width": 1200, "height": 900})
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning")
+                    else None)
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+            page.goto(page_file.as_uri())
+            page.wait_for_load_state("load")
+            score = page.locator(".score")
+            assert score.is_visible() and score.inner_text() == f"{data['score']:.1f}/100"
+            for check in data["checks"]:
+                if check["group"] not in ("targets", "auto targets"):
+                    continue
+                row = page.locator("tr", has=page.locator("td", has_text=check["name"])).filter(
+                    has_text=check["figure"]).last
+                assert row.is_visible(), check["name"]
+                box = row.bounding_box()
+                assert box is not None and box["width"] > 100 and box["height"] > 5, (check["name"], box)
+                assert row.locator(".verdict").inner_text() == check["status"]
+            figures = page.locator("figure")
+            assert figures.count() == len(captions)
+            for i, caption in enumerate(captions):
+                figure = figures.nth(i)
+                assert figure.locator("figcaption").inner_text() == caption
+                svg = figure.locator("svg")
+                box = svg.bounding_box()
+                assert svg.is_visible() and box is not None and box["width"] > 300 and box["height"] > 100, box
+                drawn = svg.locator("rect, polyline")
+                assert drawn.count() >= 2 and drawn.first.bounding_box()["height"] > 1
+            shot = page.screenshot(full_page=True)
+            page.set_viewport_size({"width": 420, "height": 800})  # a phone: plots shrink to fit, not cut off
+            for i in range(figures.count()):
+                svg = figures.nth(i).locator("svg")
+                box = svg.bounding_box()
+                assert box is not None and 200 < box["width"] <= 420 and box["height"] > 60, box
+                right = max(t["x"] + t["width"] for t in svg.locator("text").evaluate_all(
+                    "ts => ts.map(t => { const r = t.getBoundingClientRect(); return {x: r.x, width: r.width}; })"))
+                assert right <= box["x"] + box["width"] + 1, (captions[i], right, box)  # the legend is inside
+            assert problems == []
+        finally:
+            b.close()
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(io.BytesIO(shot), format="png")[..., :3]
+    assert pixels.shape[0] > 900 and pixels.shape[1] == 1200
+    assert pixels.std() > 0.05  # not one colour
+    blue = (np.abs(pixels - np.array([0x3B, 0x6E, 0xA8]) / 255).max(axis=2) < 0.03).mean()
+    orange = (np.abs(pixels - np.array([0xE0, 0x8A, 0x2C]) / 255).max(axis=2) < 0.03).mean()
+    assert blue > 0.005 and orange > 0.005, (blue, orange)  # the bars themselves were painted

@@ -14,7 +14,8 @@ def _frame(title: str, body: list[str], top: float, unit: str) -> str:
     axis = (f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - 8}" y2="{HEIGHT - PAD}" stroke="#444"/>'
             f'<text x="{PAD - 4}" y="{PAD + 4}" font-size="10" text-anchor="end">{top:.3g}{unit}</text>'
             f'<text x="{PAD - 4}" y="{HEIGHT - PAD}" font-size="10" text-anchor="end">0</text>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" role="img" '
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+            f'role="img" '
             f'aria-label="{label}"><title>{label}</title>'
             f'<text x="{WIDTH / 2}" y="14" font-size="12" text-anchor="middle">{label}</text>{axis}'
             + "".join(body) + "</svg>")
