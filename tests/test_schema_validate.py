@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import subprocess
 import sys
@@ -482,3 +483,64 @@ def test_the_html_report_renders_in_chromium(tmp_path) -> None:
     blue = (np.abs(pixels - np.array([0x3B, 0x6E, 0xA8]) / 255).max(axis=2) < 0.03).mean()
     orange = (np.abs(pixels - np.array([0xE0, 0x8A, 0x2C]) / 255).max(axis=2) < 0.03).mean()
     assert blue > 0.005 and orange > 0.005, (blue, orange)  # the bars themselves were painted
+
+
+def effect_schema(tmp: Path, *effects: dict, targets: tuple[dict, ...] = ()) -> Path:
+    """The effects tests' orders (a ref to stores, windows per store in ``promos``) with these effects, as a
+    file: one window per store here, none overlapping, so a rate's lift is the rate itself."""
+    from test_schema_effects import BASE as FX
+
+    data = json.loads(json.dumps(FX))
+    data["tables"]["customers"]["rows"] = 9_000
+    data["tables"]["promos"]["data"] = [
+        {"store_id": 1, "starts_at": "2024-03-01", "ends_at": "2024-03-10", "lift": 1.5},
+        {"store_id": 2, "starts_at": "2024-06-01", "ends_at": "2024-06-05", "lift": 2.0},
+        {"store_id": 4, "starts_at": "2024-09-01T12:00:00", "ends_at": "2024-09-02T06:00:00", "lift": 0.5}]
+    data["effects"] = list(effects)
+    data["targets"] = list(targets)
+    path = tmp / f"fx_{uuid.uuid4().hex[:6]}.yaml"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+PROMO = {"table": "promos", "start": "starts_at", "end": "ends_at", "on": {"store_id": "store_id"}}
+
+
+def test_effect_lift_of_windows_from_a_table(tmp_path) -> None:
+    """A rate whose windows come from a table (one per store) is measured and scored: its lift pools the
+    stores, each inside its own window, and equals the rate within sampling error (and a store's own
+    rows per day, counted here in SQL, agree); the plain run fails it.  A column effect multiplying by each
+    window's ``value`` is compared with the mean value of the rows inside."""
+    rush = {"name": "rush", "table": "orders", "time": "ordered_at", "source": PROMO, "rate": 3.0}
+    price = {"name": "price", "table": "orders", "time": "ordered_at", "source": {**PROMO, "value": "lift"},
+             "column": "amount", "multiply": "value"}
+    target = {"name": "rush lift", "metric": "effect_lift", "effect": "rush", "between": [2.7, 3.3]}
+    schema = effect_schema(tmp_path, rush, price, targets=(target,))
+    schema_run.generate_schema(schema, out=str(tmp_path / "o"), format="parquet", workers=1)
+    report = validate_schema(schema, tmp_path / "o")
+    declared, auto = report.check("targets", "rush lift"), report.check("auto targets", "effect rush lift")
+    assert declared.status == "pass" and auto.status == "pass", (declared.figure, auto.figure, auto.threshold)
+    m = auto.metrics
+    assert m["expected"] == pytest.approx(3.0) and m["keys"] == 3
+    assert abs(m["value"] - 3.0) < 4 * 3.0 * m["rel_se"] and m["rel_se"] < 0.06, m
+    assert declared.metrics["value"] == m["value"]
+    orders = pq.read_table(tmp_path / "o" / "orders.parquet")
+    ts = orders.column("ordered_at").to_numpy().astype("datetime64[D]")
+    store = orders.column("store_id").to_numpy()
+    one = store == 1
+    inside = one & (ts >= np.datetime64("2024-03-01")) & (ts <= np.datetime64("2024-03-10"))
+    by_hand = (inside.sum() / 10) / ((one & ~inside).sum() / 356)
+    assert abs(by_hand - 3.0) < 4 * 3.0 * math.sqrt(1 / inside.sum() + 1 / (one & ~inside).sum()), by_hand
+    # the ledger-free column effect: amounts x1.5 / x2.0 / x0.5 inside each store's window, pooled
+    value = report.check("auto targets", "effect price lift")
+    assert value.status == "pass" and 0.5 < value.metrics["expected"] < 2.0, (value.figure, value.threshold)
+    assert "effect rush: rows per day, window shaded" in [c for c, _ in report.plots["svg"]]
+    page = next(p for c, p in report.plots["svg"] if c == "effect rush: rows per day, window shaded")
+    assert page.count('class="window"') == 3
+    # the same file over a run without the effects: the rate's lift is 1, both checks fail
+    plain = effect_schema(tmp_path)
+    schema_run.generate_schema(plain, out=str(tmp_path / "p"), format="parquet", workers=1)
+    before = validate_schema(schema, tmp_path / "p")
+    assert before.check("targets", "rush lift").status == "fail"
+    assert abs(before.check("auto targets", "effect rush lift").metrics["value"] - 1.0) < 0.2
+    assert before.check("auto targets", "effect price lift").status == "fail"

@@ -20,7 +20,9 @@ import pyarrow.compute as pc
 from ..dsl.base import Expr
 from ..dsl.checks import parent_column
 from ..dsl.generators.categorical import popularity
+from ..dsl.generators.temporal import rated_cells
 from ..dsl.model import Effect, Schema, Target
+from ..packs.schema.effects import Effects
 from .dataset import Source, quote
 from .model import Check, Status, sampling_allowance
 from . import svg
@@ -63,6 +65,7 @@ class Targets:
     def __init__(self, src: Source, schema: Schema, evaluator: Evaluator) -> None:
         self.src, self.schema, self.ev = src, schema, evaluator
         self.plots: list[tuple[str, str]] = []
+        self._effects: Effects | None = None
 
     def one(self, sql: str) -> tuple:
         return self.src.one(sql)
@@ -202,9 +205,11 @@ class Targets:
         n = int(out.sum())
         return (out / n if n else out), n
 
-    def day_weights(self, table: str, column: str) -> tuple[int, np.ndarray, np.ndarray] | None:
+    def day_weights(self, table: str, column: str, without: str | None = None
+                    ) -> tuple[int, np.ndarray, np.ndarray] | None:
         """(first day, each day's expected weight, the 24 hour weights) of a time column with a literal window
-        (``datetime_series``, or a uniform ``datetime``); a global ``rate`` effect weighs its window's days."""
+        (``datetime_series``, or a uniform ``datetime``); a global ``rate`` effect weighs its window's days
+        (except the effect named ``without``)."""
         col = self.schema.tables[table].columns.get(column)
         if col is None or col.modify:
             return None
@@ -231,7 +236,8 @@ class Targets:
             return None
         for effect in self.schema.effects:
             window = _window(effect)
-            if effect.table == table and effect.time == column and effect.rate and window and effect.where is None:
+            if effect.table == table and effect.time == column and effect.rate and window and effect.where is None \
+                    and effect.name != without:
                 days = np.arange(first, first + len(weights))
                 inside = (days >= day(window[0])) & (days < day(window[1]))
                 weights = weights * np.where(inside, effect.rate, 1.0)
@@ -334,69 +340,124 @@ class Targets:
                 worst = max(worst, float(np.max(np.abs(prev / n - left))))
         return worst, n
 
+    def effects(self) -> Effects:
+        """The engine's effects of the schema, their ``source:`` windows read from the stored tables."""
+        if self._effects is None:
+            self._effects = Effects(self.schema, {}, 0, lambda table: self.src.con.cursor().sql(
+                f"SELECT * FROM {quote(table)}").to_arrow_reader(100_000).read_all())
+        return self._effects
+
     def lift(self, effect: Effect) -> tuple[float, dict[str, Any]] | None:
-        """A rate effect's rows per day inside its window over those outside, or a column effect's mean inside
-        over outside (the difference for ``add:``), among the rows its ``where`` selects."""
-        window = _window(effect)
-        made = self.day_weights(effect.table, effect.time)
-        if window is None:
-            return None
-        exprs = [effect.where] if effect.where is not None else []
-        start = pa.scalar(window[0], pa.timestamp("us"))
-        end = pa.scalar(window[1], pa.timestamp("us"))
-        stats = {"in": [0, 0.0, 0.0], "out": [0, 0.0, 0.0]}  # rows, sum, sum of squares
+        """A rate effect's rows inside its windows over those outside, each side per unit of the time column's
+        own expected density (days times their declared weights: so a month or weekday profile is no lift),
+        or a column effect's mean inside over outside (the difference for ``add:``), among the rows its
+        ``where`` selects.  With ``source:`` windows a row counts inside the windows of its ``on`` key, and
+        the rate's ratio pools the keys (each key's rows outside, scaled by its windows' expected share)."""
+        fx = self.effects()
+        windows = fx.windows(effect)
+        w = len(windows.starts)
+        counts = {"in": np.zeros(w), "out": np.zeros(w)}  # a rate's rows per window group
+        stats = {"in": [0, 0.0, 0.0], "out": [0, 0.0, 0.0]}  # a column effect's rows, sum, sum of squares
+        changed = [0.0, 0]  # a column effect's multiplier (or addend) summed over the rows inside, and those rows
         per_day: dict[int, int] = {}
-        for rows, evaluated in self.ev.values(effect.table, exprs):
-            ts = pc.cast(pc.cast(rows.column(effect.time), pa.timestamp("us")), pa.timestamp("us"))
-            keep = pc.is_valid(ts)
-            if evaluated:
-                keep = pc.and_(keep, pc.fill_null(evaluated[0], False))
-            keep_np = np.asarray(keep, dtype=bool)
-            inside = np.asarray(pc.fill_null(pc.and_(pc.greater_equal(ts, start), pc.less(ts, end)), False), dtype=bool)
-            days = pc.cast(pc.cast(ts, pa.timestamp("s")), pa.int64()).fill_null(0).to_numpy() // 86_400
-            for d, c in zip(*np.unique(days[keep_np], return_counts=True)):
+        win_group = np.zeros(w, dtype=np.int64)
+        for rows, ctx in self.ev.contexts(effect.table):
+            n = rows.num_rows
+            eligible, group, win_group, hit, first = fx.locate(effect, dict(ctx.columns), ctx, n)
+            inside = np.zeros(n, dtype=bool)
+            inside[hit] = True
+            shown = eligible if windows.keys == [] else group >= 0
+            ts = pc.cast(pc.cast(rows.column(effect.time), pa.timestamp("s")), pa.int64())
+            days = np.asarray(pc.fill_null(ts, 0).to_numpy(zero_copy_only=False), dtype=np.int64) // 86_400
+            for d, c in zip(*np.unique(days[shown], return_counts=True)):
                 per_day[int(d)] = per_day.get(int(d), 0) + int(c)
-            values = None
-            if effect.column is not None:
-                values = pc.cast(rows.column(effect.column), pa.float64()).to_numpy(zero_copy_only=False)
-            for side, mask in (("in", inside & keep_np), ("out", ~inside & keep_np)):
-                if values is not None:
-                    v = values[mask]
-                    v = v[~np.isnan(v)]
-                    stats[side][0] += len(v)
-                    stats[side][1] += float(v.sum())
-                    stats[side][2] += float((v * v).sum())
-                else:
-                    stats[side][0] += int(mask.sum())
+            if effect.column is None:
+                for side, mask in (("in", inside), ("out", ~inside)):
+                    counts[side] += np.bincount(group[mask & (group >= 0)], minlength=w)
+                continue
+            values = pc.cast(rows.column(effect.column), pa.float64()).to_numpy(zero_copy_only=False)
+            for side, mask in (("in", inside & eligible), ("out", ~inside & eligible)):
+                v = values[mask]
+                v = v[~np.isnan(v)]
+                stats[side][0] += len(v)
+                stats[side][1] += float(v.sum())
+                stats[side][2] += float((v * v).sum())
+            amount = self._amount(effect, windows, first, hit, ctx, n)
+            if amount is not None:
+                valid = ~np.isnan(values[hit])
+                changed[0] += float(np.sum(np.broadcast_to(amount, hit.shape)[valid]))
+                changed[1] += int(valid.sum())
+        made = self._rate_lift(effect, windows, win_group, counts, per_day) if effect.column is None else \
+            self._column_lift(effect, stats, changed)
+        if made is not None:
+            self._window_plot(effect, windows, per_day)
+        return made
+
+    def _amount(self, effect: Effect, windows: Any, first: np.ndarray, hit: np.ndarray, ctx: Any, n: int
+                ) -> np.ndarray | float | None:
+        """What a column effect multiplies (or adds to) each row inside by: a literal, or its window's value."""
+        spec = effect.multiply if effect.multiply is not None else effect.add
+        if spec == "value" and effect.source is not None and windows.values is not None:
+            return np.asarray(windows.values, dtype=np.float64)[first]
+        return float(spec) if _literal(spec) else None  # type: ignore[arg-type]
+
+    def _rate_lift(self, effect: Effect, windows: Any, win_group: np.ndarray, counts: dict[str, np.ndarray],
+                   per_day: dict[int, int]) -> tuple[float, dict[str, Any]] | None:
+        cells = self._cells(effect, per_day)
+        if cells is None:
+            return None
+        edges, mass = cells
+        n_in = n_out = scaled = expected = 0.0
+        for g in np.flatnonzero(counts["in"] + counts["out"]):
+            mine = np.flatnonzero(win_group == g)
+            s, e = windows.starts[mine], windows.ends[mine]
+            cuts, plain = rated_cells(edges, mass, (s, e, np.ones(len(mine))), 1)
+            rated = rated_cells(edges, mass, (s, e, np.full(len(mine), float(effect.rate))), 1)[1]
+            start = cuts[:-1, None]
+            within = ((start >= s) & (start < e)).any(axis=1)
+            m_in, m_out = float(plain[within].sum()), float(plain[~within].sum())
+            if m_out <= 0 or m_in <= 0:
+                continue
+            n_in += counts["in"][g]
+            n_out += counts["out"][g]
+            scaled += counts["out"][g] * m_in / m_out  # the rows inside this key would have without the effect
+            expected += counts["out"][g] * float(rated[within].sum()) / m_out
+        if not n_in or not n_out or not scaled:
+            return None
+        return float(n_in / scaled), {"rows_inside": int(n_in), "rows_outside": int(n_out),
+                                      "expected": float(expected / scaled),
+                               "keys": int(len(np.unique(win_group[win_group >= 0]))),
+                               "rel_se": math.sqrt(1 / n_in + 1 / n_out)}
+
+    def _cells(self, effect: Effect, per_day: dict[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The time column's expected density without this effect, as hour cells (µs edges, mass): its
+        declared day and hour weights, else flat over the days the rows span."""
+        made = self.day_weights(effect.table, effect.time, without=effect.name)
+        if made is not None:
+            first, weights, hours = made
+        elif per_day:
+            first, weights, hours = min(per_day), np.ones(max(per_day) - min(per_day) + 1), np.full(24, 1 / 24)
+        else:
+            return None
+        edges = (first * 24 + np.arange(len(weights) * 24 + 1, dtype=np.int64)) * 3_600_000_000
+        return edges, np.outer(weights, hours).ravel()
+
+    @staticmethod
+    def _column_lift(effect: Effect, stats: dict[str, list], changed: list) -> tuple[float, dict[str, Any]] | None:
         n_in, n_out = stats["in"][0], stats["out"][0]
         if not n_in or not n_out:
             return None
         metrics: dict[str, Any] = {"rows_inside": n_in, "rows_outside": n_out}
-        if effect.column is None:
-            first, weights = (made[0], made[1]) if made is not None else \
-                (min(per_day), np.ones(max(per_day) - min(per_day) + 1))
-            days = np.arange(first, first + len(weights))
-            inside_days = (days >= day(window[0])) & (days < day(window[1]))
-            d_in, d_out = int(inside_days.sum()), int((~inside_days).sum())
-            if not d_in or not d_out:
-                return None
-            lift = (n_in / d_in) / (n_out / d_out)
-            metrics.update(days_inside=d_in, days_outside=d_out, rel_se=math.sqrt(1 / n_in + 1 / n_out))
-            if made is not None:
-                metrics["weight_ratio"] = float(weights[inside_days].mean() / weights[~inside_days].mean()) / (
-                    effect.rate or 1.0)
-        else:
-            m_in, m_out = stats["in"][1] / n_in, stats["out"][1] / n_out
-            var = {s: max(stats[s][2] / stats[s][0] - (stats[s][1] / stats[s][0]) ** 2, 0.0) for s in stats}
-            se_in, se_out = math.sqrt(var["in"] / n_in), math.sqrt(var["out"] / n_out)
-            if effect.add is not None:
-                lift = m_in - m_out
-                metrics["se"] = math.sqrt(se_in**2 + se_out**2)
-            else:
-                lift = m_in / m_out if m_out else math.nan
-                metrics["rel_se"] = math.sqrt((se_in / m_in) ** 2 + (se_out / m_out) ** 2) if m_in and m_out else 0.0
-        self._window_plot(effect, window, per_day)
-        return lift, metrics
+        if changed[1]:
+            metrics["expected"] = changed[0] / changed[1]
+        m_in, m_out = stats["in"][1] / n_in, stats["out"][1] / n_out
+        var = {s: max(stats[s][2] / stats[s][0] - (stats[s][1] / stats[s][0]) ** 2, 0.0) for s in stats}
+        se_in, se_out = math.sqrt(var["in"] / n_in), math.sqrt(var["out"] / n_out)
+        if effect.add is not None:
+            metrics["se"] = math.sqrt(se_in**2 + se_out**2)
+            return m_in - m_out, metrics
+        metrics["rel_se"] = math.sqrt((se_in / m_in) ** 2 + (se_out / m_out) ** 2) if m_in and m_out else 0.0
+        return (m_in / m_out if m_out else math.nan), metrics
 
     # -- automatic ---------------------------------------------------------------------------------------
 
@@ -499,34 +560,29 @@ class Targets:
         return out
 
     def _auto_lift(self, effect: Effect) -> Check | None:
-        if effect.window is None:
-            return None
-        if effect.column is not None and not _literal(effect.multiply if effect.add is None else effect.add):
-            return None
         if effect.column is not None and self.schema.tables[effect.table].columns[effect.column].modify:
             return None  # its modify steps (a seasonality, say) move the mean outside the window too
         made = self.lift(effect)
-        if made is None:
-            return None
+        if made is None or "expected" not in made[1]:
+            return None  # an expression's multiplier: nothing declared to compare with
         lift, m = made
-        if effect.column is None:
-            expected = (effect.rate or 1.0) * m.get("weight_ratio", 1.0)
-            tol = max(FLOOR["rel"] * expected, Z * expected * m["rel_se"])
-        elif effect.add is not None:
-            expected, tol = float(effect.add), max(FLOOR["rel"] * abs(float(effect.add)), Z * m["se"])
+        expected = m.pop("expected")
+        if effect.column is not None and effect.add is not None:
+            tol = max(FLOOR["rel"] * abs(expected), Z * m["se"])
         else:
-            expected = float(effect.multiply)  # type: ignore[arg-type]
             tol = max(FLOOR["rel"] * expected, Z * expected * m["rel_se"])
         return self._tolerance(f"effect {effect.name} lift", lift, expected, tol, "lift", **m)
 
-    def _window_plot(self, effect: Effect, window: tuple[dt.datetime, dt.datetime], per_day: dict[int, int]) -> None:
+    def _window_plot(self, effect: Effect, windows: Any, per_day: dict[int, int]) -> None:
         if not per_day or any(c == f"effect {effect.name}" for c, _ in self.plots):
             return
         first, last = min(per_day), max(per_day)
         series = [per_day.get(d, 0) for d in range(first, last + 1)]
+        us_day = 86_400_000_000
+        shades = sorted({(int(s // us_day) - first, int(-(-e // us_day)) - first)
+                         for s, e in zip(windows.starts, windows.ends)})[:200]
         self.plots.append((f"effect {effect.name}: rows per day, window shaded",
-                           svg.line(series, day(window[0]) - first, day(window[1]) - first,
-                                    f"{effect.table} rows per day ({effect.name})")))
+                           svg.line(series, shades, f"{effect.table} rows per day ({effect.name})")))
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:

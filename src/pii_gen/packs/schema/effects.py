@@ -225,6 +225,26 @@ class Effects:
         keep = np.concatenate([[True], row[1:] != row[:-1]]) if len(row) else np.zeros(0, dtype=bool)
         return row[keep], win[keep]
 
+    def locate(self, effect: Effect, columns: dict[str, pa.Array], ctx: Context, n: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What a validator needs to measure the effect on stored rows: where it covers a row (``where``
+        holds, time and keys not null), each row's window group (the index of the first window of its key;
+        -1 where it is not covered or no window has its key), each window's group, and the rows inside a
+        window with the first one of each."""
+        windows = self.windows(effect)
+        row_code, win_code = self._codes(effect, windows, columns, n)
+        first = np.full(int(max(row_code.max(initial=-1), win_code.max(initial=-1))) + 1, -1, dtype=np.int64)
+        mine = np.flatnonzero(win_code >= 0)[::-1]
+        first[win_code[mine]] = mine  # written last by the smallest index: each key's first window
+        win_group = np.where(win_code >= 0, first[np.maximum(win_code, 0)], -1) if len(first) else win_code
+        ctx.columns = columns
+        time = columns[effect.time]
+        eligible = self._covered(effect, ctx, n) & np.asarray(pc.is_valid(time).to_numpy(zero_copy_only=False),
+                                                               dtype=bool) & (row_code >= 0)
+        group = np.where(eligible, first[np.maximum(row_code, 0)], -1) if len(first) else np.full(n, -1)
+        hit, win = self._inside(effect, columns, ctx, n)
+        return eligible, group, win_group, hit, win
+
     def _change(self, effect: Effect, before: pa.Array, hit: np.ndarray, window: np.ndarray, ctx: Context, n: int,
                 table: str) -> pa.Array:
         """The effect's column with ``multiply``/``add`` applied at rows ``hit`` (whole numbers stay whole,
