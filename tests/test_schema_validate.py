@@ -544,3 +544,53 @@ def test_effect_lift_of_windows_from_a_table(tmp_path) -> None:
     assert before.check("targets", "rush lift").status == "fail"
     assert abs(before.check("auto targets", "effect rush lift").metrics["value"] - 1.0) < 0.2
     assert before.check("auto targets", "effect price lift").status == "fail"
+
+
+def test_fanout_auto_targets_account_for_rate_effects(tmp_path) -> None:
+    """A fanout on a table a rate grows is checked against the fanout grown as the engine grows it: a
+    global rate's mean is the fanout's times the windows' extra mass (computed here from the weekday
+    weights), a rate keyed by the parent mixes grown and plain parents; runs made with the effect pass, the
+    plain run (the same file without it) fails the mean."""
+    plain = write(tmp_path, "plain", **GOOD)
+    schema = tmp_path / "e.yaml"
+    schema.write_text(plain.read_text().replace(
+        "constraints:", "effects:\n  - {name: sale, table: orders, time: ordered_at, window: {start: 2024-11-01, "
+        "end: 2024-11-30}, rate: 2.5}\nconstraints:"), encoding="utf-8")
+    schema_run.generate_schema(schema, out=str(tmp_path / "o"), format="parquet", workers=1)
+    schema_run.generate_schema(plain, out=str(tmp_path / "p"), format="parquet", workers=1)
+    days = np.arange(np.datetime64("2024-01-01"), np.datetime64("2025-01-01"))
+    weights = np.array([1, 1, 1, 1, 1.2, 1.6, 1.5])[(days.astype(np.int64) + 3) % 7]
+    november = (days >= np.datetime64("2024-11-01")) & (days < np.datetime64("2024-12-01"))
+    growth = (weights * np.where(november, 2.5, 1)).sum() / weights.sum()
+    grown = validate_schema(schema, tmp_path / "o")
+    mean, dispersion = grown.check("auto targets", "fanout orders mean"), grown.check("auto targets",
+                                                                                      "fanout orders dispersion")
+    assert mean.status == "pass" and dispersion.status == "pass", (mean.figure, dispersion.figure)
+    assert mean.metrics["expected"] == pytest.approx(3 * growth, rel=1e-6)
+    # Poisson(3) grown by Poisson(count x (g - 1)): variance 3 g^2 + 3 (g - 1), over the mean 3 g
+    assert dispersion.metrics["expected"] == pytest.approx(growth + (growth - 1) / growth, rel=1e-6)
+    assert validate_schema(schema, tmp_path / "p").check("auto targets", "fanout orders mean").status == "fail"
+    # keyed by the parent: the vip customers' children grow, the others' do not
+    vip = {"name": "vip", "table": "orders", "time": "ordered_at", "rate": 4.0,
+           "window": {"start": "2024-11-01", "end": "2024-11-30"},
+           "where": "lookup(customer_id, customers.segment) == 'vip'"}
+    keyed = effect_schema(tmp_path, vip)
+    data = json.loads(keyed.read_text())
+    data["tables"]["customers"]["columns"]["segment"] = {"gen": "choice", "values": ["vip", "regular"],
+                                                         "weights": [0.3, 0.7]}
+    keyed.write_text(json.dumps(data), encoding="utf-8")
+    schema_run.generate_schema(keyed, out=str(tmp_path / "k"), format="parquet", workers=1)
+    report = validate_schema(keyed, tmp_path / "k")
+    mean = report.check("auto targets", "fanout orders mean")
+    share = pc.mean(pc.equal(pq.read_table(tmp_path / "k" / "customers.parquet").column("segment"), "vip")).as_py()
+    g = 1 + 3 * 30 / 366  # a flat year, 30 days x4
+    assert mean.status == "pass", (mean.figure, mean.threshold)
+    assert mean.metrics["expected"] == pytest.approx(4 * (share * g + 1 - share), rel=1e-6)
+    assert report.check("auto targets", "fanout orders dispersion").status == "pass"
+    assert report.check("auto targets", "effect vip lift").status == "pass"
+    data["effects"] = []
+    keyed.write_text(json.dumps(data), encoding="utf-8")
+    schema_run.generate_schema(keyed, out=str(tmp_path / "kp"), format="parquet", workers=1)
+    data["effects"] = [vip]
+    keyed.write_text(json.dumps(data), encoding="utf-8")
+    assert validate_schema(keyed, tmp_path / "kp").check("auto targets", "fanout orders mean").status == "fail"

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..dsl.base import Expr
+from ..dsl.base import Context, Expr
 from ..dsl.checks import parent_column
 from ..dsl.generators.categorical import popularity
 from ..dsl.generators.temporal import rated_cells
@@ -412,9 +412,9 @@ class Targets:
             mine = np.flatnonzero(win_group == g)
             s, e = windows.starts[mine], windows.ends[mine]
             cuts, plain = rated_cells(edges, mass, (s, e, np.ones(len(mine))), 1)
-            rated = rated_cells(edges, mass, (s, e, np.full(len(mine), float(effect.rate))), 1)[1]
             start = cuts[:-1, None]
-            within = ((start >= s) & (start < e)).any(axis=1)
+            over = ((start >= s) & (start < e)).sum(axis=1)  # windows over each cell: their rates multiply
+            within, rated = over > 0, plain * float(effect.rate) ** over  # type: ignore[operator]
             m_in, m_out = float(plain[within].sum()), float(plain[~within].sum())
             if m_out <= 0 or m_in <= 0:
                 continue
@@ -535,8 +535,9 @@ class Targets:
     def _auto_fanout(self, table: str, spec: Any) -> list[Check]:
         pmf = _fanout_pmf(spec.fanout)
         counts = self.fanout(table, spec.parent)
-        if pmf is None or counts is None or any(e.table == table and e.rate for e in self.schema.effects):
+        if pmf is None or counts is None:
             return []
+        pmf = self._grown_fanout(table, spec, pmf)
         n = float(counts.sum())
         k = np.arange(len(pmf))
         mean, var = float((k * pmf).sum()), float((k * k * pmf).sum() - (k * pmf).sum() ** 2)
@@ -557,6 +558,35 @@ class Targets:
             out.append(self._tolerance(f"fanout {table} dispersion", obs_var / obs_mean if obs_mean else 0.0,
                                        var / mean, max(FLOOR["rel"] * var / mean, Z * se_ratio),
                                        "variance/mean", parents=int(n), standard_error=se_ratio))
+        return out
+
+    def _grown_fanout(self, table: str, spec: Any, pmf: np.ndarray) -> np.ndarray:
+        """The children per parent a fanout gives once rate effects grew it as the engine does: a global rate
+        every parent's count by ``g``, a rate keyed by the parent the covered parents' by their own (a mixture
+        over the parents' growths, counted on the stored parents)."""
+        fx = self.effects()
+        if not any(e.table == table and e.rate for e in self.schema.effects):
+            return pmf
+        g = fx.growth(table)
+        levels: dict[float, int] = {}
+        if any(fx.by_parent(e) for e in fx.by_table[table]):
+            link, key = parent_column(self.schema, spec), self.schema.tables[spec.parent].keys[0]
+            calendar = (self.schema.calendar.start, self.schema.calendar.end)
+            reader = self.src.con.cursor().sql(f"SELECT {quote(key)} FROM {quote(spec.parent)}").to_arrow_reader(
+                100_000)
+            for batch in reader:
+                keys = batch.column(0)
+                ctx = Context(seed=0, table=table, block=0, first_row=0, calendar=calendar, engine=self.ev.lookups,
+                              columns={link: keys})  # type: ignore[dict-item]
+                for level, n in zip(*np.unique(g * fx.parent_growth(table, ctx, len(keys)), return_counts=True)):
+                    levels[float(level)] = levels.get(float(level), 0) + int(n)
+        else:
+            levels[g] = 1
+        total = sum(levels.values())
+        parts = [(n / total, _grown(pmf, level)) for level, n in levels.items()]
+        out = np.zeros(max(len(p) for _, p in parts))
+        for share, part in parts:
+            out[:len(part)] += share * part
         return out
 
     def _auto_lift(self, effect: Effect) -> Check | None:
@@ -608,6 +638,23 @@ def _cdf(dist: str, p: dict[str, float]) -> Any:
         "zipf": lambda: stats.zipf(p["s"]),
     }[dist]()
     return made.cdf
+
+
+def _grown(pmf: np.ndarray, g: float) -> np.ndarray:
+    """The distribution of a count drawn from ``pmf`` and grown by ``g`` as the engine grows it: plus
+    Poisson(count x (g - 1)) above 1, each one kept with probability ``g`` below."""
+    from scipy import stats
+
+    if g == 1.0:
+        return pmf
+    b = np.arange(len(pmf))
+    if g > 1:
+        t = np.arange(len(pmf) + int(stats.poisson.ppf(1 - 1e-12, b[-1] * (g - 1))) + 1)
+        spread = stats.poisson.pmf(t[None, :] - b[:, None], (b * (g - 1))[:, None])
+    else:
+        spread = stats.binom.pmf(b[None, :], b[:, None], g)
+    grown = pmf @ spread
+    return grown / grown.sum()
 
 
 def _fanout_pmf(spec: Any) -> np.ndarray | None:
