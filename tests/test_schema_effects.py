@@ -253,7 +253,9 @@ def test_effects_and_the_ledger_are_the_same_at_any_worker_count_and_batch_size(
                                "column": "amount", "multiply": "value", "label": True},
                         {"name": "south", "table": "orders", "time": "ordered_at", "window": FEB,
                          "where": "lookup(store_id, stores.region) == 'S'", "column": "amount", "add": 5,
-                         "label": True})
+                         "label": True},
+                        {"name": "first", "table": "orders", "time": "ordered_at", "window": FEB, "rate": 3.0,
+                         "where": "lookup(customer_id, customers.customer_id) < 'C06000'", "label": True})
     data["tables"]["customers"]["rows"] = 12_000  # two blocks
     data["tables"]["orders"]["fanout"] = {"dist": "poisson", "mean": 1.5}
     data["tables"]["orders"]["columns"]["amount"]["modify"] = [{"outliers": {"rate": 0.01, "label": True}}]
@@ -265,6 +267,12 @@ def test_effects_and_the_ledger_are_the_same_at_any_worker_count_and_batch_size(
     assert "_effects.csv" in found[0] and found[0] == found[1] == found[2]
     manifest = json.loads((tmp_path / "run0" / "manifest.json").read_text())
     assert manifest["tables"]["_effects"]["rows"] > 1_000
+    con = duckdb.connect()
+    first = con.execute(f"SELECT count(*) FROM read_csv('{tmp_path / 'run0' / '_effects.csv'}') "
+                        "WHERE effect = 'first'").fetchone()[0]
+    assert first == con.execute(f"SELECT count(*) FROM read_csv('{tmp_path / 'run0' / 'orders.csv'}') WHERE "
+                                "customer_id < 'C06000' AND ordered_at >= '2024-02-01' AND ordered_at < '2024-03-01'"
+                                ).fetchone()[0] > 500  # the first block's customers, keyed by the parent
 
 
 def test_the_ledger_loads_into_a_database_with_its_tables(tmp_path: Path) -> None:
