@@ -465,6 +465,7 @@ def test_the_html_report_renders_in_chromium(tmp_path) -> None:
                 assert drawn.count() >= 2 and drawn.first.bounding_box()["height"] > 1
             shot = page.screenshot(full_page=True)
             page.set_viewport_size({"width": 420, "height": 800})  # a phone: plots shrink to fit, not cut off
+            assert page.evaluate("document.documentElement.scrollWidth") <= 420  # and nothing scrolls sideways
             for i in range(figures.count()):
                 svg = figures.nth(i).locator("svg")
                 box = svg.bounding_box()
