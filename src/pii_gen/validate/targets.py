@@ -382,7 +382,7 @@ class Targets:
                 stats[side][0] += len(v)
                 stats[side][1] += float(v.sum())
                 stats[side][2] += float((v * v).sum())
-            amount = self._amount(effect, windows, first, hit, ctx, n)
+            amount = _amount(effect, windows, first)
             if amount is not None:
                 valid = ~np.isnan(values[hit])
                 changed[0] += float(np.sum(np.broadcast_to(amount, hit.shape)[valid]))
@@ -392,14 +392,6 @@ class Targets:
         if made is not None:
             self._window_plot(effect, windows, per_day)
         return made
-
-    def _amount(self, effect: Effect, windows: Any, first: np.ndarray, hit: np.ndarray, ctx: Any, n: int
-                ) -> np.ndarray | float | None:
-        """What a column effect multiplies (or adds to) each row inside by: a literal, or its window's value."""
-        spec = effect.multiply if effect.multiply is not None else effect.add
-        if spec == "value" and effect.source is not None and windows.values is not None:
-            return np.asarray(windows.values, dtype=np.float64)[first]
-        return float(spec) if _literal(spec) else None  # type: ignore[arg-type]
 
     def _rate_lift(self, effect: Effect, windows: Any, win_group: np.ndarray, counts: dict[str, np.ndarray],
                    per_day: dict[int, int]) -> tuple[float, dict[str, Any]] | None:
@@ -426,8 +418,8 @@ class Targets:
             return None
         return float(n_in / scaled), {"rows_inside": int(n_in), "rows_outside": int(n_out),
                                       "expected": float(expected / scaled),
-                               "keys": int(len(np.unique(win_group[win_group >= 0]))),
-                               "rel_se": math.sqrt(1 / n_in + 1 / n_out)}
+                                      "keys": int(len(np.unique(win_group[win_group >= 0]))),
+                                      "rel_se": math.sqrt(1 / n_in + 1 / n_out)}
 
     def _cells(self, effect: Effect, per_day: dict[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
         """The time column's expected density without this effect, as hour cells (µs edges, mass): its
@@ -613,6 +605,15 @@ class Targets:
                          for s, e in zip(windows.starts, windows.ends)})[:200]
         self.plots.append((f"effect {effect.name}: rows per day, window shaded",
                            svg.line(series, shades, f"{effect.table} rows per day ({effect.name})")))
+
+
+def _amount(effect: Effect, windows: Any, first: np.ndarray) -> np.ndarray | float | None:
+    """What a column effect multiplies (or adds to) the rows inside by, ``first`` their windows: a literal,
+    or each one's window's value (None: an expression, nothing declared to compare with)."""
+    spec = effect.multiply if effect.multiply is not None else effect.add
+    if spec == "value" and effect.source is not None and windows.values is not None:
+        return np.asarray(windows.values, dtype=np.float64)[first]
+    return float(spec) if _literal(spec) else None  # type: ignore[arg-type]
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:

@@ -276,9 +276,11 @@ class Effects:
         window with the first one of each."""
         windows = self.windows(effect)
         row_code, win_code = self._codes(effect, windows, columns, n)
-        first = np.full(int(max(row_code.max(initial=-1), win_code.max(initial=-1))) + 1, -1, dtype=np.int64)
-        mine = np.flatnonzero(win_code >= 0)[::-1]
-        first[win_code[mine]] = mine  # written last by the smallest index: each key's first window
+        size = int(max(row_code.max(initial=-1), win_code.max(initial=-1))) + 1
+        first = np.full(size, len(win_code), dtype=np.int64)
+        mine = np.flatnonzero(win_code >= 0)
+        np.minimum.at(first, win_code[mine], mine)  # each key's first window
+        first[first == len(win_code)] = -1
         win_group = np.where(win_code >= 0, first[np.maximum(win_code, 0)], -1) if len(first) else win_code
         ctx.columns = columns
         time = columns[effect.time]
