@@ -253,7 +253,9 @@ def test_effects_and_the_ledger_are_the_same_at_any_worker_count_and_batch_size(
                                "column": "amount", "multiply": "value", "label": True},
                         {"name": "south", "table": "orders", "time": "ordered_at", "window": FEB,
                          "where": "lookup(store_id, stores.region) == 'S'", "column": "amount", "add": 5,
-                         "label": True})
+                         "label": True},
+                        {"name": "first", "table": "orders", "time": "ordered_at", "window": FEB, "rate": 3.0,
+                         "where": "lookup(customer_id, customers.customer_id) < 'C06000'", "label": True})
     data["tables"]["customers"]["rows"] = 12_000  # two blocks
     data["tables"]["orders"]["fanout"] = {"dist": "poisson", "mean": 1.5}
     data["tables"]["orders"]["columns"]["amount"]["modify"] = [{"outliers": {"rate": 0.01, "label": True}}]
@@ -265,6 +267,12 @@ def test_effects_and_the_ledger_are_the_same_at_any_worker_count_and_batch_size(
     assert "_effects.csv" in found[0] and found[0] == found[1] == found[2]
     manifest = json.loads((tmp_path / "run0" / "manifest.json").read_text())
     assert manifest["tables"]["_effects"]["rows"] > 1_000
+    con = duckdb.connect()
+    first = con.execute(f"SELECT count(*) FROM read_csv('{tmp_path / 'run0' / '_effects.csv'}') "
+                        "WHERE effect = 'first'").fetchone()[0]
+    assert first == con.execute(f"SELECT count(*) FROM read_csv('{tmp_path / 'run0' / 'orders.csv'}') WHERE "
+                                "customer_id < 'C06000' AND ordered_at >= '2024-02-01' AND ordered_at < '2024-03-01'"
+                                ).fetchone()[0] > 500  # the first block's customers, keyed by the parent
 
 
 def test_the_ledger_loads_into_a_database_with_its_tables(tmp_path: Path) -> None:
@@ -345,3 +353,44 @@ def test_a_table_cannot_take_the_ledgers_name() -> None:
     with pytest.raises(SchemaError, match=r"^<schema>:1: tables\._effects: _effects is the name of the effects "
                                           "ledger a run writes$"):
         checked(data)
+
+
+def test_a_rate_keyed_by_the_parent_grows_its_parents_children_only(tmp_path: Path) -> None:
+    """A rate whose ``where`` reads only the parent link (a lookup through it) multiplies the rows per day
+    inside its window for the covered parents' children and adds them: their rows outside stay the plain
+    run's, other parents get exactly the plain run's children, keys stay dense and the ledger lists the
+    covered rows inside the window, labelled with the effect."""
+    plain = copy.deepcopy(BASE)
+    plain["tables"]["customers"]["rows"] = 9_000
+    plain["tables"]["customers"]["columns"]["segment"] = {"gen": "choice", "values": ["vip", "regular"],
+                                                          "weights": [0.3, 0.7]}
+    data = copy.deepcopy(plain)
+    data["effects"] = [{**RATE, "window": {"start": "2024-11-01", "end": "2024-11-30"}, "rate": 4.0,
+                        "where": "lookup(customer_id, customers.segment) == 'vip'"}]
+    con = run(data, tmp_path / "o")
+    run(plain, tmp_path / "c")
+    con.execute(f"CREATE VIEW c AS SELECT * FROM read_parquet('{tmp_path / 'c' / 'orders.parquet'}')")
+    vip = "customer_id IN (SELECT customer_id FROM customers WHERE segment = 'vip')"
+    per_parent = "SELECT customer_id, count(*) FROM {} WHERE NOT ({}) GROUP BY 1 ORDER BY 1"
+    # parents the effect does not cover: the very same number of children as without it
+    assert con.execute(per_parent.format("orders", vip)).fetchall() == con.execute(per_parent.format("c", vip)
+                                                                                    ).fetchall()
+    inside = "ordered_at >= '2024-11-01' AND ordered_at < '2024-12-01'"
+    count = "SELECT count(*) FILTER ({i}), count(*) FILTER (NOT ({i})) FROM {t} WHERE {w}"
+    vip_in, vip_out = con.execute(count.format(i=inside, t="orders", w=vip)).fetchone()
+    was_in, was_out = con.execute(count.format(i=inside, t="c", w=vip)).fetchone()
+    growth = 1 + 3 * 30 / 366  # the window's 30 days of a flat year, weighted x4
+    assert abs((vip_in + vip_out) - (was_in + was_out) * growth) < 4 * (was_in + was_out) ** 0.5
+    assert abs(vip_out - was_out) < 4 * (2 * was_out) ** 0.5, (vip_out, was_out)  # rows outside unchanged
+    assert abs(vip_in - 4 * was_in) < 4 * (16 * was_in + vip_in) ** 0.5, (vip_in, was_in)  # inside x4
+    value = (vip_in / 30) / (vip_out / 336)
+    assert abs(value - 4) < 4 * value * (1 / vip_in + 1 / vip_out) ** 0.5, value
+    other_in, other_out = con.execute(count.format(i=inside, t="orders", w=f"NOT ({vip})")).fetchone()
+    other = (other_in / 30) / (other_out / 336)
+    assert abs(other - 1) < 4 * other * (1 / other_in + 1 / other_out) ** 0.5, other
+    orders = con.execute("SELECT count(*), min(order_id), max(order_id), count(DISTINCT order_id) FROM orders"
+                         ).fetchone()
+    assert orders == (orders[0], 1, orders[0], orders[0])
+    rows = con.execute(f"SELECT order_id FROM orders WHERE {inside} AND {vip} ORDER BY 1").fetchall()
+    assert [(k,) for k, _ in ledger(con, "bf")] == rows and len(rows) == vip_in
+    assert con.execute("SELECT DISTINCT effect, \"table\" FROM _effects").fetchall() == [("bf", "orders")]

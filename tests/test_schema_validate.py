@@ -8,11 +8,15 @@ exit codes, ``--json``, ``--html`` and ``--db`` on PostgreSQL.
 
 from __future__ import annotations
 
+import io
 import json
+import math
+import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +30,7 @@ from pii_gen import schema_run
 from pii_gen.validate.schema import validate_schema
 
 ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"  # Debian's package: playwright downloads no browser here
 HOURS = str([0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.7, 1.0, 1.2, 1.3, 1.4, 1.5, 1.4, 1.3, 1.3, 1.4, 1.6, 1.9, 2.2, 2.3,
              2.0, 1.4, 0.7])
 FLAT = "[" + ", ".join(["1"] * 24) + "]"
@@ -391,3 +396,202 @@ def test_a_generated_column_effect_gets_an_automatic_lift_unless_its_column_has_
         assert len(lifts) == 1 and lifts[0].status == "pass", (lifts[0].figure, lifts[0].threshold)
         measured = float(lifts[0].figure.split()[1])  # "lift 0.7994 (expected 0.8)"
         assert abs(measured - 0.8) < 0.02, lifts[0].figure
+
+
+def browser() -> tuple[Any, str]:
+    """Playwright's sync API and Debian's chromium, or skip (fail under PII_GEN_REQUIRE_BROWSER=1) saying
+    which is missing: no browser is downloaded for the test."""
+    problem = ""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problem = 'playwright is not installed (pip install "pii-gen[test]")'
+    if not problem and not Path(CHROMIUM).is_file():
+        problem = f"no chromium at {CHROMIUM} (apt-get install chromium)"
+    if problem:
+        if os.environ.get("PII_GEN_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"the HTML report is rendered in a real browser: {problem}")
+        pytest.skip(f"the HTML report needs a real browser: {problem}")
+    return sync_playwright, CHROMIUM
+
+
+def test_the_html_report_renders_in_chromium(tmp_path) -> None:
+    """The page as a browser draws it: the score, every check's row and every plot visible with a size,
+    plots fitted to a narrow window, no console error, and a screenshot that is not blank."""
+    sync_playwright, chromium = browser()
+    plain = write(tmp_path, "plain", **GOOD)
+    schema = tmp_path / "e.yaml"
+    schema.write_text(plain.read_text().replace(
+        "constraints:", "effects:\n  - {name: sale, table: orders, time: ordered_at, window: {start: 2024-11-01, "
+        "end: 2024-11-30}, rate: 2.5}\nconstraints:"), encoding="utf-8")
+    schema_run.generate_schema(schema, out=str(tmp_path / "o"), format="parquet", workers=1)
+    page_file, js = tmp_path / "r.html", tmp_path / "r.json"
+    done = cli("validate", str(tmp_path / "o"), "--schema", str(schema), "--html", str(page_file), "--json", str(js))
+    assert done.returncode in (0, 1), done.stderr
+    data = json.loads(js.read_text())
+    captions = [cap for cap, _ in validate_schema(schema, tmp_path / "o").plots["svg"]]
+    assert "effect sale: rows per day, window shaded" in captions and len(captions) >= 6
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, headless=True)
+        try:
+            page = b.new_page(viewport={"width": 1200, "height": 900})
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning")
+                    else None)
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+            page.goto(page_file.as_uri())
+            page.wait_for_load_state("load")
+            score = page.locator(".score")
+            assert score.is_visible() and score.inner_text() == f"{data['score']:.1f}/100"
+            for check in data["checks"]:
+                if check["group"] not in ("targets", "auto targets"):
+                    continue
+                row = page.locator("tr", has=page.locator("td", has_text=check["name"])).filter(
+                    has_text=check["figure"]).last
+                assert row.is_visible(), check["name"]
+                box = row.bounding_box()
+                assert box is not None and box["width"] > 100 and box["height"] > 5, (check["name"], box)
+                assert row.locator(".verdict").inner_text() == check["status"]
+            figures = page.locator("figure")
+            assert figures.count() == len(captions)
+            for i, caption in enumerate(captions):
+                figure = figures.nth(i)
+                assert figure.locator("figcaption").inner_text() == caption
+                svg = figure.locator("svg")
+                box = svg.bounding_box()
+                assert svg.is_visible() and box is not None and box["width"] > 300 and box["height"] > 100, box
+                drawn = svg.locator("rect, polyline")
+                assert drawn.count() >= 2 and drawn.first.bounding_box()["height"] > 1
+            shot = page.screenshot(full_page=True)
+            page.set_viewport_size({"width": 420, "height": 800})  # a phone: plots shrink to fit, not cut off
+            assert page.evaluate("document.documentElement.scrollWidth") <= 420  # and nothing scrolls sideways
+            for i in range(figures.count()):
+                svg = figures.nth(i).locator("svg")
+                box = svg.bounding_box()
+                assert box is not None and 200 < box["width"] <= 420 and box["height"] > 60, box
+                right = max(t["x"] + t["width"] for t in svg.locator("text").evaluate_all(
+                    "ts => ts.map(t => { const r = t.getBoundingClientRect(); return {x: r.x, width: r.width}; })"))
+                assert right <= box["x"] + box["width"] + 1, (captions[i], right, box)  # the legend is inside
+            assert problems == []
+        finally:
+            b.close()
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(io.BytesIO(shot), format="png")[..., :3]
+    assert pixels.shape[0] > 900 and pixels.shape[1] == 1200
+    assert pixels.std() > 0.05  # not one colour
+    blue = (np.abs(pixels - np.array([0x3B, 0x6E, 0xA8]) / 255).max(axis=2) < 0.03).mean()
+    orange = (np.abs(pixels - np.array([0xE0, 0x8A, 0x2C]) / 255).max(axis=2) < 0.03).mean()
+    assert blue > 0.005 and orange > 0.005, (blue, orange)  # the bars themselves were painted
+
+
+def effect_schema(tmp: Path, *effects: dict, targets: tuple[dict, ...] = ()) -> Path:
+    """The effects tests' orders (a ref to stores, windows per store in ``promos``) with these effects, as a
+    file: one window per store here, none overlapping, so a rate's lift is the rate itself."""
+    from test_schema_effects import BASE as FX
+
+    data = json.loads(json.dumps(FX))
+    data["tables"]["customers"]["rows"] = 9_000
+    data["tables"]["promos"]["data"] = [
+        {"store_id": 1, "starts_at": "2024-03-01", "ends_at": "2024-03-10", "lift": 1.5},
+        {"store_id": 2, "starts_at": "2024-06-01", "ends_at": "2024-06-05", "lift": 2.0},
+        {"store_id": 4, "starts_at": "2024-09-01T12:00:00", "ends_at": "2024-09-02T06:00:00", "lift": 0.5}]
+    data["effects"] = list(effects)
+    data["targets"] = list(targets)
+    path = tmp / f"fx_{uuid.uuid4().hex[:6]}.yaml"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+PROMO = {"table": "promos", "start": "starts_at", "end": "ends_at", "on": {"store_id": "store_id"}}
+
+
+def test_effect_lift_of_windows_from_a_table(tmp_path) -> None:
+    """A rate whose windows come from a table (one per store) is measured and scored: its lift pools the
+    stores, each inside its own window, and equals the rate within sampling error (and a store's own
+    rows per day, counted here in SQL, agree); the plain run fails it.  A column effect multiplying by each
+    window's ``value`` is compared with the mean value of the rows inside."""
+    rush = {"name": "rush", "table": "orders", "time": "ordered_at", "source": PROMO, "rate": 3.0}
+    price = {"name": "price", "table": "orders", "time": "ordered_at", "source": {**PROMO, "value": "lift"},
+             "column": "amount", "multiply": "value"}
+    target = {"name": "rush lift", "metric": "effect_lift", "effect": "rush", "between": [2.7, 3.3]}
+    schema = effect_schema(tmp_path, rush, price, targets=(target,))
+    schema_run.generate_schema(schema, out=str(tmp_path / "o"), format="parquet", workers=1)
+    report = validate_schema(schema, tmp_path / "o")
+    declared, auto = report.check("targets", "rush lift"), report.check("auto targets", "effect rush lift")
+    assert declared.status == "pass" and auto.status == "pass", (declared.figure, auto.figure, auto.threshold)
+    m = auto.metrics
+    assert m["expected"] == pytest.approx(3.0) and m["keys"] == 3
+    assert abs(m["value"] - 3.0) < 4 * 3.0 * m["rel_se"] and m["rel_se"] < 0.06, m
+    assert declared.metrics["value"] == m["value"]
+    orders = pq.read_table(tmp_path / "o" / "orders.parquet")
+    ts = orders.column("ordered_at").to_numpy().astype("datetime64[D]")
+    store = orders.column("store_id").to_numpy()
+    one = store == 1
+    inside = one & (ts >= np.datetime64("2024-03-01")) & (ts <= np.datetime64("2024-03-10"))
+    by_hand = (inside.sum() / 10) / ((one & ~inside).sum() / 356)
+    assert abs(by_hand - 3.0) < 4 * 3.0 * math.sqrt(1 / inside.sum() + 1 / (one & ~inside).sum()), by_hand
+    # the ledger-free column effect: amounts x1.5 / x2.0 / x0.5 inside each store's window, pooled
+    value = report.check("auto targets", "effect price lift")
+    assert value.status == "pass" and 0.5 < value.metrics["expected"] < 2.0, (value.figure, value.threshold)
+    assert "effect rush: rows per day, window shaded" in [c for c, _ in report.plots["svg"]]
+    page = next(p for c, p in report.plots["svg"] if c == "effect rush: rows per day, window shaded")
+    assert page.count('class="window"') == 3
+    # the same file over a run without the effects: the rate's lift is 1, both checks fail
+    plain = effect_schema(tmp_path)
+    schema_run.generate_schema(plain, out=str(tmp_path / "p"), format="parquet", workers=1)
+    before = validate_schema(schema, tmp_path / "p")
+    assert before.check("targets", "rush lift").status == "fail"
+    assert abs(before.check("auto targets", "effect rush lift").metrics["value"] - 1.0) < 0.2
+    assert before.check("auto targets", "effect price lift").status == "fail"
+
+
+def test_fanout_auto_targets_account_for_rate_effects(tmp_path) -> None:
+    """A fanout on a table a rate grows is checked against the fanout grown as the engine grows it: a
+    global rate's mean is the fanout's times the windows' extra mass (computed here from the weekday
+    weights), a rate keyed by the parent mixes grown and plain parents; runs made with the effect pass, the
+    plain run (the same file without it) fails the mean."""
+    plain = write(tmp_path, "plain", **GOOD)
+    schema = tmp_path / "e.yaml"
+    schema.write_text(plain.read_text().replace(
+        "constraints:", "effects:\n  - {name: sale, table: orders, time: ordered_at, window: {start: 2024-11-01, "
+        "end: 2024-11-30}, rate: 2.5}\nconstraints:"), encoding="utf-8")
+    schema_run.generate_schema(schema, out=str(tmp_path / "o"), format="parquet", workers=1)
+    schema_run.generate_schema(plain, out=str(tmp_path / "p"), format="parquet", workers=1)
+    days = np.arange(np.datetime64("2024-01-01"), np.datetime64("2025-01-01"))
+    weights = np.array([1, 1, 1, 1, 1.2, 1.6, 1.5])[(days.astype(np.int64) + 3) % 7]
+    november = (days >= np.datetime64("2024-11-01")) & (days < np.datetime64("2024-12-01"))
+    growth = (weights * np.where(november, 2.5, 1)).sum() / weights.sum()
+    grown = validate_schema(schema, tmp_path / "o")
+    mean, dispersion = grown.check("auto targets", "fanout orders mean"), grown.check("auto targets",
+                                                                                      "fanout orders dispersion")
+    assert mean.status == "pass" and dispersion.status == "pass", (mean.figure, dispersion.figure)
+    assert mean.metrics["expected"] == pytest.approx(3 * growth, rel=1e-6)
+    # Poisson(3) grown by Poisson(count x (g - 1)): variance 3 g^2 + 3 (g - 1), over the mean 3 g
+    assert dispersion.metrics["expected"] == pytest.approx(growth + (growth - 1) / growth, rel=1e-6)
+    assert validate_schema(schema, tmp_path / "p").check("auto targets", "fanout orders mean").status == "fail"
+    # keyed by the parent: the vip customers' children grow, the others' do not
+    vip = {"name": "vip", "table": "orders", "time": "ordered_at", "rate": 4.0,
+           "window": {"start": "2024-11-01", "end": "2024-11-30"},
+           "where": "lookup(customer_id, customers.segment) == 'vip'"}
+    keyed = effect_schema(tmp_path, vip)
+    data = json.loads(keyed.read_text())
+    data["tables"]["customers"]["columns"]["segment"] = {"gen": "choice", "values": ["vip", "regular"],
+                                                         "weights": [0.3, 0.7]}
+    keyed.write_text(json.dumps(data), encoding="utf-8")
+    schema_run.generate_schema(keyed, out=str(tmp_path / "k"), format="parquet", workers=1)
+    report = validate_schema(keyed, tmp_path / "k")
+    mean = report.check("auto targets", "fanout orders mean")
+    share = pc.mean(pc.equal(pq.read_table(tmp_path / "k" / "customers.parquet").column("segment"), "vip")).as_py()
+    g = 1 + 3 * 30 / 366  # a flat year, 30 days x4
+    assert mean.status == "pass", (mean.figure, mean.threshold)
+    assert mean.metrics["expected"] == pytest.approx(4 * (share * g + 1 - share), rel=1e-6)
+    assert report.check("auto targets", "fanout orders dispersion").status == "pass"
+    assert report.check("auto targets", "effect vip lift").status == "pass"
+    data["effects"] = []
+    keyed.write_text(json.dumps(data), encoding="utf-8")
+    schema_run.generate_schema(keyed, out=str(tmp_path / "kp"), format="parquet", workers=1)
+    data["effects"] = [vip]
+    keyed.write_text(json.dumps(data), encoding="utf-8")
+    assert validate_schema(keyed, tmp_path / "kp").check("auto targets", "fanout orders mean").status == "fail"

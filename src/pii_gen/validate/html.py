@@ -173,16 +173,18 @@ def figures(report: Report) -> list[tuple[str, str, str]]:
 
 
 PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>pii_gen validation: {title}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>pii_gen validation: {title}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #1a202c; }}
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; padding: 0 1em; max-width: 1100px; color: #1a202c; }}
 .score {{ font-size: 2.4em; font-weight: bold; }}
 table {{ border-collapse: collapse; width: 100%; margin-bottom: 1.5em; font-size: 0.9em; }}
 th, td {{ border-bottom: 1px solid #e2e8f0; padding: 4px 8px; text-align: left; vertical-align: top; }}
+@media (max-width: 700px) {{ table {{ display: block; overflow-x: auto; }} }}
 th {{ background: #f7fafc; }}
-.verdict {{ font-weight: bold; color: white; border-radius: 3px; padding: 1px 6px; }}
-figure {{ display: inline-block; margin: 0.5em; vertical-align: top; }}
-figure img {{ max-width: 100%; }}
+.verdict {{ font-weight: bold; color: white; border-radius: 3px; padding: 1px 6px; white-space: nowrap; }}
+figure {{ display: inline-block; margin: 0.5em; vertical-align: top; max-width: calc(100% - 1em); }}
+figure img, figure svg {{ max-width: 100%; height: auto; }}
 .dim {{ color: #718096; }}
 #summary {{ border-left: 6px solid {score_color}; padding: 0.2em 1em; background: #f7fafc; margin-bottom: 1.5em; }}
 </style></head><body>

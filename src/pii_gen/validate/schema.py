@@ -88,12 +88,16 @@ class Evaluator:
     def columns(self, table: str) -> list[str]:
         return [c for c in self.src.columns[table] if c != "__bad"]
 
-    def values(self, table: str, exprs: list[str]) -> Iterator[tuple[pa.Table, list[pa.Array]]]:
-        """Each batch of ``table`` with every expression of ``exprs`` evaluated over it."""
+    def contexts(self, table: str) -> Iterator[tuple[pa.Table, Context]]:
+        """Each batch of ``table`` with the context an expression over it is evaluated in."""
         calendar = (self.schema.calendar.start, self.schema.calendar.end)
         for rows in batches(self.src, table, self.columns(table)):
-            ctx = Context(seed=0, table=table, block=0, first_row=0, calendar=calendar, engine=self.lookups,
-                          columns={c: rows.column(c).combine_chunks() for c in rows.column_names})
+            yield rows, Context(seed=0, table=table, block=0, first_row=0, calendar=calendar, engine=self.lookups,
+                                columns={c: rows.column(c).combine_chunks() for c in rows.column_names})
+
+    def values(self, table: str, exprs: list[str]) -> Iterator[tuple[pa.Table, list[pa.Array]]]:
+        """Each batch of ``table`` with every expression of ``exprs`` evaluated over it."""
+        for rows, ctx in self.contexts(table):
             yield rows, [evaluate(e, ctx, rows.num_rows) for e in exprs]
 
 

@@ -14,7 +14,8 @@ def _frame(title: str, body: list[str], top: float, unit: str) -> str:
     axis = (f'<line x1="{PAD}" y1="{HEIGHT - PAD}" x2="{WIDTH - 8}" y2="{HEIGHT - PAD}" stroke="#444"/>'
             f'<text x="{PAD - 4}" y="{PAD + 4}" font-size="10" text-anchor="end">{top:.3g}{unit}</text>'
             f'<text x="{PAD - 4}" y="{HEIGHT - PAD}" font-size="10" text-anchor="end">0</text>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" role="img" '
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+            f'role="img" '
             f'aria-label="{label}"><title>{label}</title>'
             f'<text x="{WIDTH / 2}" y="14" font-size="12" text-anchor="middle">{label}</text>{axis}'
             + "".join(body) + "</svg>")
@@ -40,14 +41,18 @@ def bars(labels: list[str], observed: list[float], expected: list[float], title:
     return _frame(title, body, top * 100, "%")
 
 
-def line(series: list[int], shade_from: int, shade_to: int, title: str) -> str:
-    """A count per day as a line, days ``[shade_from, shade_to)`` shaded (an effect's window)."""
+def line(series: list[int], shades: list[tuple[int, int]], title: str) -> str:
+    """A count per day as a line, each range of days ``[from, to)`` in ``shades`` shaded (an effect's windows)."""
     top = max([*series, 1])
     step = (WIDTH - PAD - 8) / max(len(series) - 1, 1)
     scale = (HEIGHT - 2 * PAD - 10) / top
-    x0, x1 = PAD + max(shade_from, 0) * step, PAD + min(shade_to, len(series)) * step
-    body = [f'<rect class="window" x="{x0:.1f}" y="{PAD}" width="{max(x1 - x0, 2):.1f}" height="{HEIGHT - 2 * PAD}" '
-            f'fill="{SHADE}" opacity="0.6"><title>effect window</title></rect>']
+    body = []
+    for shade_from, shade_to in shades:
+        x0, x1 = PAD + max(shade_from, 0) * step, PAD + min(shade_to, len(series)) * step
+        if x1 < PAD or x0 > WIDTH:
+            continue
+        body.append(f'<rect class="window" x="{x0:.1f}" y="{PAD}" width="{max(x1 - x0, 2):.1f}" '
+                    f'height="{HEIGHT - 2 * PAD}" fill="{SHADE}" opacity="0.6"><title>effect window</title></rect>')
     points = " ".join(f"{PAD + i * step:.1f},{HEIGHT - PAD - v * scale:.1f}" for i, v in enumerate(series))
     body.append(f'<polyline points="{points}" fill="none" stroke="{OBSERVED}" stroke-width="1.2"/>')
     return _frame(title, body, top, "")

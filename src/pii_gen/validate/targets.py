@@ -17,10 +17,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..dsl.base import Expr
+from ..dsl.base import Context, Expr
 from ..dsl.checks import parent_column
 from ..dsl.generators.categorical import popularity
+from ..dsl.generators.temporal import rated_cells
 from ..dsl.model import Effect, Schema, Target
+from ..packs.schema.effects import Effects
 from .dataset import Source, quote
 from .model import Check, Status, sampling_allowance
 from . import svg
@@ -63,6 +65,7 @@ class Targets:
     def __init__(self, src: Source, schema: Schema, evaluator: Evaluator) -> None:
         self.src, self.schema, self.ev = src, schema, evaluator
         self.plots: list[tuple[str, str]] = []
+        self._effects: Effects | None = None
 
     def one(self, sql: str) -> tuple:
         return self.src.one(sql)
@@ -202,9 +205,11 @@ class Targets:
         n = int(out.sum())
         return (out / n if n else out), n
 
-    def day_weights(self, table: str, column: str) -> tuple[int, np.ndarray, np.ndarray] | None:
+    def day_weights(self, table: str, column: str, without: str | None = None
+                    ) -> tuple[int, np.ndarray, np.ndarray] | None:
         """(first day, each day's expected weight, the 24 hour weights) of a time column with a literal window
-        (``datetime_series``, or a uniform ``datetime``); a global ``rate`` effect weighs its window's days."""
+        (``datetime_series``, or a uniform ``datetime``); a global ``rate`` effect weighs its window's days
+        (except the effect named ``without``)."""
         col = self.schema.tables[table].columns.get(column)
         if col is None or col.modify:
             return None
@@ -231,7 +236,8 @@ class Targets:
             return None
         for effect in self.schema.effects:
             window = _window(effect)
-            if effect.table == table and effect.time == column and effect.rate and window and effect.where is None:
+            if effect.table == table and effect.time == column and effect.rate and window and effect.where is None \
+                    and effect.name != without:
                 days = np.arange(first, first + len(weights))
                 inside = (days >= day(window[0])) & (days < day(window[1]))
                 weights = weights * np.where(inside, effect.rate, 1.0)
@@ -334,69 +340,116 @@ class Targets:
                 worst = max(worst, float(np.max(np.abs(prev / n - left))))
         return worst, n
 
+    def effects(self) -> Effects:
+        """The engine's effects of the schema, their ``source:`` windows read from the stored tables."""
+        if self._effects is None:
+            self._effects = Effects(self.schema, {}, 0, lambda table: self.src.con.cursor().sql(
+                f"SELECT * FROM {quote(table)}").to_arrow_reader(100_000).read_all())
+        return self._effects
+
     def lift(self, effect: Effect) -> tuple[float, dict[str, Any]] | None:
-        """A rate effect's rows per day inside its window over those outside, or a column effect's mean inside
-        over outside (the difference for ``add:``), among the rows its ``where`` selects."""
-        window = _window(effect)
-        made = self.day_weights(effect.table, effect.time)
-        if window is None:
-            return None
-        exprs = [effect.where] if effect.where is not None else []
-        start = pa.scalar(window[0], pa.timestamp("us"))
-        end = pa.scalar(window[1], pa.timestamp("us"))
-        stats = {"in": [0, 0.0, 0.0], "out": [0, 0.0, 0.0]}  # rows, sum, sum of squares
+        """A rate effect's rows inside its windows over those outside, each side per unit of the time column's
+        own expected density (days times their declared weights: so a month or weekday profile is no lift),
+        or a column effect's mean inside over outside (the difference for ``add:``), among the rows its
+        ``where`` selects.  With ``source:`` windows a row counts inside the windows of its ``on`` key, and
+        the rate's ratio pools the keys (each key's rows outside, scaled by its windows' expected share)."""
+        fx = self.effects()
+        windows = fx.windows(effect)
+        w = len(windows.starts)
+        counts = {"in": np.zeros(w), "out": np.zeros(w)}  # a rate's rows per window group
+        stats = {"in": [0, 0.0, 0.0], "out": [0, 0.0, 0.0]}  # a column effect's rows, sum, sum of squares
+        changed = [0.0, 0]  # a column effect's multiplier (or addend) summed over the rows inside, and those rows
         per_day: dict[int, int] = {}
-        for rows, evaluated in self.ev.values(effect.table, exprs):
-            ts = pc.cast(pc.cast(rows.column(effect.time), pa.timestamp("us")), pa.timestamp("us"))
-            keep = pc.is_valid(ts)
-            if evaluated:
-                keep = pc.and_(keep, pc.fill_null(evaluated[0], False))
-            keep_np = np.asarray(keep, dtype=bool)
-            inside = np.asarray(pc.fill_null(pc.and_(pc.greater_equal(ts, start), pc.less(ts, end)), False), dtype=bool)
-            days = pc.cast(pc.cast(ts, pa.timestamp("s")), pa.int64()).fill_null(0).to_numpy() // 86_400
-            for d, c in zip(*np.unique(days[keep_np], return_counts=True)):
+        win_group = np.zeros(w, dtype=np.int64)
+        for rows, ctx in self.ev.contexts(effect.table):
+            n = rows.num_rows
+            eligible, group, win_group, hit, first = fx.locate(effect, dict(ctx.columns), ctx, n)
+            inside = np.zeros(n, dtype=bool)
+            inside[hit] = True
+            shown = eligible if windows.keys == [] else group >= 0
+            ts = pc.cast(pc.cast(rows.column(effect.time), pa.timestamp("s")), pa.int64())
+            days = np.asarray(pc.fill_null(ts, 0).to_numpy(zero_copy_only=False), dtype=np.int64) // 86_400
+            for d, c in zip(*np.unique(days[shown], return_counts=True)):
                 per_day[int(d)] = per_day.get(int(d), 0) + int(c)
-            values = None
-            if effect.column is not None:
-                values = pc.cast(rows.column(effect.column), pa.float64()).to_numpy(zero_copy_only=False)
-            for side, mask in (("in", inside & keep_np), ("out", ~inside & keep_np)):
-                if values is not None:
-                    v = values[mask]
-                    v = v[~np.isnan(v)]
-                    stats[side][0] += len(v)
-                    stats[side][1] += float(v.sum())
-                    stats[side][2] += float((v * v).sum())
-                else:
-                    stats[side][0] += int(mask.sum())
+            if effect.column is None:
+                for side, mask in (("in", inside), ("out", ~inside)):
+                    counts[side] += np.bincount(group[mask & (group >= 0)], minlength=w)
+                continue
+            values = pc.cast(rows.column(effect.column), pa.float64()).to_numpy(zero_copy_only=False)
+            for side, mask in (("in", inside & eligible), ("out", ~inside & eligible)):
+                v = values[mask]
+                v = v[~np.isnan(v)]
+                stats[side][0] += len(v)
+                stats[side][1] += float(v.sum())
+                stats[side][2] += float((v * v).sum())
+            amount = _amount(effect, windows, first)
+            if amount is not None:
+                valid = ~np.isnan(values[hit])
+                changed[0] += float(np.sum(np.broadcast_to(amount, hit.shape)[valid]))
+                changed[1] += int(valid.sum())
+        made = self._rate_lift(effect, windows, win_group, counts, per_day) if effect.column is None else \
+            self._column_lift(effect, stats, changed)
+        if made is not None:
+            self._window_plot(effect, windows, per_day)
+        return made
+
+    def _rate_lift(self, effect: Effect, windows: Any, win_group: np.ndarray, counts: dict[str, np.ndarray],
+                   per_day: dict[int, int]) -> tuple[float, dict[str, Any]] | None:
+        cells = self._cells(effect, per_day)
+        if cells is None:
+            return None
+        edges, mass = cells
+        n_in = n_out = scaled = expected = 0.0
+        for g in np.flatnonzero(counts["in"] + counts["out"]):
+            mine = np.flatnonzero(win_group == g)
+            s, e = windows.starts[mine], windows.ends[mine]
+            cuts, plain = rated_cells(edges, mass, (s, e, np.ones(len(mine))), 1)
+            start = cuts[:-1, None]
+            over = ((start >= s) & (start < e)).sum(axis=1)  # windows over each cell: their rates multiply
+            within, rated = over > 0, plain * float(effect.rate) ** over  # type: ignore[operator]
+            m_in, m_out = float(plain[within].sum()), float(plain[~within].sum())
+            if m_out <= 0 or m_in <= 0:
+                continue
+            n_in += counts["in"][g]
+            n_out += counts["out"][g]
+            scaled += counts["out"][g] * m_in / m_out  # the rows inside this key would have without the effect
+            expected += counts["out"][g] * float(rated[within].sum()) / m_out
+        if not n_in or not n_out or not scaled:
+            return None
+        return float(n_in / scaled), {"rows_inside": int(n_in), "rows_outside": int(n_out),
+                                      "expected": float(expected / scaled),
+                                      "keys": int(len(np.unique(win_group[win_group >= 0]))),
+                                      "rel_se": math.sqrt(1 / n_in + 1 / n_out)}
+
+    def _cells(self, effect: Effect, per_day: dict[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The time column's expected density without this effect, as hour cells (µs edges, mass): its
+        declared day and hour weights, else flat over the days the rows span."""
+        made = self.day_weights(effect.table, effect.time, without=effect.name)
+        if made is not None:
+            first, weights, hours = made
+        elif per_day:
+            first, weights, hours = min(per_day), np.ones(max(per_day) - min(per_day) + 1), np.full(24, 1 / 24)
+        else:
+            return None
+        edges = (first * 24 + np.arange(len(weights) * 24 + 1, dtype=np.int64)) * 3_600_000_000
+        return edges, np.outer(weights, hours).ravel()
+
+    @staticmethod
+    def _column_lift(effect: Effect, stats: dict[str, list], changed: list) -> tuple[float, dict[str, Any]] | None:
         n_in, n_out = stats["in"][0], stats["out"][0]
         if not n_in or not n_out:
             return None
         metrics: dict[str, Any] = {"rows_inside": n_in, "rows_outside": n_out}
-        if effect.column is None:
-            first, weights = (made[0], made[1]) if made is not None else \
-                (min(per_day), np.ones(max(per_day) - min(per_day) + 1))
-            days = np.arange(first, first + len(weights))
-            inside_days = (days >= day(window[0])) & (days < day(window[1]))
-            d_in, d_out = int(inside_days.sum()), int((~inside_days).sum())
-            if not d_in or not d_out:
-                return None
-            lift = (n_in / d_in) / (n_out / d_out)
-            metrics.update(days_inside=d_in, days_outside=d_out, rel_se=math.sqrt(1 / n_in + 1 / n_out))
-            if made is not None:
-                metrics["weight_ratio"] = float(weights[inside_days].mean() / weights[~inside_days].mean()) / (
-                    effect.rate or 1.0)
-        else:
-            m_in, m_out = stats["in"][1] / n_in, stats["out"][1] / n_out
-            var = {s: max(stats[s][2] / stats[s][0] - (stats[s][1] / stats[s][0]) ** 2, 0.0) for s in stats}
-            se_in, se_out = math.sqrt(var["in"] / n_in), math.sqrt(var["out"] / n_out)
-            if effect.add is not None:
-                lift = m_in - m_out
-                metrics["se"] = math.sqrt(se_in**2 + se_out**2)
-            else:
-                lift = m_in / m_out if m_out else math.nan
-                metrics["rel_se"] = math.sqrt((se_in / m_in) ** 2 + (se_out / m_out) ** 2) if m_in and m_out else 0.0
-        self._window_plot(effect, window, per_day)
-        return lift, metrics
+        if changed[1]:
+            metrics["expected"] = changed[0] / changed[1]
+        m_in, m_out = stats["in"][1] / n_in, stats["out"][1] / n_out
+        var = {s: max(stats[s][2] / stats[s][0] - (stats[s][1] / stats[s][0]) ** 2, 0.0) for s in stats}
+        se_in, se_out = math.sqrt(var["in"] / n_in), math.sqrt(var["out"] / n_out)
+        if effect.add is not None:
+            metrics["se"] = math.sqrt(se_in**2 + se_out**2)
+            return m_in - m_out, metrics
+        metrics["rel_se"] = math.sqrt((se_in / m_in) ** 2 + (se_out / m_out) ** 2) if m_in and m_out else 0.0
+        return (m_in / m_out if m_out else math.nan), metrics
 
     # -- automatic ---------------------------------------------------------------------------------------
 
@@ -474,8 +527,9 @@ class Targets:
     def _auto_fanout(self, table: str, spec: Any) -> list[Check]:
         pmf = _fanout_pmf(spec.fanout)
         counts = self.fanout(table, spec.parent)
-        if pmf is None or counts is None or any(e.table == table and e.rate for e in self.schema.effects):
+        if pmf is None or counts is None:
             return []
+        pmf = self._grown_fanout(table, spec, pmf)
         n = float(counts.sum())
         k = np.arange(len(pmf))
         mean, var = float((k * pmf).sum()), float((k * k * pmf).sum() - (k * pmf).sum() ** 2)
@@ -498,35 +552,68 @@ class Targets:
                                        "variance/mean", parents=int(n), standard_error=se_ratio))
         return out
 
+    def _grown_fanout(self, table: str, spec: Any, pmf: np.ndarray) -> np.ndarray:
+        """The children per parent a fanout gives once rate effects grew it as the engine does: a global rate
+        every parent's count by ``g``, a rate keyed by the parent the covered parents' by their own (a mixture
+        over the parents' growths, counted on the stored parents)."""
+        fx = self.effects()
+        if not any(e.table == table and e.rate for e in self.schema.effects):
+            return pmf
+        g = fx.growth(table)
+        levels: dict[float, int] = {}
+        if any(fx.by_parent(e) for e in fx.by_table[table]):
+            link, key = parent_column(self.schema, spec), self.schema.tables[spec.parent].keys[0]
+            calendar = (self.schema.calendar.start, self.schema.calendar.end)
+            reader = self.src.con.cursor().sql(f"SELECT {quote(key)} FROM {quote(spec.parent)}").to_arrow_reader(
+                100_000)
+            for batch in reader:
+                keys = batch.column(0)
+                ctx = Context(seed=0, table=table, block=0, first_row=0, calendar=calendar, engine=self.ev.lookups,
+                              columns={link: keys})  # type: ignore[dict-item]
+                for level, n in zip(*np.unique(g * fx.parent_growth(table, ctx, len(keys)), return_counts=True)):
+                    levels[float(level)] = levels.get(float(level), 0) + int(n)
+        else:
+            levels[g] = 1
+        total = sum(levels.values())
+        parts = [(n / total, _grown(pmf, level)) for level, n in levels.items()]
+        out = np.zeros(max(len(p) for _, p in parts))
+        for share, part in parts:
+            out[:len(part)] += share * part
+        return out
+
     def _auto_lift(self, effect: Effect) -> Check | None:
-        if effect.window is None:
-            return None
-        if effect.column is not None and not _literal(effect.multiply if effect.add is None else effect.add):
-            return None
         if effect.column is not None and self.schema.tables[effect.table].columns[effect.column].modify:
             return None  # its modify steps (a seasonality, say) move the mean outside the window too
         made = self.lift(effect)
-        if made is None:
-            return None
+        if made is None or "expected" not in made[1]:
+            return None  # an expression's multiplier: nothing declared to compare with
         lift, m = made
-        if effect.column is None:
-            expected = (effect.rate or 1.0) * m.get("weight_ratio", 1.0)
-            tol = max(FLOOR["rel"] * expected, Z * expected * m["rel_se"])
-        elif effect.add is not None:
-            expected, tol = float(effect.add), max(FLOOR["rel"] * abs(float(effect.add)), Z * m["se"])
+        expected = m.pop("expected")
+        if effect.column is not None and effect.add is not None:
+            tol = max(FLOOR["rel"] * abs(expected), Z * m["se"])
         else:
-            expected = float(effect.multiply)  # type: ignore[arg-type]
             tol = max(FLOOR["rel"] * expected, Z * expected * m["rel_se"])
         return self._tolerance(f"effect {effect.name} lift", lift, expected, tol, "lift", **m)
 
-    def _window_plot(self, effect: Effect, window: tuple[dt.datetime, dt.datetime], per_day: dict[int, int]) -> None:
+    def _window_plot(self, effect: Effect, windows: Any, per_day: dict[int, int]) -> None:
         if not per_day or any(c == f"effect {effect.name}" for c, _ in self.plots):
             return
         first, last = min(per_day), max(per_day)
         series = [per_day.get(d, 0) for d in range(first, last + 1)]
+        us_day = 86_400_000_000
+        shades = sorted({(int(s // us_day) - first, int(-(-e // us_day)) - first)
+                         for s, e in zip(windows.starts, windows.ends)})[:200]
         self.plots.append((f"effect {effect.name}: rows per day, window shaded",
-                           svg.line(series, day(window[0]) - first, day(window[1]) - first,
-                                    f"{effect.table} rows per day ({effect.name})")))
+                           svg.line(series, shades, f"{effect.table} rows per day ({effect.name})")))
+
+
+def _amount(effect: Effect, windows: Any, first: np.ndarray) -> np.ndarray | float | None:
+    """What a column effect multiplies (or adds to) the rows inside by, ``first`` their windows: a literal,
+    or each one's window's value (None: an expression, nothing declared to compare with)."""
+    spec = effect.multiply if effect.multiply is not None else effect.add
+    if spec == "value" and effect.source is not None and windows.values is not None:
+        return np.asarray(windows.values, dtype=np.float64)[first]
+    return float(spec) if _literal(spec) else None  # type: ignore[arg-type]
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:
@@ -552,6 +639,23 @@ def _cdf(dist: str, p: dict[str, float]) -> Any:
         "zipf": lambda: stats.zipf(p["s"]),
     }[dist]()
     return made.cdf
+
+
+def _grown(pmf: np.ndarray, g: float) -> np.ndarray:
+    """The distribution of a count drawn from ``pmf`` and grown by ``g`` as the engine grows it: plus
+    Poisson(count x (g - 1)) above 1, each one kept with probability ``g`` below."""
+    from scipy import stats
+
+    if g == 1.0:
+        return pmf
+    b = np.arange(len(pmf))
+    if g > 1:
+        t = np.arange(len(pmf) + int(stats.poisson.ppf(1 - 1e-12, b[-1] * (g - 1))) + 1)
+        spread = stats.poisson.pmf(t[None, :] - b[:, None], (b * (g - 1))[:, None])
+    else:
+        spread = stats.binom.pmf(b[None, :], b[:, None], g)
+    grown = pmf @ spread
+    return grown / grown.sum()
 
 
 def _fanout_pmf(spec: Any) -> np.ndarray | None:

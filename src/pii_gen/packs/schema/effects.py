@@ -7,9 +7,10 @@ most once per effect (by the first of its windows, in the source table's row ord
 while the block is drawn: the ``time`` column of the rows it covers is drawn from its density with each
 window weighted by ``rate`` (:func:`~pii_gen.dsl.generators.temporal.draw_rated`), and a global one (no
 ``where``, no ``on``) also grows the table's rows by the extra mass the windows get, so rows per unit of
-time outside the windows stay what they were.  Windows come from ``window:`` or from the rows of a vocab
-table (``source:``), matched to a row by its ``on`` columns.  Everything here is vectorized over a block;
-loops run over effects, windows' key groups and ledger pieces, never over rows.
+time outside the windows stay what they were; so does a keyed one decided by the parent (its ``where`` and
+``on`` read only the parent link), for the covered parents' children only.  Windows come from ``window:``
+or from the rows of a vocab table (``source:``), matched to a row by its ``on`` columns.  Everything here is
+vectorized over a block; loops run over effects, windows' key groups and ledger pieces, never over rows.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import pyarrow.compute as pc
 
 from ...core.contract import Column, Table
 from ...dsl.base import GENERATORS, Context
-from ...dsl.expr import evaluate
+from ...dsl.checks import parent_column
+from ...dsl.expr import evaluate, names
 from ...dsl.generators._arrow import as_numpy
 from ...dsl.generators.temporal import bounds_us, growth, window_us
 from ...dsl.model import Effect, Schema
@@ -86,6 +88,8 @@ class Effects:
                 self.rated.setdefault((effect.table, effect.time), []).append(effect)
         self._windows: dict[str, Windows] = {}
         self._growth: dict[str, float] = {}
+        self._cells: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, int]] = {}
+        self._key_growth: dict[str, dict[int, float]] = {}
 
     def windows(self, effect: Effect) -> Windows:
         """The effect's windows: its ``window:``, or one per row of its source table."""
@@ -163,14 +167,53 @@ class Effects:
             for effect in self.by_table.get(table, []):
                 if effect.rate is None or effect.where is not None or (effect.source is not None and effect.source.on):
                     continue
-                col = self.schema.tables[table].columns[effect.time]
-                ctx = Context(seed=self.seed, table=table, block=0, first_row=0,
-                              calendar=(self.schema.calendar.start, self.schema.calendar.end))
-                edges, mass, unit = GENERATORS[col.gen](col, table, effect.time).cells(ctx)
                 w = self.windows(effect)
-                factor *= growth(edges, mass, (w.starts, w.ends, np.full(len(w.starts), effect.rate)), unit)
+                factor *= self._mass_growth(effect, w.starts, w.ends)
             self._growth[table] = factor
         return self._growth[table]
+
+    def _mass_growth(self, effect: Effect, starts: np.ndarray, ends: np.ndarray) -> float:
+        """The time column's density mass with these windows weighted by the effect's rate over its plain mass."""
+        if (effect.table, effect.time) not in self._cells:
+            col = self.schema.tables[effect.table].columns[effect.time]
+            ctx = Context(seed=self.seed, table=effect.table, block=0, first_row=0,
+                          calendar=(self.schema.calendar.start, self.schema.calendar.end))
+            self._cells[(effect.table, effect.time)] = GENERATORS[col.gen](col, effect.table, effect.time).cells(ctx)
+        edges, mass, unit = self._cells[(effect.table, effect.time)]
+        return growth(edges, mass, (starts, ends, np.full(len(starts), float(effect.rate))), unit)  # type: ignore[arg-type]
+
+    def by_parent(self, effect: Effect) -> bool:
+        """Whether a keyed rate effect's coverage is decided by the parent row alone: its table has a parent,
+        and its ``where`` and ``on`` read nothing but the parent link (lookups through it included)."""
+        table = self.schema.tables[effect.table]
+        link = parent_column(self.schema, table)
+        if effect.rate is None or link is None:
+            return False
+        used = (names(effect.where) if effect.where else set()) | set(effect.source.on if effect.source else ())
+        return bool(used) and used <= {link}
+
+    def parent_growth(self, table: str, ctx: Context, n: int) -> np.ndarray | None:
+        """Each parent row's growth from the table's keyed rate effects decided by the parent (see
+        :meth:`by_parent`; ``ctx`` holds the parents as the link column), the product over effects; None when
+        the table has none.  A covered parent's children grow by its windows' extra mass, the others' not."""
+        effects = [e for e in self.by_table.get(table, []) if self.by_parent(e)]
+        if not effects:
+            return None
+        factor = np.ones(n)
+        for effect in effects:
+            windows = self.windows(effect)
+            row_code, win_code = self._codes(effect, windows, ctx.columns, n)
+            covered = self._covered(effect, ctx, n) & (row_code >= 0)
+            known = self._key_growth.setdefault(effect.name, {})
+            size = int(max(row_code.max(initial=-1), win_code.max(initial=-1))) + 1
+            by_code = np.ones(size)
+            for code in np.unique(win_code[win_code >= 0]):
+                mine = np.flatnonzero(win_code == code)
+                if int(mine[0]) not in known:  # a key's first window names it in every block
+                    known[int(mine[0])] = self._mass_growth(effect, windows.starts[mine], windows.ends[mine])
+                by_code[code] = known[int(mine[0])]
+            factor[covered] *= by_code[row_code[covered]]
+        return factor
 
     # -- column effects and the ledger: on a finished block ------------------------------------------------
 
@@ -224,6 +267,28 @@ class Effects:
         row, win = row[first], win[first]
         keep = np.concatenate([[True], row[1:] != row[:-1]]) if len(row) else np.zeros(0, dtype=bool)
         return row[keep], win[keep]
+
+    def locate(self, effect: Effect, columns: dict[str, pa.Array], ctx: Context, n: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What a validator needs to measure the effect on stored rows: where it covers a row (``where``
+        holds, time and keys not null), each row's window group (the index of the first window of its key;
+        -1 where it is not covered or no window has its key), each window's group, and the rows inside a
+        window with the first one of each."""
+        windows = self.windows(effect)
+        row_code, win_code = self._codes(effect, windows, columns, n)
+        size = int(max(row_code.max(initial=-1), win_code.max(initial=-1))) + 1
+        first = np.full(size, len(win_code), dtype=np.int64)
+        mine = np.flatnonzero(win_code >= 0)
+        np.minimum.at(first, win_code[mine], mine)  # each key's first window
+        first[first == len(win_code)] = -1
+        win_group = np.where(win_code >= 0, first[np.maximum(win_code, 0)], -1) if len(first) else win_code
+        ctx.columns = columns
+        time = columns[effect.time]
+        eligible = self._covered(effect, ctx, n) & np.asarray(pc.is_valid(time).to_numpy(zero_copy_only=False),
+                                                               dtype=bool) & (row_code >= 0)
+        group = np.where(eligible, first[np.maximum(row_code, 0)], -1) if len(first) else np.full(n, -1)
+        hit, win = self._inside(effect, columns, ctx, n)
+        return eligible, group, win_group, hit, win
 
     def _change(self, effect: Effect, before: pa.Array, hit: np.ndarray, window: np.ndarray, ctx: Context, n: int,
                 table: str) -> pa.Array:

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...dsl.base import Context, Generator, stream
-from ...dsl.checks import order
+from ...dsl.checks import order, parent_column
 from ...dsl.columns import FANOUT, column_block, fact_block, fanout_counts, table_block
 from ...dsl.expr import evaluate
 from ...dsl.fanout import draw_counts, expressions
@@ -212,7 +212,8 @@ class Engine:
     def counts(self, table: str, block: int) -> np.ndarray:
         """Each parent row's number of children in a parent block (drawn before any child value); a table's
         global rate effects scale each parent's expected count by their growth (extra children drawn as
-        Poisson(count x (growth - 1)), or each child kept with probability growth below 1)."""
+        Poisson(count x (growth - 1)), or each child kept with probability growth below 1), and its rate
+        effects keyed by the parent the covered parents' counts by their own windows' growth."""
         spec = self.schema.tables[table]
         if expressions(spec.fanout):
             counts = fanout_counts(self.schema, table, self.block(spec.parent, block).table, block, self.seed)
@@ -222,10 +223,32 @@ class Engine:
                           calendar=(self.schema.calendar.start, self.schema.calendar.end))
             counts = draw_counts(spec.fanout, n, stream(self.seed, table, FANOUT, block), ctx)
         grow = self.effects.growth(table)
+        keyed = self._parent_growth(table, block) if table in self.effects.by_table else None
+        if keyed is not None:
+            rng = stream(self.seed, table, RATE, block)
+            grow = grow * keyed
+            return rng.poisson(counts * np.maximum(grow - 1.0, 0.0)) + rng.binomial(counts, np.minimum(grow, 1.0))
         if grow == 1.0:
             return counts
         rng = stream(self.seed, table, RATE, block)
         return counts + rng.poisson(counts * (grow - 1.0)) if grow > 1 else rng.binomial(counts, grow)
+
+    def _parent_growth(self, table: str, block: int) -> np.ndarray | None:
+        """Each parent's growth of a parent block from the keyed rate effects its parent decides (None: the
+        table has none), their ``where`` evaluated over the parents as the link column."""
+        if not any(self.effects.by_parent(e) for e in self.effects.by_table[table]):
+            return None
+        spec = self.schema.tables[table]
+        parents = self.block(spec.parent, block).table  # type: ignore[arg-type]
+        n = parents.num_rows
+        positions = self.firsts[spec.parent][block] + np.arange(n, dtype=np.int64)  # type: ignore[index]
+        link = parent_column(self.schema, spec)
+        refs = {PARENT: (spec.parent, positions), link: (spec.parent, positions)}
+        ctx = Context(seed=self.seed, table=table, block=block, first_row=0,
+                      calendar=(self.schema.calendar.start, self.schema.calendar.end),
+                      **{**self._context(table, refs), "total_rows": None})  # type: ignore[arg-type]
+        ctx.columns = {link: parents.column(self.schema.tables[spec.parent].keys[0]).combine_chunks()}  # type: ignore[dict-item]
+        return self.effects.parent_growth(table, ctx, n)
 
     def rates(self, ctx: Context, n: int) -> Any:
         """The rate effects' groups and windows of the time column being drawn (see :meth:`Effects.rates`)."""
@@ -268,7 +291,7 @@ class Engine:
             parents = self.block(spec.parent, block).table
             counts = self.counts(table, block)
             owners = self.firsts[spec.parent][block] + np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-            refs[PARENT] = (spec.parent, owners)
+            refs[PARENT] = refs[parent_column(schema, spec)] = (spec.parent, owners)  # a lookup through the link
             rows = fact_block(schema, table, parents, counts, block, first, self.seed, **context)
         if schema is not self.schema:  # a prefix of the columns, for a self ref's lookups: values before effects
             return Block(rows, refs, noise)
