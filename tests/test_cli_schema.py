@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from pii_gen import dsl
@@ -221,7 +220,8 @@ def test_generate_schema_writes_every_table_with_its_manifest_and_keys_that_hold
     stores = pq.read_table(out / manifest["tables"]["stores"]["file"])
     visits = pq.read_table(out / manifest["tables"]["visits"]["file"])
     region = dict(zip(stores.column("store_id").to_pylist(), stores.column("region").to_pylist()))
-    assert all(region[s] == r for s, r in zip(visits.column("store").to_pylist(), visits.column("store_region").to_pylist()))
+    pairs = zip(visits.column("store").to_pylist(), visits.column("store_region").to_pylist())
+    assert all(region[s] == r for s, r in pairs)
 
 
 def test_create_schema_prints_the_ddl_of_the_file(shop):
@@ -230,5 +230,6 @@ def test_create_schema_prints_the_ddl_of_the_file(shop):
     for table in ("regions", "stores", "orders", "visits"):
         assert f'CREATE TABLE "{table}"' in r.stdout or f"CREATE TABLE {table}" in r.stdout
     assert "FOREIGN KEY" in r.stdout and "REFERENCES" in r.stdout
-    assert r.stdout.splitlines()[0] == "-- pii_gen schema for postgresql; generated from schema shop, do not edit by hand."
+    first = r.stdout.splitlines()[0]
+    assert first == "-- pii_gen schema for postgresql; generated from schema shop, do not edit by hand."
     assert sorted(p.name for p in shop.parent.iterdir()) == ["shop.yaml"]

@@ -20,7 +20,6 @@ import ast
 import calendar as cal
 import datetime as dt
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -576,7 +575,8 @@ tables:
   plans:
     kind: vocab
     key: plan
-    data: [{plan: free, label: Free, weight: 6}, {plan: pro, label: Pro, weight: 3}, {plan: team, label: Team, weight: 1}]
+    data: [{plan: free, label: Free, weight: 6}, {plan: pro, label: Pro, weight: 3},
+           {plan: team, label: Team, weight: 1}]
   accounts:
     kind: entity
     rows: 100000
@@ -902,7 +902,8 @@ def _expression_cases(v):
             "hour": ("hour(t)", ((t_us % US_DAY) // 3_600_000_000, mt)),
             "add_days": ("date_add(d, a, 'day')", (d_days + a, md | ma)),
             "add_months": ("date_add(d, a, 'month')",
-                           (_per_row(lambda x, k: (_add_months(x, int(k)) - dt.date(1970, 1, 1)).days, dd, a), md | ma)),
+                           (_per_row(lambda x, k: (_add_months(x, int(k)) - dt.date(1970, 1, 1)).days, dd, a),
+                            md | ma)),
             "add_years": ("date_add(d, z, 'year')",
                           (_per_row(lambda x, k: (_add_months(x, 12 * int(k)) - dt.date(1970, 1, 1)).days, dd, z),
                            md | mz)),
@@ -954,7 +955,8 @@ def test_expressions_equal_a_numpy_reference_on_generated_columns():
     v["d"] = (np.where(v["d"][1], np.datetime64("1970-01-01"), v["d"][0]), v["d"][1])
     v["t"] = (v["t"][0].astype("datetime64[us]"), v["t"][1])
     cases = _expression_cases(v)
-    body = inputs + "".join(f"      {name}: {{gen: expression, expr: \"{text}\"}}\n" for name, (text, _) in cases.items())
+    body = inputs + "".join(
+        f"      {name}: {{gen: expression, expr: \"{text}\"}}\n" for name, (text, _) in cases.items())
     out = run(entity(NE, body))["t"]
     assert out.select(list("azbsdt")).equals(plain.select(list("azbsdt")))  # the inputs do not move
     assert (v["z"][0] == 0).sum() > 1000 and v["a"][1].sum() > 1000  # zero divisors and nulls are exercised

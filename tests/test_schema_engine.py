@@ -136,7 +136,8 @@ def test_lookups_equal_the_join(shop: Path) -> None:
         "via ref": "SELECT count(*) FROM stores s JOIN regions r ON s.region = r.code WHERE s.region_label <> r.label",
         "two hops": "SELECT count(*) FROM customers c JOIN stores s ON c.home_store = s.store_id "
                     "JOIN regions r ON s.region = r.code WHERE c.store_region <> r.label",
-        "via parent": "SELECT count(*) FROM orders o JOIN customers c USING (customer_id) WHERE o.income_then <> c.income",
+        "via parent": "SELECT count(*) FROM orders o JOIN customers c USING (customer_id) "
+                      "WHERE o.income_then <> c.income",
         "expression lookup": "SELECT count(*) FROM orders o JOIN stores s USING (store_id) "
                              "WHERE o.store_opened <> s.opened",
         "parent of parent": "SELECT count(*) FROM items i JOIN orders o USING (order_id) "
@@ -160,7 +161,8 @@ def test_children_follow_the_fanout_draws(shop: Path) -> None:
                      "AS before FROM orders) WHERE customer_id < before") == [(0,)]
     lo, hi = sql(shop, "SELECT min(c), max(c) FROM (SELECT count(*) AS c FROM items GROUP BY order_id)")[0]
     assert (lo, hi) == (1, 4)
-    assert sql(shop, "SELECT count(*) FROM orders o LEFT JOIN items i USING (order_id) WHERE i.item_id IS NULL") == [(0,)]
+    orphans = "SELECT count(*) FROM orders o LEFT JOIN items i USING (order_id) WHERE i.item_id IS NULL"
+    assert sql(shop, orphans) == [(0,)]
 
 
 def test_zipf_refs_favour_the_first_rows(shop: Path) -> None:
@@ -267,7 +269,8 @@ def test_weighted_and_filtered_refs(tmp_path: Path) -> None:
             {"plan": "free", "weight": 6, "active": True}, {"plan": "pro", "weight": 3, "active": True},
             {"plan": "team", "weight": 1, "active": True}, {"plan": "legacy", "weight": 50, "active": False}]},
         "accounts": {"kind": "entity", "rows": 3_000, "key": "account_id", "columns": {
-            "account_id": {"gen": "sequence"}, "score": {"gen": "distribution", "dist": "uniform", "min": 0, "max": 1}}},
+            "account_id": {"gen": "sequence"},
+            "score": {"gen": "distribution", "dist": "uniform", "min": 0, "max": 1}}},
         "subs": {"kind": "fact", "rows": 40_000, "key": "sub_id", "columns": {
             "sub_id": {"gen": "sequence"},
             "plan": {"gen": "ref", "to": "plans", "pick": {"weighted_by": "weight"}, "where": "active"},

@@ -64,13 +64,16 @@ class RunRecord:
     planned_noise: dict[str, Any] | None = None  # the run plan's noise, when the record was made from a plan
 
     @classmethod
-    def of_files(cls, config: GenerateConfig, files: dict[str, dict[str, object]], plan: RunPlan | None = None) -> RunRecord:
+    def of_files(
+        cls, config: GenerateConfig, files: dict[str, dict[str, object]], plan: RunPlan | None = None
+    ) -> RunRecord:
         """The record of a finished file run: ``files`` maps each file to its table, rows and checksum; the
         block size and noise come from the run's ``plan`` when given, so the record says what actually ran."""
         tables = {str(info["table"]): int(info["rows"]) for info in files.values()}  # type: ignore[call-overload]
         extra: dict[str, Any] = {}
         if plan is not None:
-            extra = {"block_size": plan.keys.block_size, "planned_noise": None if plan.noise is None else dict(plan.noise)}
+            noise = None if plan.noise is None else dict(plan.noise)
+            extra = {"block_size": plan.keys.block_size, "planned_noise": noise}
         return cls(config, config_json(config), config.format, config.seed, config.count, config.batch_size,
                    tables, files, **extra)  # fmt: skip
 
