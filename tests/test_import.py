@@ -258,7 +258,7 @@ def test_composite_and_self_references_and_stats_become_lookups_refs_and_fitted_
     schema, _ = build_schema([ships, lines, staff], "erp")
     assert list(schema["tables"]) == ["order_lines", "shipments", "staff"]  # parents first
     s = schema["tables"]["shipments"]["columns"]
-    assert s["order_no"] == {"gen": "ref", "to": "order_lines"}
+    assert s["order_no"] == {"gen": "ref", "to": "order_lines", "with": ["line_no"]}  # one composite foreign key
     assert s["line_no"] == {"gen": "lookup", "via": "order_no", "column": "line_no"}
     st = schema["tables"]["staff"]["columns"]
     assert st["boss"] == {"gen": "ref", "to": "self", "root_share": 0.25}

@@ -60,6 +60,11 @@ _TYPES: dict[str, pa.DataType] = {
 }  # fmt: skip
 
 
+def columns_of(text: str) -> list[str]:
+    """The columns of a primary or foreign key as a contract writes them: comma-separated when composite."""
+    return [c.strip() for c in text.split(",")]
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of the output contract."""
@@ -92,7 +97,7 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     primary_key: str
-    foreign_keys: tuple[tuple[str, str, str], ...] = ()  # (column, table, column)
+    foreign_keys: tuple[tuple[str, str, str], ...] = ()  # (columns, table, columns): see columns_of
     description: str = ""
     key_factor: int | None = None  # child tables: primary key = root key * key_factor + sequence
     per_person: bool = True  # rows belong to one root row: duplicate records copy them (links: no)

@@ -383,8 +383,7 @@ def _table(t: SourceTable, by_name: dict[str, SourceTable], broken: set[tuple[st
     if t.key:
         spec["key"] = t.key[0] if len(t.key) == 1 else list(t.key)
     columns: dict[str, Any] = {}
-    fk_of = {fk.columns[0]: (i, fk) for i, fk in enumerate(t.foreign_keys)}
-    lookups = {c: (fk, j) for fk in t.foreign_keys for j, c in enumerate(fk.columns) if j}
+    fk_of, lookups = _links(t, by_name, broken, parent, note)
     for col in t.columns:
         if parent is not None and col.name == parent.columns[0]:
             continue  # the engine adds the parent link
@@ -395,12 +394,49 @@ def _table(t: SourceTable, by_name: dict[str, SourceTable], broken: set[tuple[st
     return spec, start
 
 
+def _links(t: SourceTable, by_name: dict[str, SourceTable], broken: set[tuple[str, int]],
+           parent: ForeignKey | None, note: Any) -> tuple[dict[str, tuple[int, ForeignKey, list[str]]],
+                                                          dict[str, tuple[str, str, str]]]:
+    """Which column of ``t`` is a ref of which foreign key (with the other columns of a composite one, in
+    table order), and which are the lookups (through the ref, of a column of its target) completing a
+    composite one. A composite foreign key is a ref on its column listed first in the table with ``with:``
+    its lookups; one that does not reference its target's whole key, references its own table, closes a
+    cycle or shares a column with another foreign key keeps its columns as plain ones (noted)."""
+    position = {c.name: k for k, c in enumerate(t.columns)}
+    taken = {parent.columns[0]} if parent is not None else set()
+    fk_of: dict[str, tuple[int, ForeignKey, list[str]]] = {}
+    lookups: dict[str, tuple[str, str, str]] = {}
+    for i, fk in enumerate(t.foreign_keys):
+        if fk is parent:
+            continue
+        if len(fk.columns) == 1:
+            if fk.columns[0] not in taken:
+                fk_of[fk.columns[0]] = (i, fk, [])
+                taken.add(fk.columns[0])
+            continue
+        target = by_name[fk.table]
+        pairs = sorted(zip(fk.columns, fk.ref_columns), key=lambda p: position[p[0]])
+        why = ("it does not reference the whole key of " + fk.table if sorted(fk.ref_columns) != sorted(target.key)
+               else "it references its own table" if fk.table == t.name
+               else "it closes a reference cycle" if (t.name, i) in broken
+               else "a column of it is in another foreign key" if taken & set(fk.columns) else None)
+        if why:
+            note(pairs[0][0], "foreign key", "composite foreign key not kept",
+                 f"({', '.join(fk.columns)}) -> {fk.table}: {why}; its columns are plain ones")
+            continue
+        (lead, _), rest = pairs[0], pairs[1:]
+        fk_of[lead] = (i, fk, [c for c, _ in rest])
+        lookups.update((c, (lead, fk.table, r)) for c, r in rest)
+        taken.update(fk.columns)
+    return fk_of, lookups
+
+
 def _column(t: SourceTable, col: SourceColumn, by_name: dict[str, SourceTable], broken: set[tuple[str, int]],
-            pii: dict[str, tuple[str, str]], person: bool, fk_of: dict[str, tuple[int, ForeignKey]],
-            lookups: dict[str, tuple[ForeignKey, int]], note: Any) -> dict[str, Any] | None:
+            pii: dict[str, tuple[str, str]], person: bool, fk_of: dict[str, tuple[int, ForeignKey, list[str]]],
+            lookups: dict[str, tuple[str, str, str]], note: Any) -> dict[str, Any] | None:
     rate = _null_rate(col)
     if col.name in fk_of:
-        i, fk = fk_of[col.name]
+        i, fk, others = fk_of[col.name]
         target = by_name[fk.table]
         if (t.name, i) in broken:
             spec, why = cycle_edge_column(fk.table, rate)
@@ -410,24 +446,27 @@ def _column(t: SourceTable, col: SourceColumn, by_name: dict[str, SourceTable], 
             note(col.name, "foreign key", "ref to: self", f"references {t.name}.{fk.ref_columns[0]}")
             return {"gen": "ref", "to": "self", "root_share": rate or ROOT_SHARE}
         to = fk.table
-        if fk.ref_columns[0] != (target.key[0] if target.key else None):
-            ref_col = target.column(fk.ref_columns[0])
-            to = f"{fk.table}.{fk.ref_columns[0]}" if ref_col.unique else fk.table
-            if not ref_col.unique:
+        referenced = fk.ref_columns[fk.columns.index(col.name)]
+        if referenced != (target.key[0] if target.key else None):
+            ref_col = target.column(referenced)
+            to = f"{fk.table}.{referenced}" if ref_col.unique or others else fk.table
+            if not (ref_col.unique or others):
                 note(col.name, "foreign key", f"ref to {fk.table}'s key",
-                     f"{fk.table}.{fk.ref_columns[0]} is not unique: the ref takes the key; review it")
-        spec = {"gen": "ref", "to": to}
+                     f"{fk.table}.{referenced} is not unique: the ref takes the key; review it")
+        spec: dict[str, Any] = {"gen": "ref", "to": to}
+        if others:
+            spec["with"] = others
         if rate and col.name not in t.key:
             spec["null_rate"] = rate
         why = f"references {fk.table}.{', '.join(fk.ref_columns)}"
-        if len(fk.columns) > 1:
-            why += f"; composite: the rest ({', '.join(fk.columns[1:])}) are lookups through it"
+        if others:
+            why += f"; one composite foreign key with {', '.join(others)} (lookups through it)"
         note(col.name, "foreign key", f"ref to {to}", why)
         return spec
     if col.name in lookups:
-        fk, j = lookups[col.name]
-        note(col.name, "foreign key", f"lookup via {fk.columns[0]}", f"part of a composite key to {fk.table}")
-        return {"gen": "lookup", "via": fk.columns[0], "column": fk.ref_columns[j]}
+        via, table, column = lookups[col.name]
+        note(col.name, "foreign key", f"lookup via {via}", f"part of a composite foreign key to {table}")
+        return {"gen": "lookup", "via": via, "column": column}
     if col.name in t.key:
         spec, why = _key_column(col)
         itself = any(fk.table == t.name for fk in t.foreign_keys)

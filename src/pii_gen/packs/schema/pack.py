@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from ...core.contract import Column, Table
 from ...core.pack import Batch, Pack
 from ...core.plan import KeySpace, RunPlan
-from ...dsl.checks import Problem, check, parent_column
+from ...dsl.checks import Problem, check, composite_columns, parent_column
 from ...dsl.loader import dotted
 from ...dsl.model import Schema
 from ...errors import SchemaError
@@ -64,7 +64,8 @@ def with_data(schema: Schema, base: Path | None) -> Schema:
 
 def contract(schema: Schema, engine: Engine) -> dict[str, Table]:
     """The output tables in generation order: types from the declared ``type:`` or block 0's values, the
-    key as primary key, a foreign key per ref column and parent link; last the ledger ``_effects`` when
+    key as primary key, a foreign key per ref column (a composite one for a ref with ``with:``, its columns
+    comma-separated) and parent link; last the ledger ``_effects`` when
     anything is labelled."""
     out = {}
     for name in engine.order:
@@ -82,7 +83,11 @@ def contract(schema: Schema, engine: Engine) -> dict[str, Table]:
             if col is not None and col.gen == "ref":
                 target, _, target_col = col.to.partition(".")
                 target = name if target == "self" else target
-                fks.append((cname, target, target_col or schema.tables[target].keys[0]))
+                if col.with_:  # one composite foreign key, its columns joined like a composite primary key's
+                    pairs = composite_columns(spec, cname, col, target, schema.tables[target])
+                    fks.append((", ".join(c for c, _ in pairs), target, ", ".join(t for _, t in pairs)))
+                else:
+                    fks.append((cname, target, target_col or schema.tables[target].keys[0]))
             keyish = cname in spec.keys or cname == link
             columns.append(Column(cname, arrow, nullable=not keyish, max_length=length))
         out[name] = Table(name, tuple(columns), ", ".join(spec.keys), tuple(fks), description=schema.name or "")
