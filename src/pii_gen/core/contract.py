@@ -76,6 +76,9 @@ class Column:
     description: str = ""
     repetitive: bool = False  # few distinct values: worth dictionary-encoding in columnar formats
     kind: str = ""  # one of KINDS; empty for bookkeeping columns, which noise never touches
+    #: A schema file's ``int``, ``bigint`` or ``decimal(P,S)``, which the DDL spells exactly (the Arrow type,
+    #: what files hold, is the wider int64 or float64).
+    declared: str = ""
 
     def __post_init__(self) -> None:
         if self.kind and self.kind not in KINDS:

@@ -54,13 +54,17 @@ BOOKKEEPING = (RUNS, LOAD_LOG)
 class Dialect:
     name: str
     quote: tuple[str, str]
-    types: dict[str, str]  # arrow type id -> SQL type; strings use ``string`` with {n}
+    types: dict[str, str]  # arrow type id (or a declared int, bigint) -> SQL type; strings use ``string`` with {n}
     schemas: bool = True  # supports a schema (namespace) qualifier
 
     def q(self, identifier: str) -> str:
         return f"{self.quote[0]}{identifier}{self.quote[1]}"
 
     def sql_type(self, column: Column) -> str:
+        if column.declared in ("int", "bigint"):  # a dialect may spell a declared one its own way (SQLite)
+            return self.types.get(column.declared, self.types["int32" if column.declared == "int" else "int64"])
+        if column.declared.startswith("decimal"):
+            return "DECIMAL" + column.declared[len("decimal"):].replace(" ", "")
         t = column.type
         if pa.types.is_string(t):
             return self.types["string"].format(n=column.max_length or 255)
@@ -127,6 +131,7 @@ DIALECT_SPECS: dict[str, Dialect] = {
             "int64": "INTEGER",
             "int32": "INTEGER",
             "int16": "INTEGER",
+            "bigint": "BIGINT",  # a schema file's bigint, read back as one (INTEGER is the same to SQLite)
             "float64": "REAL",
             "float32": "REAL",
             "bool": "BOOLEAN",

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..dsl.base import type_kind
+from ..dsl.fields import PERSON_FIELDS
 from ..errors import ConfigError
 from .pii import SAFE, Detection, classify, describes_person, is_personal_name_column
 from .source import MIN_CATEGORY_COUNT, ForeignKey, SourceColumn, SourceTable
@@ -207,12 +209,27 @@ def faker_column(method: str, args: dict[str, Any]) -> tuple[dict[str, Any], str
     return spec, "gen: faker, needs the faker extra"
 
 
+def text_width(col: SourceColumn) -> int | None:
+    """The declared length of a ``string(N)`` column, None for any other."""
+    found = re.fullmatch(r"string\((\d+)\)", col.type)
+    return int(found.group(1)) if found else None
+
+
+def numbered_text(width: int | None, why: str) -> tuple[dict[str, Any], str]:
+    """A text key as a zero-padded sequence: unique, a pure function of the position (which a self-reference
+    and a cycle's ref rebuild), and no wider than the column (8 digits, fewer in a narrower one)."""
+    digits = min(8, width) if width else 8
+    return {"gen": "sequence", "format": f"{{:0{digits}d}}"}, f"numbered text of {digits} digits ({why})"
+
+
 def _key_column(col: SourceColumn) -> tuple[dict[str, Any], str]:
     texts = [str(v) for v in col.examples if v is not None]
+    width = text_width(col)
     if col.type in ("int", "bigint") or col.identity:
         return {"gen": "sequence"}, "sequence"
-    if col.faker in ("uuid4", "uuid") or (texts and all(_UUID.match(t) for t in texts)):
-        return {"gen": "uuid"}, "uuid"
+    if width is None or width >= 36:
+        if col.faker in ("uuid4", "uuid") or (texts and all(_UUID.match(t) for t in texts)):
+            return {"gen": "uuid"}, "uuid"
     found = [_NUMBERED.match(t) for t in texts]
     if texts and all(found):
         prefixes = {m.group(1) for m in found if m}
@@ -220,6 +237,8 @@ def _key_column(col: SourceColumn) -> tuple[dict[str, Any], str]:
         if len(prefixes) == 1 and len(widths) == 1:
             prefix = prefixes.pop().replace("{", "{{").replace("}", "}}")
             return {"gen": "sequence", "format": f"{prefix}{{:0{widths.pop()}d}}"}, "numbered sequence"
+    if width is not None and width < 36:
+        return numbered_text(width, f"a uuid would not fit {col.type}")
     return {"gen": "uuid"}, "uuid"
 
 
@@ -291,9 +310,14 @@ def shape_pattern(texts: list[str]) -> str | None:
 
 
 def _typed(spec: dict[str, Any], col: SourceColumn) -> dict[str, Any]:
-    """The spec with the source's type, where the generator's values are of that type."""
-    if spec["gen"] in ("ref", "lookup", "person", "constant") or "type" in spec:
+    """The spec with the source's type, where the generator's values are of that type (a ref and a lookup
+    have the type of the column they copy)."""
+    if spec["gen"] in ("ref", "lookup", "constant") or "type" in spec:
         return spec
+    if spec["gen"] == "person":
+        kind = PERSON_FIELDS.get(spec["field"])
+        told = col.type != kind and type_kind(col.type) == kind  # string(40), bigint: more than the field says
+        return {**spec, "type": col.type} if told else spec
     strings = spec["gen"] in ("uuid", "pattern", "faker") or (spec["gen"] == "sequence" and "format" in spec) \
         or (spec["gen"] == "choice" and all(isinstance(v, str) for v in spec["values"]))
     if col.type.startswith("string") != strings:
@@ -473,15 +497,15 @@ def _column(t: SourceTable, col: SourceColumn, by_name: dict[str, SourceTable], 
         closes = any(by_name[name].foreign_keys[i].table == t.name for name, i in broken)
         if spec["gen"] != "sequence" and len(t.key) == 1 and (itself or closes):
             # the engine rebuilds a self-reference's parent, and a cycle's ref, from the position: a sequence key
-            why = "the table references itself" if itself else "a reference cycle points at it"
-            spec, why = {"gen": "sequence", "format": "{:08d}"}, f"numbered text ({why})"
+            spec, why = numbered_text(text_width(col), "the table references itself" if itself
+                                      else "a reference cycle points at it")
         note(col.name, "key", "key", f"primary key: {why}")
         return _typed(spec, col)
     if col.name in pii:
         field, why = pii[col.name]
         if person and field not in NOT_PERSON:
             note(col.name, "pii", field, why)
-            spec = {"gen": "person", "field": field}
+            spec = _typed({"gen": "person", "field": field}, col)
             return {**spec, "null_rate": rate} if rate else spec
         if field in SAFE:
             template, safe = SAFE[field]
