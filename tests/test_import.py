@@ -461,3 +461,9 @@ def test_each_table_of_people_takes_its_own_people(tmp_path):
     assert len(customers) == 120 and len(staff) == 80
     assert not {c["ssn"] for c in customers} & {s["ssn"] for s in staff}
     _strict(ssns=[c["ssn"] for c in customers + staff])
+    # At a larger scale the people ranges scale with the rows: 1..300 and 301..500 of 500, still disjoint.
+    schema_run.generate_schema(result.model, out=str(tmp_path / "big"), seed=1, scale=2.5)
+    customers, staff = _csv(tmp_path / "big" / "customers.csv"), _csv(tmp_path / "big" / "staff.csv")
+    assert len(customers) == 300 and len(staff) == 200
+    assert not {c["ssn"] for c in customers} & {s["ssn"] for s in staff}
+    assert len({c["ssn"] for c in customers + staff}) == 500

@@ -62,7 +62,8 @@ def with_data(schema: Schema, base: Path | None) -> Schema:
     return schema.model_copy(update={"tables": tables})
 
 
-def declared_type(schema: Schema, table: str, column: str, seen: frozenset[tuple[str, str]] = frozenset()) -> str | None:
+def declared_type(schema: Schema, table: str, column: str,
+                  seen: frozenset[tuple[str, str]] = frozenset()) -> str | None:
     """The ``type:`` a column declares, or for a ref, a lookup and a parent link without one, that of the
     column it copies (a foreign key has its key's type: ``string(8)``, not a text of any length)."""
     spec = schema.tables[table]
@@ -166,13 +167,14 @@ class SchemaPack(Pack):
         except Problem as problem:
             raise SchemaError(f"{dotted(problem.path)}: {problem}") from None
         seed = schema.seed if seed is None else seed
-        engine = Engine.counting(schema, seed, schema.scale if scale is None else scale)
+        scale = schema.scale if scale is None else scale
+        engine = Engine.counting(schema, seed, scale)
         tables = contract(schema, engine)
         first = engine.order[0]
         settings = {"schema": schema.model_dump(mode="json", by_alias=True, exclude_none=True),
                     "sha256": digest or schema_hash(schema),
                     "block_rows": {name: rows.tolist() for name, rows in engine.block_rows.items()},
-                    "people": engine.population_size}
+                    "people": engine.population_size, "scale": scale}
         blocks = engine.blocks
         if table_major:  # each table's blocks padded to whole batches, so no batch holds two tables
             per = -(-batch_size // BLOCK_SIZE)
@@ -207,7 +209,7 @@ class SchemaRuntime:
         self.plan = plan
         schema = SchemaPack().settings(plan)
         self.engine = Engine(schema, plan.seed, plan.settings["block_rows"], plan.keys.block_size,
-                             people=plan.settings.get("people"))
+                             people=plan.settings.get("people"), scale=plan.settings.get("scale", 1.0))
         self.rules = row_rules(schema)
 
     def batch(self, n: int, start_block: int, stop_block: int) -> Batch:
