@@ -467,3 +467,30 @@ def test_each_table_of_people_takes_its_own_people(tmp_path):
     assert len(customers) == 300 and len(staff) == 200
     assert not {c["ssn"] for c in customers} & {s["ssn"] for s in staff}
     assert len({c["ssn"] for c in customers + staff}) == 500
+
+
+def test_a_text_key_fits_its_declared_length():
+    """No 36-character uuid in a VARCHAR(8) key: a zero-padded number of the column's width (8 digits at most),
+    a numbered source value's own shape kept; a wide or unbounded text key stays a uuid."""
+    def keyed(name: str, declared: str, examples: list[str], self_ref: bool = False) -> SourceTable:
+        cols = [SourceColumn("code", declared, nullable=False, examples=examples)]
+        fks = []
+        if self_ref:
+            cols.append(SourceColumn("up", declared))
+            fks = [ForeignKey(["up"], name, ["code"])]
+        return SourceTable(name, cols, key=["code"], foreign_keys=fks, rows=50)
+
+    schema, found = build_schema([keyed("a", "string(8)", ["north", "south"]), keyed("b", "string(4)", []),
+                                  keyed("c", "string(6)", ["x"], self_ref=True), keyed("d", "string(8)", ["E0042"]),
+                                  keyed("e", "string(40)", []), keyed("f", "string", [])])  # fmt: skip
+    code = {name: t["columns"]["code"] for name, t in schema["tables"].items()}
+    assert code["a"] == {"gen": "sequence", "format": "{:08d}", "type": "string(8)"}
+    assert code["b"] == {"gen": "sequence", "format": "{:04d}", "type": "string(4)"}
+    assert code["c"] == {"gen": "sequence", "format": "{:06d}", "type": "string(6)"}  # the self reference's too
+    assert code["d"] == {"gen": "sequence", "format": "E{:04d}", "type": "string(8)"}
+    assert code["e"]["gen"] == code["f"]["gen"] == "uuid"
+    assert "a uuid would not fit string(4)" in next(d.comment for d in found if d.table == "b")
+    made = schema_run.preview(dsl.loads(json.dumps(schema), json_text=True), rows=50)
+    for name, width in (("a", 8), ("b", 4), ("c", 6)):
+        values = made[name]["code"].to_pylist()
+        assert len(set(values)) == 50 and {len(v) for v in values} == {width}
