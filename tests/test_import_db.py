@@ -318,19 +318,7 @@ def test_postgresql_and_duckdb_sample_the_whole_table(source) -> None:
         assert got.count == 1000 and fit == {"dist": "uniform", "min": 0, "max": 1001, "integer": True}
 
 
-def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    from pii_gen.cli import main
-
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_the_import_command_reads_a_database(tmp_path, capsys) -> None:
+def test_the_import_command_reads_a_database(tmp_path, cli) -> None:
     """``pii_gen import --db``: a file that loads, with the sample's categories and fanouts; an unknown table
     is one line, exit status 2."""
     from pii_gen import dsl
@@ -340,7 +328,7 @@ def test_the_import_command_reads_a_database(tmp_path, capsys) -> None:
     create(conn)
     conn.close()
     out = tmp_path / "imported.yaml"
-    code, _, err = _cli(capsys, "import", "--db", url, "--sample", "10000", "--out", str(out))
+    code, _, err = cli("import", "--db", url, "--sample", "10000", "--out", str(out))
     assert code == 0, err
     text = out.read_text(encoding="utf-8")
     dsl.loads(text, source="imported")
@@ -348,7 +336,7 @@ def test_the_import_command_reads_a_database(tmp_path, capsys) -> None:
     assert "region: {gen: ref, to: stores, with: [store_no]}" in text  # the composite foreign key
     assert "manager_id: {gen: ref, to: self, root_share: 0.02}" in text  # 4 of 200 without a manager
     assert "user1@example.com" not in text  # examples stay in memory
-    code, _, err = _cli(capsys, "import", "--db", url, "--tables", "sales,payroll", "--out", "-")
+    code, _, err = cli("import", "--db", url, "--tables", "sales,payroll", "--out", "-")
     assert code == 2 and err.count("\n") == 1 and "no table payroll" in err and "employees, sales" in err
 
 
@@ -514,7 +502,7 @@ def assert_resolves(url: str, schema: str | None, tables: list[SourceTable]) -> 
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "duckdb", "postgresql", "mariadb"])
-def test_an_imported_database_generates_into_a_fresh_one_of_the_same_shape(kind, tmp_path, capsys) -> None:
+def test_an_imported_database_generates_into_a_fresh_one_of_the_same_shape(kind, tmp_path, cli) -> None:
     """The test schema (a composite key and a composite foreign key to it, a self-reference, a two-table cycle,
     a VARCHAR(8) text key) imported with ``pii_gen import --db``, generated into a new database or schema of
     the same dialect through the file's DDL (its foreign keys declared and checked by the database): the same
@@ -524,7 +512,7 @@ def test_an_imported_database_generates_into_a_fresh_one_of_the_same_shape(kind,
 
     with made(kind, tmp_path) as (url, schema, dialect):
         out = tmp_path / "imported.yaml"
-        code, _, err = _cli(capsys, "import", "--db", url, *(["--db-schema", schema] if schema else []),
+        code, _, err = cli("import", "--db", url, *(["--db-schema", schema] if schema else []),
                             "--sample", "10000", "--out", str(out))  # fmt: skip
         assert code == 0, err
         text = out.read_text(encoding="utf-8")
