@@ -478,8 +478,34 @@ def test_a_text_key_fits_its_declared_length():
     assert code["c"] == {"gen": "sequence", "format": "{:06d}", "type": "string(6)"}  # the self reference's too
     assert code["d"] == {"gen": "sequence", "format": "E{:04d}", "type": "string(8)"}
     assert code["e"]["gen"] == code["f"]["gen"] == "uuid"
+    assert schema["tables"]["c"]["columns"]["up"] == {"gen": "ref", "to": "self", "root_share": 0.1}
+    note = build_schema([SourceTable("n", [SourceColumn("note", "string(5)")], rows=5)])[0]["tables"]["n"]
+    assert note["columns"]["note"] == {"gen": "pattern", "template": "?????", "type": "string(5)"}  # not 8 wide
     assert "a uuid would not fit string(4)" in next(d.comment for d in found if d.table == "b")
     made = schema_run.preview(dsl.loads(json.dumps(schema), json_text=True), rows=50)
     for name, width in (("a", 8), ("b", 4), ("c", 6)):
         values = made[name]["code"].to_pylist()
         assert len(set(values)) == 50 and {len(v) for v in values} == {width}
+
+
+def test_a_composite_foreign_key_takes_the_ref_on_its_column_first_in_the_table():
+    """(region, store_no) -> stores with store_no listed first: the ref is on store_no (to the key's second
+    column, with region as its lookup), so the lookup follows its ref; the DDL declares one foreign key."""
+    from pii_gen import api
+
+    stores = SourceTable("stores", [SourceColumn("region", "string(8)", nullable=False),
+                                    SourceColumn("store_no", "int", nullable=False)],
+                         key=["region", "store_no"], rows=6)
+    sales = SourceTable("sales", [SourceColumn("id", "int", nullable=False), SourceColumn("store_no", "int"),
+                                  SourceColumn("region", "string(8)")], key=["id"], rows=40,
+                        foreign_keys=[ForeignKey(["region", "store_no"], "stores", ["region", "store_no"])])
+    schema, _ = build_schema([sales, stores])
+    cols = schema["tables"]["sales"]["columns"]
+    assert cols["store_no"] == {"gen": "ref", "to": "stores.store_no", "with": ["region"]}
+    assert cols["region"] == {"gen": "lookup", "via": "store_no", "column": "region"}
+    model = dsl.loads(json.dumps(schema), json_text=True)
+    assert api.schema_tables(model)["sales"].foreign_keys == (("region, store_no", "stores", "region, store_no"),)
+    made = schema_run.preview(model, rows=40)
+    stores_rows = set(zip(made["stores"]["region"].to_pylist(), made["stores"]["store_no"].to_pylist()))
+    picked = set(zip(made["sales"]["region"].to_pylist(), made["sales"]["store_no"].to_pylist()))
+    assert picked <= stores_rows and len(picked) > 3

@@ -288,7 +288,8 @@ def _by_type(col: SourceColumn) -> tuple[dict[str, Any], str]:
     if shaped:
         return {"gen": "pattern", "template": shaped}, "the values' common shape"
     width = col.stats.max_length if col.stats and col.stats.max_length else 8
-    return {"gen": "pattern", "template": "?" * max(1, min(width, 12))}, "placeholder text (no category seen 10 times)"
+    width = min(width, 12, text_width(col) or 12)  # never wider than the column
+    return {"gen": "pattern", "template": "?" * max(1, width)}, "placeholder text (no category seen 10 times)"
 
 
 def shape_pattern(texts: list[str]) -> str | None:
