@@ -1,9 +1,11 @@
-"""Shared fixtures: populations generated once per test session at fixed seeds; the server skip summary."""
+"""Shared fixtures: populations generated once per test session at fixed seeds, the command line run in
+process; the server skip summary."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -22,6 +24,23 @@ def population() -> dict:
 @pytest.fixture(scope="session")
 def realistic_population() -> dict:
     return PersonGenerator(GenerateConfig(seed=8, pii_mode="realistic")).generate(10_000)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
+    """Runs ``pii_gen ARGS...`` in this process: (exit status, stdout, stderr)."""
+    from pii_gen.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001 - pytest's hook

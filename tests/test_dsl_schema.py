@@ -575,3 +575,61 @@ def test_the_json_schema_accepts_a_plain_scalar_column_and_the_full_example():
     good["tables"]["orders"]["columns"]["note"] = {"gen": "fakerr", "method": "x"}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(good, schema)
+
+
+# ---- a composite foreign key: a ref with `with:` its lookups ------------------------------------------------
+
+COMPOSITE = """version: 1
+tables:
+  stores:
+    kind: entity
+    rows: 6
+    key: [region, store_no]
+    columns:
+      region: {gen: sequence, format: "R{:03d}"}
+      store_no: {gen: sequence}
+  sales:
+    kind: entity
+    rows: 50
+    key: sale_id
+    columns:
+      sale_id: {gen: sequence}
+      region: {gen: ref, to: stores, with: [store_no]}
+      store_no: {gen: lookup, via: region, column: store_no}
+"""
+
+
+def test_a_ref_with_its_lookups_is_one_composite_foreign_key_in_every_dialect():
+    from pii_gen import api
+
+    schema = loads(COMPOSITE, "c.yaml")
+    assert api.schema_tables(schema)["sales"].foreign_keys == (("region, store_no", "stores", "region, store_no"),)
+    for dialect, (a, b) in (("postgresql", '""'), ("mysql", "``"), ("sqlite", '""'), ("duckdb", '""'),
+                            ("tsql", "[]")):
+        ddl = api.schema_ddl(schema, dialect)
+        both = f"{a}region{b}, {a}store_no{b}"
+        assert f"FOREIGN KEY ({both}) REFERENCES {a}stores{b} ({both})" in ddl, dialect
+        assert f"FOREIGN KEY ({a}region{b})" not in ddl, dialect
+    made = api.preview_schema(schema, rows=50)
+    pairs = set(zip(made["stores"]["region"].to_pylist(), made["stores"]["store_no"].to_pylist()))
+    picked = list(zip(made["sales"]["region"].to_pylist(), made["sales"]["store_no"].to_pylist()))
+    assert set(picked) <= pairs and len(set(picked)) > 3  # every pair is a store's, and the picks vary
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("to: stores, with: [store_no]}", "to: stores}",
+     "c.yaml:16: tables.sales.columns.region.to: table stores has a composite key (region, store_no): name the "
+     "lookups of its other columns in with: (one foreign key)"),
+    ("with: [store_no]", "with: [sale_id]",
+     "c.yaml:16: tables.sales.columns.region.with[0]: 'sale_id' is not a lookup through region "
+     "(gen: lookup, via: region)"),
+    ("via: region, column: store_no", "via: region, column: region",
+     "c.yaml:16: tables.sales.columns.region.with: region and its with: lookups read region, region of stores: "
+     "a composite foreign key reads its whole key (region, store_no)"),
+    ("with: [store_no]", "with: [store_no, store_no]", "c.yaml:16: tables.sales.columns.region.with: names a "
+     "column twice"),
+])  # fmt: skip
+def test_a_composite_foreign_key_is_checked_before_any_row(old, new, message):
+    with pytest.raises(SchemaError) as caught:
+        loads(COMPOSITE.replace(old, new), "c.yaml")
+    assert str(caught.value) == message

@@ -18,7 +18,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from pii_gen import dsl, schema_run
-from pii_gen.cli import main
 from pii_gen.errors import ConfigError
 from pii_gen.importers.build import break_cycles, build_schema
 from pii_gen.importers.infer import column_from_values, fit_fanout
@@ -67,16 +66,6 @@ def _write(tmp_path: Path, data: Any, name: str = "hr.json") -> Path:
     path = tmp_path / name
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
-
-
-def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
@@ -128,10 +117,10 @@ def test_a_template_with_faker_methods_becomes_a_schema_that_generates_with_reso
     _strict(emails, phones)
 
 
-def test_a_template_cycle_is_one_line_naming_the_edge(tmp_path, capsys):
+def test_a_template_cycle_is_one_line_naming_the_edge(tmp_path, cli):
     hr = copy.deepcopy(HR)
     hr["entities"][0]["fields"].append({"name": "leadId", "type": "integer", "foreign_key": "employees.id"})
-    code, out, err = _cli(capsys, "import", "--template", str(_write(tmp_path, hr)), "--out", "-")
+    code, out, err = cli("import", "--template", str(_write(tmp_path, hr)), "--out", "-")
     assert code == 2 and out == ""
     assert err == ("pii_gen: error: entities teams <-> employees reference each other: make employees.teamId "
                    "nullable or drop one edge\n")
@@ -162,30 +151,30 @@ def test_a_three_table_cycle_without_a_nullable_edge_is_refused():
     ({"name": "x", "foreign_key": "nowhere.id"}, "hr.json: entities[0].fields[3].foreign_key: no entity named "
                                                  "'nowhere'"),
 ])
-def test_a_wrong_template_field_is_one_line(tmp_path, capsys, field, error):
+def test_a_wrong_template_field_is_one_line(tmp_path, cli, field, error):
     hr = copy.deepcopy(HR)
     hr["entities"][0]["fields"].append(field)
-    code, out, err = _cli(capsys, "import", "--template", str(_write(tmp_path, hr)), "--out", "-")
+    code, out, err = cli("import", "--template", str(_write(tmp_path, hr)), "--out", "-")
     assert code == 2 and err.startswith(f"pii_gen: error: {error}") and err.count("\n") == 1
 
 
-def test_unreadable_json_and_a_file_in_the_way_are_one_line(tmp_path, capsys):
+def test_unreadable_json_and_a_file_in_the_way_are_one_line(tmp_path, cli):
     bad = tmp_path / "bad.json"
     bad.write_text("{nope", encoding="utf-8")
-    code, _, err = _cli(capsys, "import", "--json", str(bad), "--out", "-")
+    code, _, err = cli("import", "--json", str(bad), "--out", "-")
     assert code == 2 and err.startswith("pii_gen: error: 'bad.json' is not valid JSON") and err.count("\n") == 1
     there = tmp_path / "schema.yaml"
     there.write_text("keep", encoding="utf-8")
-    code, _, err = _cli(capsys, "import", "--template", str(_write(tmp_path, HR)), "--out", str(there))
+    code, _, err = cli("import", "--template", str(_write(tmp_path, HR)), "--out", str(there))
     assert code == 2 and "already exists; pass --force" in err and there.read_text() == "keep"
-    code, _, err = _cli(capsys, "import", "--template", str(_write(tmp_path, HR)), "--out", str(there), "--force",
+    code, _, err = cli("import", "--template", str(_write(tmp_path, HR)), "--out", str(there), "--force",
                         "-q")
     assert code == 0 and dsl.load(there).tables["employees"].from_ == "population"
 
 
-def test_generate_template_runs_end_to_end(tmp_path, capsys):
+def test_generate_template_runs_end_to_end(tmp_path, cli):
     out = tmp_path / "out"
-    code, _, err = _cli(capsys, "generate", "--template", str(_write(tmp_path, HR)), "--out", str(out), "--seed", "3",
+    code, _, err = cli("generate", "--template", str(_write(tmp_path, HR)), "--out", str(out), "--seed", "3",
                         "--scale", "2", "--format", "jsonl")
     assert code == 0, err
     manifest = json.loads((out / "manifest.json").read_text())
@@ -193,7 +182,7 @@ def test_generate_template_runs_end_to_end(tmp_path, capsys):
     rows = [json.loads(line) for line in (out / "employees.jsonl").read_text().splitlines()]
     teams = {json.loads(line)["id"] for line in (out / "teams.jsonl").read_text().splitlines()}
     assert len(rows) == 300 and {r["teamId"] for r in rows} <= teams
-    code, _, err = _cli(capsys, "generate", "--template", str(_write(tmp_path, HR)), "-n", "5")
+    code, _, err = cli("generate", "--template", str(_write(tmp_path, HR)), "-n", "5")
     assert code == 2 and "-n/--count does not apply to --template FILE" in err
 
 
@@ -258,7 +247,7 @@ def test_composite_and_self_references_and_stats_become_lookups_refs_and_fitted_
     schema, _ = build_schema([ships, lines, staff], "erp")
     assert list(schema["tables"]) == ["order_lines", "shipments", "staff"]  # parents first
     s = schema["tables"]["shipments"]["columns"]
-    assert s["order_no"] == {"gen": "ref", "to": "order_lines"}
+    assert s["order_no"] == {"gen": "ref", "to": "order_lines", "with": ["line_no"]}  # one composite foreign key
     assert s["line_no"] == {"gen": "lookup", "via": "order_no", "column": "line_no"}
     st = schema["tables"]["staff"]["columns"]
     assert st["boss"] == {"gen": "ref", "to": "self", "root_share": 0.25}
@@ -346,12 +335,12 @@ def api_url():
     server.server_close()
 
 
-def test_a_paged_api_with_a_token_becomes_child_tables_with_fanout_keys_and_bound_pii(tmp_path, capsys, api_url):
-    code, out, err = _cli(capsys, "import", "--url", api_url, "--out", "-")
+def test_a_paged_api_with_a_token_becomes_child_tables_with_fanout_keys_and_bound_pii(tmp_path, cli, api_url):
+    code, out, err = cli("import", "--url", api_url, "--out", "-")
     assert code == 2 and err == f"pii_gen: error: HTTP 401 Unauthorized from GET {api_url} (check --header)\n"
 
     target = tmp_path / "shop.yaml"
-    code, out, err = _cli(capsys, "import", "--url", f"{api_url}?token={TOKEN}", "--header",
+    code, out, err = cli("import", "--url", f"{api_url}?token={TOKEN}", "--header",
                           f"Authorization: Bearer {TOKEN}", "--out", str(target), "--name", "shop")
     assert code == 0, err
     text = target.read_text()
@@ -414,13 +403,13 @@ def test_json_samples_link_id_fields_and_nested_objects():
     assert found["teams"].foreign_keys[0].fanout == {"dist": "fixed", "n": 2}
 
 
-def test_db_import_goes_to_the_database_reader_or_says_it_is_missing(tmp_path, capsys, monkeypatch):
+def test_db_import_goes_to_the_database_reader_or_says_it_is_missing(tmp_path, cli, monkeypatch):
     import importlib.util
 
     from pii_gen.importers import run
 
     if importlib.util.find_spec(run.DATABASE_MODULE) is None:
-        code, _, err = _cli(capsys, "import", "--db", "postgresql://u:pw123456@127.0.0.1/x", "--out", "-")
+        code, _, err = cli("import", "--db", "postgresql://u:pw123456@127.0.0.1/x", "--out", "-")
         assert code == 2 and err == "pii_gen: error: --db import is not available in this version yet " \
                                     "(no database reader)\n"
     # whatever reads the database, its tables are built and written like any other source's
@@ -435,7 +424,7 @@ def test_db_import_goes_to_the_database_reader_or_says_it_is_missing(tmp_path, c
                                              SourceColumn("iban", "string(34)")], key=["id"], rows=20)]
 
     monkeypatch.setattr(run.importlib, "import_module", lambda name: Reader)
-    code, out, err = _cli(capsys, "import", "--db", "postgresql://u:pw123456@127.0.0.1/bank", "--db-schema", "s",
+    code, out, err = cli("import", "--db", "postgresql://u:pw123456@127.0.0.1/bank", "--db-schema", "s",
                           "--tables", "accounts, cards", "--sample", "50", "--out", "-")
     assert code == 0, err
     assert seen == {"url": "postgresql://u:pw123456@127.0.0.1/bank", "db_schema": "s", "tables": ["accounts", "cards"],
@@ -461,3 +450,62 @@ def test_each_table_of_people_takes_its_own_people(tmp_path):
     assert len(customers) == 120 and len(staff) == 80
     assert not {c["ssn"] for c in customers} & {s["ssn"] for s in staff}
     _strict(ssns=[c["ssn"] for c in customers + staff])
+    # At a larger scale the people ranges scale with the rows: 1..300 and 301..500 of 500, still disjoint.
+    schema_run.generate_schema(result.model, out=str(tmp_path / "big"), seed=1, scale=2.5)
+    customers, staff = _csv(tmp_path / "big" / "customers.csv"), _csv(tmp_path / "big" / "staff.csv")
+    assert len(customers) == 300 and len(staff) == 200
+    assert not {c["ssn"] for c in customers} & {s["ssn"] for s in staff}
+    assert len({c["ssn"] for c in customers + staff}) == 500
+
+
+def test_a_text_key_fits_its_declared_length():
+    """No 36-character uuid in a VARCHAR(8) key: a zero-padded number of the column's width (8 digits at most),
+    a numbered source value's own shape kept; a wide or unbounded text key stays a uuid."""
+    def keyed(name: str, declared: str, examples: list[str], self_ref: bool = False) -> SourceTable:
+        cols = [SourceColumn("code", declared, nullable=False, examples=examples)]
+        fks = []
+        if self_ref:
+            cols.append(SourceColumn("up", declared))
+            fks = [ForeignKey(["up"], name, ["code"])]
+        return SourceTable(name, cols, key=["code"], foreign_keys=fks, rows=50)
+
+    schema, found = build_schema([keyed("a", "string(8)", ["north", "south"]), keyed("b", "string(4)", []),
+                                  keyed("c", "string(6)", ["x"], self_ref=True), keyed("d", "string(8)", ["E0042"]),
+                                  keyed("e", "string(40)", []), keyed("f", "string", [])])  # fmt: skip
+    code = {name: t["columns"]["code"] for name, t in schema["tables"].items()}
+    assert code["a"] == {"gen": "sequence", "format": "{:08d}", "type": "string(8)"}
+    assert code["b"] == {"gen": "sequence", "format": "{:04d}", "type": "string(4)"}
+    assert code["c"] == {"gen": "sequence", "format": "{:06d}", "type": "string(6)"}  # the self reference's too
+    assert code["d"] == {"gen": "sequence", "format": "E{:04d}", "type": "string(8)"}
+    assert code["e"]["gen"] == code["f"]["gen"] == "uuid"
+    assert schema["tables"]["c"]["columns"]["up"] == {"gen": "ref", "to": "self", "root_share": 0.1}
+    note = build_schema([SourceTable("n", [SourceColumn("note", "string(5)")], rows=5)])[0]["tables"]["n"]
+    assert note["columns"]["note"] == {"gen": "pattern", "template": "?????", "type": "string(5)"}  # not 8 wide
+    assert "a uuid would not fit string(4)" in next(d.comment for d in found if d.table == "b")
+    made = schema_run.preview(dsl.loads(json.dumps(schema), json_text=True), rows=50)
+    for name, width in (("a", 8), ("b", 4), ("c", 6)):
+        values = made[name]["code"].to_pylist()
+        assert len(set(values)) == 50 and {len(v) for v in values} == {width}
+
+
+def test_a_composite_foreign_key_takes_the_ref_on_its_column_first_in_the_table():
+    """(region, store_no) -> stores with store_no listed first: the ref is on store_no (to the key's second
+    column, with region as its lookup), so the lookup follows its ref; the DDL declares one foreign key."""
+    from pii_gen import api
+
+    stores = SourceTable("stores", [SourceColumn("region", "string(8)", nullable=False),
+                                    SourceColumn("store_no", "int", nullable=False)],
+                         key=["region", "store_no"], rows=6)
+    sales = SourceTable("sales", [SourceColumn("id", "int", nullable=False), SourceColumn("store_no", "int"),
+                                  SourceColumn("region", "string(8)")], key=["id"], rows=40,
+                        foreign_keys=[ForeignKey(["region", "store_no"], "stores", ["region", "store_no"])])
+    schema, _ = build_schema([sales, stores])
+    cols = schema["tables"]["sales"]["columns"]
+    assert cols["store_no"] == {"gen": "ref", "to": "stores.store_no", "with": ["region"]}
+    assert cols["region"] == {"gen": "lookup", "via": "store_no", "column": "region"}
+    model = dsl.loads(json.dumps(schema), json_text=True)
+    assert api.schema_tables(model)["sales"].foreign_keys == (("region, store_no", "stores", "region, store_no"),)
+    made = schema_run.preview(model, rows=40)
+    stores_rows = set(zip(made["stores"]["region"].to_pylist(), made["stores"]["store_no"].to_pylist()))
+    picked = set(zip(made["sales"]["region"].to_pylist(), made["sales"]["store_no"].to_pylist()))
+    assert picked <= stores_rows and len(picked) > 3

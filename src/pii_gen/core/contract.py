@@ -60,6 +60,11 @@ _TYPES: dict[str, pa.DataType] = {
 }  # fmt: skip
 
 
+def columns_of(text: str) -> list[str]:
+    """The columns of a primary or foreign key as a contract writes them: comma-separated when composite."""
+    return [c.strip() for c in text.split(",")]
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of the output contract."""
@@ -71,6 +76,9 @@ class Column:
     description: str = ""
     repetitive: bool = False  # few distinct values: worth dictionary-encoding in columnar formats
     kind: str = ""  # one of KINDS; empty for bookkeeping columns, which noise never touches
+    #: A schema file's ``int``, ``bigint`` or ``decimal(P,S)``, which the DDL spells exactly (the Arrow type,
+    #: what files hold, is the wider int64 or float64).
+    declared: str = ""
 
     def __post_init__(self) -> None:
         if self.kind and self.kind not in KINDS:
@@ -92,7 +100,7 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     primary_key: str
-    foreign_keys: tuple[tuple[str, str, str], ...] = ()  # (column, table, column)
+    foreign_keys: tuple[tuple[str, str, str], ...] = ()  # (columns, table, columns): see columns_of
     description: str = ""
     key_factor: int | None = None  # child tables: primary key = root key * key_factor + sequence
     per_person: bool = True  # rows belong to one root row: duplicate records copy them (links: no)

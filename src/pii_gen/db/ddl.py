@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from ..errors import ConfigError
-from ..core.contract import Column, Table
+from ..core.contract import Column, Table, columns_of
 from ..packs.person.contract import NOISE_LOG, TABLES
 
 DIALECTS = ("postgresql", "tsql", "mysql", "sqlite", "duckdb")
@@ -54,13 +54,17 @@ BOOKKEEPING = (RUNS, LOAD_LOG)
 class Dialect:
     name: str
     quote: tuple[str, str]
-    types: dict[str, str]  # arrow type id -> SQL type; strings use ``string`` with {n}
+    types: dict[str, str]  # arrow type id (or a declared int, bigint) -> SQL type; strings use ``string`` with {n}
     schemas: bool = True  # supports a schema (namespace) qualifier
 
     def q(self, identifier: str) -> str:
         return f"{self.quote[0]}{identifier}{self.quote[1]}"
 
     def sql_type(self, column: Column) -> str:
+        if column.declared in ("int", "bigint"):  # a dialect may spell a declared one its own way (SQLite)
+            return self.types.get(column.declared, self.types["int32" if column.declared == "int" else "int64"])
+        if column.declared.startswith("decimal"):
+            return "DECIMAL" + column.declared[len("decimal"):].replace(" ", "")
         t = column.type
         if pa.types.is_string(t):
             return self.types["string"].format(n=column.max_length or 255)
@@ -127,6 +131,7 @@ DIALECT_SPECS: dict[str, Dialect] = {
             "int64": "INTEGER",
             "int32": "INTEGER",
             "int16": "INTEGER",
+            "bigint": "BIGINT",  # a schema file's bigint, read back as one (INTEGER is the same to SQLite)
             "float64": "REAL",
             "float32": "REAL",
             "bool": "BOOLEAN",
@@ -182,7 +187,7 @@ def qualified(d: Dialect, table: str, schema: str | None) -> str:
 #: so a row naming a table loaded later would be refused: it is left out there (it resolves by construction).
 ALTERABLE = ("postgresql", "tsql", "mysql")
 
-ForeignKey = tuple[str, str, str]  # (column, table, column)
+ForeignKey = tuple[str, str, str]  # (column, table, column); a composite one's columns comma-separated
 
 
 def forward_keys(tables: list[Table]) -> dict[str, tuple[ForeignKey, ...]]:
@@ -193,13 +198,17 @@ def forward_keys(tables: list[Table]) -> dict[str, tuple[ForeignKey, ...]]:
 
 
 def fk_name(table: str, column: str) -> str:
-    return f"fk_{table}_{column}"
+    return f"fk_{table}_{'_'.join(columns_of(column))}"
+
+
+def _listed(d: Dialect, columns: str) -> str:
+    return ", ".join(d.q(c) for c in columns_of(columns))
 
 
 def _references(d: Dialect, table: str, fk: ForeignKey, schema: str | None) -> str:
     column, parent, parent_col = fk
-    return (f"CONSTRAINT {d.q(fk_name(table, column))} FOREIGN KEY ({d.q(column)}) "
-            f"REFERENCES {qualified(d, parent, schema)} ({d.q(parent_col)})")
+    return (f"CONSTRAINT {d.q(fk_name(table, column))} FOREIGN KEY ({_listed(d, column)}) "
+            f"REFERENCES {qualified(d, parent, schema)} ({_listed(d, parent_col)})")
 
 
 def add_foreign_key(d: Dialect, table: str, fk: ForeignKey, schema: str | None = None) -> str:
@@ -218,8 +227,7 @@ def create_table(d: Dialect, table: Table, schema: str | None = None, omit: tupl
     population's: on ``person_id``)."""
     lines = [f"    {d.q(c.name)} {d.sql_type(c)}{'' if c.nullable else ' NOT NULL'}" for c in table.columns]
     if table.primary_key:  # a schema file's table may have no key
-        pk = ", ".join(d.q(k.strip()) for k in table.primary_key.split(","))
-        lines.append(f"    CONSTRAINT {d.q('pk_' + table.name)} PRIMARY KEY ({pk})")
+        lines.append(f"    CONSTRAINT {d.q('pk_' + table.name)} PRIMARY KEY ({_listed(d, table.primary_key)})")
     for fk in table.foreign_keys:
         if fk in omit or (d.name == "duckdb" and fk[1] == table.name):
             # DuckDB checks a foreign key against the rows already in the table before the insert, so a row
@@ -232,7 +240,8 @@ def create_table(d: Dialect, table: Table, schema: str | None = None, omit: tupl
     # MySQL/MariaDB index every foreign key already; a second index would only slow loading.
     if d.name != "mysql":
         for column in indexed_columns(table):
-            statements.append(f"CREATE INDEX {d.q(f'ix_{table.name}_{column}')} ON {on} ({d.q(column)})")
+            name = f"ix_{table.name}_{'_'.join(columns_of(column))}"
+            statements.append(f"CREATE INDEX {d.q(name)} ON {on} ({_listed(d, column)})")
     return statements
 
 
@@ -246,14 +255,15 @@ def _population(table: Table) -> bool:
 
 def indexed_columns(table: Table) -> list[str]:
     """The columns that get an index of their own: the population's ``person_id`` links, and every foreign
-    key column of any other table unless it leads the primary key (whose index serves it already)."""
+    key's columns (comma-separated when composite) of any other table unless they lead the primary key (whose
+    index serves them already)."""
     if _population(table):
         has = table.primary_key != "person_id" and any(c.name == "person_id" for c in table.columns)
         return ["person_id"] if has else []
-    leading = table.primary_key.split(",")[0].strip() if table.primary_key else None
+    key = columns_of(table.primary_key) if table.primary_key else []
     out: list[str] = []
     for column, _, _ in table.foreign_keys:
-        if column != leading and column not in out:
+        if key[: len(columns_of(column))] != columns_of(column) and column not in out:
             out.append(column)
     return out
 

@@ -66,6 +66,25 @@ def _unique_columns(table: Table) -> set[str]:
     return set(table.keys[:1] if len(table.keys) == 1 else ()) | {n for n, c in table.columns.items() if c.unique}
 
 
+def composite_columns(table: Table, cname: str, col: Any, target_name: str, target: Table,
+                      path: tuple[Any, ...] = ()) -> list[tuple[str, str]]:
+    """The (column, target column) pairs of ref ``cname``'s composite foreign key (the ref and the ``with:``
+    lookups through it), in the order of the target's key; a Problem unless they cover that key exactly."""
+    pairs = [(cname, col.to.partition(".")[2] or target.keys[0])]
+    for k, other in enumerate(col.with_ or ()):
+        lookup = table.columns.get(other)
+        via = None if lookup is None or lookup.gen != "lookup" else lookup.via
+        if via not in (cname, [cname]):
+            raise Problem(path + ("with", k), f"'{other}' is not a lookup through {cname} (gen: lookup, via: {cname})")
+        pairs.append((other, lookup.column))  # type: ignore[union-attr]
+    read = [r for _, r in pairs]
+    if len(target.keys) < 2 or sorted(read) != sorted(target.keys):
+        key = ", ".join(target.keys) or "none"
+        raise Problem(path + ("with",), f"{cname} and its with: lookups read {', '.join(read)} of {target_name}: "
+                                        f"a composite foreign key reads its whole key ({key})")
+    return sorted(pairs, key=lambda p: target.keys.index(p[1]))
+
+
 def _edges(schema: Schema, name: str, table: Table) -> list[tuple[str, tuple[Any, ...]]]:
     """The tables ``name`` needs generated first, each with the path of what needs it."""
     here: tuple[Any, ...] = ("tables", name)
@@ -370,10 +389,15 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
             column = col.to.split(".", 1)[1]
             if column not in target.columns:
                 raise Problem(path + ("to",), f"table {target_name} has no column '{column}'")
-            if column not in _unique_columns(target):
+            if column not in _unique_columns(target) and not (col.with_ and column in target.keys):
                 raise Problem(path + ("to",), f"{col.to} is not unique: refer to a key or a unique: true column")
         elif not target.keys:
             raise Problem(path + ("to",), f"table {target_name} has no key: name TABLE.COLUMN or give it key:")
+        elif len(target.keys) > 1 and not col.with_:
+            raise Problem(path + ("to",), f"table {target_name} has a composite key ({', '.join(target.keys)}): "
+                                          "name the lookups of its other columns in with: (one foreign key)")
+        if col.with_:
+            composite_columns(table, cname, col, target_name, target, path)
         pick = col.pick
         if not isinstance(pick, str) and hasattr(pick, "weighted_by") and target.file is None \
                 and pick.weighted_by not in kinds(target):

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..dsl.base import type_kind
+from ..dsl.fields import PERSON_FIELDS
 from ..errors import ConfigError
 from .pii import SAFE, Detection, classify, describes_person, is_personal_name_column
 from .source import MIN_CATEGORY_COUNT, ForeignKey, SourceColumn, SourceTable
@@ -207,12 +209,27 @@ def faker_column(method: str, args: dict[str, Any]) -> tuple[dict[str, Any], str
     return spec, "gen: faker, needs the faker extra"
 
 
+def text_width(col: SourceColumn) -> int | None:
+    """The declared length of a ``string(N)`` column, None for any other."""
+    found = re.fullmatch(r"string\((\d+)\)", col.type)
+    return int(found.group(1)) if found else None
+
+
+def numbered_text(width: int | None, why: str) -> tuple[dict[str, Any], str]:
+    """A text key as a zero-padded sequence: unique, a pure function of the position (which a self-reference
+    and a cycle's ref rebuild), and no wider than the column (8 digits, fewer in a narrower one)."""
+    digits = min(8, width) if width else 8
+    return {"gen": "sequence", "format": f"{{:0{digits}d}}"}, f"numbered text of {digits} digits ({why})"
+
+
 def _key_column(col: SourceColumn) -> tuple[dict[str, Any], str]:
     texts = [str(v) for v in col.examples if v is not None]
+    width = text_width(col)
     if col.type in ("int", "bigint") or col.identity:
         return {"gen": "sequence"}, "sequence"
-    if col.faker in ("uuid4", "uuid") or (texts and all(_UUID.match(t) for t in texts)):
-        return {"gen": "uuid"}, "uuid"
+    if width is None or width >= 36:
+        if col.faker in ("uuid4", "uuid") or (texts and all(_UUID.match(t) for t in texts)):
+            return {"gen": "uuid"}, "uuid"
     found = [_NUMBERED.match(t) for t in texts]
     if texts and all(found):
         prefixes = {m.group(1) for m in found if m}
@@ -220,6 +237,8 @@ def _key_column(col: SourceColumn) -> tuple[dict[str, Any], str]:
         if len(prefixes) == 1 and len(widths) == 1:
             prefix = prefixes.pop().replace("{", "{{").replace("}", "}}")
             return {"gen": "sequence", "format": f"{prefix}{{:0{widths.pop()}d}}"}, "numbered sequence"
+    if width is not None and width < 36:
+        return numbered_text(width, f"a uuid would not fit {col.type}")
     return {"gen": "uuid"}, "uuid"
 
 
@@ -269,7 +288,8 @@ def _by_type(col: SourceColumn) -> tuple[dict[str, Any], str]:
     if shaped:
         return {"gen": "pattern", "template": shaped}, "the values' common shape"
     width = col.stats.max_length if col.stats and col.stats.max_length else 8
-    return {"gen": "pattern", "template": "?" * max(1, min(width, 12))}, "placeholder text (no category seen 10 times)"
+    width = min(width, 12, text_width(col) or 12)  # never wider than the column
+    return {"gen": "pattern", "template": "?" * max(1, width)}, "placeholder text (no category seen 10 times)"
 
 
 def shape_pattern(texts: list[str]) -> str | None:
@@ -291,9 +311,14 @@ def shape_pattern(texts: list[str]) -> str | None:
 
 
 def _typed(spec: dict[str, Any], col: SourceColumn) -> dict[str, Any]:
-    """The spec with the source's type, where the generator's values are of that type."""
-    if spec["gen"] in ("ref", "lookup", "person", "constant") or "type" in spec:
+    """The spec with the source's type, where the generator's values are of that type (a ref and a lookup
+    have the type of the column they copy)."""
+    if spec["gen"] in ("ref", "lookup", "constant") or "type" in spec:
         return spec
+    if spec["gen"] == "person":
+        kind = PERSON_FIELDS.get(spec["field"])
+        told = col.type != kind and type_kind(col.type) == kind  # string(40), bigint: more than the field says
+        return {**spec, "type": col.type} if told else spec
     strings = spec["gen"] in ("uuid", "pattern", "faker") or (spec["gen"] == "sequence" and "format" in spec) \
         or (spec["gen"] == "choice" and all(isinstance(v, str) for v in spec["values"]))
     if col.type.startswith("string") != strings:
@@ -383,8 +408,7 @@ def _table(t: SourceTable, by_name: dict[str, SourceTable], broken: set[tuple[st
     if t.key:
         spec["key"] = t.key[0] if len(t.key) == 1 else list(t.key)
     columns: dict[str, Any] = {}
-    fk_of = {fk.columns[0]: (i, fk) for i, fk in enumerate(t.foreign_keys)}
-    lookups = {c: (fk, j) for fk in t.foreign_keys for j, c in enumerate(fk.columns) if j}
+    fk_of, lookups = _links(t, by_name, broken, parent, note)
     for col in t.columns:
         if parent is not None and col.name == parent.columns[0]:
             continue  # the engine adds the parent link
@@ -395,12 +419,49 @@ def _table(t: SourceTable, by_name: dict[str, SourceTable], broken: set[tuple[st
     return spec, start
 
 
+def _links(t: SourceTable, by_name: dict[str, SourceTable], broken: set[tuple[str, int]],
+           parent: ForeignKey | None, note: Any) -> tuple[dict[str, tuple[int, ForeignKey, list[str]]],
+                                                          dict[str, tuple[str, str, str]]]:
+    """Which column of ``t`` is a ref of which foreign key (with the other columns of a composite one, in
+    table order), and which are the lookups (through the ref, of a column of its target) completing a
+    composite one. A composite foreign key is a ref on its column listed first in the table with ``with:``
+    its lookups; one that does not reference its target's whole key, references its own table, closes a
+    cycle or shares a column with another foreign key keeps its columns as plain ones (noted)."""
+    position = {c.name: k for k, c in enumerate(t.columns)}
+    taken = {parent.columns[0]} if parent is not None else set()
+    fk_of: dict[str, tuple[int, ForeignKey, list[str]]] = {}
+    lookups: dict[str, tuple[str, str, str]] = {}
+    for i, fk in enumerate(t.foreign_keys):
+        if fk is parent:
+            continue
+        if len(fk.columns) == 1:
+            if fk.columns[0] not in taken:
+                fk_of[fk.columns[0]] = (i, fk, [])
+                taken.add(fk.columns[0])
+            continue
+        target = by_name[fk.table]
+        pairs = sorted(zip(fk.columns, fk.ref_columns), key=lambda p: position[p[0]])
+        why = ("it does not reference the whole key of " + fk.table if sorted(fk.ref_columns) != sorted(target.key)
+               else "it references its own table" if fk.table == t.name
+               else "it closes a reference cycle" if (t.name, i) in broken
+               else "a column of it is in another foreign key" if taken & set(fk.columns) else None)
+        if why:
+            note(pairs[0][0], "foreign key", "composite foreign key not kept",
+                 f"({', '.join(fk.columns)}) -> {fk.table}: {why}; its columns are plain ones")
+            continue
+        (lead, _), rest = pairs[0], pairs[1:]
+        fk_of[lead] = (i, fk, [c for c, _ in rest])
+        lookups.update((c, (lead, fk.table, r)) for c, r in rest)
+        taken.update(fk.columns)
+    return fk_of, lookups
+
+
 def _column(t: SourceTable, col: SourceColumn, by_name: dict[str, SourceTable], broken: set[tuple[str, int]],
-            pii: dict[str, tuple[str, str]], person: bool, fk_of: dict[str, tuple[int, ForeignKey]],
-            lookups: dict[str, tuple[ForeignKey, int]], note: Any) -> dict[str, Any] | None:
+            pii: dict[str, tuple[str, str]], person: bool, fk_of: dict[str, tuple[int, ForeignKey, list[str]]],
+            lookups: dict[str, tuple[str, str, str]], note: Any) -> dict[str, Any] | None:
     rate = _null_rate(col)
     if col.name in fk_of:
-        i, fk = fk_of[col.name]
+        i, fk, others = fk_of[col.name]
         target = by_name[fk.table]
         if (t.name, i) in broken:
             spec, why = cycle_edge_column(fk.table, rate)
@@ -410,39 +471,42 @@ def _column(t: SourceTable, col: SourceColumn, by_name: dict[str, SourceTable], 
             note(col.name, "foreign key", "ref to: self", f"references {t.name}.{fk.ref_columns[0]}")
             return {"gen": "ref", "to": "self", "root_share": rate or ROOT_SHARE}
         to = fk.table
-        if fk.ref_columns[0] != (target.key[0] if target.key else None):
-            ref_col = target.column(fk.ref_columns[0])
-            to = f"{fk.table}.{fk.ref_columns[0]}" if ref_col.unique else fk.table
-            if not ref_col.unique:
+        referenced = fk.ref_columns[fk.columns.index(col.name)]
+        if referenced != (target.key[0] if target.key else None):
+            ref_col = target.column(referenced)
+            to = f"{fk.table}.{referenced}" if ref_col.unique or others else fk.table
+            if not (ref_col.unique or others):
                 note(col.name, "foreign key", f"ref to {fk.table}'s key",
-                     f"{fk.table}.{fk.ref_columns[0]} is not unique: the ref takes the key; review it")
-        spec = {"gen": "ref", "to": to}
+                     f"{fk.table}.{referenced} is not unique: the ref takes the key; review it")
+        spec: dict[str, Any] = {"gen": "ref", "to": to}
+        if others:
+            spec["with"] = others
         if rate and col.name not in t.key:
             spec["null_rate"] = rate
         why = f"references {fk.table}.{', '.join(fk.ref_columns)}"
-        if len(fk.columns) > 1:
-            why += f"; composite: the rest ({', '.join(fk.columns[1:])}) are lookups through it"
+        if others:
+            why += f"; one composite foreign key with {', '.join(others)} (lookups through it)"
         note(col.name, "foreign key", f"ref to {to}", why)
         return spec
     if col.name in lookups:
-        fk, j = lookups[col.name]
-        note(col.name, "foreign key", f"lookup via {fk.columns[0]}", f"part of a composite key to {fk.table}")
-        return {"gen": "lookup", "via": fk.columns[0], "column": fk.ref_columns[j]}
+        via, table, column = lookups[col.name]
+        note(col.name, "foreign key", f"lookup via {via}", f"part of a composite foreign key to {table}")
+        return {"gen": "lookup", "via": via, "column": column}
     if col.name in t.key:
         spec, why = _key_column(col)
         itself = any(fk.table == t.name for fk in t.foreign_keys)
         closes = any(by_name[name].foreign_keys[i].table == t.name for name, i in broken)
         if spec["gen"] != "sequence" and len(t.key) == 1 and (itself or closes):
             # the engine rebuilds a self-reference's parent, and a cycle's ref, from the position: a sequence key
-            why = "the table references itself" if itself else "a reference cycle points at it"
-            spec, why = {"gen": "sequence", "format": "{:08d}"}, f"numbered text ({why})"
+            spec, why = numbered_text(text_width(col), "the table references itself" if itself
+                                      else "a reference cycle points at it")
         note(col.name, "key", "key", f"primary key: {why}")
         return _typed(spec, col)
     if col.name in pii:
         field, why = pii[col.name]
         if person and field not in NOT_PERSON:
             note(col.name, "pii", field, why)
-            spec = {"gen": "person", "field": field}
+            spec = _typed({"gen": "person", "field": field}, col)
             return {**spec, "null_rate": rate} if rate else spec
         if field in SAFE:
             template, safe = SAFE[field]

@@ -135,6 +135,9 @@ class Catalog:
     #: Rows (kind p/u/f, constraint name, column, position, referenced table, referenced column) of one table.
     constraint_sql: ClassVar[str] = ""
     type_names: ClassVar[dict[str, str]] = TYPE_NAMES
+    #: A date's or timestamp's weekday (0 for Monday to 6 for Sunday) and a timestamp's hour, of column ``{c}``.
+    weekday_sql: ClassVar[str] = "CAST(EXTRACT(ISODOW FROM {c}) AS INTEGER) - 1"
+    hour_sql: ClassVar[str] = "CAST(EXTRACT(HOUR FROM {c}) AS INTEGER)"
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -198,10 +201,10 @@ class Catalog:
 
     def weekday(self, column: str) -> str:
         """The weekday of a date or timestamp, 0 for Monday to 6 for Sunday."""
-        return f"CAST(EXTRACT(ISODOW FROM {column}) AS INTEGER) - 1"
+        return self.weekday_sql.format(c=column)
 
     def hour(self, column: str) -> str:
-        return f"CAST(EXTRACT(HOUR FROM {column}) AS INTEGER)"
+        return self.hour_sql.format(c=column)
 
 
 class PostgresCatalog(Catalog):
@@ -249,6 +252,8 @@ class MysqlCatalog(Catalog):
     """MySQL and MariaDB: a schema is a database; ``tinyint(1)`` is a boolean, ``int unsigned`` a bigint."""
 
     name = "mysql"
+    weekday_sql = "WEEKDAY({c})"
+    hour_sql = "HOUR({c})"
     double = "DOUBLE"
     type_sql = "column_type"
     identity_sql = "CASE WHEN LOCATE('auto_increment', extra) > 0 THEN 1 ELSE 0 END"
@@ -273,17 +278,13 @@ class MysqlCatalog(Catalog):
             return "bigint"
         return super().dsl_type(column)
 
-    def weekday(self, column: str) -> str:
-        return f"WEEKDAY({column})"
-
-    def hour(self, column: str) -> str:
-        return f"HOUR({column})"
-
 
 class DuckdbCatalog(Catalog):
     """DuckDB keeps no ``varchar`` length (every string reads as ``string``)."""
 
     name = "duckdb"
+    weekday_sql = "isodow({c}) - 1"
+    hour_sql = "hour({c})"
     double = "DOUBLE"
     length = "length"
     identity_sql = "CASE WHEN starts_with(COALESCE(column_default, ''), 'nextval(') THEN 1 ELSE 0 END"
@@ -305,18 +306,14 @@ class DuckdbCatalog(Catalog):
             return super().sampled(table, n, rows)
         return f"(SELECT * FROM {table} USING SAMPLE reservoir({int(n)} ROWS) REPEATABLE (0))"
 
-    def weekday(self, column: str) -> str:
-        return f"isodow({column}) - 1"
-
-    def hour(self, column: str) -> str:
-        return f"hour({column})"
-
 
 class SqliteCatalog(Catalog):
     """SQLite: the ``pragma_*`` table functions; an ``INTEGER PRIMARY KEY`` (the rowid) is an identity; a type
     name outside the common ones reads by SQLite's affinity rules."""
 
     name = "sqlite"
+    weekday_sql = "(CAST(strftime('%w', {c}) AS INTEGER) + 6) % 7"
+    hour_sql = "CAST(strftime('%H', {c}) AS INTEGER)"
     double = "REAL"
     length = "length"
 
@@ -369,17 +366,13 @@ class SqliteCatalog(Catalog):
             return "float"
         return "string"
 
-    def weekday(self, column: str) -> str:
-        return f"(CAST(strftime('%w', {column}) AS INTEGER) + 6) % 7"
-
-    def hour(self, column: str) -> str:
-        return f"CAST(strftime('%H', {column}) AS INTEGER)"
-
 
 class SqlServerCatalog(Catalog):
     """SQL Server (ODBC): ``sys`` views for keys, ``TOP (n)`` for a limit, ``bit`` as a boolean."""
 
     name = "tsql"
+    weekday_sql = "(DATEPART(weekday, {c}) + @@DATEFIRST + 5) % 7"
+    hour_sql = "DATEPART(hour, {c})"
     double = "FLOAT"
     ln = "LOG"
     length = "LEN"
@@ -407,12 +400,6 @@ class SqlServerCatalog(Catalog):
 
     def select(self, what: str, rest: str, limit: int | None = None) -> str:
         return f"SELECT {'' if limit is None else f'TOP ({int(limit)}) '}{what} {rest}"
-
-    def weekday(self, column: str) -> str:
-        return f"(DATEPART(weekday, {column}) + @@DATEFIRST + 5) % 7"
-
-    def hour(self, column: str) -> str:
-        return f"DATEPART(hour, {column})"
 
 
 def catalog_for(conn: Connection) -> Catalog:

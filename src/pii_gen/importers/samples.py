@@ -5,7 +5,6 @@ keys.  Only aggregates leave this module (see :mod:`.infer`)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 from ..errors import ConfigError
 from .infer import column_from_values, fit_fanout
 from .pii import snake
-from .source import ForeignKey, SourceTable
+from .source import ForeignKey, SourceTable, read_json_file
 
 #: Keys of a response object under which its records sit (besides a bare array).
 RECORD_KEYS = ("data", "results", "items", "records", "value", "rows")
@@ -40,13 +39,7 @@ def records_of(doc: Any, where: str) -> list[dict[str, Any]]:
 
 def read_json(path: str | Path) -> list[dict[str, Any]]:
     """The records of a JSON file (an array of objects, or {"data": [...]})."""
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"cannot read '{path}': {err.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"'{Path(path).name}' is not valid JSON: {err}") from None
-    return records_of(doc, Path(path).name)
+    return records_of(read_json_file(path), Path(path).name)
 
 
 def _flatten(prefix: str, obj: dict[str, Any]) -> dict[str, Any]:

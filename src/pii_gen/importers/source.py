@@ -9,8 +9,12 @@ kept in memory only, for recognising value shapes (an e-mail, an SSN); they are 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from ..errors import ConfigError
 
 #: A category is kept only when it occurs at least this often in the sample (never a rare, row-level value).
 MIN_CATEGORY_COUNT = 10
@@ -85,3 +89,14 @@ class SourceTable:
 
     def column(self, name: str) -> SourceColumn:
         return next(c for c in self.columns if c.name == name)
+
+
+def read_json_file(path: str | Path, noun: str = "") -> Any:
+    """The JSON document in file ``path``; an unreadable file or invalid JSON is one line (``noun``, such as
+    ``"template "``, says what the file is)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ConfigError(f"cannot read {noun}'{path}': {err.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{noun}'{Path(path).name}' is not valid JSON: {err}") from None

@@ -4,14 +4,13 @@ keys refused, so a misspelt field is a one-line error naming its path."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError
-from .source import ForeignKey, SourceColumn, SourceTable
+from .source import ForeignKey, SourceColumn, SourceTable, read_json_file
 
 #: A template's field types as schema-file types.
 TYPES = {"string": "string", "integer": "int", "number": "float", "boolean": "bool", "date": "date",
@@ -78,13 +77,7 @@ def parse_template(data: Any, source: str = "template") -> Template:
 def read_template(path: str | Path) -> tuple[Template, list[SourceTable]]:
     """A template file read, validated and turned into source tables (entities in file order)."""
     source = Path(path).name
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"cannot read template '{path}': {err.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ConfigError(f"template '{source}' is not valid JSON: {err}") from None
-    template = parse_template(data, source)
+    template = parse_template(read_json_file(path, "template "), source)
     return template, template_tables(template, source)
 
 

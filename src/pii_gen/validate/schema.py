@@ -16,6 +16,7 @@ from typing import Any, Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..core.contract import columns_of
 from ..dsl.base import Context
 from ..dsl.checks import parent_column
 from ..dsl.expr import evaluate
@@ -121,10 +122,13 @@ def constraint_checks(src: Source, schema: Schema, tables: dict[str, Any]) -> li
         elif k == "fk":
             for name, t in tables.items():
                 for column, target, key in t.foreign_keys:
+                    cols, keys = columns_of(column), columns_of(key)  # a composite one: every column set
+                    given = " AND ".join(f"c.{quote(c)} IS NOT NULL" for c in cols)
                     total, bad = src.one(
-                        f"SELECT COUNT(c.{quote(column)}), COUNT(c.{quote(column)}) FILTER (WHERE p.{quote(key)} "
-                        f"IS NULL) FROM {quote(name)} c LEFT JOIN (SELECT DISTINCT {quote(key)} FROM {quote(target)}) "
-                        f"p ON c.{quote(column)} = p.{quote(key)}")
+                        f"SELECT COUNT(*) FILTER (WHERE {given}), COUNT(*) FILTER (WHERE {given} AND "
+                        f"p.{quote(keys[0])} IS NULL) FROM {quote(name)} c LEFT JOIN (SELECT DISTINCT "
+                        f"{', '.join(quote(k) for k in keys)} FROM {quote(target)}) p ON "
+                        + " AND ".join(f"c.{quote(a)} = p.{quote(b)}" for a, b in zip(cols, keys)))
                     out.append(violations(CONSTRAINTS, f"fk {name}.{column} -> {target}.{key}", bad, total,
                                           "values without a row", warn_only=warn, threshold="every value resolves",
                                           weight=2, constraint=i))

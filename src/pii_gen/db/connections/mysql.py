@@ -4,6 +4,7 @@ the batch made with Arrow kernels, where the server allows it; batched multi-row
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from typing import Any, Sequence
 
@@ -126,6 +127,11 @@ def mysql_text(data: pa.Table, table: Table) -> bytes:
         col = data.column(spec.name)
         if pa.types.is_boolean(col.type):
             col = pc.cast(col, pa.int8())
+        scale = re.fullmatch(r"decimal\(\d+,\s*(\d+)\)", spec.declared)
+        if scale and pa.types.is_floating(col.type):
+            # A DECIMAL(p,s) column warns of a float's binary tail (124.71000000000001): its s decimals, exactly.
+            digits = int(scale.group(1))
+            col = pc.cast(pc.round(col, digits), pa.decimal128(38, digits), safe=False)
         if pa.types.is_string(col.type):
             for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
                 col = pc.replace_substring(col, raw, escaped)

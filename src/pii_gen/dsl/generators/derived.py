@@ -48,11 +48,15 @@ class RefParams(Params):
     where: str | None = None
     unique: bool = False
     root_share: float | None = Field(None, ge=0, le=1)
+    #: The other columns of a composite foreign key: lookups through this ref of the rest of the target's key.
+    with_: list[str] | None = Field(None, alias="with", min_length=1)
 
     @model_validator(mode="after")
     def _self(self) -> "RefParams":
         if self.root_share is not None and self.to != "self":
             raise fail("applies to `to: self` only", "root_share")
+        if self.with_ is not None and len(set(self.with_)) != len(self.with_):
+            raise fail("names a column twice", "with")
         return self
 
 
@@ -62,7 +66,8 @@ class Ref(Generator):
     name = "ref"
     Params = RefParams
     summary = ("a foreign key: `to: TABLE` or `TABLE.COLUMN`, `pick: uniform | {zipf: {s}} | {weighted_by: COLUMN}`, "
-               "`where`, `unique`, `to: self` with `root_share`")
+               "`where`, `unique`, `to: self` with `root_share`; `with: [COLUMN, ...]` makes a composite foreign key "
+               "with lookups through it of the rest of the target's key")
     unique = True  # only with `unique: true`, checked by the loader
     engine = True
 

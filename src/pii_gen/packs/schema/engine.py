@@ -93,16 +93,28 @@ def people(schema: Schema, scale: float) -> int | None:
     tables reach (the largest ``start + rows``), None when no table needs people."""
     if schema.population is not None and schema.population.size is not None:
         return max(1, int(round(schema.population.size * scale)))
-    reach = [t.start + scaled_rows(schema, t, scale) for t in schema.tables.values() if t.from_ == "population"]
+    reach = [scaled_start(t, scale) + scaled_rows(schema, t, scale) for t in schema.tables.values()
+             if t.from_ == "population"]
     return max(reach) if reach else None
+
+
+def scaled_start(table: Table, scale: float) -> int:
+    """The people a ``from: population`` table skips at ``scale``: ``start`` scales with the rows, so tables whose
+    people ranges are disjoint in the file (an import's, one after the other) stay disjoint at any scale, and
+    tables sharing people keep sharing them."""
+    return int(round(table.start * scale))
 
 
 def scaled_rows(schema: Schema, table: Table, scale: float) -> int:
     """The rows of an entity or of a fact without parent at ``scale`` (a ``from: population`` table's default:
-    the population's size)."""
+    the population's size). A ``from: population`` table's are its people range's scaled end less its scaled
+    start, so that ranges meeting in the file meet exactly at any scale (rounding neither overlaps nor parts
+    them)."""
     rows = table.rows
     if rows is None and table.from_ == "population" and schema.population is not None:
         rows = schema.population.size
+    if table.from_ == "population":
+        return int(round((table.start + (rows or 0)) * scale)) - scaled_start(table, scale)
     return int(round((rows or 0) * scale))
 
 
@@ -110,8 +122,10 @@ class Engine:
     """Generates any block of any table of one schema run; ``block_rows`` is every table's rows per block."""
 
     def __init__(self, schema: Schema, seed: int, block_rows: dict[str, list[int]], block_size: int = BLOCK_SIZE,
-                 cache_rows: int = CACHE_ROWS, people: int | None = None) -> None:
+                 cache_rows: int = CACHE_ROWS, people: int | None = None, scale: float = 1.0) -> None:
         self.schema = schema
+        #: Per ``from: population`` table, the people it skips at the run's scale (see :func:`scaled_start`).
+        self.starts = {name: scaled_start(t, scale) for name, t in schema.tables.items() if t.from_ == "population"}
         self.population_size = people
         self.seed = seed
         self.block_size = block_size
@@ -141,7 +155,7 @@ class Engine:
         rows: dict[str, list[int]] = {}
         positional = [name for name, t in schema.tables.items() if t.kind != "vocab" and t.parent is None
                       and t.from_ != "households"]
-        engine = cls(schema, seed, {}, block_size, people=people(schema, scale))
+        engine = cls(schema, seed, {}, block_size, people=people(schema, scale), scale=scale)
         totals = {name: int(round(scaled_rows(schema, schema.tables[name], scale) * engine.effects.growth(name)))
                   for name in positional}
         blocks = max([1] + [-(-total // block_size) for total in totals.values()])
@@ -419,7 +433,7 @@ class Engine:
             blocks = np.searchsorted(firsts, np.maximum(positions, 0), side="right") - 1
             ids = self.people.householders(blocks, np.maximum(positions, 0) - firsts[blocks])
         else:
-            ids = spec.start + positions + 1
+            ids = self.starts[table] + positions + 1
         return np.where(positions < 0, 0, ids)
 
     def _self_ref(self, gen: Generator, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from ...core.contract import Column, Table
 from ...core.pack import Batch, Pack
 from ...core.plan import KeySpace, RunPlan
-from ...dsl.checks import Problem, check, parent_column
+from ...dsl.checks import Problem, check, composite_columns, parent_column
 from ...dsl.loader import dotted
 from ...dsl.model import Schema
 from ...errors import SchemaError
@@ -62,10 +62,41 @@ def with_data(schema: Schema, base: Path | None) -> Schema:
     return schema.model_copy(update={"tables": tables})
 
 
+def declared_type(schema: Schema, table: str, column: str,
+                  seen: frozenset[tuple[str, str]] = frozenset()) -> str | None:
+    """The ``type:`` a column declares, or for a ref, a lookup and a parent link without one, that of the
+    column it copies (a foreign key has its key's type: ``string(8)``, not a text of any length)."""
+    spec = schema.tables[table]
+    col = spec.columns.get(column)
+    if (table, column) in seen or (col is None and column != parent_column(schema, spec)):
+        return None
+    seen = seen | {(table, column)}
+    if col is None:  # the parent link
+        return declared_type(schema, spec.parent, schema.tables[spec.parent].keys[0], seen)  # type: ignore[arg-type]
+    if col.type is not None or col.gen not in ("ref", "lookup"):
+        return col.type
+    if col.gen == "ref":
+        target, _, target_col = col.to.partition(".")
+        target = table if target == "self" else target
+        return declared_type(schema, target, target_col or schema.tables[target].keys[0], seen)
+    here = table
+    for hop in [col.via] if isinstance(col.via, str) else col.via:
+        hop_spec = schema.tables[here]
+        if hop == "parent":
+            here = hop_spec.parent  # type: ignore[assignment]
+        elif hop in hop_spec.columns and hop_spec.columns[hop].gen == "ref":
+            to = hop_spec.columns[hop].to.split(".")[0]
+            here = here if to == "self" else to
+        else:
+            return None
+    return declared_type(schema, here, col.column, seen)
+
+
 def contract(schema: Schema, engine: Engine) -> dict[str, Table]:
-    """The output tables in generation order: types from the declared ``type:`` or block 0's values, the
-    key as primary key, a foreign key per ref column and parent link; last the ledger ``_effects`` when
-    anything is labelled."""
+    """The output tables in generation order: types from the declared ``type:`` (a ref's and a lookup's: the
+    column it copies, see :func:`declared_type`) or block 0's values, the key as primary key, a foreign key per
+    ref column (a composite one for a ref with ``with:``, its columns comma-separated) and parent link; last
+    the ledger ``_effects`` when anything is labelled."""
     out = {}
     for name in engine.order:
         spec = schema.tables[name]
@@ -75,16 +106,21 @@ def contract(schema: Schema, engine: Engine) -> dict[str, Table]:
         columns = []
         for cname in sample.column_names:
             col = spec.columns.get(cname)
-            declared = col.type if col is not None else None
+            declared = declared_type(schema, name, cname)
             kind = declared.split("(")[0] if declared else None
             arrow = _DECLARED[kind] if kind else _contract_type(sample.column(cname).type)
             length = int(declared.split("(")[1].rstrip(")")) if kind == "string" and "(" in declared else None
             if col is not None and col.gen == "ref":
                 target, _, target_col = col.to.partition(".")
                 target = name if target == "self" else target
-                fks.append((cname, target, target_col or schema.tables[target].keys[0]))
+                if col.with_:  # one composite foreign key, its columns joined like a composite primary key's
+                    pairs = composite_columns(spec, cname, col, target, schema.tables[target])
+                    fks.append((", ".join(c for c, _ in pairs), target, ", ".join(t for _, t in pairs)))
+                else:
+                    fks.append((cname, target, target_col or schema.tables[target].keys[0]))
             keyish = cname in spec.keys or cname == link
-            columns.append(Column(cname, arrow, nullable=not keyish, max_length=length))
+            exact = declared if kind in ("int", "bigint", "decimal") else ""
+            columns.append(Column(cname, arrow, nullable=not keyish, max_length=length, declared=exact))
         out[name] = Table(name, tuple(columns), ", ".join(spec.keys), tuple(fks), description=schema.name or "")
     if labelled(schema):
         out[LEDGER] = ledger_contract()
@@ -131,13 +167,14 @@ class SchemaPack(Pack):
         except Problem as problem:
             raise SchemaError(f"{dotted(problem.path)}: {problem}") from None
         seed = schema.seed if seed is None else seed
-        engine = Engine.counting(schema, seed, schema.scale if scale is None else scale)
+        scale = schema.scale if scale is None else scale
+        engine = Engine.counting(schema, seed, scale)
         tables = contract(schema, engine)
         first = engine.order[0]
         settings = {"schema": schema.model_dump(mode="json", by_alias=True, exclude_none=True),
                     "sha256": digest or schema_hash(schema),
                     "block_rows": {name: rows.tolist() for name, rows in engine.block_rows.items()},
-                    "people": engine.population_size}
+                    "people": engine.population_size, "scale": scale}
         blocks = engine.blocks
         if table_major:  # each table's blocks padded to whole batches, so no batch holds two tables
             per = -(-batch_size // BLOCK_SIZE)
@@ -172,7 +209,7 @@ class SchemaRuntime:
         self.plan = plan
         schema = SchemaPack().settings(plan)
         self.engine = Engine(schema, plan.seed, plan.settings["block_rows"], plan.keys.block_size,
-                             people=plan.settings.get("people"))
+                             people=plan.settings.get("people"), scale=plan.settings.get("scale", 1.0))
         self.rules = row_rules(schema)
 
     def batch(self, n: int, start_block: int, stop_block: int) -> Batch:
