@@ -29,9 +29,10 @@ SHOP = ROOT / "examples" / "shop.yaml"
 PEOPLE = 25_000  # three tasks of 10,000 people: several parts per table
 
 
-def _people(out: Path, fmt: str, workers: int = 2, **extra: object) -> api.RunResult:
-    config = build_config({}, count=PEOPLE, seed=5, batch_size=10_000, workers=workers, format=fmt, out=out,
-                          quiet=True, **extra)  # fmt: skip
+def _people(out: Path, fmt: str, workers: int = 2, seed_offset: int = 0, count: int = PEOPLE,
+            **extra: object) -> api.RunResult:
+    config = build_config({}, count=count, seed=5 + seed_offset, batch_size=10_000, workers=workers, format=fmt,
+                          out=out, quiet=True, **extra)  # fmt: skip
     return api.generate(config)
 
 
@@ -136,35 +137,51 @@ def test_the_parts_are_the_same_bytes_at_1_and_2_workers(tmp_path, population):
 
 def test_append_adds_one_version_replace_overwrites_and_fail_refuses(tmp_path):
     out = tmp_path / "d"
-    first = _shop(out, "delta")
-    config = build_config({}, workers=2, format="delta", out=out, quiet=True)
+    first = _people(out, "delta")
     with pytest.raises(OutputError, match=r"already exists \(version 0\).*--if-exists append"):
-        api.generate_schema(SHOP, config, seed=11, scale=0.5)
-    appended = api.generate_schema(SHOP, config.model_copy(update={"if_exists": "append"}), seed=12, scale=0.5)
+        _people(out, "delta")
+    appended = _people(out, "delta", seed_offset=1, if_exists="append")
     for name, rows in first.rows.items():
         table = deltalake.DeltaTable(str(out / name))
         assert table.version() == 1, name
         assert table.to_pyarrow_table().num_rows == rows + appended.rows[name], name
         assert [h["operation"] for h in table.history()] == ["WRITE", "CREATE TABLE"]
+    # As an append to a database: the new people continue the ids after the next whole block, keys stay unique.
+    ids = deltalake.DeltaTable(str(out / "persons")).to_pyarrow_table().column("person_id")
+    assert pc.count_distinct(ids).as_py() == len(ids) == 2 * PEOPLE
+    assert pc.min(ids.filter(pc.greater(ids, PEOPLE))).as_py() == 30_001
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["seed"] == 12 and manifest["files"]["orders"]["rows"] == appended.rows["orders"]
-    replaced = api.generate_schema(SHOP, config.model_copy(update={"if_exists": "replace"}), seed=13, scale=0.2)
+    assert manifest["config"]["first_person_id"] == 30_001 and manifest["files"]["persons"]["rows"] == PEOPLE
+    assert manifest["files"]["persons"]["delta_version"] == 1 and manifest["files"]["persons"]["mode"] == "append"
+    replaced = _people(out, "delta", count=12_000, if_exists="replace")
     for name, rows in replaced.rows.items():
         table = deltalake.DeltaTable(str(out / name))
         assert table.version() == 2 and table.to_pyarrow_table().num_rows == rows, name
         assert deltalake.DeltaTable(str(out / name), version=1).to_pyarrow_table().num_rows > rows  # history kept
     # The command line says it in one line, status 2, and leaves the tables alone.
-    command = ["generate", "--schema", str(SHOP), "--format", "delta", "--out", str(out), "--quiet"]
+    command = ["generate", "-n", "100", "--format", "delta", "--out", str(out), "--quiet"]
     r = subprocess.run([sys.executable, str(ROOT / "pii_gen.py"), *command], capture_output=True, text=True,
                        timeout=300)  # fmt: skip
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "already exists" in r.stderr
-    assert deltalake.DeltaTable(str(out / "orders")).version() == 2
+    assert deltalake.DeltaTable(str(out / "persons")).version() == 2
+
+
+def test_a_schema_file_append_is_refused_as_for_a_database(tmp_path):
+    """A schema file's keys start at 1 on every run: appended, they would clash with the rows there."""
+    out = tmp_path / "d"
+    _shop(out, "delta")
+    config = build_config({}, format="delta", out=out, quiet=True, if_exists="append")
+    with pytest.raises(OutputError, match=r"keys start at 1 again.*another --out"):
+        api.generate_schema(SHOP, config, seed=12)
+    replaced = api.generate_schema(SHOP, config.model_copy(update={"if_exists": "replace"}), seed=12, scale=0.2)
+    assert deltalake.DeltaTable(str(out / "orders")).version() == 1
+    assert deltalake.DeltaTable(str(out / "orders")).to_pyarrow_table().num_rows == replaced.rows["orders"]
 
 
 def test_an_append_of_other_columns_is_refused_before_any_row(tmp_path):
     out = tmp_path / "d"
     _shop(out, "delta")
-    config = build_config({}, count=100, format="delta", out=out, quiet=True, if_exists="append")
+    config = build_config({}, count=100, format="delta", out=out, quiet=True, if_exists="replace")
     (out / "persons").mkdir()
     (out / "persons" / "notes.txt").write_text("someone's")
     with pytest.raises(OutputError, match="is not a Delta table"):
@@ -172,6 +189,11 @@ def test_an_append_of_other_columns_is_refused_before_any_row(tmp_path):
     schema = pa.schema([("id", pa.int64())])
     with pytest.raises(OutputError, match="has other columns"):
         delta.commit_parts(str(out / "orders"), schema, [], "append")
+    delta.commit_parts(str(tmp_path / "p" / "persons"), schema, [])
+    with pytest.raises(OutputError, match=r"'.*persons' has other columns than this run's \(id\)"):
+        api.generate(config.model_copy(update={"if_exists": "append", "out": tmp_path / "p"}))
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["persons"]
+
     assert deltalake.DeltaTable(str(out / "orders")).version() == 0
     assert sorted(p.name for p in (out / "persons").iterdir()) == ["notes.txt"]
 

@@ -22,7 +22,7 @@ from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, Local
 from .core.plan import RunPlan
 from .planning import build_plan
 from .record import RunRecord
-from .start import RunStart, decide_start
+from .start import RunStart, decide_start, delta_start
 from .sinks import Staging, file_sink
 from .core.contract import Table
 
@@ -184,6 +184,7 @@ def write_files(
     everything succeeded, so an error or a cancel leaves the output folder as it was.
     """
     started = time.perf_counter()
+    config = delta_start(config)  # an append to Delta tables continues their people's ids
     plan = build_plan(config)
     files, rows, stats = write_plan(plan, config.out, config.format, lambda files: manifest(config, files, plan),
                                      cancel, _listener(progress, on_event), backend, config.if_exists)

@@ -21,7 +21,7 @@ from .backends.base import RunStats
 from .config import GenerateConfig
 from .core.plan import RunPlan
 from .db.url import parse as parse_url
-from .start import decide_schema_start
+from .start import decide_schema_start, refuse_schema_append
 from .db import ddl
 from .dsl.model import Schema
 from .packs.schema.constraints import ROW_LEVEL, kind, text as constraint_text
@@ -182,8 +182,11 @@ def generate_schema(
 ) -> RunResult:
     """Generate a schema file's tables into ``out``: one file per table plus manifest.json, staged and moved
     into place only when everything succeeded (as :func:`write_files`).  Byte-identical for any ``workers``
-    and ``batch_size``.  ``if_exists`` is for Delta tables already in ``out`` (fail, append or replace)."""
+    and ``batch_size``.  ``if_exists`` is for Delta tables already in ``out`` (fail or replace: append is refused,
+    as the file's keys start at 1 again)."""
     started = time.perf_counter()
+    if format == "delta":
+        refuse_schema_append(if_exists, "another --out")
     schema, plan = schema_plan(source, seed, scale, batch_size, workers)
     counting = _NoiseCounting(backend)
     files, rows, stats = write_plan(plan, out, format,

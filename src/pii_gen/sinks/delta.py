@@ -117,6 +117,19 @@ def existing_table(table_uri: str) -> Any | None:
     return dl.DeltaTable(table_uri) if dl.DeltaTable.is_deltatable(table_uri) else None
 
 
+def max_below(table_uri: str, column: str, below: int) -> int | None:
+    """The largest value under ``below`` in integer ``column`` of the Delta table at ``table_uri`` (None when
+    there is no table or no such value); one column is read."""
+    import pyarrow.dataset as ds
+
+    table = existing_table(table_uri)
+    if table is None or column not in pa.schema(table.schema().to_arrow()).names:
+        return None
+    values = table.to_pyarrow_dataset().to_table(columns=[column], filter=ds.field(column) < below)
+    top = pc.max(values.column(column)).as_py()
+    return None if top is None else int(top)
+
+
 def check_table(table_uri: str, schema: pa.Schema, mode: Mode, parts_inside: bool = False) -> None:
     """Refuse, in one line, to write ``schema`` to ``table_uri`` with ``mode`` when that cannot work: a table
     there and mode ``error``, a folder there that is not a Delta table (unless it holds the ``parts_inside``
