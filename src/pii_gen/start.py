@@ -147,7 +147,7 @@ def _new(conn: Connection, url: DatabaseURL, config: GenerateConfig, stream: boo
 
 def delta_start(config: GenerateConfig) -> GenerateConfig:
     """A population run into Delta tables in ``config.out``: with ``--if-exists append`` the new people continue
-    the ids (and so the SSN sequence) after the real ones its persons table holds, as an append to a database
+    the ids (and so the SSN sequence) after the real ones its root table holds, as an append to a database
     does, so the table's keys stay unique; otherwise ``config`` as it is."""
     if config.format != "delta" or config.if_exists != "append":
         return config
