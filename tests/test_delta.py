@@ -110,7 +110,7 @@ def test_each_task_is_one_part_in_task_order_and_the_manifest_checks_them(popula
     assert not list((root / "delta").glob(f"{STAGING_PREFIX}*"))
 
 
-def test_the_part_statistics_are_exact_so_filtered_reads_skip_no_matching_row(population):
+def test_the_part_statistics_are_exact_so_filtered_reads_skip_no_matching_row(tmp_path, population):
     root, _ = population
     table = deltalake.DeltaTable(str(root / "delta" / "persons"))
     full = table.to_pyarrow_table()
@@ -120,9 +120,24 @@ def test_the_part_statistics_are_exact_so_filtered_reads_skip_no_matching_row(po
         fn = {">": pc.greater, "=": pc.equal, "<": pc.less}[op]
         want = full.filter(fn(full[column], pa.scalar(value, full.schema.field(column).type)))
         assert 0 < got.num_rows == want.num_rows, (column, op)
-    stats = json.loads(delta.part_stats(full.slice(0, 1000)))
+    # Statistics from the Parquet writer's, over several row groups, are those of the rows.
+    some = full.slice(0, 1000)
+    written = delta.write_part(tmp_path, "p.parquet", "persons", some)
+    assert pq.read_metadata(tmp_path / "p.parquet").num_row_groups == 1
+    stats = json.loads(delta.part_stats(some, pq.read_metadata(pa.BufferReader(_in_groups(some, 300)))))
+    assert stats == json.loads(written.stats)
     assert stats["numRecords"] == 1000 and stats["minValues"]["person_id"] == 1
     assert stats["maxValues"]["person_id"] == 1000 and stats["nullCount"]["person_id"] == 0
+    names = some["last_name"]
+    assert stats["minValues"]["last_name"] == pc.min(names).as_py()[:32]
+    assert stats["nullCount"]["middle_name"] == some["middle_name"].null_count > 0
+    assert stats["minValues"]["date_of_birth"] == pc.min(some["date_of_birth"]).as_py().isoformat()
+
+
+def _in_groups(table: pa.Table, rows: int) -> pa.Buffer:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, row_group_size=rows)
+    return sink.getvalue()
 
 
 def test_the_parts_are_the_same_bytes_at_1_and_2_workers(tmp_path, population):

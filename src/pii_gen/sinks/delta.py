@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from ..errors import OutputError
 from .base import Batch, Capabilities
@@ -67,25 +68,28 @@ def part_name(task: int, token: str) -> str:
     return f"part-{task:05d}-{token}-c000.zstd.parquet"
 
 
-def part_stats(table: pa.Table) -> str:
-    """Delta's per-file statistics of ``table``: row count, nulls of every column, and minimum and maximum of
-    the columns where they are exact (integers, dates, finite floats, short strings); never timestamps, whose
+def part_stats(table: pa.Table, metadata: pq.FileMetaData) -> str:
+    """Delta's per-file statistics of ``table`` written as the Parquet file of ``metadata``: row count, nulls of
+    every column, and minimum and maximum where they are exact (integers, dates, floats without NaN, short
+    strings), taken from the row groups' statistics the Parquet writer computed anyway; never timestamps, whose
     statistics Delta keeps in milliseconds (a truncated maximum would skip rows)."""
     mins: dict[str, Any] = {}
     maxs: dict[str, Any] = {}
     nulls: dict[str, int] = {}
-    for field, column in zip(table.schema, table.columns):
-        nulls[field.name] = column.null_count
-        if column.null_count == len(column):
-            continue
+    groups = [metadata.row_group(g) for g in range(metadata.num_row_groups)]
+    for i, field in enumerate(table.schema):
+        nulls[field.name] = table.column(i).null_count
+        stats = [group.column(i).statistics for group in groups]
         kind = field.type
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_date32(kind)
                 or pa.types.is_string(kind)):  # fmt: skip
             continue
-        bounds = pc.min_max(column)
-        low, high = bounds["min"].as_py(), bounds["max"].as_py()
-        if pa.types.is_floating(kind):
-            if not (math.isfinite(low) and math.isfinite(high)) or pc.any(pc.is_nan(column)).as_py():
+        bounds = [(s.min, s.max) for s in stats if s is not None and s.has_min_max]
+        if len(bounds) != len(stats) or not bounds:  # a group without bounds (all null, or none written)
+            continue
+        low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
+        if pa.types.is_floating(kind):  # Parquet's bounds leave NaN out; Delta's would not
+            if not (math.isfinite(low) and math.isfinite(high)) or pc.any(pc.is_nan(table.column(i))).as_py():
                 continue
         elif pa.types.is_date32(kind):
             low, high = low.isoformat(), high.isoformat()
@@ -104,7 +108,8 @@ def write_part(folder: str | os.PathLike[str], name: str, table_name: str, table
     data = parquet_bytes(table_name, table)
     with open(os.path.join(folder, name), "wb") as f:
         f.write(data)
-    return Part(name, data.size, table.num_rows, part_stats(table), int(time.time() * 1000), zlib.crc32(data))
+    stats = part_stats(table, pq.read_metadata(pa.BufferReader(data)))
+    return Part(name, data.size, table.num_rows, stats, int(time.time() * 1000), zlib.crc32(data))
 
 
 def _fields(schema: Any) -> list[tuple[str, Any]]:
