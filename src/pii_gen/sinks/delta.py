@@ -68,27 +68,31 @@ def part_name(task: int, token: str) -> str:
     return f"part-{task:05d}-{token}-c000.zstd.parquet"
 
 
-def part_stats(table: pa.Table, metadata: pq.FileMetaData) -> str:
-    """Delta's per-file statistics of ``table`` written as the Parquet file of ``metadata``: row count, nulls of
-    every column, and minimum and maximum where they are exact (integers, dates, floats without NaN, short
-    strings), taken from the row groups' statistics the Parquet writer computed anyway; never timestamps, whose
-    statistics Delta keeps in milliseconds (a truncated maximum would skip rows)."""
+def part_stats(schema: pa.Schema, metadata: pq.FileMetaData, table: pa.Table | None = None) -> str:
+    """Delta's per-file statistics of the Parquet file of ``metadata`` (columns ``schema``): row count, nulls, and
+    minimum and maximum where they are exact (integers, dates, short strings; floats only given the ``table``
+    written, to rule NaN out, which Parquet's bounds leave out), from the row groups' statistics the Parquet
+    writer computed anyway.  Never timestamps: Delta keeps their statistics in milliseconds, and a truncated
+    maximum would skip rows."""
     mins: dict[str, Any] = {}
     maxs: dict[str, Any] = {}
     nulls: dict[str, int] = {}
     groups = [metadata.row_group(g) for g in range(metadata.num_row_groups)]
-    for i, field in enumerate(table.schema):
-        nulls[field.name] = table.column(i).null_count
+    for i, field in enumerate(schema):
         stats = [group.column(i).statistics for group in groups]
+        known = all(s is not None and s.has_null_count for s in stats)
+        if table is not None or known:
+            nulls[field.name] = table.column(i).null_count if table is not None else sum(s.null_count for s in stats)
         kind = field.type
-        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_date32(kind)
-                or pa.types.is_string(kind)):  # fmt: skip
+        if not (pa.types.is_integer(kind) or pa.types.is_date32(kind) or pa.types.is_string(kind)
+                or (pa.types.is_floating(kind) and table is not None)):  # fmt: skip
             continue
         bounds = [(s.min, s.max) for s in stats if s is not None and s.has_min_max]
         if len(bounds) != len(stats) or not bounds:  # a group without bounds (all null, or none written)
             continue
         low, high = min(b[0] for b in bounds), max(b[1] for b in bounds)
-        if pa.types.is_floating(kind):  # Parquet's bounds leave NaN out; Delta's would not
+        if pa.types.is_floating(kind):
+            assert table is not None
             if not (math.isfinite(low) and math.isfinite(high)) or pc.any(pc.is_nan(table.column(i))).as_py():
                 continue
         elif pa.types.is_date32(kind):
@@ -99,7 +103,7 @@ def part_stats(table: pa.Table, metadata: pq.FileMetaData) -> str:
                 mins[field.name] = low
                 continue
         mins[field.name], maxs[field.name] = low, high
-    return json.dumps({"numRecords": table.num_rows, "minValues": mins, "maxValues": maxs, "nullCount": nulls},
+    return json.dumps({"numRecords": metadata.num_rows, "minValues": mins, "maxValues": maxs, "nullCount": nulls},
                       separators=(",", ":"))  # fmt: skip
 
 
@@ -108,8 +112,18 @@ def write_part(folder: str | os.PathLike[str], name: str, table_name: str, table
     data = parquet_bytes(table_name, table)
     with open(os.path.join(folder, name), "wb") as f:
         f.write(data)
-    stats = part_stats(table, pq.read_metadata(pa.BufferReader(data)))
+    stats = part_stats(table.schema, pq.read_metadata(pa.BufferReader(data)), table)
     return Part(name, data.size, table.num_rows, stats, int(time.time() * 1000), zlib.crc32(data))
+
+
+def read_part(table_dir: str | os.PathLike[str], path: str) -> Part:
+    """The :class:`Part` of Parquet file ``path`` (relative to ``table_dir``) that another writer made (a Spark
+    executor, say), from its footer and its bytes."""
+    where = Path(table_dir) / path
+    data = where.read_bytes()
+    metadata = pq.read_metadata(pa.BufferReader(data))
+    stats = part_stats(metadata.schema.to_arrow_schema(), metadata)
+    return Part(path, len(data), metadata.num_rows, stats, int(where.stat().st_mtime * 1000), zlib.crc32(data))
 
 
 def _fields(schema: Any) -> list[tuple[str, Any]]:
