@@ -8,7 +8,8 @@ cancelled or killed leaves every table at its previous version (or absent); part
 in its staging folder, which the next run into the folder removes.
 
 :func:`commit_parts` is the commit alone, for part files any engine wrote into a table's folder (Spark's
-executors, say).  ``deltalake`` is an optional extra, imported only when a Delta table is written.
+executors, say: :func:`write_part` writes one as pii_gen does, :func:`read_part` describes one another writer
+made).  ``deltalake`` is an optional extra, imported only when a Delta table is written.
 """
 
 from __future__ import annotations
