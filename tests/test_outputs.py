@@ -40,7 +40,7 @@ CONFIG = GenerateConfig(seed=3, count=20_000, batch_size=10_000, quiet=True)
 TABLES = tables_for(CONFIG)
 SCHEMAS = {name: t.arrow_schema for name, t in TABLES.items()}
 
-FILE_FORMATS = ["csv", "jsonl", "parquet"]
+FILE_FORMATS = ["csv", "jsonl", "parquet", "delta"]
 DATABASES = ["sqlite", "duckdb", "postgresql", "mariadb"]
 STREAMS = ["stdout", "file", "http", "redis", "nats", "database"]
 
@@ -60,6 +60,28 @@ def test_every_registered_output_has_a_contract_case():
 # -- files ------------------------------------------------------------------------------------------
 
 
+def _read_output(fmt: str, out: Path, name: str, schema: pa.Schema) -> pa.Table:
+    """Table ``name`` as the output in ``out`` holds it: its file, or a Delta table's current version."""
+    if fmt == "delta":
+        import deltalake
+
+        return deltalake.DeltaTable(str(out / name)).to_pyarrow_table()
+    return read_back(fmt, out / f"{name}.{fmt}", schema)
+
+
+def _snapshot(out: Path) -> dict[str, bytes]:
+    """Every file under ``out`` (Delta tables are folders), by its path inside it."""
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def _data_files(fmt: str, out: Path) -> dict[str, bytes]:
+    """The files holding rows: a Delta table's parts in task order (their names carry a run's token)."""
+    if fmt != "delta":
+        return {p.name: p.read_bytes() for p in out.iterdir() if p.name != "manifest.json"}
+    return {f"{t.name}/{i}": p.read_bytes() for t in sorted(out.iterdir()) if t.is_dir()
+            for i, p in enumerate(sorted(t.glob("part-*.parquet")))}  # fmt: skip
+
+
 @pytest.mark.parametrize("fmt", FILE_FORMATS)
 def test_a_file_output_writes_exact_rows_and_an_abort_leaves_the_folder_as_it_was(tmp_path, fmt, batches):
     out = tmp_path / "out"
@@ -68,21 +90,22 @@ def test_a_file_output_writes_exact_rows_and_an_abort_leaves_the_folder_as_it_wa
         sink.open(SCHEMAS)
         for batch in batches:
             sink.write(batch)
+    sink.publish()
     staging.commit()
     for name, spec in TABLES.items():
         want = pa.concat_tables([b[name] for b in batches])
-        got = read_back(fmt, out / f"{name}.{fmt}", spec.arrow_schema)
+        got = _read_output(fmt, out, name, spec.arrow_schema)
         assert got.to_pylist() == want.to_pylist(), name
         assert sink.rows[name] == want.num_rows
 
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    before = _snapshot(out)
     staging = Staging(out)
-    sink = file_sink(fmt, staging)
+    sink = file_sink(fmt, staging, if_exists="append")  # a Delta table takes a second run only so
     sink.open(SCHEMAS)
     sink.write(batches[0])
     sink.abort()
     staging.abort()
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert _snapshot(out) == before
     assert not sink.capabilities.transactional and not sink.capabilities.streaming
 
 
@@ -101,8 +124,9 @@ def test_a_file_output_takes_parallel_part_writes_exactly_when_it_declares_them(
             else:
                 for batch in batches:
                     sink.write(batch)
+        sink.publish()
         staging.commit()
-        return {p.name: p.read_bytes() for p in out.iterdir() if p.name != "manifest.json"}
+        return _data_files(fmt, out)
 
     sink = file_sink(fmt, Staging(tmp_path / "probe"))
     if sink.capabilities.parallel_parts:

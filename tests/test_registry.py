@@ -468,7 +468,8 @@ def test_a_new_output_is_chosen_by_its_name_alone(scratch_registries, tmp_path):
             return cls(to)
 
     assert isinstance(file_sink("tsv", None), TsvSink)  # type: ignore[arg-type]
-    with pytest.raises(OutputError, match=r"^unknown output format 'xml' \(expected csv, jsonl, parquet or tsv\)$"):
+    expected = "csv, delta, jsonl, parquet or tsv"
+    with pytest.raises(OutputError, match=rf"^unknown output format 'xml' \(expected {expected}\)$"):
         file_sink("xml", None)  # type: ignore[arg-type]
     made = make_destination(build_options(to="echo://here"), build_config({}))
     assert isinstance(made, Echo) and made.label == "echo://here"

@@ -22,7 +22,7 @@ from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, Local
 from .core.plan import RunPlan
 from .planning import build_plan
 from .record import RunRecord
-from .start import RunStart, decide_start
+from .start import RunStart, decide_start, delta_start
 from .sinks import Staging, file_sink
 from .core.contract import Table
 
@@ -184,9 +184,10 @@ def write_files(
     everything succeeded, so an error or a cancel leaves the output folder as it was.
     """
     started = time.perf_counter()
+    config = delta_start(config)  # an append to Delta tables continues their people's ids
     plan = build_plan(config)
     files, rows, stats = write_plan(plan, config.out, config.format, lambda files: manifest(config, files, plan),
-                                     cancel, _listener(progress, on_event), backend)
+                                     cancel, _listener(progress, on_event), backend, config.if_exists)
     return RunResult(
         rows=rows,
         files=files,
@@ -205,8 +206,10 @@ def write_plan(
     cancel: CancelToken | None,
     on_event: OnEvent | None,
     backend: Backend | None,
+    if_exists: str = "fail",
 ) -> tuple[dict[str, dict[str, object]], dict[str, int], RunStats]:
     """Run ``plan`` into files in ``out`` plus the manifest ``record`` makes of them: (files, rows, stats).
+    ``if_exists`` says what an output whose tables outlive a run (Delta) does with those already there.
 
     Files are written to a hidden folder first and moved into place only when
     everything succeeded, so an error or a cancel leaves the output folder as it was.
@@ -214,16 +217,17 @@ def write_plan(
     cancel = cancel or CancelToken()
     staging = Staging(out)
     try:
-        sink = file_sink(fmt, staging)
+        sink = file_sink(fmt, staging, if_exists)
         with sink:
             sink.open({name: t.arrow_schema for name, t in plan.tables.items()})
             stats = (backend or LocalBackend()).run(plan, sink, cancel, on_event)
             if cancel.cancelled:
                 raise cancel.error()
+        final = sink.publish()  # Delta: one commit per table, which no cancel undoes
         files = sink.checksums()
         text = json.dumps(record(files), indent=2, sort_keys=False) + "\n"
         staging.path("manifest.json").write_text(text, encoding="utf-8")
-        if cancel.cancelled:
+        if cancel.cancelled and not final:
             raise cancel.error()
         staging.commit()  # a cancel from here on comes too late to undo a finished run
     except OSError as err:  # a full disk, a file size limit, a vanished folder
@@ -276,7 +280,7 @@ def generate_schema(
                                       backend=backend)  # fmt: skip
     return schema_run.generate_schema(
         schema, out=config.out, seed=seed, scale=scale, format=config.format, workers=config.workers,
-        cancel=cancel, on_event=on_event, backend=backend,
+        cancel=cancel, on_event=on_event, backend=backend, if_exists=config.if_exists,
     )  # fmt: skip
 
 

@@ -78,8 +78,8 @@ def _no_schema_file(command: str, path: Path | None) -> None:
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True),
               help="With --schema: multiply the file's rows (default: the file's scale).")  # fmt: skip
 @click.option("--workers", type=int, show_default="all cores", help="Worker processes.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), show_default=_default("format"),
-              help="Output format.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet", "delta"]),
+              show_default=_default("format"), help="Output format (delta: a Delta Lake table each).")  # fmt: skip
 @click.option("--out", type=click.Path(path_type=Path), show_default=_default("out"), help="Output folder.")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML or JSON config file.")
 @click.option("--pii-mode", type=click.Choice(["strict", "realistic"]), show_default=_default("pii_mode"),
@@ -98,7 +98,7 @@ def _no_schema_file(command: str, path: Path | None) -> None:
 @click.option("--template", "template_file", type=click.Path(path_type=Path),
               help="Metadata template (JSON): imported in memory, then generated like --schema.")
 @click.option("--if-exists", type=click.Choice(["fail", "append", "replace"]), show_default=_default("if_exists"),
-              help="When the tables already hold rows.")  # fmt: skip
+              help="When the tables already hold rows (a database, Delta tables).")  # fmt: skip
 @click.option("--resume", help="Run id of an interrupted database load to continue.")
 @click.option("--noise", type=click.Choice(NOISE_PROFILES), show_default="none",
               help="Data-quality noise profile (none: clean data).")  # fmt: skip

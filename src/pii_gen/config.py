@@ -30,7 +30,7 @@ from .errors import ConfigError
 from .variability.base import NoiseType
 from .variability.registry import check_column, noise_types
 
-Format = Literal["csv", "jsonl", "parquet"]
+Format = Literal["csv", "jsonl", "parquet", "delta"]
 PiiMode = Literal["strict", "realistic"]
 
 
@@ -238,7 +238,7 @@ class GenerateConfig(_Section):
         0, ge=0, lt=2**63, strict=True, description="random seed; same seed and config give identical output"
     )
     workers: int | None = Field(None, ge=1, le=256, strict=True, description="worker processes (default: all cores)")
-    format: Format = Field("csv", description="output format: csv, jsonl or parquet")
+    format: Format = Field("csv", description="output format: csv, jsonl, parquet or delta")
     out: Path = Field(Path("people"), description="output folder")
     pii_mode: PiiMode = Field(
         "strict", description="strict: identifiers can never be real; realistic: structurally real"

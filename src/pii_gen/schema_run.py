@@ -21,7 +21,7 @@ from .backends.base import RunStats
 from .config import GenerateConfig
 from .core.plan import RunPlan
 from .db.url import parse as parse_url
-from .start import decide_schema_start
+from .start import decide_schema_start, refuse_schema_append
 from .db import ddl
 from .dsl.model import Schema
 from .packs.schema.constraints import ROW_LEVEL, kind, text as constraint_text
@@ -114,9 +114,9 @@ class _CountingWriter:
         self.writer = writer
 
     def write(self, task: int, batch: Batch) -> Receipt:
-        r = self.writer.write(task, batch)
-        return NoisedReceipt(r.task, r.rows, r.sizes, r.crcs, dict(getattr(batch, "noise", {})),
-                             dict(getattr(batch, "violations", {})))
+        r = self.writer.write(task, batch)  # every field of the writer's receipt kept (Delta's part files)
+        return NoisedReceipt(**vars(r), noise=dict(getattr(batch, "noise", {})),
+                             violations=dict(getattr(batch, "violations", {})))
 
     def close(self) -> None:
         self.writer.close()
@@ -178,17 +178,21 @@ def generate_schema(
     cancel: CancelToken | None = None,
     on_event: OnEvent | None = None,
     backend: Backend | None = None,
+    if_exists: str = "fail",
 ) -> RunResult:
     """Generate a schema file's tables into ``out``: one file per table plus manifest.json, staged and moved
     into place only when everything succeeded (as :func:`write_files`).  Byte-identical for any ``workers``
-    and ``batch_size``."""
+    and ``batch_size``.  ``if_exists`` is for Delta tables already in ``out`` (fail or replace: append is refused,
+    as the file's keys start at 1 again)."""
     started = time.perf_counter()
+    if format == "delta":
+        refuse_schema_append(if_exists, "another --out")
     schema, plan = schema_plan(source, seed, scale, batch_size, workers)
     counting = _NoiseCounting(backend)
     files, rows, stats = write_plan(plan, out, format,
                                      lambda files: schema_manifest(schema, plan, format, files, counting.counts,
                                                                   counting.violations),
-                                     cancel, on_event, counting)
+                                     cancel, on_event, counting, if_exists)
     return SchemaRunResult(rows=rows, files=files, seconds=time.perf_counter() - started, workers=stats.workers,
                            peak_rss=stats.peak_rss, noise=noise_steps(schema, counting.counts))
 

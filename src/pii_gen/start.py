@@ -145,6 +145,30 @@ def _new(conn: Connection, url: DatabaseURL, config: GenerateConfig, stream: boo
     return RunStart(continued, 0, run_id, "stream-append" if stream else "append", stream=stream)
 
 
+def delta_start(config: GenerateConfig) -> GenerateConfig:
+    """A population run into Delta tables in ``config.out``: with ``--if-exists append`` the new people continue
+    the ids (and so the SSN sequence) after the real ones its root table holds, as an append to a database
+    does, so the table's keys stay unique; otherwise ``config`` as it is."""
+    if config.format != "delta" or config.if_exists != "append":
+        return config
+    from .sinks.delta import max_below
+
+    pack = packs.get("person")
+    top = max_below(os.path.join(config.out, pack.root_table), pack.root_key, DUPLICATE_ID_BASE)
+    if not top:
+        return config
+    first = -(-top // BLOCK_SIZE) * BLOCK_SIZE + 1  # the next whole block
+    return build_config(config.model_dump(), first_person_id=first)  # refuses a count past the SSN space
+
+
+def refuse_schema_append(if_exists: str, where: str) -> None:
+    """``--if-exists append`` of a schema file's rows is refused: its keys start at 1 again, so they would clash
+    with the rows ``where`` holds."""
+    if if_exists == "append":
+        raise OutputError(f"--if-exists append cannot add a schema file's rows to tables that hold some (its keys "
+                          f"start at 1 again); use --if-exists replace, or {where}")  # fmt: skip
+
+
 def decide_schema_start(
     file: str, sha256: str, tables: list[str], url: DatabaseURL, db_schema: str | None, *, seed: int, scale: float,
     batch_size: int, if_exists: str, resume: str | None,
@@ -155,11 +179,8 @@ def decide_schema_start(
     with the first's."""
     run_id = str(uuid.uuid4())
     here = {"file": file, "sha256": sha256, "seed": seed, "scale": scale, "batch_size": batch_size}
-    if resume is None and if_exists == "append":
-        raise OutputError(
-            "--if-exists append cannot add a schema file's rows to tables that hold some (its keys start at 1 "
-            "again); use --if-exists replace, or another --db-schema"
-        )
+    if resume is None:
+        refuse_schema_append(if_exists, "another --db-schema")
     if resume is None and (if_exists == "replace" or (url.file and not os.path.exists(url.file))):
         return RunStart(None, 0, run_id, "replace" if if_exists == "replace" else "new", schema_run=here)
     if resume is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -22,12 +22,14 @@ from .base import Codec
 
 @dataclass
 class Receipt:
-    """What one task wrote: per table, its rows, bytes and the CRC-32 of those bytes."""
+    """What one task wrote: per table, its rows, bytes and the CRC-32 of those bytes; an output writing a file of
+    each task's own (Delta's Parquet parts) names it in ``parts``."""
 
     task: int
     rows: dict[str, int]
     sizes: dict[str, int]
     crcs: dict[str, int]
+    parts: dict[str, Any] = field(default_factory=dict)
 
 
 class Ledger:

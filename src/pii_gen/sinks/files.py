@@ -82,6 +82,8 @@ class Staging:
             os.replace(self.dir / name, self.out / name)
         self.dir.rmdir()
         for name in sorted(previous - set(names)):
+            if (self.out / name).is_dir():  # a Delta table: its history is not a file to sweep away
+                continue
             with contextlib.suppress(FileNotFoundError):
                 (self.out / name).unlink()
 
@@ -139,6 +141,14 @@ class FileOutput(Sink):
     def __init__(self, staging: Staging) -> None:
         super().__init__()
         self.staging = staging
+        #: What to do with tables the output folder already holds (``--if-exists``): a folder of plain files
+        #: is always replaced as a whole; an output with tables of its own (Delta) reads it at ``open``.
+        self.if_exists = "fail"
+
+    def publish(self) -> bool:
+        """Make the closed output part of its tables before the staging folder is committed; True when that
+        cannot be undone (a Delta commit), so a cancel from then on comes too late.  Plain files: nothing."""
+        return False
 
 
 class FileSink(FileOutput, register=False):
@@ -255,13 +265,8 @@ class ParquetSink(FileOutput):
         for name, schema in schemas.items():
             self.rows[name] = 0
             self.pending[name] = []
-            self.writers[name] = pq.ParquetWriter(
-                self.staging.path(self.file_name(name)),
-                schema,
-                compression="zstd",
-                compression_level=1,
-                use_dictionary=TABLES[name].repetitive_columns if name in TABLES else True,
-            )
+            self.writers[name] = pq.ParquetWriter(self.staging.path(self.file_name(name)), schema,
+                                                  **parquet_options(name))
 
     def write(self, batch: Batch) -> None:
         self._count(batch)
@@ -305,6 +310,22 @@ class ParquetSink(FileOutput):
                 pass
 
 
+def parquet_options(table: str) -> dict[str, Any]:
+    """The Parquet writer settings of table ``table`` (zstd level 1; dictionaries only for the columns with few
+    distinct values), one place for every output that writes Parquet (the file per table, Delta part files)."""
+    return {"compression": "zstd", "compression_level": 1,
+            "use_dictionary": TABLES[table].repetitive_columns if table in TABLES else True}
+
+
+def parquet_bytes(table_name: str, table: pa.Table, row_group: int = ParquetSink.ROW_GROUP) -> pa.Buffer:
+    """``table`` as one Parquet file in memory, with :func:`parquet_options` and row groups of ``row_group`` rows."""
+    sink = pa.BufferOutputStream()
+    with pq.ParquetWriter(sink, table.schema, **parquet_options(table_name)) as writer:
+        for start in range(0, table.num_rows, row_group):
+            writer.write_table(table.slice(start, row_group), row_group_size=row_group)
+    return sink.getvalue()
+
+
 def _crc32_file(path: Path) -> int:
     crc = 0
     with open(path, "rb") as f:
@@ -318,11 +339,13 @@ def file_formats() -> tuple[type[FileOutput], ...]:
     return OUTPUTS.file_formats()
 
 
-def file_sink(fmt: str, staging: Staging) -> FileOutput:
-    """The sink for an output format."""
+def file_sink(fmt: str, staging: Staging, if_exists: str = "fail") -> FileOutput:
+    """The sink for an output format (``if_exists`` for the formats whose tables outlive a run, Delta)."""
     formats = {cls.name: cls for cls in file_formats()}
     if fmt not in formats:
         names = sorted(formats)
         expected = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
         raise OutputError(f"unknown output format '{fmt}' (expected {expected})")
-    return formats[fmt](staging)
+    sink = formats[fmt](staging)
+    sink.if_exists = if_exists
+    return sink

@@ -1,4 +1,4 @@
-"""An output folder of CSV, JSON Lines or Parquet files opened for validation."""
+"""An output folder of CSV, JSON Lines or Parquet files, or of Delta tables, opened for validation."""
 
 from __future__ import annotations
 
@@ -14,14 +14,50 @@ from .dataset import FILE_EXTENSIONS, NOISE_LOG, Source, _csv_reader, _load_text
 from .manifest import read_manifest
 
 
+DELTA = "delta"  # a folder per table, read at its current version
+
+
 def _file_format(folder: Path, manifest: dict[str, Any]) -> str:
     fmt = manifest.get("format")
-    if fmt in FILE_EXTENSIONS:
+    if fmt in FILE_EXTENSIONS or fmt == DELTA:
         return str(fmt)
     for fmt in FILE_EXTENSIONS:
         if (folder / f"persons.{fmt}").exists():
             return fmt
-    raise ConfigError(f"'{folder}' holds no persons.csv, persons.jsonl or persons.parquet")
+    if (folder / "persons" / "_delta_log").is_dir():
+        return DELTA
+    raise ConfigError(f"'{folder}' holds no persons.csv, persons.jsonl, persons.parquet or Delta table persons")
+
+
+def output_path(folder: Path, name: str, fmt: str) -> Path:
+    """Where a run in format ``fmt`` put table ``name``: its file, or for Delta its table folder."""
+    return folder / name if fmt == DELTA else folder / f"{name}.{FILE_EXTENSIONS[fmt]}"
+
+
+def _delta_relation(src: Source, name: str, path: Path) -> str:
+    """Delta table ``path`` as a DuckDB relation over its Parquet files, read in place: the part files the run's
+    manifest lists (the rows that run wrote, also when it appended to older ones), else those of the table's
+    current version (pii_gen's tables have no deletion vectors, so the files are the rows)."""
+    listed = ((src.manifest.get("files") or {}).get(path.name) or {}).get("parts")
+    if isinstance(listed, list):
+        uris = [str(path / str(part.get("path"))) for part in listed if isinstance(part, dict)]
+        schema = None
+    else:
+        from ..sinks.delta import deltalake
+
+        table = deltalake().DeltaTable(str(path))
+        uris, schema = table.file_uris(), table.schema()
+    if not uris:  # no rows: an empty file of the table's columns
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from ..sinks.delta import deltalake
+
+        schema = schema or deltalake().DeltaTable(str(path)).schema()
+        empty = src.tmp / f"{name}.empty.parquet"
+        pq.write_table(pa.schema(schema.to_arrow()).empty_table(), empty)
+        uris = [str(empty)]
+    return f"read_parquet([{', '.join(literal(u) for u in uris)}])"
 
 
 def open_file(src: Source, name: str, path: Path, fmt: str, types: Any = None) -> None:
@@ -30,6 +66,9 @@ def open_file(src: Source, name: str, path: Path, fmt: str, types: Any = None) -
     extra = () if types is None else (types,)
     if fmt == "parquet":
         _view_over(src.con, src, name, f"read_parquet({literal(str(path))})", *extra)
+        return
+    if fmt == DELTA:
+        _view_over(src.con, src, name, _delta_relation(src, name, path), *extra)
         return
     header = _header(path, fmt)
     if fmt == "csv":
@@ -64,7 +103,7 @@ def open_folder(folder: Path) -> Source:
     try:
         src.con = _new_connection(tmp)
         for name in [*TABLES, NOISE_LOG]:
-            path = folder / f"{name}.{FILE_EXTENSIONS[fmt]}"
+            path = output_path(folder, name, fmt)
             if not path.exists():
                 continue
             open_file(src, name, path, fmt)
