@@ -115,11 +115,10 @@ class SparkTables(dict):
 def dataframes(spark: SparkSession, plan: RunPlan, partitions: int | None = None,
                storage: StorageLevel = StorageLevel.MEMORY_AND_DISK) -> SparkTables:
     """The tables of ``plan`` as DataFrames over ``partitions`` partitions (default: four per core of the
-    session, at most one per block), generated lazily, once, by the executors."""
+    session, at most one per block; more leave some empty), generated lazily, once, by the executors."""
     sc = spark.sparkContext
     blocks = plan.blocks
-    p = partitions or min(blocks, 4 * sc.defaultParallelism)
-    p = max(1, min(p, blocks))
+    p = partitions or max(1, min(blocks, 4 * sc.defaultParallelism))  # more than blocks: some stay empty
     names = list(plan.tables)
     text = plan.to_json()
     digest = hashlib.sha256(text.encode()).hexdigest()
