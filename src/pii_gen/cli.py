@@ -80,7 +80,8 @@ def _no_schema_file(command: str, path: Path | None) -> None:
 @click.option("--workers", type=int, show_default="all cores", help="Worker processes.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet", "delta"]),
               show_default=_default("format"), help="Output format (--engine spark: parquet, the default, or delta).")
-@click.option("--out", type=click.Path(path_type=Path), show_default=_default("out"), help="Output folder.")
+# A string, not a Path: with --engine spark it may be a URI (s3a://bucket/x), which a Path would fold to s3a:/bucket/x.
+@click.option("--out", type=click.Path(), show_default=_default("out"), help="Output folder (--engine spark: or URI).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML or JSON config file.")
 @click.option("--pii-mode", type=click.Choice(["strict", "realistic"]), show_default=_default("pii_mode"),
               help="strict (identifiers can never be real) or realistic.")  # fmt: skip
@@ -115,7 +116,7 @@ def generate(
     scale: float | None,
     workers: int | None,
     fmt: str | None,
-    out: Path | None,
+    out: str | None,
     config_file: Path | None,
     pii_mode: str | None,
     batch_size: int | None,
@@ -211,7 +212,7 @@ def generate(
 
 
 def _generate_spark(*, count: int | None, seed: int | None, scale: float | None, workers: int | None,
-                    fmt: str | None, out: Path | None, config_file: Path | None, pii_mode: str | None,
+                    fmt: str | None, out: str | None, config_file: Path | None, pii_mode: str | None,
                     batch_size: int | None, db: str | None, db_schema: str | None, schema_file: Path | None,
                     template_file: Path | None, if_exists: str | None, resume: str | None, noise: str | None,
                     quiet: bool | None, master: str | None, partitions: int | None) -> None:
