@@ -79,8 +79,10 @@ def _no_schema_file(command: str, path: Path | None) -> None:
               help="With --schema: multiply the file's rows (default: the file's scale).")  # fmt: skip
 @click.option("--workers", type=int, show_default="all cores", help="Worker processes.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet", "delta"]),
-              show_default=_default("format"), help="Output format (delta: a Delta Lake table each).")  # fmt: skip
-@click.option("--out", type=click.Path(path_type=Path), show_default=_default("out"), help="Output folder.")
+              show_default=_default("format"),
+              help="Output format (delta: a Delta Lake table each; --engine spark: parquet or delta).")  # fmt: skip
+# A string, not a Path: with --engine spark it may be a URI (s3a://bucket/x), which a Path would fold to s3a:/bucket/x.
+@click.option("--out", type=click.Path(), show_default=_default("out"), help="Output folder (--engine spark: or URI).")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML or JSON config file.")
 @click.option("--pii-mode", type=click.Choice(["strict", "realistic"]), show_default=_default("pii_mode"),
               help="strict (identifiers can never be real) or realistic.")  # fmt: skip
@@ -103,13 +105,19 @@ def _no_schema_file(command: str, path: Path | None) -> None:
 @click.option("--noise", type=click.Choice(NOISE_PROFILES), show_default="none",
               help="Data-quality noise profile (none: clean data).")  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, default=None, help="No progress bar or summary.")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local",
+              help="local: this machine's processes; spark: a Spark session (pip install \"pii-gen[spark]\").")
+@click.option("--master", help="With --engine spark: the master of a new session (default: the running one's, "
+              "else local[*]).")
+@click.option("--partitions", type=click.IntRange(min=1),
+              help="With --engine spark: Spark partitions of the blocks (default: four per core).")
 def generate(
     count: int | None,
     seed: int | None,
     scale: float | None,
     workers: int | None,
     fmt: str | None,
-    out: Path | None,
+    out: str | None,
     config_file: Path | None,
     pii_mode: str | None,
     batch_size: int | None,
@@ -121,9 +129,21 @@ def generate(
     resume: str | None,
     noise: str | None,
     quiet: bool | None,
+    engine: str,
+    master: str | None,
+    partitions: int | None,
 ) -> None:
     """Generate people (or the tables of a schema file, --schema, or of a metadata template, --template) into
-    one file per table in an output folder, or into a database (--db)."""
+    one file per table in an output folder, or into a database (--db); with --engine spark, on Spark into a
+    folder per table, or into catalog tables (--db-schema CATALOG.SCHEMA)."""
+    if engine == "spark":
+        _generate_spark(count=count, seed=seed, scale=scale, workers=workers, fmt=fmt, out=out,
+                        config_file=config_file, pii_mode=pii_mode, batch_size=batch_size, db=db, db_schema=db_schema,
+                        schema_file=schema_file, template_file=template_file, if_exists=if_exists, resume=resume,
+                        noise=noise, quiet=quiet, master=master, partitions=partitions)  # fmt: skip
+        return
+    if master is not None or partitions is not None:
+        raise ConfigError(f"{'--master' if master is not None else '--partitions'} needs --engine spark")
     if schema_file is not None and template_file is not None:
         raise ConfigError("--schema and --template are two sources of tables: pass one of them")
     if schema_file is not None or template_file is not None:
@@ -190,6 +210,67 @@ def generate(
             f"in {result.seconds:.1f} s ({result.people_per_second:,.0f} people/s, {result.workers} workers): {tables}",
             soft_wrap=True,
         )
+
+
+def _generate_spark(*, count: int | None, seed: int | None, scale: float | None, workers: int | None,
+                    fmt: str | None, out: str | None, config_file: Path | None, pii_mode: str | None,
+                    batch_size: int | None, db: str | None, db_schema: str | None, schema_file: Path | None,
+                    template_file: Path | None, if_exists: str | None, resume: str | None, noise: str | None,
+                    quiet: bool | None, master: str | None, partitions: int | None) -> None:
+    """``generate --engine spark``: the same source and seed as a local run, generated and written by Spark."""
+    from . import spark
+
+    refused = {"--db": (db, "Spark writes files (--out) or catalog tables (--db-schema CATALOG.SCHEMA)"),
+               "--resume": (resume, "a Spark run is one set of jobs, rerun with --if-exists replace"),
+               "--workers": (workers, "Spark's parallelism is its cores and --partitions"),
+               "--batch-size": (batch_size, "Spark runs whole blocks, a partition at a time")}
+    for option, (value, why) in refused.items():
+        if value is not None:
+            raise ConfigError(f"{option} does not apply to --engine spark: {why}")
+    if fmt not in (None, *spark.FORMATS):
+        raise ConfigError(f"--engine spark writes {' or '.join(spark.FORMATS)} (got --format {fmt})")
+    if out is not None and db_schema is not None:
+        raise ConfigError("--out and --db-schema are two destinations for --engine spark: pass one of them")
+    if schema_file is not None and template_file is not None:
+        raise ConfigError("--schema and --template are two sources of tables: pass one of them")
+    source: Any
+    if schema_file is not None or template_file is not None:
+        from . import dsl
+
+        flag = "--schema FILE" if schema_file is not None else "--template FILE"
+        given = {"-n/--count": count, "--config": config_file, "--pii-mode": pii_mode, "--noise": noise}
+        for option, value in given.items():
+            if value is not None:
+                raise ConfigError(f"{option} does not apply to {flag} (the file describes the tables)")
+        if template_file is not None:
+            from .importers.run import import_template
+
+            source = import_template(template_file).model
+        else:
+            dsl.load(schema_file)  # every error in the file before Spark starts
+            source = schema_file
+        estimates = dsl.row_estimates(source if template_file is not None else dsl.load(schema_file), scale)
+        unit, total = "rows", None if None in estimates.values() else sum(n or 0 for n in estimates.values())
+    else:
+        if scale is not None:
+            raise ConfigError("--scale needs --schema FILE (it multiplies a schema file's rows)")
+        data = read_config_file(config_file) if config_file else {}
+        if noise is not None:
+            data = {**data, "noise": {**(data.get("noise") or {}), "profile": noise}}
+        source = build_config(data, count=count, seed=seed, pii_mode=pii_mode)
+        unit, total = "people", source.count
+        seed = None
+    where = str(out or GenerateConfig.model_fields["out"].default) if db_schema is None else None
+    show = not quiet and err_console.is_terminal
+    with _progress(unit, total, show) as advance, _CancelOnSignals() as cancel:
+        result = spark.generate(source, out=where, database=db_schema, format=fmt or "parquet",
+                                if_exists=if_exists or "fail", seed=seed, scale=scale, partitions=partitions,
+                                master=master, cancel=cancel, on_event=advance)  # fmt: skip
+    if not quiet:
+        tables = ", ".join(f"{name} {rows:,}" for name, rows in result.rows.items())
+        dest = f"{where}/" if where is not None else f"the tables of {db_schema}"
+        err_console.print(f"Wrote {len(result.rows)} tables to {dest} as {fmt or 'parquet'} on Spark "
+                          f"({result.partitions} partitions) in {result.seconds:.1f} s: {tables}", soft_wrap=True)
 
 
 @cli.command("create-schema", short_help="Create the output tables in a database.")

@@ -1,0 +1,203 @@
+"""The Spark backend (``pii_gen.spark``, ``generate --engine spark``): the same rows as a local run at any number of
+partitions, progress through the backend's events, cancel, saveAsTable, and one-line errors.
+
+One SparkSession (``local[2]``, UI off) serves the module.  Without pyspark or Java the Spark tests skip with the
+reason, unless PII_GEN_REQUIRE_SPARK=1 (as in CI), which makes that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from pii_gen import api, schema_run
+from pii_gen import spark as pii_spark
+from pii_gen.backends import BlockDone, CancelToken, Interrupted, Memory
+from pii_gen.cli import main
+from pii_gen.config import GenerateConfig, build_config
+from pii_gen.errors import ConfigError, OutputError
+
+pytestmark = pytest.mark.spark
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+PEOPLE = 35_000  # four blocks: five partitions leave one empty
+#: Each source as the Spark API takes it, with what makes the same rows locally.
+SOURCES = {
+    "population": dict(source=GenerateConfig(count=PEOPLE, seed=11)),
+    "shop": dict(source=EXAMPLES / "shop.yaml", scale=3.0),
+    "hr": dict(source=EXAMPLES / "hr.yaml", scale=4.0),
+}
+
+
+def _missing() -> str | None:
+    """Why Spark cannot run here, or None."""
+    try:
+        import pyspark  # noqa: F401
+        import pandas  # noqa: F401
+    except ImportError as err:
+        return f"pyspark is not installed ({err.name}): pip install \"pii-gen[spark]\""
+    java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"
+    if shutil.which(java) is None:
+        return "Java is not installed (Debian: default-jre-headless)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory: pytest.TempPathFactory):
+    reason = _missing()
+    if reason is not None:
+        if os.environ.get("PII_GEN_REQUIRE_SPARK") == "1":
+            pytest.fail(f"PII_GEN_REQUIRE_SPARK=1 but {reason}")
+        pytest.skip(f"Spark tests need pyspark and Java: {reason}")
+    from pyspark.sql import SparkSession
+
+    warehouse = tmp_path_factory.mktemp("warehouse")
+    session = (SparkSession.builder.master("local[2]").appName("pii_gen tests")
+               .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.shuffle.partitions", "2").config("spark.sql.warehouse.dir", str(warehouse))
+               .config("spark.driver.memory", "1g").getOrCreate())  # fmt: skip
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def local_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each source run once by the local backend into Parquet (made on first use)."""
+    made: dict[str, Path] = {}
+
+    class Runs(dict):
+        def __missing__(self, name: str) -> Path:
+            out = tmp_path_factory.mktemp(f"local-{name}")
+            spec = SOURCES[name]
+            if isinstance(spec["source"], GenerateConfig):
+                config = build_config(spec["source"].model_dump(), format="parquet", out=out, workers=1)
+                api.write_files(config)
+            else:
+                schema_run.generate_schema(spec["source"], out=str(out), scale=spec["scale"], format="parquet",
+                                           workers=1)
+            self[name] = out
+            return out
+
+    return Runs(made)
+
+
+def _sorted(table: pa.Table) -> pa.Table:
+    return table.sort_by([(c, "ascending") for c in table.column_names])
+
+
+def _spark_table(folder: Path, schema: pa.Schema) -> pa.Table:
+    """A table Spark wrote (any number of part files), as the local file's schema."""
+    return ds.dataset(folder, format="parquet").to_table().select(schema.names).cast(schema)
+
+
+@pytest.mark.parametrize("partitions", [2, 5])
+@pytest.mark.parametrize("name", list(SOURCES))
+def test_same_rows_as_local(spark, local_runs, tmp_path: Path, name: str, partitions: int) -> None:
+    spec = SOURCES[name]
+    events: list = []
+    tables = pii_spark.dataframes(spark, spec["source"], scale=spec.get("scale"), partitions=partitions)
+    assert tables.blocks.rdd.getNumPartitions() == partitions
+    result = pii_spark.write(tables, tmp_path / "spark", on_event=events.append)
+    local = local_runs[name]
+    assert set(result.rows) == set(tables.plan.tables)
+    for table, rows in result.rows.items():
+        mine = pq.read_table(local / f"{table}.parquet")
+        theirs = _spark_table(tmp_path / "spark" / table, mine.schema)
+        assert theirs.num_rows == rows == mine.num_rows, table
+        assert _sorted(theirs).equals(_sorted(mine)), f"{name}.{table} differs from the local run's"
+    done = [e for e in events if isinstance(e, BlockDone)]
+    assert sum(e.rows for e in done) == sum(result.rows.values())
+    assert sum(e.people for e in done) == result.people
+    if name == "population":
+        assert result.people == PEOPLE and result.rows["persons"] >= PEOPLE
+    assert any(isinstance(e, Memory) and e.rss > 100 << 20 for e in events)  # the JVM is in the process tree
+    assert result.peak_rss >= max(e.rss for e in events if isinstance(e, Memory))
+
+
+def test_save_as_table(spark) -> None:
+    spark.sql("CREATE DATABASE IF NOT EXISTS synth")
+    tables = pii_spark.dataframes(spark, EXAMPLES / "hr.yaml", seed=5)
+    result = pii_spark.write(tables, database="synth", if_exists="replace")
+    assert result.outputs == {name: f"synth.{name}" for name in tables}
+    for name, rows in result.rows.items():
+        assert spark.table(f"synth.{name}").count() == rows > 0
+    again = pii_spark.write(pii_spark.dataframes(spark, EXAMPLES / "hr.yaml", seed=5), database="synth",
+                            if_exists="append")
+    assert spark.table("synth.employees").count() == 2 * again.rows["employees"]
+
+
+def test_cancel_stops_the_jobs(spark, tmp_path: Path) -> None:
+    cancel = CancelToken()
+    tables = pii_spark.dataframes(spark, GenerateConfig(count=PEOPLE, seed=2), partitions=4)
+
+    def stop(event: object) -> None:
+        if isinstance(event, BlockDone):
+            cancel.cancel()
+
+    with pytest.raises(Interrupted, match="interrupted"):
+        pii_spark.write(tables, tmp_path / "out", cancel=cancel, on_event=stop)
+    written = [name for name in tables if (tmp_path / "out" / name / "_SUCCESS").exists()]
+    assert len(written) < len(tables)
+
+
+def test_write_errors_are_one_line(spark, tmp_path: Path) -> None:
+    tables = pii_spark.dataframes(spark, EXAMPLES / "hr.yaml")
+    pii_spark.write(tables, tmp_path)
+    with pytest.raises(OutputError, match="Spark cannot write .*departments"):
+        pii_spark.write(pii_spark.dataframes(spark, EXAMPLES / "hr.yaml"), tmp_path)
+    with pytest.raises(ConfigError, match="no Delta Lake"):  # this session has no delta-spark
+        pii_spark.write(pii_spark.dataframes(spark, EXAMPLES / "hr.yaml"), tmp_path / "d", format="delta")
+    with pytest.raises(ConfigError, match="scale applies to a schema"):
+        pii_spark.dataframes(spark, GenerateConfig(count=10), scale=2.0)
+
+
+def test_cli_engine_spark(spark, tmp_path: Path, local_runs) -> None:
+    """``generate --engine spark`` uses the running session (as under spark-submit) and writes a folder per table."""
+    out = tmp_path / "cli"
+    main(["generate", "--engine", "spark", "--master", "local[2]", "--partitions", "3", "--schema",
+          str(EXAMPLES / "shop.yaml"), "--scale", "3", "--out", str(out), "-q"])
+    for table in ("categories", "products", "customers", "orders", "order_items"):
+        mine = pq.read_table(local_runs["shop"] / f"{table}.parquet")
+        assert _sorted(_spark_table(out / table, mine.schema)).equals(_sorted(mine))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--db", "duckdb:///x.db"], "--db does not apply to --engine spark"),
+    (["--workers", "2"], "--workers does not apply to --engine spark"),
+    (["--format", "csv"], "--engine spark writes parquet or delta"),
+    (["--out", "o", "--db-schema", "main.synth"], "two destinations"),
+    (["--scale", "2"], "--scale needs --schema"),
+])  # fmt: skip
+def test_cli_bad_combinations(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
+    """Refused in one line with exit status 2, before Spark starts (no Java needed)."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["generate", "--engine", "spark", *args])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+@pytest.mark.parametrize("args", [["--master", "local[2]"], ["--partitions", "3"]])
+def test_spark_options_need_the_engine(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["generate", *args])
+    assert exit_.value.code == 2 and "needs --engine spark" in capsys.readouterr().err
+
+
+def test_missing_pyspark_names_the_extra() -> None:
+    code = ("import sys; sys.modules['pyspark'] = None\n"
+            "from pii_gen import spark\n"
+            "try:\n    spark.session()\nexcept Exception as err:\n    print(type(err).__name__, err)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.startswith("ConfigError") and 'pip install "pii-gen[spark]"' in out
