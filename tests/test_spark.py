@@ -201,3 +201,21 @@ def test_missing_pyspark_names_the_extra() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert out.startswith("ConfigError") and 'pip install "pii-gen[spark]"' in out
+
+
+def test_a_task_that_failed_on_an_executor_is_one_line_naming_its_python_error(spark):
+    """What a Python worker raised reaches the user as pii_gen's one line, with what executors need when it
+    was pii_gen itself that could not be imported; an error of pii_gen's own passes through unchanged."""
+    from pyspark.errors import PySparkException
+
+    trace = ("Job aborted due to stage failure: Task 0 in stage 0.0 failed 1 times\n"
+             "org.apache.spark.api.python.PythonException: Traceback (most recent call last):\n"
+             '  File "worker.py", line 1, in main\n'
+             "ModuleNotFoundError: No module named 'pii_gen'\n\tat org.apache.spark.api.python.BasePythonRunner")
+    err = pii_spark._task_error(PySparkException(message=trace))
+    assert isinstance(err, OutputError)
+    assert str(err) == ("a Spark task failed: ModuleNotFoundError: No module named 'pii_gen'; every executor "
+                        'needs pii_gen installed (pip install "pii-gen[spark]", or the wheel as a cluster library)')
+    other = pii_spark._task_error(PySparkException(message="Traceback\nValueError: block 3 is out of range\n"))
+    assert str(other) == "a Spark task failed: ValueError: block 3 is out of range"
+    assert pii_spark._task_error(ConfigError("mine")) is None

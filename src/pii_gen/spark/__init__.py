@@ -108,13 +108,24 @@ def session(master: str | None = None, app_name: str = "pii_gen") -> SparkSessio
         raise ConfigError("the Spark engine needs Java 17 or later (Debian: apt-get install default-jre-headless; "
                           "or set JAVA_HOME)")
     builder = SparkSession.builder.appName(app_name).config("spark.ui.showConsoleProgress", "false")
+    # Spark's own log lines (start-up warnings, a failed task's Java trace) would bury the one line pii_gen
+    # prints; a session pii_gen starts logs only fatal errors (one a notebook or spark-submit started keeps
+    # its own logging).
+    quiet = Path(__file__).with_name("log4j2.properties").resolve().as_uri()
+    builder = builder.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={quiet}")
     if master:
         builder = builder.master(master)
+    if (master or "local").startswith("local"):
+        # Local executors run Python workers of their own: they import the pii_gen this driver runs (a
+        # checkout run through pii_gen.py included), not whatever else the interpreter has installed.
+        here = str(Path(__file__).resolve().parents[2])
+        builder = builder.config("spark.executorEnv.PYTHONPATH",
+                                 os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p))
     try:
         spark = builder.getOrCreate()
     except Exception as err:  # the JVM did not start: pyspark says why in its own words
         raise ConfigError(f"cannot start Spark: {' '.join(str(err).split())[:300]}") from None
-    spark.sparkContext.setLogLevel("WARN")
+    spark.sparkContext.setLogLevel("FATAL")  # what the configuration above says, for pyspark too
     return spark
 
 
@@ -214,6 +225,23 @@ def _write_error(err: Exception, format: str, target: str) -> Exception:
     return err
 
 
+def _task_error(err: Exception) -> OutputError | None:
+    """A job that failed on an executor as one line: the Python error its task raised (the last line of the
+    worker's traceback) and, when pii_gen itself could not be imported there, what the executors need."""
+    if not any(c.__module__.split(".")[0] in ("py4j", "pyspark") for c in type(err).__mro__):
+        return None
+    import re
+
+    raised = re.findall(r"^(\w+(?:\.\w+)*(?:Error|Exception)): (.+)$", str(err), re.M)
+    if not raised:
+        return OutputError(f"a Spark job failed: {' '.join(str(err).split())[:300]}")
+    kind, text = raised[-1]
+    hint = ""
+    if kind.endswith("ModuleNotFoundError") and "pii_gen" in text:
+        hint = f"; every executor needs pii_gen installed ({EXTRA}, or the wheel as a cluster library)"
+    return OutputError(f"a Spark task failed: {kind.split('.')[-1]}: {text}{hint}")
+
+
 def generate(source: Source, *, out: str | os.PathLike | None = None, database: str | None = None,
              format: str = "parquet", if_exists: str = "fail", seed: int | None = None, count: int | None = None,
              scale: float | None = None, partitions: int | None = None, master: str | None = None,
@@ -232,6 +260,11 @@ def generate(source: Source, *, out: str | os.PathLike | None = None, database: 
         tables = dataframes(spark, source, seed=seed, count=count, scale=scale, partitions=partitions)
         result = write(tables, out, format=format, if_exists=if_exists, database=database, cancel=cancel,
                        on_event=on_event)
+    except Exception as err:
+        failed = _task_error(err)
+        if failed is None:
+            raise
+        raise failed from None
     finally:
         if own:
             spark.stop()
