@@ -7,6 +7,7 @@ reason, unless PII_GEN_REQUIRE_SPARK=1 (as in CI), which makes that a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -201,3 +202,96 @@ def test_missing_pyspark_names_the_extra() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert out.startswith("ConfigError") and 'pip install "pii-gen[spark]"' in out
+
+
+# -- the direct write: executors write the parts with pyarrow, the driver moves or commits them ------------------
+
+def _read_output(folder: Path, fmt: str, schema: pa.Schema) -> pa.Table:
+    """A table of a direct write: its Delta table's current version, or its folder of Parquet parts."""
+    if fmt == "delta":
+        from deltalake import DeltaTable
+
+        return DeltaTable(str(folder)).to_pyarrow_table().select(schema.names).cast(schema)
+    return _spark_table(folder, schema)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+@pytest.mark.parametrize("partitions", [2, 5])
+@pytest.mark.parametrize("name", ["population", "shop"])
+def test_direct_same_rows_as_local(spark, local_runs, tmp_path: Path, name: str, partitions: int, fmt: str) -> None:
+    spec = SOURCES[name]
+    out = tmp_path / "direct"
+    events: list = []
+    result = pii_spark.write_direct(spark, spec["source"], out, format=fmt, scale=spec.get("scale"),
+                                    partitions=partitions, on_event=events.append)
+    assert result.partitions == partitions and result.extra == {"direct": True}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["engine"] == "spark" and manifest["format"] == fmt
+    local = local_runs[name]
+    for table, rows in result.rows.items():
+        mine = pq.read_table(local / f"{table}.parquet")
+        theirs = _read_output(out / table, fmt, mine.schema)
+        assert theirs.num_rows == rows == mine.num_rows == manifest["tables"][table]["rows"], table
+        assert _sorted(theirs).equals(_sorted(mine)), f"{name}.{table} ({fmt}) differs from the local run's"
+        parts = manifest["files"][table]["parts"]
+        on_disk = sorted(p.name for p in (out / table).glob("*.parquet"))
+        assert on_disk == sorted(p["path"] for p in parts)  # no stray part of a task attempt
+        for part in parts:
+            assert (out / table / part["path"]).stat().st_size == part["bytes"]
+    assert not list(out.glob(".pii_gen-spark-*"))  # the staging folder is gone
+    assert sum(e.rows for e in events if isinstance(e, BlockDone)) == sum(result.rows.values())
+
+
+def test_direct_delta_versions_and_append(spark, tmp_path: Path) -> None:
+    """Delta through Spark without delta-spark: version 0 after a run, 1 after an append that continues the ids."""
+    from deltalake import DeltaTable
+
+    out = tmp_path / "lake"
+    config = GenerateConfig(count=12_000, seed=4)
+    first = pii_spark.write_direct(spark, config, out, format="delta", partitions=2)
+    assert DeltaTable(str(out / "persons")).version() == 0
+    with pytest.raises(OutputError, match="already exists"):
+        pii_spark.write_direct(spark, config, out, format="delta")
+    second = pii_spark.write_direct(spark, config, out, format="delta", if_exists="append", partitions=3)
+    persons = DeltaTable(str(out / "persons"))
+    assert persons.version() == 1
+    ids = persons.to_pyarrow_table(columns=["person_id"]).column("person_id")
+    assert len(ids) == first.rows["persons"] + second.rows["persons"] == pa.compute.count_distinct(ids).as_py()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {info["delta_version"] for info in manifest["files"].values()} == {1}
+    for table in first.rows:
+        assert DeltaTable(str(out / table)).to_pyarrow_table().num_rows == first.rows[table] + second.rows[table]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_direct_cancel_publishes_nothing(spark, tmp_path: Path, fmt: str) -> None:
+    """A job stopped part-way commits no Delta table, moves no Parquet part, and leaves no part behind."""
+    cancel = CancelToken()
+    out = tmp_path / "out"
+
+    def stop(event: object) -> None:
+        if isinstance(event, BlockDone):
+            cancel.cancel()
+
+    with pytest.raises(Interrupted, match="interrupted"):
+        pii_spark.write_direct(spark, GenerateConfig(count=PEOPLE, seed=2), out, format=fmt, partitions=4,
+                               cancel=cancel, on_event=stop)
+    assert not [p for p in out.rglob("*") if p.is_file()], "a cancelled run left files"
+    assert not list(out.rglob("_delta_log"))
+
+
+def test_direct_parquet_if_exists(spark, tmp_path: Path) -> None:
+    out = tmp_path / "hr"
+    first = pii_spark.write_direct(spark, EXAMPLES / "hr.yaml", out, partitions=2)
+    with pytest.raises(OutputError, match="already holds files"):
+        pii_spark.write_direct(spark, EXAMPLES / "hr.yaml", out)
+    pii_spark.write_direct(spark, EXAMPLES / "hr.yaml", out, if_exists="append")
+    assert _spark_table(out / "employees", pq.read_schema(next((out / "employees").glob("*.parquet")))).num_rows \
+        == 2 * first.rows["employees"]
+    pii_spark.write_direct(spark, EXAMPLES / "hr.yaml", out, if_exists="replace", seed=9)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 9
+    for table in first.rows:  # only the new run's parts are left
+        assert sorted(p.name for p in (out / table).iterdir()) == sorted(
+            p["path"] for p in manifest["files"][table]["parts"])
+        assert ds.dataset(out / table).count_rows() == manifest["tables"][table]["rows"]
