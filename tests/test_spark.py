@@ -53,12 +53,17 @@ def _missing() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def spark(tmp_path_factory: pytest.TempPathFactory):
+def pyspark_here() -> None:
+    """Skips (or fails, with PII_GEN_REQUIRE_SPARK=1) without pyspark or Java."""
     reason = _missing()
     if reason is not None:
         if os.environ.get("PII_GEN_REQUIRE_SPARK") == "1":
             pytest.fail(f"PII_GEN_REQUIRE_SPARK=1 but {reason}")
         pytest.skip(f"Spark tests need pyspark and Java: {reason}")
+
+
+@pytest.fixture(scope="module")
+def spark(pyspark_here, tmp_path_factory: pytest.TempPathFactory):
     from pyspark.sql import SparkSession
 
     warehouse = tmp_path_factory.mktemp("warehouse")
@@ -295,3 +300,28 @@ def test_direct_parquet_if_exists(spark, tmp_path: Path) -> None:
         assert sorted(p.name for p in (out / table).iterdir()) == sorted(
             p["path"] for p in manifest["files"][table]["parts"])
         assert ds.dataset(out / table).count_rows() == manifest["tables"][table]["rows"]
+
+
+def test_direct_retried_task_rewrites_the_same_parts(pyspark_here, tmp_path: Path) -> None:
+    """A task run twice (a retry, a speculative copy) writes the same file names with the same bytes, leaves no
+    temporary file, and reports the same parts: the driver keeps one list, so nothing is committed twice."""
+    from types import SimpleNamespace
+
+    from pii_gen.spark import engine
+
+    plan = pii_spark.plan_of(GenerateConfig(count=15_000, seed=3))
+    folders = {name: str(tmp_path / name) for name in plan.tables}
+    for folder in folders.values():
+        os.makedirs(folder)
+    made: list = []
+    task = engine._write_blocks(SimpleNamespace(value=plan.to_json()), "digest-of-test", list(plan.tables),
+                                SimpleNamespace(add=made.append), str(tmp_path), folders, "tok")
+    ids = pa.record_batch([pa.array([0, 1], pa.int64())], names=["id"])
+    first = pa.Table.from_batches(list(task(iter([ids]))))
+    files = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    second = pa.Table.from_batches(list(task(iter([ids]))))
+    assert first.drop_columns(["mtime"]).equals(second.drop_columns(["mtime"]))
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == files
+    assert sorted(p.name for p in (tmp_path / "persons").iterdir()) == ["part-00000-tok-c000.zstd.parquet",
+                                                                          "part-00001-tok-c000.zstd.parquet"]
+    assert sum(r for r in first.column("rows").to_pylist()) == sum(sum(m[b].values()) for m in made[:2] for b in m)

@@ -2,9 +2,12 @@
 
 ``dataframes(spark, source)`` builds the run plan once on the driver (the same plan the local backend runs)
 and returns one DataFrame per table, each built over
-``spark.range(blocks, numPartitions=P).mapInArrow(...)`` (see :mod:`.engine`); ``write`` writes them as
-Parquet or Delta files, or with ``saveAsTable`` into a catalog's namespace; ``generate`` does both for the
-command line (``pii_gen generate --engine spark``) and for ``spark-submit`` (``python -m pii_gen.spark``).
+``spark.range(blocks, numPartitions=P).mapInArrow(...)`` (see :mod:`.engine`); ``write`` writes them with
+Spark's writers as Parquet or Delta files, or with ``saveAsTable`` into a catalog's namespace.
+``write_direct`` skips the DataFrames: the executors write each block's tables as Parquet parts with pyarrow and
+the driver publishes them (moves them, or commits each Delta table once with deltalake: see :mod:`.direct`).
+``generate`` runs one of them for the command line (``pii_gen generate --engine spark``: the direct write into a
+folder or URI, ``write`` into a catalog) and for ``spark-submit`` (``python -m pii_gen.spark``).
 For the same seed and config or schema file the rows are those of a local run, at any number of partitions.
 
 pyspark is an optional extra (``pip install "pii-gen[spark]"``, and Java 17 or later): imported only here,
