@@ -2,17 +2,20 @@
 
 Run: python benchmarks/spark.py [--people 1000000] [--shop-scale 200] [--master local[2]] [--workers 2]
 
-Both write Parquet.  For each it prints people/s (the population) or rows/s (all tables), the start-up
-overhead, peak memory of the whole process tree (the JVM and its Python workers included) and the CPU
-seconds the tree spent, sampled with psutil.  The figure that matters is the per-core cost: CPU seconds
-per million people on Spark over those of the local backend (target: within 1.5x).  A cluster of N cores
-then does about N / cost-per-core of the work per second.  Other processes on the machine compete for the
+Both write Parquet; Spark twice, with Spark's writers (``df.write.parquet``, rows "spark") and with the direct
+write (the executors write the parts with pyarrow, rows "direct"), and the population once more as Delta through
+the direct write (deltalake commits, no delta-spark).  For each it prints people/s (the population) or rows/s
+(all tables), the start-up overhead, peak memory of the whole process tree (the JVM and its Python workers
+included) and the CPU seconds the tree spent, sampled with psutil.  The figure that matters is the per-core
+cost: CPU seconds per million people on Spark over those of the local backend (target: within 1.5x).  A cluster
+of N cores then does about N / cost-per-core of the work per second.  Other processes on the machine compete for the
 same cores: wall times move with them, CPU seconds much less.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import threading
@@ -108,6 +111,7 @@ def main() -> None:
 
     scratch = Path(tempfile.mkdtemp(prefix="pii_gen-bench-spark-"))
     figures: list[Figures] = []
+    print("load average (1, 5, 15 min) at the start:", " ".join(f"{x:.1f}" for x in os.getloadavg()), flush=True)
     try:
         def local_people() -> tuple[int, int]:
             config = build_config({}, count=args.people, format="parquet", out=scratch / "local-people",
@@ -141,19 +145,27 @@ def main() -> None:
                                         spark=spark)
             return result.people, sum(result.rows.values())
 
-        def spark_people() -> tuple[int, int]:
-            result = pii_spark.generate(build_config({}, count=args.people), out=str(scratch / "spark-people"),
-                                        spark=state["spark"], partitions=args.partitions)
-            return result.people, sum(result.rows.values())
+        def spark_people(direct: bool, fmt: str = "parquet") -> Callable[[], tuple[int, int]]:
+            def run() -> tuple[int, int]:
+                result = pii_spark.generate(build_config({}, count=args.people), spark=state["spark"],
+                                            out=str(scratch / f"spark-people-{direct}-{fmt}"), format=fmt,
+                                            partitions=args.partitions, direct=direct)
+                return result.people, sum(result.rows.values())
+            return run
 
-        def spark_shop() -> tuple[int, int]:
-            result = pii_spark.generate(SHOP, out=str(scratch / "spark-shop"), scale=args.shop_scale,
-                                        spark=state["spark"], partitions=args.partitions)
-            return result.rows["customers"], sum(result.rows.values())
+        def spark_shop(direct: bool) -> Callable[[], tuple[int, int]]:
+            def run() -> tuple[int, int]:
+                result = pii_spark.generate(SHOP, out=str(scratch / f"spark-shop-{direct}"), scale=args.shop_scale,
+                                            spark=state["spark"], partitions=args.partitions, direct=direct)
+                return result.rows["customers"], sum(result.rows.values())
+            return run
 
         warm = measure("spark", "start-up", spark_start)
-        figures.append(measure("spark", "population", spark_people))
-        figures.append(measure("spark", "shop", spark_shop))
+        figures.append(measure("spark", "population", spark_people(False)))
+        figures.append(measure("spark", "shop", spark_shop(False)))
+        figures.append(measure("direct", "population", spark_people(True)))
+        figures.append(measure("direct", "shop", spark_shop(True)))
+        figures.append(measure("direct", "delta", spark_people(True, "delta")))
         state["spark"].stop()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -165,10 +177,14 @@ def main() -> None:
               f"{f.rows / f.seconds:10,.0f} {f.cpu:7.1f} {f.cpu / f.people * 1e6:14.1f} {f.peak_rss / 2**20:8.0f}")
     print(f"spark start-up (session, JVM warm-up, one block of 10,000 people): {warm.seconds:.1f} s, "
           f"{warm.cpu:.1f} CPU s, peak {warm.peak_rss / 2**20:.0f} MB")
-    for what in ("population", "shop"):
-        local, spark = (next(f for f in figures if f.engine == e and f.what == what) for e in ("local", "spark"))
-        print(f"{what}: per-core cost Spark/local {spark.cpu / local.cpu:.2f}x by CPU seconds, "
+    for engine, what, against in [("spark", "population", "population"), ("spark", "shop", "shop"),
+                                  ("direct", "population", "population"), ("direct", "shop", "shop"),
+                                  ("direct", "delta", "population")]:
+        local = next(f for f in figures if f.engine == "local" and f.what == against)
+        spark = next(f for f in figures if f.engine == engine and f.what == what)
+        print(f"{engine} {what}: per-core cost Spark/local {spark.cpu / local.cpu:.2f}x by CPU seconds, "
               f"{spark.seconds / local.seconds:.2f}x by wall time on the same cores (start-up left out)")
+    print("load average (1, 5, 15 min) at the end:", " ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ reason, unless PII_GEN_REQUIRE_SPARK=1 (as in CI), which makes that a failure.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -52,12 +53,17 @@ def _missing() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def spark(tmp_path_factory: pytest.TempPathFactory):
+def pyspark_here() -> None:
+    """Skips (or fails, with PII_GEN_REQUIRE_SPARK=1) without pyspark or Java."""
     reason = _missing()
     if reason is not None:
         if os.environ.get("PII_GEN_REQUIRE_SPARK") == "1":
             pytest.fail(f"PII_GEN_REQUIRE_SPARK=1 but {reason}")
         pytest.skip(f"Spark tests need pyspark and Java: {reason}")
+
+
+@pytest.fixture(scope="module")
+def spark(pyspark_here, tmp_path_factory: pytest.TempPathFactory):
     from pyspark.sql import SparkSession
 
     warehouse = tmp_path_factory.mktemp("warehouse")
@@ -219,3 +225,121 @@ def test_a_task_that_failed_on_an_executor_is_one_line_naming_its_python_error(s
     other = pii_spark._task_error(PySparkException(message="Traceback\nValueError: block 3 is out of range\n"))
     assert str(other) == "a Spark task failed: ValueError: block 3 is out of range"
     assert pii_spark._task_error(ConfigError("mine")) is None
+
+
+# -- the direct write: executors write the parts with pyarrow, the driver moves or commits them ------------------
+
+def _read_output(folder: Path, fmt: str, schema: pa.Schema) -> pa.Table:
+    """A table of a direct write: its Delta table's current version, or its folder of Parquet parts."""
+    if fmt == "delta":
+        from deltalake import DeltaTable
+
+        return DeltaTable(str(folder)).to_pyarrow_table().select(schema.names).cast(schema)
+    return _spark_table(folder, schema)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+@pytest.mark.parametrize("partitions", [2, 5])
+@pytest.mark.parametrize("name", ["population", "shop"])
+def test_direct_same_rows_as_local(spark, local_runs, tmp_path: Path, name: str, partitions: int, fmt: str) -> None:
+    spec = SOURCES[name]
+    out = tmp_path / "direct"
+    events: list = []
+    result = pii_spark.write_direct(spark, spec["source"], out, format=fmt, scale=spec.get("scale"),
+                                    partitions=partitions, on_event=events.append)
+    assert result.partitions == partitions and result.extra == {"direct": True}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["engine"] == "spark" and manifest["format"] == fmt
+    local = local_runs[name]
+    for table, rows in result.rows.items():
+        mine = pq.read_table(local / f"{table}.parquet")
+        theirs = _read_output(out / table, fmt, mine.schema)
+        assert theirs.num_rows == rows == mine.num_rows == manifest["tables"][table]["rows"], table
+        assert _sorted(theirs).equals(_sorted(mine)), f"{name}.{table} ({fmt}) differs from the local run's"
+        parts = manifest["files"][table]["parts"]
+        on_disk = sorted(p.name for p in (out / table).glob("*.parquet"))
+        assert on_disk == sorted(p["path"] for p in parts)  # no stray part of a task attempt
+        for part in parts:
+            assert (out / table / part["path"]).stat().st_size == part["bytes"]
+    assert not list(out.glob(".pii_gen-spark-*"))  # the staging folder is gone
+    assert sum(e.rows for e in events if isinstance(e, BlockDone)) == sum(result.rows.values())
+
+
+def test_direct_delta_versions_and_append(spark, tmp_path: Path) -> None:
+    """Delta through Spark without delta-spark: version 0 after a run, 1 after an append that continues the ids."""
+    from deltalake import DeltaTable
+
+    out = tmp_path / "lake"
+    config = GenerateConfig(count=12_000, seed=4)
+    first = pii_spark.write_direct(spark, config, out, format="delta", partitions=2)
+    assert DeltaTable(str(out / "persons")).version() == 0
+    with pytest.raises(OutputError, match="already exists"):
+        pii_spark.write_direct(spark, config, out, format="delta")
+    second = pii_spark.write_direct(spark, config, out, format="delta", if_exists="append", partitions=3)
+    persons = DeltaTable(str(out / "persons"))
+    assert persons.version() == 1
+    ids = persons.to_pyarrow_table(columns=["person_id"]).column("person_id")
+    assert len(ids) == first.rows["persons"] + second.rows["persons"] == pa.compute.count_distinct(ids).as_py()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {info["delta_version"] for info in manifest["files"].values()} == {1}
+    for table in first.rows:
+        assert DeltaTable(str(out / table)).to_pyarrow_table().num_rows == first.rows[table] + second.rows[table]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "delta"])
+def test_direct_cancel_publishes_nothing(spark, tmp_path: Path, fmt: str) -> None:
+    """A job stopped part-way commits no Delta table, moves no Parquet part, and leaves no part behind."""
+    cancel = CancelToken()
+    out = tmp_path / "out"
+
+    def stop(event: object) -> None:
+        if isinstance(event, BlockDone):
+            cancel.cancel()
+
+    with pytest.raises(Interrupted, match="interrupted"):
+        pii_spark.write_direct(spark, GenerateConfig(count=PEOPLE, seed=2), out, format=fmt, partitions=4,
+                               cancel=cancel, on_event=stop)
+    assert not [p for p in out.rglob("*") if p.is_file()], "a cancelled run left files"
+    assert not list(out.rglob("_delta_log"))
+
+
+def test_direct_parquet_if_exists(spark, tmp_path: Path) -> None:
+    out = tmp_path / "hr"
+    first = pii_spark.write_direct(spark, EXAMPLES / "hr.yaml", out, partitions=2)
+    with pytest.raises(OutputError, match="already holds files"):
+        pii_spark.write_direct(spark, EXAMPLES / "hr.yaml", out)
+    pii_spark.write_direct(spark, EXAMPLES / "hr.yaml", out, if_exists="append")
+    assert _spark_table(out / "employees", pq.read_schema(next((out / "employees").glob("*.parquet")))).num_rows \
+        == 2 * first.rows["employees"]
+    pii_spark.write_direct(spark, EXAMPLES / "hr.yaml", out, if_exists="replace", seed=9)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 9
+    for table in first.rows:  # only the new run's parts are left
+        assert sorted(p.name for p in (out / table).iterdir()) == sorted(
+            p["path"] for p in manifest["files"][table]["parts"])
+        assert ds.dataset(out / table).count_rows() == manifest["tables"][table]["rows"]
+
+
+def test_direct_retried_task_rewrites_the_same_parts(pyspark_here, tmp_path: Path) -> None:
+    """A task run twice (a retry, a speculative copy) writes the same file names with the same bytes, leaves no
+    temporary file, and reports the same parts: the driver keeps one list, so nothing is committed twice."""
+    from types import SimpleNamespace
+
+    from pii_gen.spark import engine
+
+    plan = pii_spark.plan_of(GenerateConfig(count=15_000, seed=3))
+    folders = {name: str(tmp_path / name) for name in plan.tables}
+    for folder in folders.values():
+        os.makedirs(folder)
+    made: list = []
+    task = engine._write_blocks(SimpleNamespace(value=plan.to_json()), "digest-of-test", list(plan.tables),
+                                SimpleNamespace(add=made.append), str(tmp_path), folders, "tok")
+    ids = pa.record_batch([pa.array([0, 1], pa.int64())], names=["id"])
+    first = pa.Table.from_batches(list(task(iter([ids]))))
+    files = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    second = pa.Table.from_batches(list(task(iter([ids]))))
+    assert first.drop_columns(["mtime"]).equals(second.drop_columns(["mtime"]))
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == files
+    assert sorted(p.name for p in (tmp_path / "persons").iterdir()) == ["part-00000-tok-c000.zstd.parquet",
+                                                                          "part-00001-tok-c000.zstd.parquet"]
+    assert sum(r for r in first.column("rows").to_pylist()) == sum(sum(m[b].values()) for m in made[:2] for b in m)

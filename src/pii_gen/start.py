@@ -145,16 +145,18 @@ def _new(conn: Connection, url: DatabaseURL, config: GenerateConfig, stream: boo
     return RunStart(continued, 0, run_id, "stream-append" if stream else "append", stream=stream)
 
 
-def delta_start(config: GenerateConfig) -> GenerateConfig:
-    """A population run into Delta tables in ``config.out``: with ``--if-exists append`` the new people continue
-    the ids (and so the SSN sequence) after the real ones its root table holds, as an append to a database
-    does, so the table's keys stay unique; otherwise ``config`` as it is."""
+def delta_start(config: GenerateConfig, out: str | None = None) -> GenerateConfig:
+    """A population run into Delta tables in ``out`` (default ``config.out``; a URI for Spark): with
+    ``--if-exists append`` the new people continue the ids (and so the SSN sequence) after the real ones its
+    root table holds, as an append to a database does, so the table's keys stay unique; otherwise ``config``
+    as it is."""
     if config.format != "delta" or config.if_exists != "append":
         return config
     from .sinks.delta import max_below
 
     pack = packs.get("person")
-    top = max_below(os.path.join(config.out, pack.root_table), pack.root_key, DUPLICATE_ID_BASE)
+    root = f"{str(out).rstrip('/')}/{pack.root_table}" if out else os.path.join(config.out, pack.root_table)
+    top = max_below(root, pack.root_key, DUPLICATE_ID_BASE)
     if not top:
         return config
     first = -(-top // BLOCK_SIZE) * BLOCK_SIZE + 1  # the next whole block

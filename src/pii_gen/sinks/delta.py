@@ -108,11 +108,21 @@ def part_stats(schema: pa.Schema, metadata: pq.FileMetaData, table: pa.Table | N
                       separators=(",", ":"))  # fmt: skip
 
 
-def write_part(folder: str | os.PathLike[str], name: str, table_name: str, table: pa.Table) -> Part:
-    """Write ``table`` as Parquet file ``name`` in ``folder`` (the Parquet output's settings); what to commit."""
+def write_part(folder: str | os.PathLike[str], name: str, table_name: str, table: pa.Table,
+               filesystem: Any | None = None, final: str | None = None) -> Part:
+    """Write ``table`` as Parquet file ``name`` in ``folder`` (the Parquet output's settings); what to commit.
+    With a ``pyarrow.fs`` ``filesystem`` the folder is a path on it; ``final``, when given, is the name the
+    file is then moved to (a rename on the local file system, so a retried task replaces it whole)."""
     data = parquet_bytes(table_name, table)
-    with open(os.path.join(folder, name), "wb") as f:
-        f.write(data)
+    if filesystem is None:
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(data)
+    else:
+        with filesystem.open_output_stream(f"{str(folder).rstrip('/')}/{name}") as f:
+            f.write(data)
+        if final is not None:
+            filesystem.move(f"{str(folder).rstrip('/')}/{name}", f"{str(folder).rstrip('/')}/{final}")
+            name = final
     stats = part_stats(table.schema, pq.read_metadata(pa.BufferReader(data)), table)
     return Part(name, data.size, table.num_rows, stats, int(time.time() * 1000), zlib.crc32(data))
 

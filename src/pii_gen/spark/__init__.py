@@ -2,9 +2,12 @@
 
 ``dataframes(spark, source)`` builds the run plan once on the driver (the same plan the local backend runs)
 and returns one DataFrame per table, each built over
-``spark.range(blocks, numPartitions=P).mapInArrow(...)`` (see :mod:`.engine`); ``write`` writes them as
-Parquet or Delta files, or with ``saveAsTable`` into a catalog's namespace; ``generate`` does both for the
-command line (``pii_gen generate --engine spark``) and for ``spark-submit`` (``python -m pii_gen.spark``).
+``spark.range(blocks, numPartitions=P).mapInArrow(...)`` (see :mod:`.engine`); ``write`` writes them with
+Spark's writers as Parquet or Delta files, or with ``saveAsTable`` into a catalog's namespace.
+``write_direct`` skips the DataFrames: the executors write each block's tables as Parquet parts with pyarrow and
+the driver publishes them (moves them, or commits each Delta table once with deltalake: see :mod:`.direct`).
+``generate`` runs one of them for the command line (``pii_gen generate --engine spark``: the direct write into a
+folder or URI, ``write`` into a catalog) and for ``spark-submit`` (``python -m pii_gen.spark``).
 For the same seed and config or schema file the rows are those of a local run, at any number of partitions.
 
 pyspark is an optional extra (``pip install "pii-gen[spark]"``, and Java 17 or later): imported only here,
@@ -33,7 +36,7 @@ if TYPE_CHECKING:
     from ..dsl.model import Schema
     from .engine import SparkTables
 
-__all__ = ["FORMATS", "SparkRun", "dataframes", "generate", "plan_of", "session", "write"]
+__all__ = ["FORMATS", "SparkRun", "dataframes", "generate", "plan_of", "session", "write", "write_direct"]
 
 #: What ``pip`` installs for this module.
 EXTRA = 'pip install "pii-gen[spark]"'
@@ -242,13 +245,88 @@ def _task_error(err: Exception) -> OutputError | None:
     return OutputError(f"a Spark task failed: {kind.split('.')[-1]}: {text}{hint}")
 
 
+def write_direct(spark: SparkSession, source: Source, out: str | os.PathLike, *, format: str = "parquet",
+                 if_exists: str = "fail", seed: int | None = None, count: int | None = None,
+                 scale: float | None = None, partitions: int | None = None, cancel: CancelToken | None = None,
+                 on_event: OnEvent | None = None) -> SparkRun:
+    """Generate ``source`` into the folder or URI ``out`` without Spark's writers: the executors write each
+    block's tables as Parquet parts with pyarrow (the local run's Parquet settings, through ``pyarrow.fs``) and
+    return only their metadata; the driver then moves the Parquet parts into ``out/<table>/`` or commits each
+    Delta table once with deltalake (no delta-spark needed), and writes the run's manifest.json.
+
+    A failed or cancelled job publishes nothing: Parquet parts wait in a hidden staging folder of ``out``,
+    Delta parts are in no commit.  ``if_exists``: fail, append or replace, per table."""
+    if format not in FORMATS:
+        raise ConfigError(f"the Spark engine writes {' or '.join(FORMATS)} (got '{format}')")
+    if if_exists not in MODES:
+        raise ConfigError(f"if_exists is one of {', '.join(MODES)} (got '{if_exists}')")
+    if partitions is not None and partitions < 1:
+        raise ConfigError(f"partitions must be 1 or more (got {partitions})")
+    engine = _engine()
+    from .direct import DirectRun
+
+    plan, record = _plan_and_record(source, seed=seed, count=count, scale=scale, format=format, out=str(out),
+                                    if_exists=if_exists)
+    run = DirectRun(plan, str(out), format, if_exists, engine.filesystem(str(out)))
+    cancel = cancel or CancelToken()
+    started = time.perf_counter()
+    run.check()
+    try:
+        parts, tables, watcher = engine.write_parts(spark, plan, run.uri, run.folders(), run.token, partitions,
+                                                    cancel, on_event)
+        if cancel.cancelled:
+            raise cancel.error()
+        outputs = run.publish(parts, record)
+    except BaseException as err:
+        run.abort()
+        if cancel.cancelled:
+            raise cancel.error() from None
+        failed = _task_error(err) if isinstance(err, Exception) else None
+        if failed is not None:
+            raise failed from None
+        raise
+    rows = {name: sum(p.rows for p in ps) for name, ps in parts.items()}
+    return SparkRun(rows=rows, outputs=outputs, people=watcher.people, seconds=time.perf_counter() - started,
+                    peak_rss=watcher.peak_rss, partitions=tables.partitions, extra={"direct": True})
+
+
+def _plan_and_record(source: Source, *, seed: int | None, count: int | None, scale: float | None,
+                     format: str, out: str, if_exists: str) -> tuple[RunPlan, Any]:
+    """The run plan of ``source`` (as :func:`plan_of`; a population appended to Delta tables continues their ids,
+    a schema file's rows are refused, as in a local run) and what makes its manifest from the files written."""
+    from .. import dsl
+    from ..dsl.model import Schema
+    from ..start import delta_start, refuse_schema_append
+
+    if isinstance(source, Schema) or (isinstance(source, (str, os.PathLike)) and _is_schema_file(Path(source))):
+        if format == "delta":
+            refuse_schema_append(if_exists, "another --out")
+        from ..schema_run import schema_manifest
+
+        schema = source if isinstance(source, Schema) else dsl.load(source)
+        plan = plan_of(source, seed=seed, count=count, scale=scale)
+        return plan, lambda files: {**schema_manifest(schema, plan, format, files), "engine": "spark"}
+    if scale is not None:
+        raise ConfigError("scale applies to a schema file's rows, not to the population (use count)")
+    from ..api import manifest
+    from ..planning import build_plan
+
+    config = source if isinstance(source, GenerateConfig) else build_config(read_config_file(source))
+    config = delta_start(build_config(config.model_dump(), seed=seed, count=count, format=format,
+                                      if_exists=if_exists), out)
+    plan = build_plan(config)
+    return plan, lambda files: {**manifest(config, files, plan), "engine": "spark"}
+
+
 def generate(source: Source, *, out: str | os.PathLike | None = None, database: str | None = None,
              format: str = "parquet", if_exists: str = "fail", seed: int | None = None, count: int | None = None,
              scale: float | None = None, partitions: int | None = None, master: str | None = None,
              spark: SparkSession | None = None, cancel: CancelToken | None = None,
-             on_event: OnEvent | None = None) -> SparkRun:
+             on_event: OnEvent | None = None, direct: bool = True) -> SparkRun:
     """Generate ``source`` (see :func:`plan_of`) on Spark into ``out`` or the namespace ``database``: the
-    session given, the running one, or a new one on ``master`` (stopped at the end)."""
+    session given, the running one, or a new one on ``master`` (stopped at the end).  Into ``out`` the
+    executors write the files themselves (:func:`write_direct`); ``direct=False`` writes with Spark's writers
+    (:func:`write`, which Delta needs delta-spark for)."""
     started = time.perf_counter()
     _engine()
     from pyspark.sql import SparkSession
@@ -257,9 +335,13 @@ def generate(source: Source, *, out: str | os.PathLike | None = None, database: 
     spark = spark or session(master)
     start_seconds = time.perf_counter() - started if own else 0.0
     try:
-        tables = dataframes(spark, source, seed=seed, count=count, scale=scale, partitions=partitions)
-        result = write(tables, out, format=format, if_exists=if_exists, database=database, cancel=cancel,
-                       on_event=on_event)
+        if out is not None and database is None and direct:
+            result = write_direct(spark, source, out, format=format, if_exists=if_exists, seed=seed, count=count,
+                                  scale=scale, partitions=partitions, cancel=cancel, on_event=on_event)
+        else:
+            tables = dataframes(spark, source, seed=seed, count=count, scale=scale, partitions=partitions)
+            result = write(tables, out, format=format, if_exists=if_exists, database=database, cancel=cancel,
+                           on_event=on_event)
     except Exception as err:
         failed = _task_error(err)
         if failed is None:

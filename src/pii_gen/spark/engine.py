@@ -11,6 +11,7 @@ rows are those of a local run at any number of partitions, with no shuffle and n
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import uuid
 from collections import OrderedDict
@@ -183,3 +184,97 @@ class Watcher(threading.Thread):
 
 def job_group() -> str:
     return f"pii_gen-{uuid.uuid4().hex[:12]}"
+
+
+# -- the direct write: executors write Parquet parts themselves, the driver only gets their metadata ---------------
+
+#: The metadata row of one part an executor wrote (never a data row reaches the driver).
+PART_FIELDS = [("table", pa.string()), ("block", pa.int64()), ("path", pa.string()), ("size", pa.int64()),
+               ("rows", pa.int64()), ("stats", pa.string()), ("mtime", pa.int64()), ("crc32", pa.int64())]
+
+
+def filesystem(uri: str) -> tuple[Any, str]:
+    """The ``pyarrow.fs`` file system of an output folder or URI and the path on it (``s3a://`` is S3 to
+    pyarrow, ``dbfs:/`` is the ``/dbfs`` mount on Databricks; a plain path is made absolute)."""
+    from pyarrow import fs
+
+    if uri.startswith(("s3a://", "s3n://")):
+        uri = "s3://" + uri.split("://", 1)[1]
+    elif uri.startswith("dbfs:/"):
+        uri = "/dbfs/" + uri[len("dbfs:/"):].lstrip("/")
+    if "://" not in uri:
+        return fs.LocalFileSystem(), os.path.abspath(uri)
+    return fs.FileSystem.from_uri(uri)
+
+
+def _write_blocks(plan_json: Any, digest: str, names: list[str], done: Any, uri: str,
+                  folders: dict[str, str], token: str) -> Callable[[Iterator[pa.RecordBatch]],
+                                                                   Iterator[pa.RecordBatch]]:
+    """The executors' function of the direct write: block numbers in, one Parquet part per (table, block) with
+    rows written into ``folders[table]``, the parts' metadata out.  A part's name holds its block and the run's
+    token, so a retried or speculative attempt writes the same file (the same bytes) and the driver, which
+    commits only the list the job returns, never counts it twice."""
+    from ..sinks.delta import part_name, write_part
+
+    schema = pa.schema(PART_FIELDS)
+
+    def generate(ids: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyarrow import fs
+
+        gen = _runtime(digest, plan_json.value)
+        plan = gen.plan
+        filesys, _ = filesystem(uri)
+        local = isinstance(filesys, fs.LocalFileSystem)  # an object store's put is whole already; a file is not
+        for ids_batch in ids:
+            for block in ids_batch.column(0).to_pylist():
+                tables = gen.batch(plan.population(block + 1), block, block + 1)
+                rows: list[tuple] = []
+                for name in names:
+                    table = tables[name]
+                    if table.num_rows == 0:
+                        continue
+                    final = part_name(block, token)
+                    temp = f".{final}.{uuid.uuid4().hex[:8]}.tmp" if local else final
+                    part = write_part(folders[name], temp, name, table, filesys, final if local else None)
+                    rows.append((name, block, part.path, part.size, part.rows, part.stats, part.modification_time,
+                                 part.crc32))
+                done.add({block: {n: tables[n].num_rows for n in names}})
+                yield pa.RecordBatch.from_arrays([pa.array(list(col), t) for col, (_, t) in
+                                                  zip(zip(*rows), PART_FIELDS)] if rows else
+                                                 [pa.array([], t) for _, t in PART_FIELDS], schema=schema)
+
+    return generate
+
+
+def write_parts(spark: SparkSession, plan: RunPlan, uri: str, folders: dict[str, str], token: str,
+                partitions: int | None, cancel: CancelToken, on_event: OnEvent | None) -> tuple[
+                    dict[str, list[Any]], SparkTables, Watcher]:
+    """Run the direct write's one job: every block's tables written as parts into ``folders`` by the executors;
+    the parts per table in block order (:class:`~pii_gen.sinks.delta.Part`), with the progress watcher."""
+    from ..sinks.delta import Part
+
+    sc = spark.sparkContext
+    p = partitions or max(1, min(plan.blocks, 4 * sc.defaultParallelism))
+    names = list(plan.tables)
+    text = plan.to_json()
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    done = sc.accumulator({}, BlockRows())
+    spark_parts = from_arrow_schema(pa.schema(PART_FIELDS))
+    job = spark.range(plan.blocks, numPartitions=p).mapInArrow(
+        _write_blocks(sc.broadcast(text), digest, names, done, uri, folders, token), spark_parts)
+    tables = SparkTables()
+    tables.plan, tables.blocks, tables.done, tables.partitions = plan, job, done, p
+    group = job_group()
+    watcher = Watcher(tables, cancel, on_event, group)
+    sc.setJobGroup(group, "pii_gen generate (direct write)", interruptOnCancel=True)
+    watcher.start()
+    try:
+        got = [row.asDict() for row in job.collect()]  # a few small rows per block
+    finally:
+        watcher.stop()
+        sc.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
+    parts: dict[str, list[Any]] = {name: [] for name in names}
+    for row in sorted(got, key=lambda r: (r["block"], r["table"])):
+        parts[row["table"]].append(Part(row["path"], row["size"], row["rows"], row["stats"], row["mtime"],
+                                        row["crc32"]))
+    return parts, tables, watcher
