@@ -415,8 +415,23 @@ class IdentifierParams(Params):
     lmt: str = "limit_ad_tracking"
     #: Share of IP rows in IPv6 (2001:db8::/32); the rest IPv4 documentation addresses.
     ipv6_share: float = Field(0.3, ge=0, le=1)
+    #: Identity noise, decided per row by a keyed draw on ``noise_key`` (so ``identity_noise`` labels it exactly).
+    noise_key: str = "identifier_id"
     #: Share of IP rows on a reassigned address (not the household's usual one): IP churn.
     ip_reassigned: float = Field(0.2, ge=0, le=1)
+    #: Share of hashed e-mail rows hashed from a mistyped address (a doubled first letter).
+    email_typo: float = Field(0.02, ge=0, le=1)
+    #: Share of hashed phone rows whose number was recycled: a fictional 555-01XX number, maybe another's.
+    recycled_phone: float = Field(0.03, ge=0, le=1)
+
+
+#: The noise kinds ``identity_noise`` labels, with the id types each applies to.
+NOISE = {"email_typo": ("hashed_email", "uid2"), "recycled_phone": ("hashed_phone",), "reassigned_ip": ("ip_address",)}
+
+
+def noise_draws(keys: np.ndarray, seed: int, rates: dict[str, float]) -> dict[str, np.ndarray]:
+    """Per noise kind, the rows it hits (before restricting to its id types): keyed, so labels can be rebuilt."""
+    return {name: keyed_unit(keys, seed, f"noise/{name}") < rate for name, rate in rates.items()}
 
 
 class Identifier(Generator):
@@ -445,12 +460,23 @@ class Identifier(Generator):
             if mask.any():
                 out = pc.if_else(pa.array(mask), values, out)
 
-        email, phone = evaluate(p.email, ctx, n), evaluate(p.phone, ctx, n)
+        hits = noise_draws(_ints(ctx, p.noise_key, n), ctx.seed, {"email_typo": p.email_typo,
+                                                                  "recycled_phone": p.recycled_phone,
+                                                                  "reassigned_ip": p.ip_reassigned})
+        email = evaluate(p.email, ctx, n).cast(pa.string())
+        email = pc.if_else(pa.array(hits["email_typo"]), pc.binary_join_element_wise(
+            pc.utf8_slice_codeunits(email, 0, 1), email, ""), email)
         for t, encoding, norm in (("hashed_email", "hex", "email"), ("uid2", "base64", "uid2")):
             if is_[t].any():
-                put(is_[t], sha256(normalize_email(email.cast(pa.string()), norm == "uid2"), encoding))
+                put(is_[t], sha256(normalize_email(email, norm == "uid2"), encoding))
         if is_["hashed_phone"].any():
-            put(is_["hashed_phone"], sha256(normalize_phone(phone.cast(pa.string()), "1"), "hex"))
+            phone = evaluate(p.phone, ctx, n).cast(pa.string())
+            area = pc.utf8_slice_codeunits(pc.replace_substring_regex(phone, r"[^0-9]", ""), 0, 3)
+            line = (keyed_unit(_ints(ctx, p.noise_key, n), ctx.seed, "recycled") * 100).astype(np.int64)
+            tail = pc.utf8_lpad(pa.array(line).cast(pa.string()), 2, "0")
+            old = pc.binary_join_element_wise(area, "-555-01", tail, "")
+            phone = pc.if_else(pa.array(hits["recycled_phone"]), old, phone)
+            put(is_["hashed_phone"], sha256(normalize_phone(phone, "1"), "hex"))
         from .keys import Uuid
 
         put(is_["cookie"], Uuid(Uuid.Params(), ctx.table, self.column).generate(n, rng, ctx))
@@ -463,8 +489,7 @@ class Identifier(Generator):
         put(is_["ctv_id"], keyed_uuid(device, ctx.seed, "ctv_id"))
         if is_["ip_address"].any():
             home = _ints(ctx, p.household, n)
-            moved = rng.random(n) < p.ip_reassigned
-            key = np.where(moved, home * 1_000_003 + rng.integers(1, 1 << 20, n), home)
+            key = np.where(hits["reassigned_ip"], home * 1_000_003 + rng.integers(1, 1 << 20, n), home)
             u = keyed_unit(key, ctx.seed, "ip")
             v6 = keyed_unit(key, ctx.seed, "ipv6") < p.ipv6_share
             octet = pa.array((1 + np.floor(u * 254)).astype(np.int64)).cast(pa.string())
@@ -495,3 +520,37 @@ def _hex(values: pa.Array) -> pa.Array:
     from ._arrow import fixed_width_strings
 
     return fixed_width_strings(chars)
+
+
+class IdentityNoiseParams(Params):
+    id_type: str = "parent.id_type"
+    noise_key: str = "parent.identifier_id"
+    ip_reassigned: float = Field(0.2, ge=0, le=1)
+    email_typo: float = Field(0.02, ge=0, le=1)
+    recycled_phone: float = Field(0.03, ge=0, le=1)
+
+
+class IdentityNoise(Generator):
+    """The identity noise an identity row carries (``email_typo``, ``recycled_phone``, ``reassigned_ip``, or
+    ``none``): the same keyed draws as ``identifier`` with the same rates, so the label is exact."""
+
+    name = "identity_noise"
+    Params = IdentityNoiseParams
+    summary = "the identity noise of an identity row (same keyed draws and rates as `identifier`): its truth label"
+
+    @classmethod
+    def kind(cls, params: Any, type_: str | None) -> str:
+        return "string"
+
+    def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        p = self.params
+        kind = evaluate(p.id_type, ctx, n).cast(pa.string())
+        hits = noise_draws(_ints(ctx, p.noise_key, n), ctx.seed, {"email_typo": p.email_typo,
+                                                                  "recycled_phone": p.recycled_phone,
+                                                                  "reassigned_ip": p.ip_reassigned})
+        label = np.zeros(n, np.int64)
+        names = ["none", *NOISE]
+        for i, (name, types) in enumerate(NOISE.items(), start=1):
+            of_type = np.asarray(pc.fill_null(pc.is_in(kind, pa.array(types)), False))
+            label = np.where((label == 0) & hits[name] & of_type, i, label)
+        return pa.array(names).take(pa.array(label))
