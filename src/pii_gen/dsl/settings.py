@@ -5,7 +5,8 @@ settings:
   devices_per_household: {default: 17, min: 1, max: 90, at: [tables.households.columns.device_count.mean]}
 ```
 
-``--set devices_per_household=12`` overrides a default. A setting is written at each place ``at:`` lists,
+An ``at:`` entry may be ``{place: PATH, times: F}`` (the value times F: a target's bounds around it); a
+PATH step that is a number indexes a list. ``--set devices_per_household=12`` overrides a default. A setting is written at each place ``at:`` lists,
 and replaces ``${NAME}`` in every text of the file (inside expressions). Settings are applied to the parsed
 document before it is validated, so every place a setting reaches is checked like any value of the file, and a copy of a
 pack's file behaves like the pack.  Top-level keys starting with ``x_`` are extension blocks (a home for
@@ -43,16 +44,24 @@ def _scalar(text: str) -> Any:
         return text
 
 
-def _place(data: dict[str, Any], path: str, value: Any, source: str, name: str) -> None:
+def _place(data: dict[str, Any], path: Any, value: Any, source: str, name: str) -> None:
+    if isinstance(path, dict):  # {place: PATH, times: F}: a derived value (a target's bound around a default)
+        value, path = value * float(path.get("times", 1.0)), path.get("place", "")
     node: Any = data
-    parts = path.split(".")
+    parts = str(path).split(".")
     for part in parts[:-1]:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+            continue
         if not isinstance(node, dict) or part not in node:
             raise SchemaError(f"{source}: settings.{name}.at: {path} is not a place in the file")
         node = node[part]
-    if not isinstance(node, dict):
+    if isinstance(node, list) and parts[-1].isdigit() and int(parts[-1]) < len(node):
+        node[int(parts[-1])] = value
+    elif isinstance(node, dict):
+        node[parts[-1]] = value
+    else:
         raise SchemaError(f"{source}: settings.{name}.at: {path} is not a place in the file")
-    node[parts[-1]] = value
 
 
 def apply_settings(data: dict[str, Any], overrides: dict[str, str] | None = None,
