@@ -5,12 +5,13 @@ settings:
   devices_per_household: {default: 17, min: 1, max: 90, at: [tables.households.columns.device_count.mean]}
 ```
 
-An ``at:`` entry may be ``{place: PATH, times: F}`` (the value times F: a target's bounds around it); a
-PATH step that is a number indexes a list. ``--set devices_per_household=12`` overrides a default. A setting is written at each place ``at:`` lists,
-and replaces ``${NAME}`` in every text of the file (inside expressions). Settings are applied to the parsed
-document before it is validated, so every place a setting reaches is checked like any value of the file, and a copy of a
-pack's file behaves like the pack.  Top-level keys starting with ``x_`` are extension blocks (a home for
-YAML anchors such as a shared device model); they are dropped after settings are applied.
+``--set devices_per_household=12`` overrides a default. A setting is written at each place ``at:`` lists
+(an entry ``{place: PATH, times: F}`` writes the value times F, e.g. a target's bounds around it; a PATH step
+that is a number indexes a list), and replaces ``${NAME}`` in every text of the file (inside expressions).
+Settings are applied to the parsed document before it is validated, so every place a setting reaches is
+checked like any value of the file, and a copy of a pack's file behaves like the pack. Top-level keys
+starting with ``x_`` are extension blocks (a home for YAML anchors such as a shared device model); they are
+dropped after settings are applied.
 """
 
 from __future__ import annotations

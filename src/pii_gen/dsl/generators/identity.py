@@ -133,7 +133,9 @@ def sha256(values: pa.Array, encoding: str) -> pa.Array:
     sql = "sha256(v)" if encoding == "hex" else "to_base64(unhex(sha256(v)))"
     with duckdb.connect() as con:
         con.register("t", pa.table({"v": values.cast(pa.string())}))
-        return con.sql(f"select {sql} as d from t").fetch_arrow_table().column("d").combine_chunks()
+        rel = con.sql(f"select {sql} as d from t")
+        table = rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()  # newer / older DuckDB
+        return table.column("d").combine_chunks()
 
 
 class Digest(Generator):
@@ -312,24 +314,31 @@ class IdentifierTypeParams(HouseholdDeviceParams):
     weights: list[float]
     #: The household_device column of the table: its stream decides borrowed devices, so both agree.
     device_column: str = "device_id"
+    #: Type -> an expression that must be non-null for it (a hashed e-mail needs the person's e-mail).
+    requires: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _weights(self) -> "IdentifierTypeParams":
         if len(self.weights) != len(self.values) or min(self.weights) < 0 or not sum(self.weights) > 0:
             raise fail("needs one weight >= 0 per value, with a positive sum", "weights")
-        if self.kinds_of is None or not set(self.values) - set(self.kinds_of):
-            raise fail("needs kinds_of for device-bound values and at least one value without a device", "kinds_of")
+        free = [v for v, w in zip(self.values, self.weights)
+                if v not in (self.kinds_of or {}) and v not in self.requires and w > 0]
+        if not free:
+            raise fail("needs a value with a weight that needs no device (kinds_of) and nothing (requires)", "values")
+        for value in self.requires:
+            if value not in self.values:
+                raise fail(f"'{value}' is not one of values", "requires")
         return self
 
 
 class IdentifierType(HouseholdDevice):
-    """An identity row's type drawn by ``weights``; a device-bound type (``kinds_of``) the person has no device
-    for (no smartphone for an IFA) is redrawn among the types without a device, so every device-bound row
-    finds its device (``household_device`` with the same ``by``/``kinds_of`` then picks it)."""
+    """An identity row's type drawn by ``weights`` among the types the person can have: a device-bound type
+    (``kinds_of``) needs a device of those kinds the person owns or shares, a type in ``requires`` a non-null
+    value (no hashed e-mail without an e-mail). Drawing among those is the same as redrawing until one fits."""
 
     name = "identifier_type"
     Params = IdentifierTypeParams
-    summary = "an identity row's type by weights, redrawn where the person has no device of that type"
+    summary = "an identity row's type by weights, among the types the person has a device or a value for"
 
     @classmethod
     def kind(cls, params: Any, type_: str | None) -> str:
@@ -338,18 +347,16 @@ class IdentifierType(HouseholdDevice):
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
         p = self.params
         ids, kind, mine = self.devices(n, stream(ctx.seed, ctx.table, p.device_column, ctx.block), ctx)
-        w = np.asarray(p.weights, np.float64)
-        drawn = np.minimum(np.searchsorted(np.cumsum(w) / w.sum(), rng.random(n), side="right"), len(w) - 1)
-        free = np.asarray([v not in (p.kinds_of or {}) for v in p.values])
-        fallback_w = np.where(free, w, 0.0)
-        fallback = np.minimum(np.searchsorted(np.cumsum(fallback_w) / fallback_w.sum(), rng.random(n), side="right"),
-                              len(w) - 1)
-        has = np.ones(n, bool)
+        avail = np.ones((n, len(p.values)), bool)
         for i, value in enumerate(p.values):
-            if not free[i]:
-                rows = drawn == i
-                has[rows] = (mine[rows] & np.isin(kind[rows], self.allowed((p.kinds_of or {})[value]))).any(axis=1)
-        return pa.array(p.values).take(pa.array(np.where(has, drawn, fallback)))
+            if value in (p.kinds_of or {}):
+                avail[:, i] = (mine & np.isin(kind, self.allowed((p.kinds_of or {})[value]))).any(axis=1)
+            if value in p.requires:
+                avail[:, i] &= ~np.asarray(evaluate(p.requires[value], ctx, n).is_null())
+        cdf = np.cumsum(avail * np.asarray(p.weights, np.float64)[None, :], axis=1)
+        u = rng.random(n) * cdf[:, -1]
+        drawn = np.minimum((cdf <= u[:, None]).sum(axis=1), len(p.values) - 1)
+        return pa.array(p.values).take(pa.array(drawn))
 
 
 class DeviceIdParams(Params):
@@ -471,8 +478,13 @@ class Identifier(Generator):
                 put(is_[t], sha256(normalize_email(email, norm == "uid2"), encoding))
         if is_["hashed_phone"].any():
             phone = evaluate(p.phone, ctx, n).cast(pa.string())
-            area = pc.utf8_slice_codeunits(pc.replace_substring_regex(phone, r"[^0-9]", ""), 0, 3)
-            line = (keyed_unit(_ints(ctx, p.noise_key, n), ctx.seed, "recycled") * 100).astype(np.int64)
+            digits = pc.replace_substring_regex(phone, r"[^0-9]", "")
+            area = pc.utf8_slice_codeunits(digits, 0, 3)
+            own = np.asarray(pc.cast(pc.utf8_slice_codeunits(digits, 8, 10), pa.int64()).fill_null(0)
+                             .to_numpy(zero_copy_only=False), np.int64)
+            # another of the area's 100 fictional lines, never the person's own
+            step = 1 + (keyed_unit(_ints(ctx, p.noise_key, n), ctx.seed, "recycled") * 99).astype(np.int64)
+            line = (own + step) % 100
             tail = pc.utf8_lpad(pa.array(line).cast(pa.string()), 2, "0")
             old = pc.binary_join_element_wise(area, "-555-01", tail, "")
             phone = pc.if_else(pa.array(hits["recycled_phone"]), old, phone)
