@@ -75,7 +75,8 @@ class Ref(Generator):
 
     name = "ref"
     Params = RefParams
-    summary = ("a foreign key: `to: TABLE` or `TABLE.COLUMN`, `pick: uniform | {zipf: {s}} | {weighted_by: COLUMN}`, "
+    summary = ("a foreign key: `to: TABLE` or `TABLE.COLUMN`, `pick: uniform | {zipf: {s}} | {weighted_by: COLUMN} | "
+               "{near: {window}}` (a row within `window` of the parent's or the row's own position), "
                "`where`, `unique`, `to: self` with `root_share`; `with: [COLUMN, ...]` makes a composite foreign key "
                "with lookups through it of the rest of the target's key")
     unique = True  # only with `unique: true`, checked by the loader
