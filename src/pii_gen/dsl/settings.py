@@ -2,10 +2,10 @@
 
 ```yaml
 settings:
-  devices_per_household: {default: 17, min: 1, max: 90, at: [tables.households.columns.device_count.mean]}
+  items_per_order: {default: 3, min: 1, max: 20, at: [tables.orders.fanout.mean]}
 ```
 
-``--set devices_per_household=12`` overrides a default. A setting is written at each place ``at:`` lists
+``--set items_per_order=5`` overrides a default. A setting is written at each place ``at:`` lists
 (an entry ``{place: PATH, times: F}`` writes the value times F, e.g. a target's bounds around it; a PATH step
 that is a number indexes a list), and replaces ``${NAME}`` in every text of the file (inside expressions).
 Settings are applied to the parsed document before it is validated, so every place a setting reaches is

@@ -420,7 +420,7 @@ class IdentifierParams(Params):
     device: str = "device_id"
     ifa_type: str = "ifa_type"
     lmt: str = "limit_ad_tracking"
-    #: Share of IP rows in IPv6 (2001:db8::/32); the rest IPv4 documentation addresses.
+    #: Share of IP rows in IPv6 (2001:db8::/32); the rest in the IPv4 documentation ranges.
     ipv6_share: float = Field(0.3, ge=0, le=1)
     #: Identity noise, decided per row by a keyed draw on ``noise_key`` (so ``identity_noise`` labels it exactly).
     noise_key: str = "identifier_id"

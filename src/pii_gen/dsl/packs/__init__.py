@@ -45,7 +45,7 @@ def settings(name: str) -> dict[str, Any]:
 
 def load(name: str, settings: dict[str, str] | None = None, people: int | None = None,
          pii_mode: str | None = None) -> Any:
-    """The pack as a checked schema: its settings (defaults or ``settings``), ``people`` persons."""
+    """The pack as a checked schema: its settings (defaults or ``settings``), ``people`` people in its population."""
     from ..loader import loads
 
     population: dict[str, Any] = {}
