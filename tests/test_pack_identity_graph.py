@@ -263,3 +263,39 @@ def test_the_pack_file_loads_as_a_plain_schema_file(tmp_path: Path) -> None:
     path.write_text(packs.text("identity-graph"))
     schema = dsl.load(path, {"devices_per_household": "9"})
     assert schema.tables["individuals"].columns["device_count"].mean == 9
+
+
+def test_delta_and_postgresql_outputs_hold_the_same_graph(tmp_path: Path) -> None:
+    import uuid
+
+    from servers import server_url
+
+    pytest.importorskip("deltalake", reason="deltalake is not installed (pip install 'pii-gen[delta]')")
+    import deltalake
+    import psycopg
+
+    common = ["--pack", "identity-graph", "-n", "150", "--seed", "9", "-q"]
+    assert run("generate", *common, "--format", "parquet", "--out", str(tmp_path / "p")).returncode == 0
+    done = run("generate", *common, "--format", "delta", "--out", str(tmp_path / "d"))
+    assert done.returncode == 0, done.stderr
+    url, schema = server_url("PII_GEN_TEST_POSTGRES_URL"), f"idg_{uuid.uuid4().hex[:8]}"
+    done = run("generate", *common, "--db", url, "--db-schema", schema)
+    assert done.returncode == 0, done.stderr
+    con = duckdb.connect()
+    try:
+        with psycopg.connect(url, autocommit=True) as pg:
+            for table in ("devices", "identity_mappings", "identity_truth"):
+                parquet = con.execute(f"SELECT * FROM read_parquet('{tmp_path}/p/{table}.parquet') "
+                                      "ORDER BY 1, 2").fetchall()
+                con.register("d", deltalake.DeltaTable(str(tmp_path / "d" / table)).to_pyarrow_dataset())
+                assert con.execute("SELECT * FROM d ORDER BY 1, 2").fetchall() == parquet, table
+                rows = pg.execute(f'SELECT COUNT(*) FROM {schema}."{table}"')
+                assert rows.fetchone()[0] == len(parquet), table
+            # referential integrity inside the database: every device-bound identifier's device exists
+            orphans = pg.execute(f"""SELECT COUNT(*) FROM {schema}.identity_mappings m LEFT JOIN {schema}.devices d
+                                     ON d.device_id = m.device_id WHERE m.device_id IS NOT NULL
+                                     AND d.device_id IS NULL""").fetchone()[0]
+            assert orphans == 0
+    finally:
+        with psycopg.connect(url, autocommit=True) as pg:
+            pg.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
