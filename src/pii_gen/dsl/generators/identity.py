@@ -277,10 +277,13 @@ class HouseholdDevice(Generator):
         width = int(count.max()) if n else 0
         slot = np.arange(width, dtype=np.int64)[None, :]
         ids = hh[:, None] * DEVICE_SLOTS + slot + 1
-        kind, shared, owner = (a.reshape(n, width) for a in device_profile(
-            ids.ravel(), np.repeat(size, width), ctx.seed, p.model))
+        valid = slot < count[:, None]
+        # profiles of the household's real devices only (the matrix is as wide as the block's largest household)
+        kind, shared, owner = np.zeros((n, width), np.int64), np.zeros((n, width), bool), np.zeros((n, width), np.int64)
+        kind[valid], shared[valid], owner[valid] = device_profile(
+            ids[valid], np.broadcast_to(size[:, None], (n, width))[valid], ctx.seed, p.model)
         borrowed = rng.random(n) < p.borrowed
-        mine = (slot < count[:, None]) & (shared | (owner == me[:, None]) | borrowed[:, None])
+        mine = valid & (shared | (owner == me[:, None]) | borrowed[:, None])
         return ids, kind, mine
 
     def allowed(self, kinds: list[str]) -> np.ndarray:
