@@ -95,6 +95,9 @@ def _edges(schema: Schema, name: str, table: Table) -> list[tuple[str, tuple[Any
             out.append((col.to.split(".")[0], path + ("to",)))
         if col.gen == "choice" and col.from_ is not None:
             out.append((col.from_.split(".")[0], path + ("from",)))
+        needs = getattr(GENERATORS[col.gen], "needs", None)
+        if needs is not None:  # a generator reading another table's rows (aggregate)
+            out.extend((target, path + ("of",)) for target in needs(col))
     return out
 
 
@@ -450,6 +453,19 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
         if col.of is not None and tables[scope.refs[col.of]].from_ is None:
             raise Problem(path + ("of",), f"'{col.of}' refers to {scope.refs[col.of]}, not a from: population "
                                           f"(or {HOUSEHOLDS}) table")
+    elif col.gen == "aggregate":
+        if col.key not in scope.columns:
+            raise Problem(path + ("key",), f"'{col.key}' is not an earlier column of {name}")
+        other = dict(all_kinds[col.of])
+        link = parent_column(schema, tables[col.of])
+        if link:  # the parent's key, added to a fact without being declared
+            other[link] = "any"
+        for key in ("by", "column"):
+            wanted = col.child_key if key == "by" else col.column
+            if wanted is not None and wanted not in other:
+                raise Problem(path + (key,), f"table {col.of} has no column '{wanted}'")
+        if col.where is not None:
+            _expr(col.where, Scope(columns=other), path + ("where",))
     elif col.gen == "partition_of":
         if scope.parent is None:
             raise Problem(path + ("total",), "partition_of needs a table with a parent")
