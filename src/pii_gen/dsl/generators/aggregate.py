@@ -2,10 +2,11 @@
 mode, distinct), matched on a key.
 
 Why within the block: children of parent block k are generated with block k, and every table hanging from
-the population (its people, their homes and their children) has block k made of person block k. A per-person or per-household summary of events therefore needs only block k of the event table,
-so it stays vectorized, bounded in memory and identical at any worker count. Rows of the summarised table
-whose key is not among this block's rows are ignored: the tables must share their block alignment, which
-the engine gives to tables descending from the same population or parent blocks.
+the population (its people, their homes and their children) has block k made of person block k. A
+per-person or per-household summary of events therefore needs only block k of the event table, so it
+stays vectorized, bounded in memory and identical at any worker count. Rows of the summarised table whose
+key is not among this block's rows are ignored: the tables must share their block alignment, which the
+engine gives to tables descending from the same population or parent blocks.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class Aggregate(Generator):
 
 def _groups(child: pa.Array, keys: pa.Array) -> np.ndarray:
     """Each child row's row number in this block (-1: its key is not among the block's rows)."""
-    index = pc.index_in(child.cast(keys.type) if child.type != keys.type else child, value_set=keys)
+    index = pc.index_in(child.cast(keys.type) if child.type != keys.type else child, value_set=keys, skip_nulls=True)
     return np.asarray(pc.fill_null(index, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 

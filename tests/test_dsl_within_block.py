@@ -1,5 +1,6 @@
-"""gen: aggregate: per-row summaries of another table's rows of the same block, equal to the GROUP BY that DuckDB
-computes over the output, identical at any worker count, and refused with a one-line path when misnamed."""
+"""gen: aggregate and gen: pick, which read another table's rows of the same block: summaries equal to the GROUP BY
+that DuckDB computes over the output, picks that always match their row's keys (and lookups through them equal
+to the join), identical at any worker count, and refused with a one-line path when misnamed."""
 
 from __future__ import annotations
 
@@ -23,10 +24,23 @@ DATA = {
             "person_id": {"gen": "person", "field": "person_id"},
             "household_id": {"gen": "person", "field": "household_id"},
         }},
+        "homes": {"kind": "entity", "from": "households", "key": "household_id", "columns": {
+            "household_id": {"gen": "person", "field": "household_id"},
+        }},
+        "devices": {"kind": "fact", "parent": "homes", "key": "device_id",
+                    "fanout": {"dist": "poisson", "mean": 2.5}, "columns": {
+            "device_id": {"gen": "sequence", "format": "D{:07d}"},
+            "kind": {"gen": "choice", "values": ["tv", "phone", "tablet"]},
+            "owner": {"gen": "pick", "of": "people", "match": [{"key": "household_id"}], "column": "person_id",
+                      "null_rate": 0.3},
+        }},
         "events": {"kind": "fact", "parent": "people", "key": "event_id",
                    "fanout": {"dist": "negbin", "mean": 3, "dispersion": 0.5, "max": 60}, "columns": {
             "event_id": {"gen": "sequence"},
             "household_id": {"gen": "lookup", "via": "parent", "column": "household_id"},
+            "device_id": {"gen": "pick", "of": "devices", "match": [
+                {"key": "household_id", "where": "coalesce(owner, 0) == 0"}, {"key": "person_id", "by": "owner"}]},
+            "device_kind": {"gen": "lookup", "via": "device_id", "column": "kind"},
             "kind": {"gen": "choice", "values": ["view", "click", "share"], "weights": [6, 3, 1]},
             "ts": {"gen": "datetime_series", "hour": [1] * 24},
             "minutes": {"gen": "distribution", "dist": "exponential", "mean": 20, "decimals": 1},
@@ -103,11 +117,33 @@ def test_household_summaries_cover_every_member(out: Path) -> None:
     assert sql(out, "SELECT sum(events) FROM per_household") == sql(out, "SELECT count(*) FROM events")
 
 
+def test_picks_match_their_keys_and_lookups_read_through_them(out: Path) -> None:
+    assert sql(out, "SELECT count(*) FROM devices d JOIN people p ON d.owner = p.person_id "
+                    "WHERE p.household_id <> d.household_id") == [(0,)]
+    assert sql(out, "SELECT count(*) FROM devices WHERE owner IS NULL")[0][0] > 1000
+    # Each event's device is a shared device of the person's home or the person's own, and its kind the join's.
+    wrong = """SELECT count(*) FROM events e JOIN devices d USING (device_id)
+               WHERE d.household_id <> e.household_id OR (d.owner IS NOT NULL AND d.owner <> e.person_id)
+                  OR d.kind <> e.device_kind"""
+    assert sql(out, wrong) == [(0,)]
+    # Null exactly where the person has no candidate device.
+    candidates = """WITH c AS (SELECT p.person_id, count(d.device_id) n FROM people p LEFT JOIN devices d
+                      ON d.household_id = p.household_id AND (d.owner IS NULL OR d.owner = p.person_id) GROUP BY 1)
+                    SELECT count(*) FILTER (WHERE (e.device_id IS NULL) <> (c.n = 0)), count(*) FILTER (WHERE c.n > 1)
+                    FROM events e JOIN c USING (person_id)"""
+    bad, several = sql(out, candidates)[0]
+    assert bad == 0 and several > 10_000
+    # Uniform among the candidates: a person's own devices take their share of the picks.
+    own = sql(out, """SELECT avg(CASE WHEN d.owner IS NULL THEN 0 ELSE 1 END) FROM events e JOIN devices d
+                      USING (device_id)""")[0][0]
+    assert 0.3 < own < 0.7
+
+
 def test_same_bytes_at_one_and_two_workers(tmp_path: Path, out: Path) -> None:
     two = tmp_path / "two"
     schema_run.generate_schema(loaded(DATA), out=str(two), format="parquet", workers=2)
     digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
-    for name in ("per_person.parquet", "per_household.parquet"):
+    for name in ("devices.parquet", "events.parquet", "per_person.parquet", "per_household.parquet"):
         assert digest(out / name) == digest(two / name)
 
 
@@ -117,10 +153,14 @@ def test_same_bytes_at_one_and_two_workers(tmp_path: Path, out: Path) -> None:
     ({"fn": "sum"}, "tables.per_person.columns.events.column: fn sum needs column: (a column of events)"),
     ({"fn": "max", "column": "size"}, "tables.per_person.columns.events.column: table events has no column 'size'"),
     ({"where": "colour == 1"}, "tables.per_person.columns.events.where:"),
+    ({"gen": "pick", "of": "devices", "match": [{"key": "person_id", "by": "holder"}]},
+     "tables.per_person.columns.events.match[0].by: table devices has no column 'holder'"),
+    ({"gen": "pick", "of": "devices", "match": []}, "tables.per_person.columns.events.match:"),
 ])
 def test_misnamed_parameters_are_one_line_errors(change: dict, message: str) -> None:
     data = json.loads(json.dumps(DATA))
-    data["tables"]["per_person"]["columns"]["events"].update(change)
+    columns = data["tables"]["per_person"]["columns"]
+    columns["events"] = change if "gen" in change else {**columns["events"], **change}
     with pytest.raises(SchemaError) as err:
         loaded(data)
     assert message in str(err.value) and "\n" not in str(err.value)
