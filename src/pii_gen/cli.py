@@ -97,6 +97,10 @@ def _no_schema_file(command: str, path: Path | None) -> None:
 @_schema_file_option()
 @click.option("--template", "template_file", type=click.Path(path_type=Path),
               help="Metadata template (JSON): imported in memory, then generated like --schema.")
+@click.option("--pack", "pack_name", metavar="NAME",
+              help="A schema pack that ships with pii_gen (see 'pii_gen packs list'); -n is its people.")
+@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="Override a setting of the pack or schema file (repeatable; see 'pii_gen packs show').")
 @click.option("--if-exists", type=click.Choice(["fail", "append", "replace"]), show_default=_default("if_exists"),
               help="When the tables already hold rows (a database, Delta tables).")  # fmt: skip
 @click.option("--resume", help="Run id of an interrupted database load to continue.")
@@ -117,6 +121,8 @@ def generate(
     db_schema: str | None,
     schema_file: Path | None,
     template_file: Path | None,
+    pack_name: str | None,
+    settings: tuple[str, ...],
     if_exists: str | None,
     resume: str | None,
     noise: str | None,
@@ -124,18 +130,30 @@ def generate(
 ) -> None:
     """Generate people (or the tables of a schema file, --schema, or of a metadata template, --template) into
     one file per table in an output folder, or into a database (--db)."""
-    if schema_file is not None and template_file is not None:
-        raise ConfigError("--schema and --template are two sources of tables: pass one of them")
-    if schema_file is not None or template_file is not None:
+    sources = [flag for flag, v in (("--schema", schema_file), ("--template", template_file), ("--pack", pack_name))
+               if v is not None]
+    if len(sources) > 1:
+        raise ConfigError(f"{' and '.join(sources)} are sources of tables: pass one of them")
+    if settings and not (schema_file or pack_name):
+        raise ConfigError("--set needs --pack NAME or --schema FILE (it overrides their settings)")
+    if schema_file is not None or template_file is not None or pack_name is not None:
         from . import dsl
+        from .dsl.settings import parse_assignments
 
-        flag = "--schema FILE" if schema_file is not None else "--template FILE"
-        if template_file is not None:
+        flag = "--schema FILE" if schema_file is not None else "--template FILE" if template_file else "--pack"
+        if pack_name is not None:
+            from .dsl import packs
+
+            # -n is the pack's people and --pii-mode its population's: both belong to the pack's run
+            schema = packs.load(pack_name, parse_assignments(settings), people=count, pii_mode=pii_mode)
+            count = pii_mode = None
+        elif template_file is not None:
             from .importers.run import import_template
 
             schema = import_template(template_file).model
         else:
-            schema = dsl.load(schema_file)  # every error in the file before anything else
+            # every error in the file before anything else
+            schema = dsl.load(schema_file, parse_assignments(settings)) if settings else dsl.load(schema_file)
         given = {"-n/--count": count, "--config": config_file, "--pii-mode": pii_mode, "--noise": noise}
         for option, value in given.items():
             if value is not None:
@@ -150,7 +168,8 @@ def generate(
         total = None if None in estimates.values() else sum(n for n in estimates.values() if n is not None)
         with _progress("rows", total, not config.quiet and err_console.is_terminal) as advance, \
                 _CancelOnSignals() as cancel:  # fmt: skip
-            result = api.generate_schema(schema_file or schema, config, seed=seed, scale=scale, cancel=cancel,
+            source = schema_file if schema_file is not None and not settings else schema
+            result = api.generate_schema(source, config, seed=seed, scale=scale, cancel=cancel,
                                          on_event=advance)
         if not config.quiet:
             err_console.print(_schema_summary(config, result), soft_wrap=True)
@@ -351,12 +370,16 @@ def _detections(result: Any) -> Any:
 @click.option(
     "--pii-mode", type=click.Choice(["strict", "realistic"]), help="Identifier rules to check (default: the run's)."
 )
+@click.option("--pack", "pack_name", metavar="NAME", help="Check a run of this schema pack (its targets).")
+@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="The pack settings the run used.")
 @click.option("-q", "--quiet", is_flag=True, help="No console report (exit status and files only).")
 def validate(
     folder: Path | None,
     db: str | None,
     db_schema: str | None,
     schema_file: Path | None,
+    pack_name: str | None,
+    settings: tuple[str, ...],
     json_file: Path | None,
     html_file: Path | None,
     min_score: float,
@@ -368,6 +391,15 @@ def validate(
     from . import validate as validation
     from .validate import report as reporting
 
+    if pack_name is not None:
+        from .dsl import packs
+        from .dsl.settings import parse_assignments
+
+        if schema_file is not None:
+            raise ConfigError("--pack and --schema are two schema files: pass one of them")
+        schema_file = packs.load(pack_name, parse_assignments(settings))
+    elif settings:
+        raise ConfigError("--set needs --pack NAME")
     if schema_file is not None:
         from .validate.schema import validate_schema
 
@@ -457,6 +489,35 @@ def stream_command(
         raise OutputError(result.error)
     if result.exit_code:
         sys.exit(result.exit_code)
+
+
+@cli.group("packs", short_help="List or print the schema packs that ship with pii_gen.")
+def packs_group() -> None:
+    """Schema packs: ready-made schema files (``generate --pack NAME``) to run, tune with --set, or copy."""
+
+
+@packs_group.command("list", short_help="List the packs and what each makes.")
+def packs_list() -> None:
+    """Print each pack's name and what it makes."""
+    from .dsl import packs
+
+    for name in packs.names():
+        click.echo(f"{name}  {packs.summary(name)}")
+
+
+@packs_group.command("show", short_help="Print a pack's schema file (or its settings).")
+@click.argument("name")
+@click.option("--settings", "only_settings", is_flag=True, help="Only the settings: name, default and range.")
+def packs_show(name: str, only_settings: bool) -> None:
+    """Print the pack's schema file, to read or to copy and edit (then: generate --schema FILE)."""
+    from .dsl import packs
+
+    if not only_settings:
+        click.echo(packs.text(name), nl=False)
+        return
+    rows = [[key, str(spec.get("default")), f"{spec.get('min', '')}..{spec.get('max', '')}"]
+            for key, spec in packs.settings(name).items()]
+    click.echo(_aligned(["setting", "default", "range"], rows))
 
 
 @cli.group("schema", short_help="Check, preview or describe schema files.")

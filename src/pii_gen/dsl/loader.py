@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from ..errors import SchemaError
 from .checks import Problem, check
 from .model import TAG, Schema
+from .settings import apply_settings
 
 PathT = tuple[Any, ...]
 
@@ -115,9 +116,11 @@ def _parse(text: str, source: str) -> tuple[Any, dict[PathT, int]]:
     return yaml.load(text, Loader=_Loader), lines
 
 
-def loads(text: str, source: str = "<schema>", json_text: bool = False, base: Path | None = None) -> Schema:
+def loads(text: str, source: str = "<schema>", json_text: bool = False, base: Path | None = None,
+          settings: dict[str, str] | None = None, population: dict[str, Any] | None = None) -> Schema:
     """A schema from its text, checked as a whole; ``source`` names it in messages, ``base`` is the folder
-    vocab files are read from (None: their existence is not checked)."""
+    vocab files are read from (None: their existence is not checked). ``settings`` override the file's
+    settings (see :mod:`.settings`), ``population`` keys its population section (a pack's ``-n``)."""
     if json_text:
         try:
             data = json.loads(text)
@@ -131,6 +134,9 @@ def loads(text: str, source: str = "<schema>", json_text: bool = False, base: Pa
         data, lines = _parse(text, source)
     if not isinstance(data, dict):
         raise SchemaError(f"{source}:1: (file): must be a map of version, tables, ...")
+    data = apply_settings(data, settings, source)
+    if population:
+        data["population"] = {**(data.get("population") or {}), **population}
     try:
         schema = Schema.model_validate(data)
     except ValidationError as err:
@@ -148,7 +154,7 @@ def _where(source: str, lines: dict[PathT, int], path: PathT) -> str:
     return f"{source}:{line}: " if line is not None else f"{source}: "
 
 
-def load(path: str | Path) -> Schema:
+def load(path: str | Path, settings: dict[str, str] | None = None) -> Schema:
     """A schema file (``.json`` read as JSON, anything else as YAML), checked before any row exists.
 
     Messages name the file as it was given (``shop.yaml:14: ...`` for ``load("shop.yaml")``).
@@ -158,4 +164,4 @@ def load(path: str | Path) -> Schema:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise SchemaError(f"{path}: cannot read the schema file: {err.strerror}") from None
-    return loads(text, str(path), json_text=path.suffix.lower() == ".json", base=path.parent)
+    return loads(text, str(path), json_text=path.suffix.lower() == ".json", base=path.parent, settings=settings)

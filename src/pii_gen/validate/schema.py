@@ -188,21 +188,24 @@ def population_checks(src: Source, schema: Schema, pii_mode: str) -> list[Check]
 # -- the whole validation -------------------------------------------------------------------------------------
 
 
-def validate_schema(schema_file: Path | str, folder: Path | str | None = None, db: str | None = None,
+def validate_schema(schema_file: Path | str | Any, folder: Path | str | None = None, db: str | None = None,
                     db_schema: str | None = None, pii_mode: str | None = None, min_score: float = 90.0) -> Report:
     """Check a schema run's folder or database against ``schema_file``: every constraint, every target and the
     automatic ones, and the population's safety checks on person columns."""
     from .. import dsl
+    from ..dsl.model import Schema
     from ..packs.schema.pack import SchemaPack
 
     if not 0 <= min_score <= 100:
         raise ConfigError(f"--min-score must be between 0 and 100 (got {min_score:g})")
     started = time.perf_counter()
-    schema = dsl.load(schema_file)
+    # a checked Schema (a pack's) is taken as it is
+    schema = schema_file if isinstance(schema_file, Schema) else dsl.load(schema_file)
+    base = None if isinstance(schema_file, Schema) else Path(schema_file).parent
     # The tables' types come from the plan; effects change values, never types, so they are left out of it
     # (a run with effects validates the same way whatever the engine applies).
     plan = SchemaPack().plan(schema.model_copy(update={"effects": [], "targets": []}),
-                             base=Path(schema_file).parent)
+                             base=base)
     for i, c in enumerate(schema.constraints):
         if kind(c) in ROW_LEVEL:
             table_of(c, f"constraints.{i}")

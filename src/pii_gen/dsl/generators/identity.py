@@ -196,7 +196,8 @@ def _ints(ctx: Context, text: str, n: int) -> np.ndarray:
     return np.asarray(evaluate(text, ctx, n).fill_null(0).to_numpy(zero_copy_only=False), np.int64)
 
 
-class DeviceParams(DeviceModel):
+class DeviceParams(Params):
+    model: DeviceModel
     field: Literal["type", "shared", "owner"]
     id: str = "device_id"
     household_size: str = "parent.household_size"
@@ -217,15 +218,16 @@ class Device(Generator):
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
         p = self.params
-        kind, shared, owner = device_profile(_ints(ctx, p.id, n), _ints(ctx, p.household_size, n), ctx.seed, p)
+        kind, shared, owner = device_profile(_ints(ctx, p.id, n), _ints(ctx, p.household_size, n), ctx.seed, p.model)
         if p.field == "type":
-            return pa.array(list(p.types)).take(pa.array(kind))
+            return pa.array(list(p.model.types)).take(pa.array(kind))
         if p.field == "shared":
             return pa.array(shared)
         return pa.array(_ints(ctx, p.household, n) + owner, pa.int64(), mask=shared)
 
 
-class HouseholdDeviceParams(DeviceModel):
+class HouseholdDeviceParams(Params):
+    model: DeviceModel
     household: str = "parent.household_id"
     person: str = "parent.person_id"
     count: str = "parent.device_count"
@@ -233,6 +235,13 @@ class HouseholdDeviceParams(DeviceModel):
     kinds: list[str] | None = None
     #: Share of rows that take a device of the household the person neither owns nor shares (a borrowed one).
     borrowed: float = Field(0.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _kinds(self) -> "HouseholdDeviceParams":
+        for k in self.kinds or []:
+            if k not in self.model.types:
+                raise fail(f"'{k}' is not one of model.types", "kinds")
+        return self
 
 
 class HouseholdDevice(Generator):
@@ -256,10 +265,10 @@ class HouseholdDevice(Generator):
         slot = np.arange(width, dtype=np.int64)[None, :]
         ids = hh[:, None] * DEVICE_SLOTS + slot + 1
         kind, shared, owner = (a.reshape(n, width) for a in device_profile(
-            ids.ravel(), np.repeat(size, width), ctx.seed, p))
+            ids.ravel(), np.repeat(size, width), ctx.seed, p.model))
         ok = slot < count[:, None]
         if p.kinds is not None:
-            ok &= np.isin(kind, [list(p.types).index(k) for k in p.kinds if k in p.types])
+            ok &= np.isin(kind, [list(p.model.types).index(k) for k in p.kinds])
         borrowed = rng.random(n) < p.borrowed
         mine = ok & (shared | (owner == me[:, None]) | borrowed[:, None])
         eligible = mine.sum(axis=1)
