@@ -17,6 +17,8 @@ import pytest
 import yaml
 
 from pii_gen import dsl, schema_run
+from pii_gen.dsl import packs
+from pii_gen.errors import PiiGenError
 
 PACK = Path(dsl.__file__).parent / "packs" / "identity-graph.yaml"
 PEOPLE = 12_000
@@ -25,16 +27,14 @@ MINE = ("content_engagements", "viewership_patterns", "household_viewership", "a
 
 
 def pack_data(people: int) -> dict:
-    """The pack file as a schema with ``people`` people (its settings at their defaults, already written)."""
+    """The pack file as written (settings at their defaults are the literals at their places)."""
     data = yaml.safe_load(PACK.read_text())
-    for key in [k for k in data if k == "settings" or k.startswith("x_")]:
-        data.pop(key)
     data["population"]["size"] = people
     return data
 
 
-def run(folder: Path, workers: int = 1, people: int = PEOPLE) -> Path:
-    schema = dsl.loads(json.dumps(pack_data(people), default=str), json_text=True)
+def run(folder: Path, workers: int = 1, people: int = PEOPLE, settings: dict[str, str] | None = None) -> Path:
+    schema = packs.load("identity-graph", settings=settings, people=people)
     schema_run.generate_schema(schema, out=str(folder), format="parquet", workers=workers)
     return folder
 
@@ -201,3 +201,30 @@ def test_same_bytes_at_one_and_two_workers(tmp_path: Path, out: Path) -> None:
     digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
     for table in MINE:
         assert digest(out / f"{table}.parquet") == digest(two / f"{table}.parquet"), table
+
+
+def test_settings_change_the_campaign_shares_and_bad_values_are_refused(tmp_path: Path) -> None:
+    folder = run(tmp_path / "set", people=4_000, settings={"holdout_share": "0.4", "campaigns": "3"})
+    c = duckdb.connect()
+    (holdout, n), = c.execute(f"SELECT avg(holdout::int), count(*) FROM "
+                              f"read_parquet('{folder / 'outcome_metrics.parquet'}')").fetchall()
+    assert within(holdout, 0.4, n)
+    assert c.execute(f"SELECT count(*) FROM read_parquet('{folder / 'campaigns.parquet'}')").fetchall() == [(3,)]
+    with pytest.raises(PiiGenError) as err:
+        packs.load("identity-graph", settings={"holdout_share": "1.5"}, people=100)
+    assert "holdout_share" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_validate_pack_scores_the_engagement_and_campaign_targets(out: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    report = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, "-m", "pii_gen", "validate", "--pack", "identity-graph", str(out),
+                           "--json", str(report)], capture_output=True, text=True)
+    checks = {c["name"]: c for c in json.loads(report.read_text())["checks"] if c["group"] == "targets"}
+    for name in ("exposed share", "holdout share", "visit rate", "conversion rate", "holdout never exposed",
+                 "frequency cap", "engagement weekend share", "prime-time share", "durations for views only",
+                 "engagements per person"):
+        assert checks[name]["status"] == "pass", checks[name]
+    assert done.returncode == 0, done.stdout[-2000:]
