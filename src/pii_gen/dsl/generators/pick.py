@@ -10,8 +10,6 @@ table); the candidates are their union, and one is drawn uniformly. A row with n
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,12 +41,8 @@ class Pick(Generator):
                "`match: [{key: COLUMN, by: THEIR_COLUMN, where: EXPR}, ...]` (the union), `column` (default "
                "their key); lookups read through it like a ref")
 
-    @classmethod
-    def kind(cls, params: Any, type_: str | None) -> str:
-        return super().kind(params, type_)
-
     @staticmethod
-    def needs(params: Any) -> list[str]:
+    def needs(params: PickParams) -> list[str]:
         """The tables generated before this column (the loader orders tables by them)."""
         return [params.of]
 
