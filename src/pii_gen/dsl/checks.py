@@ -251,6 +251,11 @@ def check(schema: Schema, base: Path | None = None) -> None:
                 raise Problem(path, f"no table named '{target}'")
     order(schema)
     all_kinds = {name: kinds(t) for name, t in tables.items()}
+    for name, table in tables.items():  # a child's parent link is a column others read (parent., lookups)
+        link = parent_column(schema, table) if table.parent in tables else None
+        if link and link not in all_kinds[name]:
+            key = tables[table.parent].keys[0]  # type: ignore[index]
+            all_kinds[name][link] = kinds(tables[table.parent]).get(key, "any")  # type: ignore[index]
     for name, table in tables.items():
         if table.kind == "vocab":
             _check_vocab(name, table, base)
@@ -434,7 +439,8 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
                     own = own and ref.to == "self"
                     here_name = here_name if ref.to == "self" else ref.to.split(".")[0]
             here_table = tables[here_name]
-        if here_table.file is None and col.column not in kinds(here_table):  # a vocab file is read by the engine
+        link = parent_column(schema, here_table) if here_table.parent is not None and not own else None
+        if here_table.file is None and col.column not in kinds(here_table) and col.column != link:  # vocab: engine
             raise Problem(path + ("column",), f"table {here_name} has no column '{col.column}'")
         if own and col.column not in scope.columns:
             raise Problem(path + ("column",), f"'{col.column}' comes later in the table: a lookup through a to: self "

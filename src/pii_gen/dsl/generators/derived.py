@@ -42,9 +42,17 @@ class WeightedPick(Params):
     weighted_by: str
 
 
+class Near(Params):
+    window: int = Field(ge=1)
+
+
+class NearPick(Params):
+    near: Near
+
+
 class RefParams(Params):
     to: str
-    pick: Literal["uniform"] | ZipfPick | WeightedPick = "uniform"
+    pick: Literal["uniform"] | ZipfPick | WeightedPick | NearPick = "uniform"
     where: str | None = None
     unique: bool = False
     root_share: float | None = Field(None, ge=0, le=1)
@@ -55,6 +63,8 @@ class RefParams(Params):
     def _self(self) -> "RefParams":
         if self.root_share is not None and self.to != "self":
             raise fail("applies to `to: self` only", "root_share")
+        if isinstance(self.pick, NearPick) and (self.where is not None or self.unique or self.to == "self"):
+            raise fail("near picks by position: no where, unique or to: self", "pick")
         if self.with_ is not None and len(set(self.with_)) != len(self.with_):
             raise fail("names a column twice", "with")
         return self

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
-from ..base import Context, Generator, Params, fail
+from ..base import Context, Generator, Params, fail, stream
 from ..expr import evaluate
 from .keys import _mix
 
@@ -133,7 +133,7 @@ def sha256(values: pa.Array, encoding: str) -> pa.Array:
     sql = "sha256(v)" if encoding == "hex" else "to_base64(unhex(sha256(v)))"
     with duckdb.connect() as con:
         con.register("t", pa.table({"v": values.cast(pa.string())}))
-        return con.sql(f"select {sql} as d from t").arrow().column("d").combine_chunks()
+        return con.sql(f"select {sql} as d from t").fetch_arrow_table().column("d").combine_chunks()
 
 
 class Digest(Generator):
@@ -201,7 +201,6 @@ class DeviceParams(Params):
     field: Literal["type", "shared", "owner"]
     id: str = "device_id"
     household_size: str = "parent.household_size"
-    household: str = "parent.household_id"
 
 
 class Device(Generator):
@@ -218,12 +217,14 @@ class Device(Generator):
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
         p = self.params
+        ids = evaluate(p.id, ctx, n)
+        missing = np.asarray(ids.is_null())  # no device, no attributes
         kind, shared, owner = device_profile(_ints(ctx, p.id, n), _ints(ctx, p.household_size, n), ctx.seed, p.model)
         if p.field == "type":
-            return pa.array(list(p.model.types)).take(pa.array(kind))
+            return pa.array(list(p.model.types)).take(pa.array(kind, mask=missing))
         if p.field == "shared":
-            return pa.array(shared)
-        return pa.array(_ints(ctx, p.household, n) + owner, pa.int64(), mask=shared)
+            return pa.array(shared, mask=missing)
+        return pa.array((_ints(ctx, p.id, n) // DEVICE_SLOTS) + owner, pa.int64(), mask=shared | missing)
 
 
 class HouseholdDeviceParams(Params):
@@ -233,6 +234,9 @@ class HouseholdDeviceParams(Params):
     count: str = "parent.device_count"
     household_size: str = "parent.household_size"
     kinds: list[str] | None = None
+    #: A column whose value picks the device types allowed (``kinds_of``); values it does not name get no device.
+    by: str | None = None
+    kinds_of: dict[str, list[str]] | None = None
     #: Share of rows that take a device of the household the person neither owns nor shares (a borrowed one).
     borrowed: float = Field(0.0, ge=0, le=1)
 
@@ -241,6 +245,12 @@ class HouseholdDeviceParams(Params):
         for k in self.kinds or []:
             if k not in self.model.types:
                 raise fail(f"'{k}' is not one of model.types", "kinds")
+        for value, kinds in (self.kinds_of or {}).items():
+            for k in kinds:
+                if k not in self.model.types:
+                    raise fail(f"{value}: '{k}' is not one of model.types", "kinds_of")
+        if self.by is not None and self.kinds_of is None:
+            raise fail("by needs kinds_of (the device types of each of its values)", "by")
         return self
 
 
@@ -256,7 +266,8 @@ class HouseholdDevice(Generator):
     def kind(cls, params: Any, type_: str | None) -> str:
         return "int"
 
-    def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
+    def devices(self, n: int, rng: np.random.Generator, ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ids, type index, the person's: owned, shared or borrowed) of each row's household device slots."""
         p = self.params
         hh, count = _ints(ctx, p.household, n), np.minimum(_ints(ctx, p.count, n), DEVICE_SLOTS - 1)
         me = _ints(ctx, p.person, n) - hh
@@ -266,16 +277,79 @@ class HouseholdDevice(Generator):
         ids = hh[:, None] * DEVICE_SLOTS + slot + 1
         kind, shared, owner = (a.reshape(n, width) for a in device_profile(
             ids.ravel(), np.repeat(size, width), ctx.seed, p.model))
-        ok = slot < count[:, None]
-        if p.kinds is not None:
-            ok &= np.isin(kind, [list(p.model.types).index(k) for k in p.kinds])
         borrowed = rng.random(n) < p.borrowed
-        mine = ok & (shared | (owner == me[:, None]) | borrowed[:, None])
+        mine = (slot < count[:, None]) & (shared | (owner == me[:, None]) | borrowed[:, None])
+        return ids, kind, mine
+
+    def allowed(self, kinds: list[str]) -> np.ndarray:
+        """The type indices of ``kinds``."""
+        return np.asarray([list(self.params.model.types).index(k) for k in kinds], np.int64)
+
+    def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        p = self.params
+        ids, kind, mine = self.devices(n, rng, ctx)
+        width = ids.shape[1]
+        names = list(p.model.types)
+        if p.kinds is not None:
+            mine &= np.isin(kind, self.allowed(p.kinds))
+        if p.by is not None and p.kinds_of is not None:
+            values = list(p.kinds_of)
+            allowed = np.zeros((len(values) + 1, len(names)), bool)  # the last row: a value kinds_of omits
+            for i, value in enumerate(values):
+                allowed[i, self.allowed(p.kinds_of[value])] = True
+            at = pc.index_in(evaluate(p.by, ctx, n).cast(pa.string()), pa.array(values))
+            row = np.asarray(at.fill_null(len(values)).to_numpy(zero_copy_only=False), np.int64)
+            mine &= allowed[row[:, None], kind]
         eligible = mine.sum(axis=1)
         pick = np.floor(rng.random(n) * np.maximum(eligible, 1)).astype(np.int64)
         rank = np.cumsum(mine, axis=1) - 1
         col = np.argmax(mine & (rank == pick[:, None]), axis=1) if width else np.zeros(n, np.int64)
         return pa.array(ids[np.arange(n), col] if width else np.zeros(n, np.int64), pa.int64(), mask=eligible == 0)
+
+
+class IdentifierTypeParams(HouseholdDeviceParams):
+    values: list[str] = Field(min_length=1)
+    weights: list[float]
+    #: The household_device column of the table: its stream decides borrowed devices, so both agree.
+    device_column: str = "device_id"
+
+    @model_validator(mode="after")
+    def _weights(self) -> "IdentifierTypeParams":
+        if len(self.weights) != len(self.values) or min(self.weights) < 0 or not sum(self.weights) > 0:
+            raise fail("needs one weight >= 0 per value, with a positive sum", "weights")
+        if self.kinds_of is None or not set(self.values) - set(self.kinds_of):
+            raise fail("needs kinds_of for device-bound values and at least one value without a device", "kinds_of")
+        return self
+
+
+class IdentifierType(HouseholdDevice):
+    """An identity row's type drawn by ``weights``; a device-bound type (``kinds_of``) the person has no device
+    for (no smartphone for an IFA) is redrawn among the types without a device, so every device-bound row
+    finds its device (``household_device`` with the same ``by``/``kinds_of`` then picks it)."""
+
+    name = "identifier_type"
+    Params = IdentifierTypeParams
+    summary = "an identity row's type by weights, redrawn where the person has no device of that type"
+
+    @classmethod
+    def kind(cls, params: Any, type_: str | None) -> str:
+        return "string"
+
+    def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        p = self.params
+        ids, kind, mine = self.devices(n, stream(ctx.seed, ctx.table, p.device_column, ctx.block), ctx)
+        w = np.asarray(p.weights, np.float64)
+        drawn = np.minimum(np.searchsorted(np.cumsum(w) / w.sum(), rng.random(n), side="right"), len(w) - 1)
+        free = np.asarray([v not in (p.kinds_of or {}) for v in p.values])
+        fallback_w = np.where(free, w, 0.0)
+        fallback = np.minimum(np.searchsorted(np.cumsum(fallback_w) / fallback_w.sum(), rng.random(n), side="right"),
+                              len(w) - 1)
+        has = np.ones(n, bool)
+        for i, value in enumerate(p.values):
+            if not free[i]:
+                rows = drawn == i
+                has[rows] = (mine[rows] & np.isin(kind[rows], self.allowed((p.kinds_of or {})[value]))).any(axis=1)
+        return pa.array(p.values).take(pa.array(np.where(has, drawn, fallback)))
 
 
 class DeviceIdParams(Params):
@@ -298,3 +372,185 @@ class DeviceId(Generator):
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
         index = ctx.index_in_parent if ctx.index_in_parent is not None else np.arange(ctx.first_row, ctx.first_row + n)
         return pa.array(_ints(ctx, self.params.household, n) * DEVICE_SLOTS + index + 1, pa.int64())
+
+
+def keyed_uuid(keys: np.ndarray, seed: int, salt: str, upper: np.ndarray | None = None) -> pa.Array:
+    """A UUID-4-shaped string per key, a pure function of (seed, salt, key): the same device has the same
+    ad id in every row and table. ``upper`` rows are upper-case (Apple's IDFA form; Google's AAID is lower)."""
+    k = keys.astype(np.uint64)
+    hi = _mix(k, np.uint64(zlib.crc32(f"{seed}/{salt}/hi".encode())))
+    lo = _mix(k, np.uint64(zlib.crc32(f"{seed}/{salt}/lo".encode())))
+    raw = np.concatenate([hi[:, None].byteswap().view(np.uint8).reshape(-1, 8),
+                          lo[:, None].byteswap().view(np.uint8).reshape(-1, 8)], axis=1)
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    hexes = np.frombuffer(b"0123456789abcdef", np.uint8)
+    nib = np.empty((len(k), 32), np.uint8)
+    nib[:, 0::2], nib[:, 1::2] = hexes[raw >> 4], hexes[raw & 0x0F]
+    if upper is not None:
+        letters = nib >= ord("a")
+        nib[upper[:, None] & letters] -= 32
+    chars = np.full((len(k), 36), ord("-"), np.uint8)
+    for dst, src, width in ((0, 0, 8), (9, 8, 4), (14, 12, 4), (19, 16, 4), (24, 20, 12)):
+        chars[:, dst:dst + width] = nib[:, src:src + width]
+    from ._arrow import fixed_width_strings
+
+    return fixed_width_strings(chars)
+
+
+#: The IP ranges strict output draws from: RFC 5737 (IPv4) and RFC 3849 (IPv6) documentation ranges only.
+DOC_IPV4 = ("192.0.2.", "198.51.100.", "203.0.113.")
+DOC_IPV6 = "2001:db8:"
+ZERO_IFA = "00000000-0000-0000-0000-000000000000"
+
+
+class IdentifierParams(Params):
+    id_type: str = "id_type"
+    email: str = "parent.email"
+    phone: str = "parent.phone"
+    person: str = "parent.person_id"
+    household: str = "parent.household_id"
+    device: str = "device_id"
+    ifa_type: str = "ifa_type"
+    lmt: str = "limit_ad_tracking"
+    #: Share of IP rows in IPv6 (2001:db8::/32); the rest IPv4 documentation addresses.
+    ipv6_share: float = Field(0.3, ge=0, le=1)
+    #: Identity noise, decided per row by a keyed draw on ``noise_key`` (so ``identity_noise`` labels it exactly).
+    noise_key: str = "identifier_id"
+    #: Share of IP rows on a reassigned address (not the household's usual one): IP churn.
+    ip_reassigned: float = Field(0.2, ge=0, le=1)
+    #: Share of hashed e-mail rows hashed from a mistyped address (a doubled first letter).
+    email_typo: float = Field(0.02, ge=0, le=1)
+    #: Share of hashed phone rows whose number was recycled: a fictional 555-01XX number, maybe another's.
+    recycled_phone: float = Field(0.03, ge=0, le=1)
+
+
+#: The noise kinds ``identity_noise`` labels, with the id types each applies to.
+NOISE = {"email_typo": ("hashed_email", "uid2"), "recycled_phone": ("hashed_phone",), "reassigned_ip": ("ip_address",)}
+
+
+def noise_draws(keys: np.ndarray, seed: int, rates: dict[str, float]) -> dict[str, np.ndarray]:
+    """Per noise kind, the rows it hits (before restricting to its id types): keyed, so labels can be rebuilt."""
+    return {name: keyed_unit(keys, seed, f"noise/{name}") < rate for name, rate in rates.items()}
+
+
+class Identifier(Generator):
+    """The value of each identity row by its type: SHA-256 hex of the person's own normalised e-mail
+    (``hashed_email``), its UID2-style Base64 (``uid2``), SHA-256 of the E.164 phone (``hashed_phone``), a new
+    cookie id per row (``cookie``), the device's IFA (zeroed under limit-ad-tracking) or CTV id, the
+    household's documentation-range IP (some rows reassigned), the person's loyalty id."""
+
+    name = "identifier"
+    Params = IdentifierParams
+    summary = "an identity row's value by its id_type: hashed e-mail/UID2/phone, cookie, IFA, CTV id, IP, loyalty id"
+
+    @classmethod
+    def kind(cls, params: Any, type_: str | None) -> str:
+        return "string"
+
+    def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        p = self.params
+        kind = evaluate(p.id_type, ctx, n).cast(pa.string())
+        is_ = {t: np.asarray(pc.fill_null(pc.equal(kind, t), False)) for t in
+               ("hashed_email", "uid2", "hashed_phone", "cookie", "ifa", "ctv_id", "ip_address", "loyalty_id")}
+        out = pa.nulls(n, pa.string())
+
+        def put(mask: np.ndarray, values: Any) -> None:
+            nonlocal out
+            if mask.any():
+                out = pc.if_else(pa.array(mask), values, out)
+
+        hits = noise_draws(_ints(ctx, p.noise_key, n), ctx.seed, {"email_typo": p.email_typo,
+                                                                  "recycled_phone": p.recycled_phone,
+                                                                  "reassigned_ip": p.ip_reassigned})
+        email = evaluate(p.email, ctx, n).cast(pa.string())
+        email = pc.if_else(pa.array(hits["email_typo"]), pc.binary_join_element_wise(
+            pc.utf8_slice_codeunits(email, 0, 1), email, ""), email)
+        for t, encoding, norm in (("hashed_email", "hex", "email"), ("uid2", "base64", "uid2")):
+            if is_[t].any():
+                put(is_[t], sha256(normalize_email(email, norm == "uid2"), encoding))
+        if is_["hashed_phone"].any():
+            phone = evaluate(p.phone, ctx, n).cast(pa.string())
+            area = pc.utf8_slice_codeunits(pc.replace_substring_regex(phone, r"[^0-9]", ""), 0, 3)
+            line = (keyed_unit(_ints(ctx, p.noise_key, n), ctx.seed, "recycled") * 100).astype(np.int64)
+            tail = pc.utf8_lpad(pa.array(line).cast(pa.string()), 2, "0")
+            old = pc.binary_join_element_wise(area, "-555-01", tail, "")
+            phone = pc.if_else(pa.array(hits["recycled_phone"]), old, phone)
+            put(is_["hashed_phone"], sha256(normalize_phone(phone, "1"), "hex"))
+        from .keys import Uuid
+
+        put(is_["cookie"], Uuid(Uuid.Params(), ctx.table, self.column).generate(n, rng, ctx))
+        device = _ints(ctx, p.device, n)
+        if is_["ifa"].any():
+            ios = np.asarray(pc.fill_null(pc.equal(evaluate(p.ifa_type, ctx, n).cast(pa.string()), "idfa"), False))
+            lmt = np.asarray(pc.fill_null(evaluate(p.lmt, ctx, n).cast(pa.bool_()), False))
+            put(is_["ifa"] & lmt, pa.scalar(ZERO_IFA))
+            put(is_["ifa"] & ~lmt, keyed_uuid(device, ctx.seed, "ifa", upper=ios))
+        put(is_["ctv_id"], keyed_uuid(device, ctx.seed, "ctv_id"))
+        if is_["ip_address"].any():
+            home = _ints(ctx, p.household, n)
+            key = np.where(hits["reassigned_ip"], home * 1_000_003 + rng.integers(1, 1 << 20, n), home)
+            u = keyed_unit(key, ctx.seed, "ip")
+            v6 = keyed_unit(key, ctx.seed, "ipv6") < p.ipv6_share
+            octet = pa.array((1 + np.floor(u * 254)).astype(np.int64)).cast(pa.string())
+            prefix = pa.array(DOC_IPV4).take(pa.array(np.floor(keyed_unit(key, ctx.seed, "ip_range") * 3)
+                                                      .astype(np.int64)))
+            v4_text = pc.binary_join_element_wise(prefix, octet, "")
+            words = (_mix(key.astype(np.uint64), np.uint64(zlib.crc32(f"{ctx.seed}/ipv6".encode())))
+                     >> np.uint64(16)).astype(np.int64)
+            hexes = [pa.array(((words >> (16 * i)) & 0xFFFF).astype(np.int64)) for i in range(3)]
+            # 2001:db8:xxxx:xxxx:xxxx::1 (the separator also follows the "2001:db8:" prefix's own colon)
+            v6_text = pc.binary_join_element_wise(DOC_IPV6 + "0", *(_hex(h) for h in hexes), ":1", ":")
+            put(is_["ip_address"], pc.if_else(pa.array(v6), v6_text, v4_text))
+        if is_["loyalty_id"].any():
+            person = _ints(ctx, p.person, n)
+            number = (keyed_unit(person, ctx.seed, "loyalty") * 1e10).astype(np.int64)
+            put(is_["loyalty_id"], pc.binary_join_element_wise(
+                "LYL-", pc.utf8_lpad(pa.array(number).cast(pa.string()), width=10, padding="0"), ""))
+        return out
+
+
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", np.uint8)
+
+
+def _hex(values: pa.Array) -> pa.Array:
+    """Four lower-case hex digits of each 16-bit value (an IPv6 group)."""
+    v = np.asarray(values.to_numpy(zero_copy_only=False), np.int64)
+    chars = np.stack([_HEX_DIGITS[(v >> s) & 0xF] for s in (12, 8, 4, 0)], axis=1)
+    from ._arrow import fixed_width_strings
+
+    return fixed_width_strings(chars)
+
+
+class IdentityNoiseParams(Params):
+    id_type: str = "parent.id_type"
+    noise_key: str = "parent.identifier_id"
+    ip_reassigned: float = Field(0.2, ge=0, le=1)
+    email_typo: float = Field(0.02, ge=0, le=1)
+    recycled_phone: float = Field(0.03, ge=0, le=1)
+
+
+class IdentityNoise(Generator):
+    """The identity noise an identity row carries (``email_typo``, ``recycled_phone``, ``reassigned_ip``, or
+    ``none``): the same keyed draws as ``identifier`` with the same rates, so the label is exact."""
+
+    name = "identity_noise"
+    Params = IdentityNoiseParams
+    summary = "the identity noise of an identity row (same keyed draws and rates as `identifier`): its truth label"
+
+    @classmethod
+    def kind(cls, params: Any, type_: str | None) -> str:
+        return "string"
+
+    def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        p = self.params
+        kind = evaluate(p.id_type, ctx, n).cast(pa.string())
+        hits = noise_draws(_ints(ctx, p.noise_key, n), ctx.seed, {"email_typo": p.email_typo,
+                                                                  "recycled_phone": p.recycled_phone,
+                                                                  "reassigned_ip": p.ip_reassigned})
+        label = np.zeros(n, np.int64)
+        names = ["none", *NOISE]
+        for i, (name, types) in enumerate(NOISE.items(), start=1):
+            of_type = np.asarray(pc.fill_null(pc.is_in(kind, pa.array(types)), False))
+            label = np.where((label == 0) & hits[name] & of_type, i, label)
+        return pa.array(names).take(pa.array(label))

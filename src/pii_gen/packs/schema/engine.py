@@ -36,6 +36,7 @@ from ...dsl.generators.keys import Sequence as SequenceGen, permute
 from ...dsl.model import Schema, Table
 from ...errors import SchemaError
 from .effects import Effects, Piece, ledger
+from .near import near_positions
 from .gather import by_block
 from .noise import Noiser, column_kind, step_kind
 from .population import Population
@@ -468,6 +469,11 @@ class Engine:
             picked = np.zeros(0, dtype=np.int64)
         elif p.pick == "uniform":
             picked = rng.integers(0, size, size=n, dtype=np.int64)
+        elif hasattr(p.pick, "near"):
+            parent = ctx.refs.get(PARENT)
+            own = parent[1] if parent is not None and parent[0] == target else \
+                np.arange(ctx.first_row, ctx.first_row + n, dtype=np.int64)
+            picked = near_positions(own, size, p.pick.near.window, rng)
         elif hasattr(p.pick, "zipf"):  # over position order: the first (eligible) rows are the most referenced
             picked = weighted_indices(np.arange(1, size + 1, dtype=np.float64) ** -p.pick.zipf.s, n, rng)
         else:
