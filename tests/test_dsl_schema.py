@@ -108,9 +108,9 @@ EXPECTED = dict([
     ('version_missing', 'shop.yaml:1: version: required'),
     ('version_two', 'shop.yaml:1: version: must be 1'),
     ('unknown_generator', "shop.yaml:16: tables.orders.columns.order_id.gen: unknown generator 'serial' (one of: "
-                "choice, bool, expression, ref, lookup, person, faker, sequence, uuid, pattern, constant, "
+                "aggregate, choice, bool, expression, ref, lookup, person, faker, sequence, uuid, pattern, constant, "
                 "keyed, digest, device, household_device, identifier_type, device_id, identifier, identity_noise, "
-                "distribution, partition_of, datetime, datetime_series)"),
+                "distribution, partition_of, pick, datetime, datetime_series)"),
     ('negative_sigma', 'shop.yaml:17: tables.orders.columns.amount.sigma: must be > 0'),
     ('param_of_other_dist', 'shop.yaml:17: tables.orders.columns.amount.sd: is not a parameter of dist lognormal (it '
                 'takes mu, sigma)'),

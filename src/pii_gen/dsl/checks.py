@@ -95,6 +95,9 @@ def _edges(schema: Schema, name: str, table: Table) -> list[tuple[str, tuple[Any
             out.append((col.to.split(".")[0], path + ("to",)))
         if col.gen == "choice" and col.from_ is not None:
             out.append((col.from_.split(".")[0], path + ("from",)))
+        needs = getattr(GENERATORS[col.gen], "needs", None)
+        if needs is not None:  # a generator reading another table's rows (aggregate)
+            out.extend((target, path + ("of",)) for target in needs(col))
     return out
 
 
@@ -319,6 +322,7 @@ def _check_table(schema: Schema, name: str, table: Table, all_kinds: dict[str, d
     parent_kinds = all_kinds[table.parent] if table.parent else None
     refs = {c: col.to.split(".")[0] if col.to != "self" else name
             for c, col in columns.items() if col.gen == "ref"}
+    refs.update({c: col.of for c, col in columns.items() if col.gen == "pick"})  # read through like a ref
     names = list(columns)
     for i, (cname, col) in enumerate(columns.items()):
         path = here + ("columns", cname)
@@ -425,12 +429,15 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
                 here_name, own = here_table.parent, False
             else:
                 ref = here_table.columns.get(hop)
-                if ref is None or ref.gen != "ref":
+                if ref is None or ref.gen not in ("ref", "pick") or (ref.gen == "pick" and k):
                     raise Problem(hop_path, f"'{hop}' is not a ref column of {here_name}")
                 if own and hop not in scope.columns:
                     raise Problem(hop_path, f"'{hop}' comes later in the table: only earlier columns can be read")
-                own = own and ref.to == "self"
-                here_name = here_name if ref.to == "self" else ref.to.split(".")[0]
+                if ref.gen == "pick":  # a pick is read through from its own rows only (its first hop)
+                    own, here_name = False, ref.of
+                else:
+                    own = own and ref.to == "self"
+                    here_name = here_name if ref.to == "self" else ref.to.split(".")[0]
             here_table = tables[here_name]
         link = parent_column(schema, here_table) if here_table.parent is not None and not own else None
         if here_table.file is None and col.column not in kinds(here_table) and col.column != link:  # vocab: engine
@@ -456,6 +463,35 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
         if col.of is not None and tables[scope.refs[col.of]].from_ is None:
             raise Problem(path + ("of",), f"'{col.of}' refers to {scope.refs[col.of]}, not a from: population "
                                           f"(or {HOUSEHOLDS}) table")
+    elif col.gen == "aggregate":
+        if col.key not in scope.columns:
+            raise Problem(path + ("key",), f"'{col.key}' is not an earlier column of {name}")
+        other = dict(all_kinds[col.of])
+        link = parent_column(schema, tables[col.of])
+        if link:  # the parent's key, added to a fact without being declared
+            other[link] = "any"
+        for key in ("by", "column"):
+            wanted = col.child_key if key == "by" else col.column
+            if wanted is not None and wanted not in other:
+                raise Problem(path + (key,), f"table {col.of} has no column '{wanted}'")
+        if col.where is not None:
+            _expr(col.where, Scope(columns=other), path + ("where",))
+    elif col.gen == "pick":
+        other = dict(all_kinds[col.of])
+        link = parent_column(schema, tables[col.of])
+        if link:
+            other[link] = "any"
+        for k, m in enumerate(col.match):
+            if m.key not in scope.columns:
+                raise Problem(path + ("match", k, "key"), f"'{m.key}' is not an earlier column of {name}")
+            if (m.by or m.key) not in other:
+                raise Problem(path + ("match", k, "by"), f"table {col.of} has no column '{m.by or m.key}'")
+            if m.where is not None:
+                _expr(m.where, Scope(columns=other), path + ("match", k, "where"))
+        if col.column is not None and col.column not in other:
+            raise Problem(path + ("column",), f"table {col.of} has no column '{col.column}'")
+        if col.column is None and not tables[col.of].keys:
+            raise Problem(path + ("column",), f"table {col.of} has no key: name the column to take")
     elif col.gen == "partition_of":
         if scope.parent is None:
             raise Problem(path + ("total",), "partition_of needs a table with a parent")
