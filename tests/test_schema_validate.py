@@ -98,6 +98,15 @@ def write(tmp: Path, name: str, **values: object) -> Path:
     return path
 
 
+def with_sale(plain: Path) -> Path:
+    """``plain``'s schema plus a 2.5x rate effect on orders over November 2024, as ``e.yaml`` beside it."""
+    path = plain.parent / "e.yaml"
+    path.write_text(plain.read_text().replace(
+        "constraints:", "effects:\n  - {name: sale, table: orders, time: ordered_at, window: {start: 2024-11-01, "
+        "end: 2024-11-30}, rate: 2.5}\nconstraints:"), encoding="utf-8")
+    return path
+
+
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(ROOT / "pii_gen.py"), *args], capture_output=True, text=True,
                           timeout=300)  # fmt: skip
@@ -300,9 +309,7 @@ def test_exit_codes_json_and_html(run, tmp_path) -> None:
 
 def test_effect_window_plot(tmp_path) -> None:
     plain = write(tmp_path, "plain", **GOOD)
-    text = plain.read_text().replace("constraints:", "effects:\n  - {name: sale, table: orders, time: ordered_at, "
-                                     "window: {start: 2024-11-01, end: 2024-11-30}, rate: 2.5}\nconstraints:")
-    (tmp_path / "e.yaml").write_text(text, encoding="utf-8")
+    with_sale(plain)
     schema_run.generate_schema(plain, out=str(tmp_path / "o"), format="parquet", workers=1)
     from pii_gen.validate.html import render
 
@@ -420,10 +427,7 @@ def test_the_html_report_renders_in_chromium(tmp_path) -> None:
     plots fitted to a narrow window, no console error, and a screenshot that is not blank."""
     sync_playwright, chromium = browser()
     plain = write(tmp_path, "plain", **GOOD)
-    schema = tmp_path / "e.yaml"
-    schema.write_text(plain.read_text().replace(
-        "constraints:", "effects:\n  - {name: sale, table: orders, time: ordered_at, window: {start: 2024-11-01, "
-        "end: 2024-11-30}, rate: 2.5}\nconstraints:"), encoding="utf-8")
+    schema = with_sale(plain)
     schema_run.generate_schema(schema, out=str(tmp_path / "o"), format="parquet", workers=1)
     page_file, js = tmp_path / "r.html", tmp_path / "r.json"
     done = cli("validate", str(tmp_path / "o"), "--schema", str(schema), "--html", str(page_file), "--json", str(js))
@@ -553,10 +557,7 @@ def test_fanout_auto_targets_account_for_rate_effects(tmp_path) -> None:
     weights), a rate keyed by the parent mixes grown and plain parents; runs made with the effect pass, the
     plain run (the same file without it) fails the mean."""
     plain = write(tmp_path, "plain", **GOOD)
-    schema = tmp_path / "e.yaml"
-    schema.write_text(plain.read_text().replace(
-        "constraints:", "effects:\n  - {name: sale, table: orders, time: ordered_at, window: {start: 2024-11-01, "
-        "end: 2024-11-30}, rate: 2.5}\nconstraints:"), encoding="utf-8")
+    schema = with_sale(plain)
     schema_run.generate_schema(schema, out=str(tmp_path / "o"), format="parquet", workers=1)
     schema_run.generate_schema(plain, out=str(tmp_path / "p"), format="parquet", workers=1)
     days = np.arange(np.datetime64("2024-01-01"), np.datetime64("2025-01-01"))
