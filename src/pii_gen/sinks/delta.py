@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from ..errors import OutputError
 from .base import Batch, Capabilities
 from .direct import Receipt
-from .files import FileOutput, Staging, parquet_bytes
+from .files import PartedOutput, Staging, parquet_bytes
 
 Mode = Literal["error", "append", "overwrite"]
 
@@ -229,7 +229,7 @@ class DeltaPartWriter:
         pass
 
 
-class DeltaSink(FileOutput):
+class DeltaSink(PartedOutput):
     """``--format delta``: one Delta table per table, in folder ``OUT/<table>/``, committed once at the end
     (``--if-exists`` fail, append or replace, read at ``open``); the run's manifest.json stays beside them."""
 
@@ -241,8 +241,6 @@ class DeltaSink(FileOutput):
         self.token = uuid.uuid4().hex[:12]
         self.parts: dict[str, list[Part]] = {}
         self.versions: dict[str, int] = {}
-        self._writer: DeltaPartWriter | None = None
-        self._tasks = 0
 
     @property
     def mode(self) -> Mode:
@@ -264,16 +262,9 @@ class DeltaSink(FileOutput):
         """A writer of Parquet parts into the staging folder; picklable, so workers write their own."""
         return DeltaPartWriter({n: str(self.staging.path(n)) for n in self.schemas or {}}, self.token)
 
-    def write(self, batch: Batch) -> None:
-        if self._writer is None:
-            self._writer = self.part_writer()
-        self.record(self._writer.write(self._tasks, batch))
-
     def record(self, receipt: Receipt) -> None:
         """Note a task's parts; receipts must come in task order (the commit lists parts in it)."""
-        if receipt.task != self._tasks:
-            raise RuntimeError(f"receipt for task {receipt.task} arrived out of order (expected {self._tasks})")
-        self._tasks += 1
+        self.take(receipt)
         for name, rows in receipt.rows.items():
             self.rows[name] += rows
         for name, part in receipt.parts.items():

@@ -151,7 +151,32 @@ class FileOutput(Sink):
         return False
 
 
-class FileSink(FileOutput, register=False):
+class PartedOutput(FileOutput, register=False):
+    """A file output whose worker processes write parts through :meth:`part_writer`; the engine hands their
+    receipts back to :meth:`record` in task order (checked by :meth:`take`), and an in-process
+    :meth:`write` goes through the same writer."""
+
+    def __init__(self, staging: Staging) -> None:
+        super().__init__(staging)
+        self._writer: Any | None = None
+        self._tasks = 0
+
+    def part_writer(self, ctx: Any | None = None) -> Any:
+        raise NotImplementedError
+
+    def write(self, batch: Batch) -> None:
+        if self._writer is None:
+            self._writer = self.part_writer()
+        self.record(self._writer.write(self._tasks, batch))
+
+    def take(self, receipt: Receipt) -> None:
+        """Refuse a receipt out of task order, else count its task."""
+        if receipt.task != self._tasks:
+            raise RuntimeError(f"receipt for task {receipt.task} arrived out of order (expected {self._tasks})")
+        self._tasks += 1
+
+
+class FileSink(PartedOutput, register=False):
     """One file per table (CSV or JSON Lines), appended in order, with a running CRC-32.
 
     Worker processes can write into the files directly: :meth:`part_writer`
@@ -166,8 +191,6 @@ class FileSink(FileOutput, register=False):
         self.codec = codec
         self.crcs: dict[str, int] = {}
         self.sizes: dict[str, int] = {}
-        self._writer: PartWriter | None = None
-        self._tasks = 0
 
     def file_name(self, table: str) -> str:
         return f"{table}.{self.codec.extension}"
@@ -188,16 +211,9 @@ class FileSink(FileOutput, register=False):
         paths = {n: str(self.staging.path(self.file_name(n))) for n in names}
         return PartWriter(paths, self.codec, ledger)
 
-    def write(self, batch: Batch) -> None:
-        if self._writer is None:
-            self._writer = self.part_writer()
-        self.record(self._writer.write(self._tasks, batch))
-
     def record(self, receipt: Receipt) -> None:
         """Account for a task's bytes; receipts must come in task order."""
-        if receipt.task != self._tasks:
-            raise RuntimeError(f"receipt for task {receipt.task} arrived out of order (expected {self._tasks})")
-        self._tasks += 1
+        self.take(receipt)
         for name, size in receipt.sizes.items():
             self.crcs[name] = crc32_combine(self.crcs[name], receipt.crcs[name], size)
             self.sizes[name] += size
