@@ -242,6 +242,11 @@ def test_keyed_draws_and_near_picks() -> None:
     picked = near_positions(own, 1000, 3, np.random.default_rng(0))
     assert np.all((np.abs(picked - own) >= 1) & (np.abs(picked - own) <= 3)) and picked.min() >= 0
     assert picked.max() <= 999
+    # block: true keeps each pick inside its own block [lo, hi), reflecting at the block's edges
+    lo, hi = np.where(own < 400, 0, 400), np.where(own < 400, 400, 1000)
+    inside = near_positions(own, 1000, 50, np.random.default_rng(0), lo, hi)
+    assert np.all((inside >= lo) & (inside < hi)) and np.all(np.abs(inside - own) >= 1)
+    assert np.all(np.abs(inside - own) <= 50) and ((inside < 400) != (own < 400)).sum() == 0
 
 
 def test_digest_normalisation_rules() -> None:

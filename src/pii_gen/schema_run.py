@@ -46,7 +46,7 @@ def schema_plan(source: str | os.PathLike[str] | Schema, seed: int | None, scale
                  table_major: bool = False) -> tuple[Schema, RunPlan]:
     """The loaded schema (a path is read and checked) and its run plan."""
     schema, base, digest = _read(source)
-    plan = SchemaPack().plan(schema, seed=seed, scale=scale, base=base, batch_size=batch_size or BATCH_SIZE,
+    plan = SchemaPack().plan(schema, seed=seed, scale=scale, base=base, batch_size=batch_size,
                              workers=workers or 0, digest=digest, table_major=table_major)
     return schema, plan
 

@@ -44,6 +44,9 @@ class WeightedPick(Params):
 
 class Near(Params):
     window: int = Field(ge=1)
+    #: Stay inside the block of the target holding the own position: no other block is regenerated to read
+    #: through the ref (a pick across a block edge makes the whole neighbour block again, with all it reads).
+    block: bool = False
 
 
 class NearPick(Params):
@@ -76,7 +79,8 @@ class Ref(Generator):
     name = "ref"
     Params = RefParams
     summary = ("a foreign key: `to: TABLE` or `TABLE.COLUMN`, `pick: uniform | {zipf: {s}} | {weighted_by: COLUMN} | "
-               "{near: {window}}` (a row within `window` of the parent's or the row's own position), "
+               "{near: {window, block}}` (a row within `window` of the parent's or the row's own position; "
+               "`block: true` inside its block), "
                "`where`, `unique`, `to: self` with `root_share`; `with: [COLUMN, ...]` makes a composite foreign key "
                "with lookups through it of the rest of the target's key")
     unique = True  # only with `unique: true`, checked by the loader

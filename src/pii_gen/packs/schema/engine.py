@@ -473,7 +473,12 @@ class Engine:
             parent = ctx.refs.get(PARENT)
             own = parent[1] if parent is not None and parent[0] == target else \
                 np.arange(ctx.first_row, ctx.first_row + n, dtype=np.int64)
-            picked = near_positions(own, size, p.pick.near.window, rng)
+            lo = hi = None
+            if p.pick.near.block:  # the bounds of the target's block holding each own position
+                firsts = self.firsts[target]
+                at = np.searchsorted(firsts, own, side="right") - 1
+                lo, hi = firsts[at], firsts[np.minimum(at + 1, len(firsts) - 1)]
+            picked = near_positions(own, size, p.pick.near.window, rng, lo, hi)
         elif hasattr(p.pick, "zipf"):  # over position order: the first (eligible) rows are the most referenced
             picked = weighted_indices(np.arange(1, size + 1, dtype=np.float64) ** -p.pick.zipf.s, n, rng)
         else:

@@ -12,13 +12,17 @@ from __future__ import annotations
 import numpy as np
 
 
-def near_positions(own: np.ndarray, size: int, window: int, rng: np.random.Generator) -> np.ndarray:
+def near_positions(own: np.ndarray, size: int, window: int, rng: np.random.Generator,
+                   lo: np.ndarray | None = None, hi: np.ndarray | None = None) -> np.ndarray:
     """For each own position, another position at distance 1..``window`` (either side; the side inside the
-    table where one side is out), in [0, size); the own position itself only when the table has one row."""
+    range where one side is out), in [0, size), or per row in [``lo``, ``hi``) when given; the own position
+    itself only when its range has one row."""
     n = len(own)
     step = rng.integers(1, window + 1, size=n, dtype=np.int64)
     left = rng.random(n) < 0.5
+    lo = np.zeros(n, dtype=np.int64) if lo is None else lo
+    hi = np.full(n, size, dtype=np.int64) if hi is None else hi
     picked = np.where(left, own - step, own + step)
-    picked = np.where(picked < 0, own + step, picked)
-    picked = np.where(picked >= size, own - step, picked)
-    return np.clip(picked, 0, max(size - 1, 0))
+    picked = np.where(picked < lo, own + step, picked)
+    picked = np.where(picked >= hi, own - step, picked)
+    return np.clip(picked, lo, np.maximum(hi - 1, lo))

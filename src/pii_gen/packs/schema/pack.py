@@ -145,7 +145,7 @@ class SchemaPack(Pack):
         return SchemaRuntime(plan)
 
     def plan(self, schema: Schema, *, seed: int | None = None, scale: float | None = None, base: Path | None = None,
-             batch_size: int = BATCH_SIZE, workers: int = 0, digest: str | None = None,
+             batch_size: int | None = None, workers: int = 0, digest: str | None = None,
              table_major: bool = False) -> RunPlan:  # type: ignore[override]
         """The run plan of a loaded schema (``base``: the folder its vocab files are read from; ``digest``: the
         SHA-256 of its file, which the manifest records; by default that of its canonical JSON form).
@@ -176,6 +176,8 @@ class SchemaPack(Pack):
                     "block_rows": {name: rows.tolist() for name, rows in engine.block_rows.items()},
                     "people": engine.population_size, "scale": scale}
         blocks = engine.blocks
+        if batch_size is None:
+            batch_size = batch_rows(engine)
         if table_major:  # each table's blocks padded to whole batches, so no batch holds two tables
             per = -(-batch_size // BLOCK_SIZE)
             settings["table_blocks"] = -(-blocks // per) * per
@@ -185,6 +187,16 @@ class SchemaPack(Pack):
             keys=KeySpace(first, (schema.tables[first].keys or [""])[0], 1, BLOCK_SIZE),
             tables=tables, steps=(), settings=settings, workers=workers,
         )  # fmt: skip
+
+
+def batch_rows(engine: Engine) -> int:
+    """The default batch: ten blocks, fewer when the blocks' rows of all tables together pass ``BATCH_SIZE``.
+
+    A batch is what a worker holds at once: sizing it by the rows of every table (a pack with forty rows per
+    person makes 400,000 rows per block) keeps memory flat whatever the schema, and gives workers several
+    batches to share even when the run has only a few blocks."""
+    per_block = sum(int(rows.sum()) for rows in engine.block_rows.values()) / max(engine.blocks, 1)
+    return BLOCK_SIZE * int(min(BATCH_SIZE // BLOCK_SIZE, max(1, BATCH_SIZE // max(per_block, 1))))
 
 
 def schema_hash(schema: Schema) -> str:
