@@ -183,6 +183,8 @@ def test_cli_engine_spark(spark, tmp_path: Path, local_runs) -> None:
     (["--format", "csv"], "--engine spark writes parquet or delta"),
     (["--out", "o", "--db-schema", "main.synth"], "two destinations"),
     (["--scale", "2"], "--scale needs --schema"),
+    (["--pack", "identity-graph", "--set", "campaign_reach=5"], "--set campaign_reach=5: must be <= 1"),
+    (["--pack", "identity-graph", "--noise", "light"], "--noise does not apply to --pack"),
 ])  # fmt: skip
 def test_cli_bad_combinations(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     """Refused in one line with exit status 2, before Spark starts (no Java needed)."""
