@@ -183,6 +183,8 @@ def test_cli_engine_spark(spark, tmp_path: Path, local_runs) -> None:
     (["--format", "csv"], "--engine spark writes parquet or delta"),
     (["--out", "o", "--db-schema", "main.synth"], "two destinations"),
     (["--scale", "2"], "--scale needs --schema"),
+    (["--pack", "identity-graph", "--set", "campaign_reach=5"], "--set campaign_reach=5: must be <= 1"),
+    (["--pack", "identity-graph", "--noise", "light"], "--noise does not apply to --pack"),
 ])  # fmt: skip
 def test_cli_bad_combinations(capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     """Refused in one line with exit status 2, before Spark starts (no Java needed)."""
@@ -343,3 +345,59 @@ def test_direct_retried_task_rewrites_the_same_parts(pyspark_here, tmp_path: Pat
     assert sorted(p.name for p in (tmp_path / "persons").iterdir()) == ["part-00000-tok-c000.zstd.parquet",
                                                                           "part-00001-tok-c000.zstd.parquet"]
     assert sum(r for r in first.column("rows").to_pylist()) == sum(sum(m[b].values()) for m in made[:2] for b in m)
+
+
+# -- a schema pack on Spark: generate --pack NAME --set ..., and settings= of the Python API -----------------
+
+PACK_PEOPLE = 2_000
+PACK_SETTINGS = {"campaign_reach": "0.1", "devices_per_household": "8"}
+
+
+def _same_tables(local: Path, folder: Path, fmt: str = "parquet") -> dict[str, int]:
+    """Every table of the local run ``local`` has the same rows in the Spark run ``folder``; rows per table."""
+    rows = {}
+    for path in sorted(local.glob("*.parquet")):
+        mine = pq.read_table(path)
+        theirs = _read_output(folder / path.stem, fmt, mine.schema)
+        assert theirs.num_rows == mine.num_rows, path.stem
+        assert _sorted(theirs).equals(_sorted(mine)), f"{path.stem} ({fmt}) differs from the local run's"
+        rows[path.stem] = mine.num_rows
+    return rows
+
+
+def test_pack_with_settings_on_spark_has_the_local_rows(spark, tmp_path: Path) -> None:
+    """``generate --engine spark --pack identity-graph -n N --set ...`` writes every table of the pack (events
+    included) with the rows of the same command on the local engine."""
+    from pii_gen.dsl import packs
+
+    local = tmp_path / "local"
+    schema_run.generate_schema(packs.load("identity-graph", PACK_SETTINGS, people=PACK_PEOPLE), out=str(local),
+                               format="parquet", workers=1)
+    sets = [arg for name, value in PACK_SETTINGS.items() for arg in ("--set", f"{name}={value}")]
+    main(["generate", "--engine", "spark", "--pack", "identity-graph", "-n", str(PACK_PEOPLE), *sets,
+          "--partitions", "2", "--out", str(tmp_path / "spark"), "-q"])
+    rows = _same_tables(local, tmp_path / "spark")
+    assert len(rows) == 14 and rows["individuals"] == PACK_PEOPLE and rows["campaign_exposures"] > 0
+    manifest = json.loads((tmp_path / "spark" / "manifest.json").read_text())
+    assert manifest["engine"] == "spark" and manifest["schema"] == "identity-graph"
+    assert {t: info["rows"] for t, info in manifest["tables"].items()} == rows
+
+
+def test_settings_of_a_schema_file_through_the_spark_api(spark, tmp_path: Path) -> None:
+    """``pii_spark.generate(FILE, settings=...)`` applies the settings as ``--set`` does (here into Delta); a
+    wrong one is one line before any job, and settings of a config are refused."""
+    from pii_gen.dsl import packs
+
+    copy = tmp_path / "graph.yaml"
+    copy.write_text(packs.text("identity-graph").replace("size: 10000", f"size: {PACK_PEOPLE}"))
+    local = tmp_path / "local"
+    schema_run.generate_schema(packs.load("identity-graph", PACK_SETTINGS, people=PACK_PEOPLE), out=str(local),
+                               format="parquet", workers=1)
+    result = pii_spark.generate(copy, out=tmp_path / "lake", format="delta", settings=PACK_SETTINGS, spark=spark,
+                                partitions=2)
+    assert result.rows == _same_tables(local, tmp_path / "lake", "delta")
+    with pytest.raises(ConfigError, match="--set campaign_reach=2: must be <= 1"):
+        pii_spark.generate(copy, out=tmp_path / "x", settings={"campaign_reach": "2"}, spark=spark)
+    with pytest.raises(ConfigError, match="settings apply to a schema file"):
+        pii_spark.plan_of(GenerateConfig(count=10), settings={"campaign_reach": "0.1"})
+    assert not (tmp_path / "x").exists()

@@ -149,37 +149,19 @@ def generate(
     if settings and not (schema_file or pack_name):
         raise ConfigError("--set needs --pack NAME or --schema FILE (it overrides their settings)")
     if engine == "spark":
-        if pack_name is not None or settings:
-            raise ConfigError("--pack and --set do not run on --engine spark yet: run the pack with the local engine")
         _generate_spark(count=count, seed=seed, scale=scale, workers=workers, fmt=fmt, out=out,
                         config_file=config_file, pii_mode=pii_mode, batch_size=batch_size, db=db, db_schema=db_schema,
-                        schema_file=schema_file, template_file=template_file, if_exists=if_exists, resume=resume,
-                        noise=noise, quiet=quiet, master=master, partitions=partitions)  # fmt: skip
+                        schema_file=schema_file, template_file=template_file, pack_name=pack_name,
+                        settings=settings, if_exists=if_exists, resume=resume, noise=noise, quiet=quiet,
+                        master=master, partitions=partitions)  # fmt: skip
         return
     if master is not None or partitions is not None:
         raise ConfigError(f"{'--master' if master is not None else '--partitions'} needs --engine spark")
     if schema_file is not None or template_file is not None or pack_name is not None:
         from . import dsl
-        from .dsl.settings import parse_assignments
 
-        flag = "--schema FILE" if schema_file is not None else "--template FILE" if template_file else "--pack"
-        if pack_name is not None:
-            from .dsl import packs
-
-            # -n is the pack's people and --pii-mode its population's: both belong to the pack's run
-            schema = packs.load(pack_name, parse_assignments(settings), people=count, pii_mode=pii_mode)
-            count = pii_mode = None
-        elif template_file is not None:
-            from .importers.run import import_template
-
-            schema = import_template(template_file).model
-        else:
-            # every error in the file before anything else
-            schema = dsl.load(schema_file, parse_assignments(settings)) if settings else dsl.load(schema_file)
-        given = {"-n/--count": count, "--config": config_file, "--pii-mode": pii_mode, "--noise": noise}
-        for option, value in given.items():
-            if value is not None:
-                raise ConfigError(f"{option} does not apply to {flag} (the file describes the tables)")
+        schema = _schema_source(schema_file, template_file, pack_name, settings, count=count, pii_mode=pii_mode,
+                                config_file=config_file, noise=noise)
         config = build_config(
             {}, workers=workers, format=fmt, out=out, batch_size=batch_size, quiet=quiet, db=db, db_schema=db_schema,
             if_exists=if_exists, resume=resume,
@@ -233,11 +215,45 @@ def generate(
         )
 
 
+def _schema_source(schema_file: Path | None, template_file: Path | None, pack_name: str | None,
+                   settings: tuple[str, ...], *, count: int | None, pii_mode: str | None, config_file: Path | None,
+                   noise: str | None) -> Any:
+    """The checked schema of ``--schema``, ``--template`` or ``--pack`` (with ``--set``), for either engine;
+    population options are refused, except a pack's ``-n`` (its people) and ``--pii-mode``."""
+    from . import dsl
+    from .dsl.settings import parse_assignments
+
+    flag = "--schema FILE" if schema_file is not None else "--template FILE" if template_file else "--pack"
+    if pack_name is not None:
+        from .dsl import packs
+
+        # -n is the pack's people and --pii-mode its population's: both belong to the pack's run
+        schema = packs.load(pack_name, parse_assignments(settings), people=count, pii_mode=pii_mode)
+        count = pii_mode = None
+    elif template_file is not None:
+        from .importers.run import import_template
+
+        schema = import_template(template_file).model
+    elif settings:
+        from .packs.schema.pack import with_data
+
+        # every error in the file before anything else; its vocab files read from its folder, as without --set
+        schema = with_data(dsl.load(schema_file, parse_assignments(settings)), schema_file.parent)
+    else:
+        schema = dsl.load(schema_file)  # every error in the file before anything else
+    given = {"-n/--count": count, "--config": config_file, "--pii-mode": pii_mode, "--noise": noise}
+    for option, value in given.items():
+        if value is not None:
+            raise ConfigError(f"{option} does not apply to {flag} (the file describes the tables)")
+    return schema
+
+
 def _generate_spark(*, count: int | None, seed: int | None, scale: float | None, workers: int | None,
                     fmt: str | None, out: str | None, config_file: Path | None, pii_mode: str | None,
                     batch_size: int | None, db: str | None, db_schema: str | None, schema_file: Path | None,
-                    template_file: Path | None, if_exists: str | None, resume: str | None, noise: str | None,
-                    quiet: bool | None, master: str | None, partitions: int | None) -> None:
+                    template_file: Path | None, pack_name: str | None, settings: tuple[str, ...],
+                    if_exists: str | None, resume: str | None, noise: str | None, quiet: bool | None,
+                    master: str | None, partitions: int | None) -> None:
     """``generate --engine spark``: the same source and seed as a local run, generated and written by Spark."""
     from . import spark
 
@@ -252,25 +268,16 @@ def _generate_spark(*, count: int | None, seed: int | None, scale: float | None,
         raise ConfigError(f"--engine spark writes {' or '.join(spark.FORMATS)} (got --format {fmt})")
     if out is not None and db_schema is not None:
         raise ConfigError("--out and --db-schema are two destinations for --engine spark: pass one of them")
-    if schema_file is not None and template_file is not None:
-        raise ConfigError("--schema and --template are two sources of tables: pass one of them")
     source: Any
-    if schema_file is not None or template_file is not None:
+    if schema_file is not None or template_file is not None or pack_name is not None:
         from . import dsl
 
-        flag = "--schema FILE" if schema_file is not None else "--template FILE"
-        given = {"-n/--count": count, "--config": config_file, "--pii-mode": pii_mode, "--noise": noise}
-        for option, value in given.items():
-            if value is not None:
-                raise ConfigError(f"{option} does not apply to {flag} (the file describes the tables)")
-        if template_file is not None:
-            from .importers.run import import_template
-
-            source = import_template(template_file).model
-        else:
-            dsl.load(schema_file)  # every error in the file before Spark starts
-            source = schema_file
-        estimates = dsl.row_estimates(source if template_file is not None else dsl.load(schema_file), scale)
+        # every error in the file (and in --set) before Spark starts
+        schema = _schema_source(schema_file, template_file, pack_name, settings, count=count, pii_mode=pii_mode,
+                                config_file=config_file, noise=noise)
+        # a schema file as such keeps its folder, where its vocab files are
+        source = schema_file if schema_file is not None and not settings else schema
+        estimates = dsl.row_estimates(schema, scale)
         unit, total = "rows", None if None in estimates.values() else sum(n or 0 for n in estimates.values())
     else:
         if scale is not None:

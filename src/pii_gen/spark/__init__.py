@@ -21,6 +21,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Union
 
 import yaml
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
     from ..dsl.model import Schema
     from .engine import SparkTables
 
-__all__ = ["FORMATS", "SparkRun", "dataframes", "generate", "plan_of", "session", "write", "write_direct"]
+__all__ = ["FORMATS", "SparkRun", "dataframes", "generate", "plan_of", "session", "with_settings", "write",
+           "write_direct"]
 
 #: What ``pip`` installs for this module.
 EXTRA = 'pip install "pii-gen[spark]"'
@@ -60,12 +62,14 @@ def _engine() -> Any:
 
 
 def plan_of(source: Source, *, seed: int | None = None, count: int | None = None,
-            scale: float | None = None) -> RunPlan:
+            scale: float | None = None, settings: Mapping[str, str] | None = None) -> RunPlan:
     """The run plan of a config (a :class:`GenerateConfig` or a config file: the population) or of a schema
-    (a loaded one or a schema file), as the local backend would run it; ``seed``, ``count`` (people) and
-    ``scale`` (a schema's rows) override the source's."""
+    (a loaded one, such as a pack's from :func:`pii_gen.dsl.packs.load`, or a schema file), as the local
+    backend would run it; ``seed``, ``count`` (people) and ``scale`` (a schema's rows) override the source's,
+    and ``settings`` (``--set NAME=VALUE`` as a map) a schema file's settings."""
     from ..dsl.model import Schema
 
+    source = with_settings(source, settings)
     if isinstance(source, (str, os.PathLike)) and _is_schema_file(Path(source)):
         source = Path(source)
     elif isinstance(source, (str, os.PathLike)):
@@ -83,6 +87,20 @@ def plan_of(source: Source, *, seed: int | None = None, count: int | None = None
     if not isinstance(source, (Schema, Path)):
         raise ConfigError(f"not a config or a schema: {type(source).__name__}")
     return schema_plan(source, seed, scale)[1]
+
+
+def with_settings(source: Source, settings: Mapping[str, str] | None) -> Source:
+    """``source`` with ``settings`` applied: a schema file loaded with them (its vocab files read from its
+    folder); without settings ``source`` itself.  Settings belong to schema files: a config or a loaded schema
+    (whose settings are applied already) is refused."""
+    if not settings:
+        return source
+    if not isinstance(source, (str, os.PathLike)) or not _is_schema_file(Path(source)):
+        raise ConfigError("settings apply to a schema file (a pack's: pii_gen.dsl.packs.load(name, settings))")
+    from .. import dsl
+    from ..packs.schema.pack import with_data
+
+    return with_data(dsl.load(Path(source), dict(settings)), Path(source).parent)
 
 
 def _is_schema_file(path: Path) -> bool:
@@ -133,14 +151,16 @@ def session(master: str | None = None, app_name: str = "pii_gen") -> SparkSessio
 
 
 def dataframes(spark: SparkSession, source: Source, *, seed: int | None = None, count: int | None = None,
-               scale: float | None = None, partitions: int | None = None) -> SparkTables:
+               scale: float | None = None, partitions: int | None = None,
+               settings: Mapping[str, str] | None = None) -> SparkTables:
     """One lazy DataFrame per table of ``source`` (see :func:`plan_of`), in the plan's order: a dict with the
     run's plan as ``.plan``.  ``partitions``: Spark partitions of the blocks (default four per core, at most
     one per block); the rows do not depend on it."""
     if partitions is not None and partitions < 1:
         raise ConfigError(f"partitions must be 1 or more (got {partitions})")
     engine = _engine()
-    return engine.dataframes(spark, plan_of(source, seed=seed, count=count, scale=scale), partitions)
+    return engine.dataframes(spark, plan_of(source, seed=seed, count=count, scale=scale, settings=settings),
+                             partitions)
 
 
 @dataclass
@@ -248,8 +268,9 @@ def _task_error(err: Exception) -> OutputError | None:
 def write_direct(spark: SparkSession, source: Source, out: str | os.PathLike, *, format: str = "parquet",
                  if_exists: str = "fail", seed: int | None = None, count: int | None = None,
                  scale: float | None = None, partitions: int | None = None, cancel: CancelToken | None = None,
-                 on_event: OnEvent | None = None) -> SparkRun:
-    """Generate ``source`` into the folder or URI ``out`` without Spark's writers: the executors write each
+                 on_event: OnEvent | None = None, settings: Mapping[str, str] | None = None) -> SparkRun:
+    """Generate ``source`` (with ``settings``: see :func:`plan_of`) into the folder or URI ``out`` without
+    Spark's writers: the executors write each
     block's tables as Parquet parts with pyarrow (the local run's Parquet settings, through ``pyarrow.fs``) and
     return only their metadata; the driver then moves the Parquet parts into ``out/<table>/`` or commits each
     Delta table once with deltalake (no delta-spark needed), and writes the run's manifest.json.
@@ -265,8 +286,8 @@ def write_direct(spark: SparkSession, source: Source, out: str | os.PathLike, *,
     engine = _engine()
     from .direct import DirectRun
 
-    plan, record = _plan_and_record(source, seed=seed, count=count, scale=scale, format=format, out=str(out),
-                                    if_exists=if_exists)
+    plan, record = _plan_and_record(with_settings(source, settings), seed=seed, count=count, scale=scale,
+                                    format=format, out=str(out), if_exists=if_exists)
     run = DirectRun(plan, str(out), format, if_exists, engine.filesystem(str(out)))
     cancel = cancel or CancelToken()
     started = time.perf_counter()
@@ -322,13 +343,15 @@ def generate(source: Source, *, out: str | os.PathLike | None = None, database: 
              format: str = "parquet", if_exists: str = "fail", seed: int | None = None, count: int | None = None,
              scale: float | None = None, partitions: int | None = None, master: str | None = None,
              spark: SparkSession | None = None, cancel: CancelToken | None = None,
-             on_event: OnEvent | None = None, direct: bool = True) -> SparkRun:
-    """Generate ``source`` (see :func:`plan_of`) on Spark into ``out`` or the namespace ``database``: the
-    session given, the running one, or a new one on ``master`` (stopped at the end).  Into ``out`` the
+             on_event: OnEvent | None = None, direct: bool = True,
+             settings: Mapping[str, str] | None = None) -> SparkRun:
+    """Generate ``source`` (with ``settings``: see :func:`plan_of`) on Spark into ``out`` or the namespace
+    ``database``: the session given, the running one, or a new one on ``master`` (stopped at the end).  Into ``out`` the
     executors write the files themselves (:func:`write_direct`); ``direct=False`` writes with Spark's writers
     (:func:`write`, which Delta needs delta-spark for)."""
     started = time.perf_counter()
     _engine()
+    source = with_settings(source, settings)  # a wrong setting is one line before Spark starts
     from pyspark.sql import SparkSession
 
     own = spark is None and SparkSession.getActiveSession() is None
