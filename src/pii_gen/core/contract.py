@@ -49,6 +49,9 @@ KINDS: dict[str, str] = {
     "account": "a bank account number",
     "routing": "an ABA routing number",
     "text": "free text",
+    "ip_address": "an IP address (IPv4 or IPv6) a device was seen on",
+    "cookie": "a browser cookie id",
+    "device": "a household device's key (household id x 100 + its number): noise keeps it a real device",
 }
 
 
