@@ -398,6 +398,19 @@ ZERO_IFA = "00000000-0000-0000-0000-000000000000"
 HASHED = ("hashed_email", "uid2", "hashed_phone")
 
 
+def other_address(email: pa.Array, keys: np.ndarray, seed: int, known: float) -> pa.Array:
+    """The address each (person, source) key's source has for the person: their own with probability
+    ``known``, else another of theirs (the local part with a number added, at the same domain: a strict
+    address stays at a reserved domain)."""
+    other = keyed_unit(keys, seed, "email_source") >= known
+    if not other.any():
+        return email
+    parts = pc.split_pattern(email, "@", max_splits=1)
+    number = pa.array((100 + keyed_unit(keys, seed, "email_other") * 900).astype(np.int64)).cast(pa.string())
+    alt = pc.binary_join_element_wise(pc.list_element(parts, 0), ".", number, "@", pc.list_element(parts, 1), "")
+    return pc.if_else(pa.array(other), alt, email)
+
+
 class IdentifierParams(Params):
     id_type: str = "id_type"
     email: str = "parent.email"
@@ -409,6 +422,12 @@ class IdentifierParams(Params):
     lmt: str = "limit_ad_tracking"
     #: Share of IP rows in IPv6 (2001:db8::/32); the rest in the IPv4 documentation ranges.
     ipv6_share: float = Field(0.3, ge=0, le=1)
+    #: The row's source (an expression), and the share of persons seen with a hashed e-mail in two sources
+    #: whose hashes there match: a source knows the person's own address with probability sqrt(email_match)
+    #: (keyed per person and source), else has another address of theirs, so two sources agree on
+    #: email_match of the persons both see.
+    source: str | None = None
+    email_match: float = Field(1.0, ge=0, le=1)
     #: False: hashed types hold their plain normalised value (the e-mail, UID2's form of it, the E.164 phone),
     #: for noise steps (a mistyped e-mail, a recycled number) and a ``digest`` modifier after them.
     hash: bool = True
@@ -438,7 +457,11 @@ class Identifier(_Valued):
             if mask.any():
                 out = pc.if_else(pa.array(mask), values, out)
 
+        device, person = _ints(ctx, p.device, n), _ints(ctx, p.person, n)
         email = evaluate(p.email, ctx, n).cast(pa.string())
+        if p.source is not None and p.email_match < 1 and (is_["hashed_email"] | is_["uid2"]).any():
+            email = other_address(email, person * 1_000_003 + _ints(ctx, f"hash({p.source})", n), ctx.seed,
+                                  np.sqrt(p.email_match))
         for t, encoding in (("hashed_email", "hex"), ("uid2", "base64")):
             if is_[t].any():
                 plain = normalize_email(email, t == "uid2")
@@ -446,7 +469,6 @@ class Identifier(_Valued):
         if is_["hashed_phone"].any():
             e164 = normalize_phone(evaluate(p.phone, ctx, n).cast(pa.string()), "1")
             put(is_["hashed_phone"], sha256(e164, "hex") if p.hash else e164)
-        device, person = _ints(ctx, p.device, n), _ints(ctx, p.person, n)
         # one cookie per person and browser device (a new one only when it churns: noise)
         put(is_["cookie"], keyed_uuid(_mix(person.astype(np.uint64), _salt(ctx.seed, "cookie")) ^ device.astype(
             np.uint64), ctx.seed, "cookie"))
