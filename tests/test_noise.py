@@ -476,8 +476,21 @@ def identity_cells(column: str, kind: str, table: dict[str, pa.Array], rows: lis
     values = table[column]
     spec = Table("t", tuple(Column(c, a.type, True, kind=kind if c == column else "") for c, a in table.items()), "")
     chosen = np.asarray(rows, np.int64)
-    return Cells(table, column, kind, spec, chosen, values.take(pa.array(chosen)), values.type,
-                 [np.random.default_rng(seed)], np.array([0, len(values)]), None, True, None, 1.0)  # type: ignore[arg-type]
+    return Cells(
+        table,
+        column,
+        kind,
+        spec,
+        chosen,
+        values.take(pa.array(chosen)),
+        values.type,
+        [np.random.default_rng(seed)],
+        np.array([0, len(values)]),
+        None,
+        True,
+        None,
+        1.0,
+    )  # type: ignore[arg-type]
 
 
 def test_identity_noise_types_change_identifiers_as_their_names_say():

@@ -19,8 +19,14 @@ ROOT = Path(__file__).resolve().parents[1]
 PEOPLE = 3000
 #: Settings of the run: rates raised so every kind is seen often; every source has the person's own e-mail
 #: (email_match_rate=1), so a hashed e-mail differs from the hash of their own address for typos only.
-SETTINGS = {"email_typo": 0.1, "recycled_phone": 0.1, "ip_reassigned": 0.3, "cookie_churn": 0.5,
-            "borrowed_device": 0.05, "email_match_rate": 1}
+SETTINGS = {
+    "email_typo": 0.1,
+    "recycled_phone": 0.1,
+    "ip_reassigned": 0.3,
+    "cookie_churn": 0.5,
+    "borrowed_device": 0.05,
+    "email_match_rate": 1,
+}
 KINDS = ("borrowed_device", "email_typo", "recycled_phone", "ip_reassigned", "cookie_churn")
 
 
@@ -28,9 +34,31 @@ KINDS = ("borrowed_device", "email_typo", "recycled_phone", "ip_reassigned", "co
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("noise") / "out"
     sets = [arg for name, value in SETTINGS.items() for arg in ("--set", f"{name}={value}")]
-    done = subprocess.run([sys.executable, "-m", "pii_gen", "generate", "--pack", "identity-graph", "-n", str(PEOPLE),
-                           "--seed", "21", "--format", "parquet", "--out", str(folder), "--workers", "1", "-q", *sets],
-                          capture_output=True, text=True, env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pii_gen",
+            "generate",
+            "--pack",
+            "identity-graph",
+            "-n",
+            str(PEOPLE),
+            "--seed",
+            "21",
+            "--format",
+            "parquet",
+            "--out",
+            str(folder),
+            "--workers",
+            "1",
+            "-q",
+            *sets,
+        ],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT / "src")},
+    )
     assert done.returncode == 0, done.stderr
     return folder
 
@@ -54,7 +82,9 @@ def test_every_kind_is_a_noise_step_its_labels_count_exactly(out: Path, con: duc
     assert set(steps) == set(KINDS)
     for kind in KINDS:
         assert steps[kind]["table"] == "identity_mappings" and float(steps[kind]["rate"]) == SETTINGS[kind]
-        labelled = one(con, f"SELECT COUNT(*) FROM identity_truth WHERE '{kind}' IN (SELECT UNNEST(string_split(noise, '+')))")
+        labelled = one(
+            con, f"SELECT COUNT(*) FROM identity_truth WHERE '{kind}' IN (SELECT UNNEST(string_split(noise, '+')))"
+        )
         assert labelled[0] == steps[kind]["rows"] > 0, kind
     assert one(con, "SELECT COUNT(*) FROM identity_truth WHERE noise IS NULL OR noise = ''")[0] == 0
 
@@ -64,11 +94,18 @@ def share(con: duckdb.DuckDBPyConnection, kind: str, where: str) -> tuple[float,
     return hit / n, n
 
 
-@pytest.mark.parametrize(("kind", "where"), [("email_typo", "id_type IN ('hashed_email', 'uid2')"),
-                                             ("recycled_phone", "id_type = 'hashed_phone'"),
-                                             ("ip_reassigned", "id_type = 'ip_address'"),
-                                             ("borrowed_device", "device_id IS NOT NULL")])
-def test_each_kind_hits_its_rate_on_the_rows_it_applies_to(con: duckdb.DuckDBPyConnection, kind: str, where: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "where"),
+    [
+        ("email_typo", "id_type IN ('hashed_email', 'uid2')"),
+        ("recycled_phone", "id_type = 'hashed_phone'"),
+        ("ip_reassigned", "id_type = 'ip_address'"),
+        ("borrowed_device", "device_id IS NOT NULL"),
+    ],
+)
+def test_each_kind_hits_its_rate_on_the_rows_it_applies_to(
+    con: duckdb.DuckDBPyConnection, kind: str, where: str
+) -> None:
     measured, n = share(con, kind, where)
     rate = SETTINGS[kind]
     # a borrowed device is only applied where the pick is another household's (nearly always)
@@ -100,11 +137,23 @@ def test_email_typos_are_hashed_as_typed_and_phones_recycled_to_another_line(con
 
 def test_reassigned_ips_are_not_the_households_usual_one(con: duckdb.DuckDBPyConnection) -> None:
     # the clean IP rows of a household share its one usual address; reassigned ones are elsewhere
-    assert one(con, """SELECT COUNT(*) FROM (SELECT household_id FROM rows WHERE id_type = 'ip_address'
-                       AND noise = 'none' GROUP BY 1 HAVING COUNT(DISTINCT id_value) > 1)""")[0] == 0
-    assert one(con, """SELECT COUNT(*) FROM rows r JOIN (SELECT DISTINCT household_id, id_value FROM rows
+    assert (
+        one(
+            con,
+            """SELECT COUNT(*) FROM (SELECT household_id FROM rows WHERE id_type = 'ip_address'
+                       AND noise = 'none' GROUP BY 1 HAVING COUNT(DISTINCT id_value) > 1)""",
+        )[0]
+        == 0
+    )
+    assert (
+        one(
+            con,
+            """SELECT COUNT(*) FROM rows r JOIN (SELECT DISTINCT household_id, id_value FROM rows
                        WHERE id_type = 'ip_address' AND noise = 'none') u USING (household_id, id_value)
-                       WHERE r.noise = 'ip_reassigned'""")[0] == 0
+                       WHERE r.noise = 'ip_reassigned'""",
+        )[0]
+        == 0
+    )
     docs = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
     ips = [r[0] for r in con.execute("SELECT id_value FROM rows WHERE noise = 'ip_reassigned'").fetchall()]
     assert all(any(ipaddress.ip_address(ip) in net for net in docs) for ip in ips)
@@ -129,10 +178,13 @@ def test_cookie_churn_gives_one_device_several_cookies_one_after_another(con: du
 
 
 def test_borrowed_devices_are_real_devices_of_another_household(con: duckdb.DuckDBPyConnection) -> None:
-    bad = one(con, """SELECT COUNT(*) FROM rows r LEFT JOIN devices d USING (device_id)
+    bad = one(
+        con,
+        """SELECT COUNT(*) FROM rows r LEFT JOIN devices d USING (device_id)
                       WHERE r.noise LIKE '%borrowed_device%' AND (d.device_id IS NULL OR d.household_id = r.household_id
                       OR (r.id_type = 'ifa' AND d.device_type NOT IN ('smartphone', 'tablet'))
                       OR (r.id_type = 'cookie' AND d.device_type NOT IN ('smartphone', 'tablet', 'computer'))
                       OR (r.id_type = 'ctv_id' AND d.device_type NOT IN ('smart_tv', 'streaming_device'))
-                      OR d.device_type <> r.device_type)""")
+                      OR d.device_type <> r.device_type)""",
+    )
     assert bad[0] == 0

@@ -30,8 +30,13 @@ _HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
 
 def uuid_text(hi: np.ndarray, lo: np.ndarray, upper: np.ndarray | None = None) -> pa.Array:
     """UUID-4-shaped strings of two 64-bit halves (version and variant bits set); ``upper`` rows upper-case."""
-    raw = np.concatenate([hi.astype(np.uint64)[:, None].byteswap().view(np.uint8).reshape(-1, 8),
-                          lo.astype(np.uint64)[:, None].byteswap().view(np.uint8).reshape(-1, 8)], axis=1)
+    raw = np.concatenate(
+        [
+            hi.astype(np.uint64)[:, None].byteswap().view(np.uint8).reshape(-1, 8),
+            lo.astype(np.uint64)[:, None].byteswap().view(np.uint8).reshape(-1, 8),
+        ],
+        axis=1,
+    )
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
     nib = np.empty((len(raw), 32), np.uint8)
@@ -40,7 +45,7 @@ def uuid_text(hi: np.ndarray, lo: np.ndarray, upper: np.ndarray | None = None) -
         nib[upper[:, None] & (nib >= ord("a"))] -= 32
     chars = np.full((len(raw), 36), ord("-"), np.uint8)
     for dst, src, width in ((0, 0, 8), (9, 8, 4), (14, 12, 4), (19, 16, 4), (24, 20, 12)):
-        chars[:, dst:dst + width] = nib[:, src:src + width]
+        chars[:, dst : dst + width] = nib[:, src : src + width]
     return from_matrix(chars)
 
 
@@ -54,8 +59,9 @@ def doc_ips(range_u: np.ndarray, octet_u: np.ndarray, words: np.ndarray, v6: np.
     """Documentation-range addresses: ``192.0.2.x``-like IPv4 from two uniforms, or, where ``v6``,
     ``2001:db8:xxxx:xxxx:xxxx::1`` from 48 bits of ``words``."""
     prefix = pa.array(DOC_IPV4).take(pa.array(np.minimum(np.floor(range_u * 3), 2).astype(np.int64)))
-    v4 = pc.binary_join_element_wise(prefix, pa.array((1 + np.floor(octet_u * 254)).astype(np.int64))
-                                     .cast(pa.string()), "")
+    v4 = pc.binary_join_element_wise(
+        prefix, pa.array((1 + np.floor(octet_u * 254)).astype(np.int64)).cast(pa.string()), ""
+    )
     groups = [hex_groups((words >> (16 * i)) & 0xFFFF) for i in range(3)]
     # the separator also follows the "2001:db8:" prefix's own colon
     six = pc.binary_join_element_wise(DOC_IPV6 + "0", *groups, ":1", ":")
@@ -163,9 +169,14 @@ class BorrowedDevice(NoiseType):
         device = cells.table[cells.column]
         held = np.asarray(device.is_valid(), dtype=bool)
         by = cells.table.get(BY)
-        group = (np.zeros(len(device), np.int64) if by is None else
-                 np.asarray(pc.fill_null(pc.dictionary_encode(by.cast(pa.string())).indices, -1)
-                            .to_numpy(zero_copy_only=False), np.int64))
+        group = (
+            np.zeros(len(device), np.int64)
+            if by is None
+            else np.asarray(
+                pc.fill_null(pc.dictionary_encode(by.cast(pa.string())).indices, -1).to_numpy(zero_copy_only=False),
+                np.int64,
+            )
+        )
         rows = np.flatnonzero(held & (group >= 0))  # what can be borrowed: a device, of a known group
         order = rows[np.argsort(group[rows], kind="stable")]
         sizes = np.bincount(group[order], minlength=int(group.max(initial=0)) + 1)
