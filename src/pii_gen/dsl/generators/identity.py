@@ -448,7 +448,7 @@ class Identifier(_Valued):
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
         p = self.params
         kind = evaluate(p.id_type, ctx, n).cast(pa.string())
-        is_ = {t: np.asarray(pc.fill_null(pc.equal(kind, t), False)) for t in
+        is_ = {t: _flag(pc.equal(kind, t)) for t in
                ("hashed_email", "uid2", "hashed_phone", "cookie", "ifa", "ctv_id", "ip_address", "loyalty_id")}
         out = pa.nulls(n, pa.string())
 
