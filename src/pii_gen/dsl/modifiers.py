@@ -248,37 +248,6 @@ class Outliers(Modifier):
         return _like(_numbers(values) * scale, values)
 
 
-class DigestModParams(Params):
-    encoding: Literal["hex", "base64"] = "hex"
-    #: An expression: the rows hashed (the others kept as they are); all rows when not given.
-    where: str | None = None
-
-
-class DigestValues(Modifier):
-    """SHA-256 of a string column's values where ``where`` holds: the last step of an identifier whose noise
-    (a mistyped e-mail, a recycled phone) must change the plain value before it is hashed."""
-
-    name = "digest"
-    kinds = frozenset({"string"})
-    Params = DigestModParams
-    summary = "SHA-256 (`encoding: hex|base64`) of the values on rows `where` says (all by default), nulls kept"
-
-    def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
-        from .expr import evaluate
-        from .generators.identity import sha256
-
-        p = self.params
-        if p.where is None:
-            return sha256(values, p.encoding)
-        rows = np.asarray(pc.fill_null(evaluate(p.where, ctx, len(values)).cast(pa.bool_()), False), dtype=bool)
-        if not rows.any():
-            return values
-        hashed = sha256(values.filter(pa.array(rows)), p.encoding)
-        index = np.arange(len(values))
-        index[rows] = len(values) + np.arange(len(hashed))
-        return pa.concat_arrays([values.cast(pa.string()), hashed]).take(pa.array(index))
-
-
 #: The noise types a schema column can take: the population's, and the identity noise of identity graphs.
 NOISE_TYPES = ("typo", "name_variant", "missing", "format", "wrong_value", "email_typo", "recycled_phone",
                "ip_reassigned", "cookie_churn", "borrowed_device")
@@ -340,3 +309,34 @@ def noise_kind(column: Any, params: NoiseParams, value_kind: str) -> str | None:
 def column_kind(column: Any) -> str:
     """A column's population kind as a sibling noise reads it: a person field's, else none."""
     return PERSON_KINDS.get(column.field, "") if column.gen == "person" else ""
+
+
+class DigestModParams(Params):
+    encoding: Literal["hex", "base64"] = "hex"
+    #: An expression: the rows hashed (the others kept as they are); all rows when not given.
+    where: str | None = None
+
+
+class DigestValues(Modifier):
+    """SHA-256 of a string column's values where ``where`` holds: the last step of an identifier whose noise
+    (a mistyped e-mail, a recycled phone) must change the plain value before it is hashed."""
+
+    name = "digest"
+    kinds = frozenset({"string"})
+    Params = DigestModParams
+    summary = "SHA-256 (`encoding: hex|base64`) of the values on rows `where` says (all by default), nulls kept"
+
+    def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        from .expr import evaluate
+        from .generators.identity import sha256
+
+        p = self.params
+        if p.where is None:
+            return sha256(values, p.encoding)
+        rows = np.asarray(pc.fill_null(evaluate(p.where, ctx, len(values)).cast(pa.bool_()), False), dtype=bool)
+        if not rows.any():
+            return values
+        hashed = sha256(values.filter(pa.array(rows)), p.encoding)
+        index = np.arange(len(values))
+        index[rows] = len(values) + np.arange(len(hashed))
+        return pa.concat_arrays([values.cast(pa.string()), hashed]).take(pa.array(index))

@@ -422,10 +422,10 @@ class IdentifierParams(Params):
     lmt: str = "limit_ad_tracking"
     #: Share of IP rows in IPv6 (2001:db8::/32); the rest in the IPv4 documentation ranges.
     ipv6_share: float = Field(0.3, ge=0, le=1)
-    #: The row's source (an expression), and the share of persons seen with a hashed e-mail in two sources
+    #: The row's source (an expression), and the share of people seen with a hashed e-mail in two sources
     #: whose hashes there match: a source knows the person's own address with probability sqrt(email_match)
     #: (keyed per person and source), else has another address of theirs, so two sources agree on
-    #: email_match of the persons both see.
+    #: email_match of the people both see.
     source: str | None = None
     email_match: float = Field(1.0, ge=0, le=1)
     #: False: hashed types hold their plain normalised value (the e-mail, UID2's form of it, the E.164 phone),
