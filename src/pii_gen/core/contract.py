@@ -54,6 +54,10 @@ KINDS: dict[str, str] = {
     "device": "a household device's key (household id x 100 + its number): noise keeps it a real device",
 }
 
+#: Kinds no population column holds: an identity graph's identifiers, which a schema file's noise step names
+#: with ``kind:`` (the identity noise types change them).
+SCHEMA_KINDS = frozenset({"ip_address", "cookie", "device"})
+
 
 #: The Arrow types a contract's columns may have, by the name ``str(type)`` gives them in JSON.
 _TYPES: dict[str, pa.DataType] = {
