@@ -8,6 +8,11 @@ kind (a person field's, ``kind:``, or one its values suggest).  Only rows whose 
 touched; their mask is what a ledger lists.  A noise type that also rewrites a sibling column in the
 population (a swapped first name writes the surname too) changes only this column here: a modifier changes
 its own column, so adding a noise step never changes another column.
+
+``where`` keeps the draw to the rows an expression holds for (an identifier column's rows of one id type),
+``key`` draws once per value of an expression (a pure function of (seed, step, value): a person's cookie on a
+device churns as a whole), and ``by`` hands a noise type that takes a value from another row (a borrowed
+device) the groups to take it within.
 """
 
 from __future__ import annotations
