@@ -269,9 +269,19 @@ def test_a_column_of_an_unknown_kind_is_refused():
 
 
 def test_noise_types_register_themselves_in_their_positions():
-    assert [t.name for t in noise_types()] == ["typo", "name_variant", "missing", "format", "wrong_value", "outlier",
-                                               "email_typo", "recycled_phone", "ip_reassigned", "cookie_churn",
-                                               "borrowed_device"]
+    assert [t.name for t in noise_types()] == [
+        "typo",
+        "name_variant",
+        "missing",
+        "format",
+        "wrong_value",
+        "outlier",
+        "email_typo",
+        "recycled_phone",
+        "ip_reassigned",
+        "cookie_churn",
+        "borrowed_device",
+    ]
     assert [t.position for t in noise_types()] == sorted(t.position for t in noise_types())
 
 
