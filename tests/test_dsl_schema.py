@@ -108,8 +108,8 @@ EXPECTED = dict([
     ('version_missing', 'shop.yaml:1: version: required'),
     ('version_two', 'shop.yaml:1: version: must be 1'),
     ('unknown_generator', "shop.yaml:16: tables.orders.columns.order_id.gen: unknown generator 'serial' (one of: "
-                "aggregate, choice, bool, expression, ref, lookup, person, faker, sequence, uuid, pattern, constant, "
-                "keyed, digest, device, household_device, identifier_type, device_id, identifier, identity_noise, "
+                "aggregate, choice, bool, expression, ref, lookup, noise_label, person, faker, sequence, uuid, "
+                "pattern, constant, keyed, digest, device, household_device, identifier_type, device_id, identifier, "
                 "distribution, partition_of, pick, datetime, datetime_series)"),
     ('negative_sigma', 'shop.yaml:17: tables.orders.columns.amount.sigma: must be > 0'),
     ('param_of_other_dist', 'shop.yaml:17: tables.orders.columns.amount.sd: is not a parameter of dist lognormal (it '
@@ -138,7 +138,8 @@ EXPECTED = dict([
     ('key_not_a_column', 'shop.yaml:14: tables.orders.key: names no column of orders'),
     ('null_rate_above_one', 'shop.yaml:17: tables.orders.columns.amount.null_rate: must be <= 1'),
     ('unknown_modifier', 'shop.yaml:17: tables.orders.columns.amount.modify[0].scale: unknown modifier (one of: '
-                'multiply, add, clamp, round, jitter, map_values, seasonality, time_jitter, nulls, outliers, noise)'),
+                'multiply, add, clamp, round, jitter, map_values, seasonality, time_jitter, nulls, outliers, noise, '
+                'digest)'),
     ('modifier_bad_param', 'shop.yaml:17: tables.orders.columns.amount.modify[0].nulls.rate: must be <= 1'),
     ('modifier_on_key', 'shop.yaml:16: tables.orders.columns.order_id.modify: a key column cannot be modified'),
     ('fanout_negative_mean', 'shop.yaml:13: tables.orders.fanout.mean: must be >= 0'),
@@ -279,7 +280,7 @@ def test_the_reference_lists_every_registered_generator_and_modifier():
     text = reference_markdown()
     for cls in [*GENERATORS, *MODIFIERS]:
         assert f"| `{cls.name}` |" in text
-    assert len(GENERATORS) >= 15 and len(MODIFIERS) == 11
+    assert len(GENERATORS) >= 15 and len(MODIFIERS) == 12
     row = next(line for line in text.splitlines() if line.startswith("| `distribution` |"))
     assert "`sigma`" in row and row.count(" | ") == 2  # pipes inside a cell are escaped
 

@@ -168,13 +168,14 @@ COVERAGE: dict[str, list[str]] = {
     "pick": ["test_dsl_within_block.py::test_picks_match_their_keys_and_lookups_read_through_them"],
     "keyed": ["test_pack_identity_graph.py::test_keyed_draws_and_near_picks"],
     "digest": ["test_pack_identity_graph.py::test_digest_normalisation_rules",
-               "test_pack_identity_graph.py::test_hashes_are_of_the_persons_own_normalised_email_and_phone"],
+               "test_pack_identity_graph.py::test_hashes_are_of_the_persons_own_normalised_email_and_phone",
+               "test_pack_identity_noise.py::test_email_typos_are_hashed_as_typed_and_phones_recycled_to_another_line"],
     "device": ["test_pack_identity_graph.py::test_people_households_and_device_counts"],
     "device_id": ["test_pack_identity_graph.py::test_people_households_and_device_counts"],
     "household_device": ["test_pack_identity_graph.py::test_people_households_and_device_counts"],
     "identifier_type": ["test_pack_identity_graph.py::test_identifiers_per_person_and_their_devices"],
     "identifier": ["test_pack_identity_graph.py::test_ad_ids_cookies_and_ips"],
-    "identity_noise": ["test_pack_identity_graph.py::test_hashes_are_of_the_persons_own_normalised_email_and_phone"],
+    "noise_label": ["test_pack_identity_noise.py::test_every_kind_is_a_noise_step_its_labels_count_exactly"],
 }
 #: Registered but not measured here yet, each with the reason; remove the entry when its test lands.
 EXCLUDED: dict[str, str] = {}

@@ -467,3 +467,63 @@ def test_noisy_contract_widens_what_noise_changes():
     assert tables["employments"].column("annual_salary").type == pa.int64()  # room for outliers
     assert persons.column_names[-1] == "source_person_id" and "noise_log" in tables
     assert tables_for(GenerateConfig()) == dict(TABLES)
+
+
+def identity_cells(column: str, kind: str, table: dict[str, pa.Array], rows: list[int], seed: int = 3) -> Cells:
+    """The cells ``rows`` of ``column`` as the schema's noise modifier hands them to a noise type (one block)."""
+    from pii_gen.core.contract import Column, Table
+
+    values = table[column]
+    spec = Table("t", tuple(Column(c, a.type, True, kind=kind if c == column else "") for c, a in table.items()), "")
+    chosen = np.asarray(rows, np.int64)
+    return Cells(
+        table,
+        column,
+        kind,
+        spec,
+        chosen,
+        values.take(pa.array(chosen)),
+        values.type,
+        [np.random.default_rng(seed)],
+        np.array([0, len(values)]),
+        None,
+        True,
+        None,
+        1.0,
+    )  # type: ignore[arg-type]
+
+
+def test_identity_noise_types_change_identifiers_as_their_names_say():
+    import ipaddress
+
+    from pii_gen.variability.identity import BY, BorrowedDevice, CookieChurn, IpReassigned, RecycledPhone
+
+    phones = pa.array([f"+1361555{100 + i:04d}"[:10] + f"{i:02d}" for i in range(50)])
+    change = RecycledPhone().apply(identity_cells("v", "phone", {"v": phones}, list(range(50))))
+    new = change.values.to_pylist()
+    assert change.applied.all() and all(a[:-2] == b[:-2] and a != b for a, b in zip(phones.to_pylist(), new))
+
+    ips = pa.array(["192.0.2.7", "2001:db8:0:1:2:3::1"] * 100)
+    change = IpReassigned().apply(identity_cells("v", "ip_address", {"v": ips}, list(range(200))))
+    docs = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
+    for old, ip, variant in zip(ips.to_pylist(), change.values.to_pylist(), change.variant):
+        assert any(ipaddress.ip_address(ip) in net for net in docs) and (":" in ip) == (":" in old) == bool(variant)
+    assert len(set(change.values.to_pylist())) > 150
+
+    # one cookie seen five times, another once: from a point on the first carries one new id, the second none
+    cookies = pa.array(["a"] * 5 + ["b"])
+    change = CookieChurn().apply(identity_cells("v", "cookie", {"v": cookies}, list(range(6))))
+    churned = np.flatnonzero(change.applied)
+    assert 1 <= churned.min() and list(churned) == list(range(churned.min(), 5))
+    assert len(set(change.values.filter(pa.array(change.applied)).to_pylist())) == 1
+
+    # devices of three households (id // 100), two id types: a borrowed one is another household's, same type
+    devices = pa.array([101, 102, 201, 202, 301, None, 302, 103], pa.int64())
+    types = pa.array(["cookie", "ifa", "cookie", "ifa", "cookie", "ip", "ifa", "cookie"])
+    table = {"v": devices, BY: types}
+    for seed in range(20):
+        change = BorrowedDevice().apply(identity_cells("v", "device", table, [0, 1, 3, 7], seed))
+        for row, new, done in zip([0, 1, 3, 7], change.values.to_pylist(), change.applied):
+            own = devices[row].as_py()
+            assert not done or (new // 100 != own // 100 and types[devices.to_pylist().index(new)] == types[row])
+    assert change.values.type == pa.int64()

@@ -31,7 +31,7 @@ from pii_gen.sinks.files import CsvSink, FileOutput, FileSink, file_formats, fil
 from pii_gen.sinks.outputs import OUTPUTS
 from pii_gen.stream.destinations import Destination, destinations, kind_of, make_destination
 from pii_gen.stream.options import build_options
-from pii_gen.core.contract import KINDS, Column, Table
+from pii_gen.core.contract import KINDS, SCHEMA_KINDS, Column, Table
 from pii_gen.packs.person.contract import NOISE_LOG, SOURCE_PERSON_ID, TABLES
 from pii_gen.variability import noise_types
 from pii_gen.variability.base import Cells, NoiseType, NoiseTypes
@@ -245,6 +245,12 @@ COLUMNS_BY_NAME = {
         "employments": ("annual_salary",),
         "financial_profiles": ("annual_income", "credit_score", "total_debt", "debt_to_income"),
     },
+    # identity noise: e-mails and phones of the population too; IPs, cookies and devices only in schema files
+    "email_typo": {"email_addresses": ("email",)},
+    "recycled_phone": {"phone_numbers": ("phone_number",)},
+    "ip_reassigned": {},
+    "cookie_churn": {},
+    "borrowed_device": {},
 }
 
 
@@ -252,7 +258,7 @@ def test_every_column_declares_a_known_kind_and_every_kind_is_held_by_a_column()
     columns = [c for t in (*TABLES.values(), NOISE_LOG) for c in t.columns] + [SOURCE_PERSON_ID]
     undeclared = [c.name for c in columns if c.kind not in KINDS]
     assert not undeclared
-    assert {c.kind for c in columns} == set(KINDS)
+    assert {c.kind for c in columns} == set(KINDS) - SCHEMA_KINDS  # the rest are schema files' (identity graphs)
     keys = {(t.name, k) for t in TABLES.values() for k in (t.primary_key, *(fk[0] for fk in t.foreign_keys))}
     assert all(TABLES[t].column(c).kind == "id" for t, c in keys)
 
@@ -263,7 +269,19 @@ def test_a_column_of_an_unknown_kind_is_refused():
 
 
 def test_noise_types_register_themselves_in_their_positions():
-    assert [t.name for t in noise_types()] == ["typo", "name_variant", "missing", "format", "wrong_value", "outlier"]
+    assert [t.name for t in noise_types()] == [
+        "typo",
+        "name_variant",
+        "missing",
+        "format",
+        "wrong_value",
+        "outlier",
+        "email_typo",
+        "recycled_phone",
+        "ip_reassigned",
+        "cookie_churn",
+        "borrowed_device",
+    ]
     assert [t.position for t in noise_types()] == sorted(t.position for t in noise_types())
 
 

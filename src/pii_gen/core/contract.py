@@ -49,7 +49,14 @@ KINDS: dict[str, str] = {
     "account": "a bank account number",
     "routing": "an ABA routing number",
     "text": "free text",
+    "ip_address": "an IP address (IPv4 or IPv6) a device was seen on",
+    "cookie": "a browser cookie id",
+    "device": "a household device's key (household id x 100 + its number): noise keeps it a real device",
 }
+
+#: Kinds no population column holds: an identity graph's identifiers, which a schema file's noise step names
+#: with ``kind:`` (the identity noise types change them).
+SCHEMA_KINDS = frozenset({"ip_address", "cookie", "device"})
 
 
 #: The Arrow types a contract's columns may have, by the name ``str(type)`` gives them in JSON.

@@ -248,11 +248,24 @@ class Outliers(Modifier):
         return _like(_numbers(values) * scale, values)
 
 
+#: The noise types a schema column can take: the population's, and the identity noise of identity graphs.
+NOISE_TYPES = ("typo", "name_variant", "missing", "format", "wrong_value", "email_typo", "recycled_phone",
+               "ip_reassigned", "cookie_churn", "borrowed_device")
+
+
 class NoiseParams(Params):
-    type: Literal["typo", "name_variant", "missing", "format", "wrong_value"]
+    type: Literal[NOISE_TYPES]  # type: ignore[valid-type]
     rate: Rate
     kind: Literal[tuple(k for k in KINDS if k != "id")] | None = None  # type: ignore[valid-type]
     label: bool = False
+    #: An expression: only rows where it is true may be changed (an identifier column's rows of one id type).
+    where: str | None = None
+    #: An expression: a type that takes a value from another row (borrowed_device) takes it from a row with
+    #: the same value of it.
+    by: str | None = None
+    #: An expression: rows with one value of it are drawn together (one draw per value, a pure function of
+    #: (seed, step, value)): a person's cookie on a device churns as a whole.
+    key: str | None = None
 
 
 class Noise(Modifier):
@@ -261,9 +274,10 @@ class Noise(Modifier):
 
     name = "noise"
     Params = NoiseParams
-    summary = ("the population's noise (`type: typo|name_variant|missing|format|wrong_value`, `rate`) on values of "
-               "`kind` (a population column kind; default: the person field's, else by the values), logged; "
-               "`label` records the rows changed")
+    summary = ("the population's noise (`type: typo|name_variant|missing|format|wrong_value`, or identity noise "
+               "`email_typo|recycled_phone|ip_reassigned|cookie_churn|borrowed_device`; `rate`) on values of "
+               "`kind` (a population column kind; default: the person field's, else by the values), on rows "
+               "`where` says, logged; `label` records the rows changed")
     engine = True
 
     def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
@@ -295,3 +309,34 @@ def noise_kind(column: Any, params: NoiseParams, value_kind: str) -> str | None:
 def column_kind(column: Any) -> str:
     """A column's population kind as a sibling noise reads it: a person field's, else none."""
     return PERSON_KINDS.get(column.field, "") if column.gen == "person" else ""
+
+
+class DigestModParams(Params):
+    encoding: Literal["hex", "base64"] = "hex"
+    #: An expression: the rows hashed (the others kept as they are); all rows when not given.
+    where: str | None = None
+
+
+class DigestValues(Modifier):
+    """SHA-256 of a string column's values where ``where`` holds: the last step of an identifier whose noise
+    (a mistyped e-mail, a recycled phone) must change the plain value before it is hashed."""
+
+    name = "digest"
+    kinds = frozenset({"string"})
+    Params = DigestModParams
+    summary = "SHA-256 (`encoding: hex|base64`) of the values on rows `where` says (all by default), nulls kept"
+
+    def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        from .expr import evaluate
+        from .generators.identity import sha256
+
+        p = self.params
+        if p.where is None:
+            return sha256(values, p.encoding)
+        rows = np.asarray(pc.fill_null(evaluate(p.where, ctx, len(values)).cast(pa.bool_()), False), dtype=bool)
+        if not rows.any():
+            return values
+        hashed = sha256(values.filter(pa.array(rows)), p.encoding)
+        index = np.arange(len(values))
+        index[rows] = len(values) + np.arange(len(hashed))
+        return pa.concat_arrays([values.cast(pa.string()), hashed]).take(pa.array(index))

@@ -122,7 +122,9 @@ class Source:
     @property
     def noise(self) -> dict[str, Any] | None:
         """The run's noise settings, or None when no noise was applied."""
-        noise = {**(self.config.get("noise") or {}), **(self.manifest.get("noise") or {})}
+        described = self.manifest.get("noise")
+        # a schema run's manifest lists its noise steps (a list), not a population noise plan: no noise log
+        noise = {**(self.config.get("noise") or {}), **(described if isinstance(described, dict) else {})}
         if noise.get("profile", "none") in (None, "none"):
             return None
         return noise

@@ -27,7 +27,8 @@ DUPLICATE = "duplicate"
 
 def expected_rates(manifest: dict[str, Any]) -> dict[str, dict[str, float]]:
     """{"table.column": {noise_type: rate}} from the manifest: the recorded effective rates, else the config's."""
-    recorded = (manifest.get("noise") or {}).get("rates")
+    described = manifest.get("noise")
+    recorded = described.get("rates") if isinstance(described, dict) else None  # a schema run lists steps
     if isinstance(recorded, dict) and recorded:
         return {k: {t: float(r) for t, r in v.items()} for k, v in recorded.items() if isinstance(v, dict)}
     columns = ((manifest.get("config") or {}).get("noise") or {}).get("columns") or {}

@@ -107,6 +107,26 @@ class Lookup(Generator):
     engine = True
 
 
+class NoiseLabelParams(Params):
+    #: The parent's columns whose noise steps count (all of them by default).
+    columns: list[str] | None = None
+
+
+class NoiseLabel(Generator):
+    """The noise the row's parent row carries: the types of the parent's ``noise`` steps that changed it, in
+    file order joined by ``+``, or ``none``: read from what the steps did, so it is exact by construction (a
+    truth table's label of what a noisy table's row suffered)."""
+
+    name = "noise_label"
+    Params = NoiseLabelParams
+    summary = "the types of the parent row's `noise` steps that changed it, joined by '+' (`none`): an exact label"
+    engine = True
+
+    @classmethod
+    def kind(cls, params: Any, type_: str | None) -> str:
+        return "string"
+
+
 class PersonParams(Params):
     field: Literal[tuple(PERSON_FIELDS)]  # type: ignore[valid-type]
     of: str | None = None

@@ -16,15 +16,41 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
+from ...variability.base import choose
+from ...variability.identity import DEVICE_SLOTS, doc_ips, uuid_text
 from ..base import Context, Generator, Params, fail, stream
 from ..expr import evaluate
 from .keys import _mix
 
 
+def _salt(seed: int, salt: str) -> np.uint64:
+    """The 64-bit key of a keyed draw: (seed, salt) as one number."""
+    return np.uint64(zlib.crc32(f"{seed}/{salt}".encode()))
+
+
 def keyed_unit(keys: np.ndarray, seed: int, salt: str) -> np.ndarray:
     """A uniform in [0, 1) per key: a pure function of (seed, salt, key), so any table can recompute it."""
-    mixed = _mix(keys.astype(np.uint64), np.uint64(zlib.crc32(f"{seed}/{salt}".encode())))
-    return (mixed >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+    return (_mix(keys.astype(np.uint64), _salt(seed, salt)) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def _flag(values: pa.Array) -> np.ndarray:
+    """A boolean column as a numpy mask, nulls false."""
+    return np.asarray(pc.fill_null(values, False), dtype=bool)
+
+
+def _ints(ctx: Context, text: str, n: int) -> np.ndarray:
+    """An expression over the block as int64 (nulls 0)."""
+    return np.asarray(evaluate(text, ctx, n).fill_null(0).to_numpy(zero_copy_only=False), np.int64)
+
+
+class _Valued(Generator, register=False):
+    """A generator whose values are always of one kind (``values_kind``)."""
+
+    values_kind: str = "int"
+
+    @classmethod
+    def kind(cls, params: Any, type_: str | None) -> str:
+        return cls.values_kind
 
 
 def negbin_cdf(mean: float, dispersion: float, lo: int, hi: int) -> np.ndarray:
@@ -89,9 +115,7 @@ class Keyed(Generator):
             keys = evaluate(f"hash({p.key})", ctx, n)
         u = keyed_unit(np.asarray(keys.fill_null(0).to_numpy(zero_copy_only=False), np.int64), ctx.seed, p.salt)
         if p.values is not None:
-            w = np.asarray(p.weights or [1.0] * len(p.values), np.float64)
-            at = np.minimum(np.searchsorted(np.cumsum(w) / w.sum(), u, side="right"), len(w) - 1)
-            return pa.array(p.values).take(pa.array(at))
+            return pa.array(p.values).take(pa.array(choose(u, tuple(p.weights or [1.0] * len(p.values)))))
         if p.mean is not None:
             cdf = negbin_cdf(p.mean, p.dispersion, p.min, p.max)
             return pa.array(np.minimum(np.searchsorted(cdf, u, side="right"), p.max), pa.int64())
@@ -138,17 +162,14 @@ def sha256(values: pa.Array, encoding: str) -> pa.Array:
         return table.column("d").combine_chunks()
 
 
-class Digest(Generator):
+class Digest(_Valued):
     """The SHA-256 of a normalised identifier (``of``, an expression): e-mails trimmed and lower-cased (UID2:
     gmail dots and +tags dropped), phones in E.164; hex or Base64."""
 
     name = "digest"
     Params = DigestParams
     summary = "SHA-256 (hex or Base64) of a normalised e-mail (plain or UID2 rules) or E.164 phone"
-
-    @classmethod
-    def kind(cls, params: Any, type_: str | None) -> str:
-        return "string"
+    values_kind = "string"
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
         p = self.params
@@ -158,10 +179,6 @@ class Digest(Generator):
         elif p.normalize == "phone":
             values = normalize_phone(values, p.country_code)
         return sha256(values, p.encoding)
-
-
-#: Devices of a household are numbered ``household_id * DEVICE_SLOTS + 1 ..``: a key any table can rebuild.
-DEVICE_SLOTS = 100
 
 
 class DeviceModel(Params):
@@ -185,17 +202,11 @@ class DeviceModel(Params):
 def device_profile(ids: np.ndarray, size: np.ndarray, seed: int, model: DeviceModel
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(type index, shared, owner's offset in the household) of each device id: pure functions of the id."""
-    w = np.asarray(list(model.types.values()), np.float64)
-    kind = np.minimum(np.searchsorted(np.cumsum(w) / w.sum(), keyed_unit(ids, seed, "device_type"), side="right"),
-                      len(w) - 1)
+    kind = choose(keyed_unit(ids, seed, "device_type"), tuple(model.types.values()))
     p_shared = np.asarray([model.shared.get(name, 0.0) for name in model.types], np.float64)
     shared = keyed_unit(ids, seed, "device_shared") < p_shared[kind]
     owner = np.floor(keyed_unit(ids, seed, "device_owner") * np.maximum(size, 1)).astype(np.int64)
     return kind, shared, owner
-
-
-def _ints(ctx: Context, text: str, n: int) -> np.ndarray:
-    return np.asarray(evaluate(text, ctx, n).fill_null(0).to_numpy(zero_copy_only=False), np.int64)
 
 
 class DeviceParams(Params):
@@ -256,17 +267,14 @@ class HouseholdDeviceParams(Params):
         return self
 
 
-class HouseholdDevice(Generator):
+class HouseholdDevice(_Valued):
     """The ``device_id`` of one of the person's devices (owned or shared by the household), of one of ``kinds``,
     picked uniformly from the row's stream; null when the household has none such."""
 
     name = "household_device"
     Params = HouseholdDeviceParams
     summary = "a device of the row's person in its household (owned or shared), optionally of given types"
-
-    @classmethod
-    def kind(cls, params: Any, type_: str | None) -> str:
-        return "int"
+    values_kind = "int"
 
     def devices(self, n: int, rng: np.random.Generator, ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ids, type index, the person's: owned, shared or borrowed) of each row's household device slots."""
@@ -342,10 +350,7 @@ class IdentifierType(HouseholdDevice):
     name = "identifier_type"
     Params = IdentifierTypeParams
     summary = "an identity row's type by weights, among the types the person has a device or a value for"
-
-    @classmethod
-    def kind(cls, params: Any, type_: str | None) -> str:
-        return "string"
+    values_kind = "string"
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
         p = self.params
@@ -366,7 +371,7 @@ class DeviceIdParams(Params):
     household: str = "parent.household_id"
 
 
-class DeviceId(Generator):
+class DeviceId(_Valued):
     """A device's key: ``household_id * 100 + its number in the household`` (unique while a household has fewer
     than 100 devices, which the device count's ``max`` ensures), so other tables can rebuild it."""
 
@@ -374,10 +379,7 @@ class DeviceId(Generator):
     Params = DeviceIdParams
     summary = "a household device's key, household_id * 100 + its number in the household (rebuildable)"
     unique = True
-
-    @classmethod
-    def kind(cls, params: Any, type_: str | None) -> str:
-        return "int"
+    values_kind = "int"
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
         index = ctx.index_in_parent if ctx.index_in_parent is not None else np.arange(ctx.first_row, ctx.first_row + n)
@@ -388,30 +390,25 @@ def keyed_uuid(keys: np.ndarray, seed: int, salt: str, upper: np.ndarray | None 
     """A UUID-4-shaped string per key, a pure function of (seed, salt, key): the same device has the same
     ad id in every row and table. ``upper`` rows are upper-case (Apple's IDFA form; Google's AAID is lower)."""
     k = keys.astype(np.uint64)
-    hi = _mix(k, np.uint64(zlib.crc32(f"{seed}/{salt}/hi".encode())))
-    lo = _mix(k, np.uint64(zlib.crc32(f"{seed}/{salt}/lo".encode())))
-    raw = np.concatenate([hi[:, None].byteswap().view(np.uint8).reshape(-1, 8),
-                          lo[:, None].byteswap().view(np.uint8).reshape(-1, 8)], axis=1)
-    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
-    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
-    hexes = np.frombuffer(b"0123456789abcdef", np.uint8)
-    nib = np.empty((len(k), 32), np.uint8)
-    nib[:, 0::2], nib[:, 1::2] = hexes[raw >> 4], hexes[raw & 0x0F]
-    if upper is not None:
-        letters = nib >= ord("a")
-        nib[upper[:, None] & letters] -= 32
-    chars = np.full((len(k), 36), ord("-"), np.uint8)
-    for dst, src, width in ((0, 0, 8), (9, 8, 4), (14, 12, 4), (19, 16, 4), (24, 20, 12)):
-        chars[:, dst:dst + width] = nib[:, src:src + width]
-    from ._arrow import fixed_width_strings
-
-    return fixed_width_strings(chars)
+    return uuid_text(_mix(k, _salt(seed, f"{salt}/hi")), _mix(k, _salt(seed, f"{salt}/lo")), upper)
 
 
-#: The IP ranges strict output draws from: RFC 5737 (IPv4) and RFC 3849 (IPv6) documentation ranges only.
-DOC_IPV4 = ("192.0.2.", "198.51.100.", "203.0.113.")
-DOC_IPV6 = "2001:db8:"
 ZERO_IFA = "00000000-0000-0000-0000-000000000000"
+#: The id types whose value is a digest of a plain identifier (hashed last, after that plain value's noise).
+HASHED = ("hashed_email", "uid2", "hashed_phone")
+
+
+def other_address(email: pa.Array, keys: np.ndarray, seed: int, known: float) -> pa.Array:
+    """The address each (person, source) key's source has for the person: their own with probability
+    ``known``, else another of theirs (the local part with a number added, at the same domain: a strict
+    address stays at a reserved domain)."""
+    other = keyed_unit(keys, seed, "email_source") >= known
+    if not other.any():
+        return email
+    parts = pc.split_pattern(email, "@", max_splits=1)
+    number = pa.array((100 + keyed_unit(keys, seed, "email_other") * 900).astype(np.int64)).cast(pa.string())
+    alt = pc.binary_join_element_wise(pc.list_element(parts, 0), ".", number, "@", pc.list_element(parts, 1), "")
+    return pc.if_else(pa.array(other), alt, email)
 
 
 class IdentifierParams(Params):
@@ -425,43 +422,33 @@ class IdentifierParams(Params):
     lmt: str = "limit_ad_tracking"
     #: Share of IP rows in IPv6 (2001:db8::/32); the rest in the IPv4 documentation ranges.
     ipv6_share: float = Field(0.3, ge=0, le=1)
-    #: Identity noise, decided per row by a keyed draw on ``noise_key`` (so ``identity_noise`` labels it exactly).
-    noise_key: str = "identifier_id"
-    #: Share of IP rows on a reassigned address (not the household's usual one): IP churn.
-    ip_reassigned: float = Field(0.2, ge=0, le=1)
-    #: Share of hashed e-mail rows hashed from a mistyped address (a doubled first letter).
-    email_typo: float = Field(0.02, ge=0, le=1)
-    #: Share of hashed phone rows whose number was recycled: a fictional 555-01XX number, maybe another's.
-    recycled_phone: float = Field(0.03, ge=0, le=1)
+    #: The row's source (an expression), and the share of people seen with a hashed e-mail in two sources
+    #: whose hashes there match: a source knows the person's own address with probability sqrt(email_match)
+    #: (keyed per person and source), else has another address of theirs, so two sources agree on
+    #: email_match of the people both see.
+    source: str | None = None
+    email_match: float = Field(1.0, ge=0, le=1)
+    #: False: hashed types hold their plain normalised value (the e-mail, UID2's form of it, the E.164 phone),
+    #: for noise steps (a mistyped e-mail, a recycled number) and a ``digest`` modifier after them.
+    hash: bool = True
 
 
-#: The noise kinds ``identity_noise`` labels, with the id types each applies to.
-NOISE = {"email_typo": ("hashed_email", "uid2"), "recycled_phone": ("hashed_phone",), "reassigned_ip": ("ip_address",)}
-
-
-def noise_draws(keys: np.ndarray, seed: int, rates: dict[str, float]) -> dict[str, np.ndarray]:
-    """Per noise kind, the rows it hits (before restricting to its id types): keyed, so labels can be rebuilt."""
-    return {name: keyed_unit(keys, seed, f"noise/{name}") < rate for name, rate in rates.items()}
-
-
-class Identifier(Generator):
-    """The value of each identity row by its type: SHA-256 hex of the person's own normalised e-mail
-    (``hashed_email``), its UID2-style Base64 (``uid2``), SHA-256 of the E.164 phone (``hashed_phone``), a new
-    cookie id per row (``cookie``), the device's IFA (zeroed under limit-ad-tracking) or CTV id, the
-    household's documentation-range IP (some rows reassigned), the person's loyalty id."""
+class Identifier(_Valued):
+    """The value of each identity row by its type: SHA-256 hex of the person's normalised e-mail
+    (``hashed_email``), its UID2-style Base64 (``uid2``), SHA-256 of the E.164 phone (``hashed_phone``), the
+    person's cookie on the device (``cookie``), the device's IFA (zeroed under limit-ad-tracking) or CTV id,
+    the household's documentation-range IP, the person's loyalty id. Clean values: identity noise is the
+    ``noise`` modifier's (``email_typo``, ``recycled_phone``, ``ip_reassigned``, ``cookie_churn``)."""
 
     name = "identifier"
     Params = IdentifierParams
     summary = "an identity row's value by its id_type: hashed e-mail/UID2/phone, cookie, IFA, CTV id, IP, loyalty id"
-
-    @classmethod
-    def kind(cls, params: Any, type_: str | None) -> str:
-        return "string"
+    values_kind = "string"
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
         p = self.params
         kind = evaluate(p.id_type, ctx, n).cast(pa.string())
-        is_ = {t: np.asarray(pc.fill_null(pc.equal(kind, t), False)) for t in
+        is_ = {t: _flag(pc.equal(kind, t)) for t in
                ("hashed_email", "uid2", "hashed_phone", "cookie", "ifa", "ctv_id", "ip_address", "loyalty_id")}
         out = pa.nulls(n, pa.string())
 
@@ -470,102 +457,34 @@ class Identifier(Generator):
             if mask.any():
                 out = pc.if_else(pa.array(mask), values, out)
 
-        hits = noise_draws(_ints(ctx, p.noise_key, n), ctx.seed, {"email_typo": p.email_typo,
-                                                                  "recycled_phone": p.recycled_phone,
-                                                                  "reassigned_ip": p.ip_reassigned})
+        device, person = _ints(ctx, p.device, n), _ints(ctx, p.person, n)
         email = evaluate(p.email, ctx, n).cast(pa.string())
-        email = pc.if_else(pa.array(hits["email_typo"]), pc.binary_join_element_wise(
-            pc.utf8_slice_codeunits(email, 0, 1), email, ""), email)
-        for t, encoding, norm in (("hashed_email", "hex", "email"), ("uid2", "base64", "uid2")):
+        if p.source is not None and p.email_match < 1 and (is_["hashed_email"] | is_["uid2"]).any():
+            email = other_address(email, person * 1_000_003 + _ints(ctx, f"hash({p.source})", n), ctx.seed,
+                                  np.sqrt(p.email_match))
+        for t, encoding in (("hashed_email", "hex"), ("uid2", "base64")):
             if is_[t].any():
-                put(is_[t], sha256(normalize_email(email, norm == "uid2"), encoding))
+                plain = normalize_email(email, t == "uid2")
+                put(is_[t], sha256(plain, encoding) if p.hash else plain)
         if is_["hashed_phone"].any():
-            phone = evaluate(p.phone, ctx, n).cast(pa.string())
-            digits = pc.replace_substring_regex(phone, r"[^0-9]", "")
-            area = pc.utf8_slice_codeunits(digits, 0, 3)
-            own = np.asarray(pc.cast(pc.utf8_slice_codeunits(digits, 8, 10), pa.int64()).fill_null(0)
-                             .to_numpy(zero_copy_only=False), np.int64)
-            # another of the area's 100 fictional lines, never the person's own
-            step = 1 + (keyed_unit(_ints(ctx, p.noise_key, n), ctx.seed, "recycled") * 99).astype(np.int64)
-            line = (own + step) % 100
-            tail = pc.utf8_lpad(pa.array(line).cast(pa.string()), 2, "0")
-            old = pc.binary_join_element_wise(area, "-555-01", tail, "")
-            phone = pc.if_else(pa.array(hits["recycled_phone"]), old, phone)
-            put(is_["hashed_phone"], sha256(normalize_phone(phone, "1"), "hex"))
-        from .keys import Uuid
-
-        put(is_["cookie"], Uuid(Uuid.Params(), ctx.table, self.column).generate(n, rng, ctx))
-        device = _ints(ctx, p.device, n)
+            e164 = normalize_phone(evaluate(p.phone, ctx, n).cast(pa.string()), "1")
+            put(is_["hashed_phone"], sha256(e164, "hex") if p.hash else e164)
+        # one cookie per person and browser device (a new one only when it churns: noise)
+        put(is_["cookie"], keyed_uuid(_mix(person.astype(np.uint64), _salt(ctx.seed, "cookie")) ^ device.astype(
+            np.uint64), ctx.seed, "cookie"))
         if is_["ifa"].any():
-            ios = np.asarray(pc.fill_null(pc.equal(evaluate(p.ifa_type, ctx, n).cast(pa.string()), "idfa"), False))
-            lmt = np.asarray(pc.fill_null(evaluate(p.lmt, ctx, n).cast(pa.bool_()), False))
+            ios = _flag(pc.equal(evaluate(p.ifa_type, ctx, n).cast(pa.string()), "idfa"))
+            lmt = _flag(evaluate(p.lmt, ctx, n).cast(pa.bool_()))
             put(is_["ifa"] & lmt, pa.scalar(ZERO_IFA))
             put(is_["ifa"] & ~lmt, keyed_uuid(device, ctx.seed, "ifa", upper=ios))
         put(is_["ctv_id"], keyed_uuid(device, ctx.seed, "ctv_id"))
         if is_["ip_address"].any():
             home = _ints(ctx, p.household, n)
-            key = np.where(hits["reassigned_ip"], home * 1_000_003 + rng.integers(1, 1 << 20, n), home)
-            u = keyed_unit(key, ctx.seed, "ip")
-            v6 = keyed_unit(key, ctx.seed, "ipv6") < p.ipv6_share
-            octet = pa.array((1 + np.floor(u * 254)).astype(np.int64)).cast(pa.string())
-            prefix = pa.array(DOC_IPV4).take(pa.array(np.floor(keyed_unit(key, ctx.seed, "ip_range") * 3)
-                                                      .astype(np.int64)))
-            v4_text = pc.binary_join_element_wise(prefix, octet, "")
-            words = (_mix(key.astype(np.uint64), np.uint64(zlib.crc32(f"{ctx.seed}/ipv6".encode())))
-                     >> np.uint64(16)).astype(np.int64)
-            hexes = [pa.array(((words >> (16 * i)) & 0xFFFF).astype(np.int64)) for i in range(3)]
-            # 2001:db8:xxxx:xxxx:xxxx::1 (the separator also follows the "2001:db8:" prefix's own colon)
-            v6_text = pc.binary_join_element_wise(DOC_IPV6 + "0", *(_hex(h) for h in hexes), ":1", ":")
-            put(is_["ip_address"], pc.if_else(pa.array(v6), v6_text, v4_text))
+            words = (_mix(home.astype(np.uint64), _salt(ctx.seed, "ipv6")) >> np.uint64(16)).astype(np.int64)
+            put(is_["ip_address"], doc_ips(keyed_unit(home, ctx.seed, "ip_range"), keyed_unit(home, ctx.seed, "ip"),
+                                           words, keyed_unit(home, ctx.seed, "ipv6") < p.ipv6_share))
         if is_["loyalty_id"].any():
-            person = _ints(ctx, p.person, n)
             number = (keyed_unit(person, ctx.seed, "loyalty") * 1e10).astype(np.int64)
             put(is_["loyalty_id"], pc.binary_join_element_wise(
                 "LYL-", pc.utf8_lpad(pa.array(number).cast(pa.string()), width=10, padding="0"), ""))
         return out
-
-
-_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", np.uint8)
-
-
-def _hex(values: pa.Array) -> pa.Array:
-    """Four lower-case hex digits of each 16-bit value (an IPv6 group)."""
-    v = np.asarray(values.to_numpy(zero_copy_only=False), np.int64)
-    chars = np.stack([_HEX_DIGITS[(v >> s) & 0xF] for s in (12, 8, 4, 0)], axis=1)
-    from ._arrow import fixed_width_strings
-
-    return fixed_width_strings(chars)
-
-
-class IdentityNoiseParams(Params):
-    id_type: str = "parent.id_type"
-    noise_key: str = "parent.identifier_id"
-    ip_reassigned: float = Field(0.2, ge=0, le=1)
-    email_typo: float = Field(0.02, ge=0, le=1)
-    recycled_phone: float = Field(0.03, ge=0, le=1)
-
-
-class IdentityNoise(Generator):
-    """The identity noise an identity row carries (``email_typo``, ``recycled_phone``, ``reassigned_ip``, or
-    ``none``): the same keyed draws as ``identifier`` with the same rates, so the label is exact."""
-
-    name = "identity_noise"
-    Params = IdentityNoiseParams
-    summary = "the identity noise of an identity row (same keyed draws and rates as `identifier`): its truth label"
-
-    @classmethod
-    def kind(cls, params: Any, type_: str | None) -> str:
-        return "string"
-
-    def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
-        p = self.params
-        kind = evaluate(p.id_type, ctx, n).cast(pa.string())
-        hits = noise_draws(_ints(ctx, p.noise_key, n), ctx.seed, {"email_typo": p.email_typo,
-                                                                  "recycled_phone": p.recycled_phone,
-                                                                  "reassigned_ip": p.ip_reassigned})
-        label = np.zeros(n, np.int64)
-        names = ["none", *NOISE]
-        for i, (name, types) in enumerate(NOISE.items(), start=1):
-            of_type = np.asarray(pc.fill_null(pc.is_in(kind, pa.array(types)), False))
-            label = np.where((label == 0) & hits[name] & of_type, i, label)
-        return pa.array(names).take(pa.array(label))

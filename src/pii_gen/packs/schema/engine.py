@@ -361,6 +361,8 @@ class Engine:
         if gen.name == "lookup":
             via = gen.params.via
             return self.lookup(ctx, [via] if isinstance(via, str) else list(via), gen.params.column)
+        if gen.name == "noise_label":
+            return self.noise_label(ctx, gen.params.columns)
         if gen.name == "person":
             ids = self._person_ids(gen.params.of, n, ctx)
             values = self.people.field(gen.params.field, np.maximum(ids, 1))
@@ -419,6 +421,25 @@ class Engine:
         if params.label:
             ctx.labels[(ctx.column, ctx.step)] = (np.flatnonzero(touched), values)
         return changed
+
+    def noise_label(self, ctx: Context, columns: list[str] | None) -> pa.Array:
+        """Per row, the types of its parent row's ``noise`` steps (on ``columns``, default all) that changed it,
+        in file order joined by ``+``, or ``none``: the masks the parent's blocks kept, so the label is exact."""
+        table, positions = ctx.refs[PARENT]
+        steps = []
+        for cname, col in self.schema.tables[table].columns.items():
+            for i, step in enumerate(col.modify):
+                (mod, params), = step
+                if mod == "noise" and (columns is None or cname in columns):
+                    steps.append((cname, i, params.type))
+        code = np.zeros(len(positions), np.int64)
+        for bit, (cname, i, _) in enumerate(steps):
+            hit = self._gather(table, positions, lambda b, key=(cname, i): pa.array(
+                b.noise.get(key, np.zeros(b.table.num_rows, bool))))
+            code |= np.asarray(hit, dtype=bool).astype(np.int64) << bit
+        found, at = np.unique(code, return_inverse=True)
+        names = ["+".join(t for bit, (_, _, t) in enumerate(steps) if c >> bit & 1) or "none" for c in found]
+        return pa.array(names, pa.string()).take(pa.array(at.astype(np.int64)))
 
     def _person_ids(self, of: str | None, n: int, ctx: Context) -> np.ndarray:
         """The person ids of this block's rows (``from: population``: row i is person start + i + 1; ``from:

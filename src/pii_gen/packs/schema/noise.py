@@ -8,6 +8,11 @@ kind (a person field's, ``kind:``, or one its values suggest).  Only rows whose 
 touched; their mask is what a ledger lists.  A noise type that also rewrites a sibling column in the
 population (a swapped first name writes the surname too) changes only this column here: a modifier changes
 its own column, so adding a noise step never changes another column.
+
+``where`` keeps the draw to the rows an expression holds for (an identifier column's rows of one id type),
+``key`` draws once per value of an expression (a pure function of (seed, step, value): a person's cookie on a
+device churns as a whole), and ``by`` hands a noise type that takes a value from another row (a borrowed
+device) the groups to take it within.
 """
 
 from __future__ import annotations
@@ -17,14 +22,18 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ...config import build_config
 from ...core.contract import Column, Table
 from ...dsl.base import GENERATORS, Context
+from ...dsl.expr import evaluate
 from ...dsl.generators._arrow import as_numpy
+from ...dsl.generators.identity import keyed_unit
 from ...dsl.modifiers import column_kind, noise_kind
 from ...variability.base import Cells, NoiseType
 from ...variability.engine import _differs, _scatter
+from ...variability.identity import BY
 from ...variability.registry import noise_types
 from ..person.reference import Reference, load
 
@@ -58,7 +67,14 @@ class Noiser:
         target = noise.contract_column(Column(ctx.column, values.type, True, kind=kind)).type
         base = values if values.type == target else values.cast(target)  # a drifted date column is text
         touched = np.zeros(n, dtype=bool)
-        rows = np.flatnonzero(rng.random(n) < as_numpy(ctx.value(params.rate, n)))
+        u = rng.random(n)
+        if params.key is not None:
+            keys = np.asarray(evaluate(params.key, ctx, n).fill_null(0).to_numpy(zero_copy_only=False), np.int64)
+            u = keyed_unit(keys, ctx.seed, f"noise/{ctx.table}.{ctx.column}.{ctx.step}")
+        drawn = u < as_numpy(ctx.value(params.rate, n))
+        if params.where is not None:
+            drawn &= np.asarray(pc.fill_null(evaluate(params.where, ctx, n).cast(pa.bool_()), False), dtype=bool)
+        rows = np.flatnonzero(drawn)
         before = values.take(pa.array(rows, pa.int64()))
         keep = noise.eligible(kind, before)
         if keep is not None and not keep.all():
@@ -66,6 +82,8 @@ class Noiser:
         if not len(rows):
             return base, touched
         table = {**ctx.columns, ctx.column: values}
+        if params.by is not None:
+            table[BY] = evaluate(params.by, ctx, n)
         spec = Table(ctx.table, tuple(Column(c, a.type, True, kind=kind if c == ctx.column else siblings.get(c, ""))
                                       for c, a in table.items()), "")
         change = noise.apply(Cells(table, ctx.column, kind, spec, rows, before, target, [rng], np.array([0, n]),
