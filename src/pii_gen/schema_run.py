@@ -24,6 +24,7 @@ from .db.url import parse as parse_url
 from .start import decide_schema_start, refuse_schema_append
 from .db import ddl
 from .dsl.model import Schema
+from .errors import ConfigError
 from .packs.schema.constraints import ROW_LEVEL, kind, text as constraint_text
 from .packs.schema.pack import BATCH_SIZE, SchemaPack, schema_hash
 from .sinks.base import Batch, Sink
@@ -43,11 +44,11 @@ def _read(source: str | os.PathLike[str] | Schema) -> tuple[Schema, Path | None,
 
 def schema_plan(source: str | os.PathLike[str] | Schema, seed: int | None, scale: float | None,
                  batch_size: int | None = None, workers: int | None = None,
-                 table_major: bool = False) -> tuple[Schema, RunPlan]:
-    """The loaded schema (a path is read and checked) and its run plan."""
+                 table_major: bool = False, clean: bool = False) -> tuple[Schema, RunPlan]:
+    """The loaded schema (a path is read and checked) and its run plan (``clean``: its clean twin's)."""
     schema, base, digest = _read(source)
     plan = SchemaPack().plan(schema, seed=seed, scale=scale, base=base, batch_size=batch_size or BATCH_SIZE,
-                             workers=workers or 0, digest=digest, table_major=table_major)
+                             workers=workers or 0, digest=digest, table_major=table_major, clean=clean)
     return schema, plan
 
 
@@ -83,6 +84,11 @@ def schema_manifest(schema: Schema, plan: RunPlan, fmt: str, files: dict[str, di
         "tables": {info["table"]: {"rows": info["rows"], "file": f} for f, info in files.items()},
         "files": files,
     }  # fmt: skip
+    if schema.anomalies:
+        counts = plan.settings["anomalies"]
+        out["anomalies"] = [{"name": a.name, "kind": a.kind, "table": a.table, "rows": counts[a.name]["count"]}
+                            for a in schema.anomalies]
+        out["clean_twin"] = bool(plan.settings["clean"])
     steps = noise_steps(schema, noise or {})
     if steps:
         out["noise"] = steps
@@ -179,15 +185,31 @@ def generate_schema(
     on_event: OnEvent | None = None,
     backend: Backend | None = None,
     if_exists: str = "fail",
+    clean_twin: str | None = None,
+    clean: bool = False,
 ) -> RunResult:
     """Generate a schema file's tables into ``out``: one file per table plus manifest.json, staged and moved
     into place only when everything succeeded (as :func:`write_files`).  Byte-identical for any ``workers``
     and ``batch_size``.  ``if_exists`` is for Delta tables already in ``out`` (fail or replace: append is refused,
-    as the file's keys start at 1 again)."""
+    as the file's keys start at 1 again).
+
+    ``clean_twin``: also write the same run without its anomalies there (after ``out``), so that the rows
+    differing between the two, added or changed, are exactly those ``anomaly_labels`` lists; ``clean``: write
+    only that twin into ``out``."""
     started = time.perf_counter()
     if format == "delta":
         refuse_schema_append(if_exists, "another --out")
-    schema, plan = schema_plan(source, seed, scale, batch_size, workers)
+    if clean_twin is not None:
+        if os.path.abspath(clean_twin) == os.path.abspath(out):
+            raise ConfigError("--clean-twin needs a folder of its own, not the --out folder")
+        first = generate_schema(source, out=out, seed=seed, scale=scale, format=format, workers=workers,
+                                batch_size=batch_size, cancel=cancel, on_event=on_event, backend=backend,
+                                if_exists=if_exists)
+        twin = generate_schema(source, out=clean_twin, seed=seed, scale=scale, format=format, workers=workers,
+                               batch_size=batch_size, cancel=cancel, backend=backend, if_exists=if_exists,
+                               clean=True)
+        return dataclasses.replace(first, seconds=first.seconds + twin.seconds)
+    schema, plan = schema_plan(source, seed, scale, batch_size, workers, clean=clean)
     counting = _NoiseCounting(backend)
     files, rows, stats = write_plan(plan, out, format,
                                      lambda files: schema_manifest(schema, plan, format, files, counting.counts,
