@@ -26,11 +26,12 @@ from .db import ddl
 from .dsl.model import Schema
 from .errors import ConfigError
 from .packs.schema.constraints import ROW_LEVEL, kind, text as constraint_text
+from .packs.schema.anomalies import LABELS
 from .packs.schema.pack import BATCH_SIZE, SchemaPack, schema_hash
 from .sinks.base import Batch, Sink
 from .sinks.direct import PartWriter, Receipt
 
-__all__ = ["SchemaRunResult", "generate_schema", "load_schema", "noise_steps", "preview", "schema_ddl",
+__all__ = ["SchemaRunResult", "dry_run", "generate_schema", "load_schema", "noise_steps", "preview", "schema_ddl",
            "schema_manifest", "schema_plan"]
 
 
@@ -258,6 +259,39 @@ def load_schema(
     return SchemaRunResult(rows=dict(sink.rows), files={}, seconds=time.perf_counter() - started,
                            workers=stats.workers, peak_rss=stats.peak_rss, run_id=start.run_id, retries=sink.retries,
                            noise=noise_steps(schema, counting.counts))  # fmt: skip
+
+
+def _window(effect: Any) -> dict[str, object]:
+    if effect.window is not None:
+        return {"window": [str(effect.window.start), str(effect.window.end)]}
+    return {"source": effect.source.table}
+
+
+def dry_run(source: str | os.PathLike[str] | Schema, seed: int | None = None,
+            scale: float | None = None) -> dict[str, object]:
+    """What a run would write, without writing: the tables in generation order with their rows (exact: the
+    plan draws every block's counts, and each anomaly's eligible rows), the effects with their windows and
+    the anomalies with their counts (``generate --dry-run``)."""
+    schema, plan = schema_plan(source, seed, scale)
+    counts = plan.settings.get("anomalies", {})
+    added: dict[str, int] = {}
+    for a in schema.anomalies:
+        if a.kind == "duplicate":
+            added[a.table] = added.get(a.table, 0) + counts[a.name]["count"]
+    tables = [{"name": name, "kind": schema.tables[name].kind,
+               "rows": sum(plan.settings["block_rows"][name]) + added.get(name, 0)}
+              for name in plan.settings["block_rows"]]
+    if schema.anomalies:
+        tables.append({"name": LABELS, "kind": "labels", "rows": sum(c["count"] for c in counts.values())})
+    effects = [{"name": e.name, "table": e.table, "time": e.time, **_window(e), "where": e.where, "rate": e.rate,
+                "column": e.column, "multiply": e.multiply, "add": e.add, "label": e.label} for e in schema.effects]
+    windows = {e.name: _window(e) for e in schema.effects}
+    anomalies = [{"name": a.name, "kind": a.kind, "table": a.table, "column": getattr(a, "column", None),
+                  "rows": counts[a.name]["count"], "eligible": counts[a.name]["rows"], "severity": a.severity,
+                  "effect": a.effect, **(windows[a.effect] if a.effect else {}), "where": a.where,
+                  "causal_group": a.group or a.name} for a in schema.anomalies]
+    return {"schema": schema.name, "seed": plan.seed, "scale": plan.settings["scale"], "tables": tables,
+            "effects": effects, "anomalies": anomalies}  # fmt: skip
 
 
 def preview(source: str | os.PathLike[str] | Schema, rows: int = 10, seed: int | None = None) -> dict[str, pa.Table]:
