@@ -18,29 +18,56 @@ from pii_gen.dsl.model import Schema
 from pii_gen.errors import SchemaError
 
 BASE = {
-    "version": 1, "name": "ax", "seed": 5,
+    "version": 1,
+    "name": "ax",
+    "seed": 5,
     "tables": {
-        "customers": {"kind": "entity", "rows": 1_500, "key": "customer_id", "columns": {
-            "customer_id": {"gen": "sequence", "format": "C{:05d}"},
-            "tier": {"gen": "choice", "values": ["gold", "basic"], "weights": [1, 3]}}},
-        "orders": {"kind": "fact", "parent": "customers", "key": "order_id", "fanout": {"dist": "poisson", "mean": 9},
-                   "columns": {
-                       "order_id": {"gen": "sequence"},
-                       "ordered_at": {"gen": "datetime", "start": "2024-01-01", "end": "2024-12-31",
-                                      "granularity": "second"},
-                       "qty": {"gen": "distribution", "dist": "poisson", "mean": 3, "min": 1},
-                       "price": {"gen": "distribution", "dist": "gamma", "shape": 2, "scale": 20, "decimals": 2},
-                       "tier": {"gen": "lookup", "via": "parent", "column": "tier"}}},
-        "payments": {"kind": "fact", "parent": "orders", "key": "payment_id", "fanout": {"dist": "fixed", "n": 1},
-                     "columns": {
-                         "payment_id": {"gen": "sequence", "format": "P{:07d}"},
-                         "paid_on": {"gen": "datetime", "start": "2024-01-01", "end": "2024-12-31", "type": "date"},
-                         "amount": {"gen": "lookup", "via": "parent", "column": "price"}}},
+        "customers": {
+            "kind": "entity",
+            "rows": 1_500,
+            "key": "customer_id",
+            "columns": {
+                "customer_id": {"gen": "sequence", "format": "C{:05d}"},
+                "tier": {"gen": "choice", "values": ["gold", "basic"], "weights": [1, 3]},
+            },
+        },
+        "orders": {
+            "kind": "fact",
+            "parent": "customers",
+            "key": "order_id",
+            "fanout": {"dist": "poisson", "mean": 9},
+            "columns": {
+                "order_id": {"gen": "sequence"},
+                "ordered_at": {"gen": "datetime", "start": "2024-01-01", "end": "2024-12-31", "granularity": "second"},
+                "qty": {"gen": "distribution", "dist": "poisson", "mean": 3, "min": 1},
+                "price": {"gen": "distribution", "dist": "gamma", "shape": 2, "scale": 20, "decimals": 2},
+                "tier": {"gen": "lookup", "via": "parent", "column": "tier"},
+            },
+        },
+        "payments": {
+            "kind": "fact",
+            "parent": "orders",
+            "key": "payment_id",
+            "fanout": {"dist": "fixed", "n": 1},
+            "columns": {
+                "payment_id": {"gen": "sequence", "format": "P{:07d}"},
+                "paid_on": {"gen": "datetime", "start": "2024-01-01", "end": "2024-12-31", "type": "date"},
+                "amount": {"gen": "lookup", "via": "parent", "column": "price"},
+            },
+        },
         "visits": {"kind": "fact", "rows": 200, "columns": {"customer": {"gen": "ref", "to": "customers"}}},
     },
-    "effects": [{"name": "sale", "table": "orders", "time": "ordered_at",
-                 "window": {"start": "2024-11-01", "end": "2024-12-01"}, "column": "price", "multiply": 0.5,
-                 "label": True}],
+    "effects": [
+        {
+            "name": "sale",
+            "table": "orders",
+            "time": "ordered_at",
+            "window": {"start": "2024-11-01", "end": "2024-12-01"},
+            "column": "price",
+            "multiply": 0.5,
+            "label": True,
+        }
+    ],
     "constraints": [{"range": {"column": "orders.qty", "min": 1}}],
 }
 ANOMALIES = [
@@ -103,10 +130,12 @@ def test_a_diff_of_the_run_and_its_clean_twin_by_key_is_exactly_the_labels(both)
     assert not (twin / "anomaly_labels.parquet").exists()
     diff = set()
     for table, key in KEYS.items():
-        diff |= set(con.execute(f"""
+        diff |= set(
+            con.execute(f"""
             SELECT '{table}', CAST(coalesce(a.{key}, b.{key}) AS VARCHAR) FROM {table} a
             FULL OUTER JOIN c_{table} b ON a.{key} = b.{key}
-            WHERE a.{key} IS NULL OR b.{key} IS NULL OR a IS DISTINCT FROM b""").fetchall())
+            WHERE a.{key} IS NULL OR b.{key} IS NULL OR a IS DISTINCT FROM b""").fetchall()
+        )
     labels = set(con.execute('SELECT "table", row_key FROM anomaly_labels').fetchall())
     assert diff == labels
     assert len(labels) > 300
@@ -132,11 +161,16 @@ def test_each_kind_changes_its_rows_as_it_says(both):
     late = joined("late_pay", "payments", "paid_on")
     assert late and all(5 <= (after - before).days <= 20 for before, after in late)
     night = joined("gold_night", "orders", "ordered_at")
-    assert night and all(1 <= after.hour < 4 and after.hour != before.hour and after.date() == before.date()
-                         and (after.minute, after.second) == (before.minute, before.second) for before, after in night)
+    assert night and all(
+        1 <= after.hour < 4
+        and after.hour != before.hour
+        and after.date() == before.date()
+        and (after.minute, after.second) == (before.minute, before.second)
+        for before, after in night
+    )
     # where and effect: the rows were eligible in the clean run
-    assert con.execute("""SELECT count(*) FROM anomaly_labels l JOIN c_orders o ON CAST(o.order_id AS VARCHAR) = l.row_key
-        WHERE l.anomaly = 'gold_night' AND o.tier <> 'gold'""").fetchone()[0] == 0  # fmt: skip
+    assert con.execute("""SELECT count(*) FROM anomaly_labels l JOIN c_orders o
+        ON CAST(o.order_id AS VARCHAR) = l.row_key WHERE l.anomaly = 'gold_night' AND o.tier <> 'gold'""").fetchone()[0] == 0  # fmt: skip
     sale = con.execute("""SELECT min(o.ordered_at), max(o.ordered_at) FROM anomaly_labels l JOIN c_orders o
         ON CAST(o.order_id AS VARCHAR) = l.row_key WHERE l.anomaly = 'sale_spikes'""").fetchone()
     assert dt.datetime(2024, 11, 1) <= sale[0] and sale[1] < dt.datetime(2024, 12, 2)  # a date end: its whole day
@@ -216,8 +250,11 @@ def test_a_database_load_writes_the_labels_table(tmp_path):
     api.generate_schema(schema(), build_config({}, db=url, quiet=True, workers=1))
     con = duckdb.connect(str(tmp_path / "a.db"))
     assert con.execute("SELECT count(*) FROM anomaly_labels").fetchone()[0] == sum(
-        a.get("count", 0) for a in ANOMALIES) + round(0.01 * con.execute(
-            "SELECT count(*) FROM orders WHERE order_id <= (SELECT count(*) - 7 FROM orders)").fetchone()[0])
+        a.get("count", 0) for a in ANOMALIES
+    ) + round(
+        0.01
+        * con.execute("SELECT count(*) FROM orders WHERE order_id <= (SELECT count(*) - 7 FROM orders)").fetchone()[0]
+    )
 
 
 def test_the_dry_run_plan_counts_every_tables_rows_and_every_anomaly(tmp_path):
@@ -262,7 +299,8 @@ def test_a_bad_anomaly_is_a_one_line_error_naming_its_path(anomaly, message):
 def test_more_rows_than_the_table_has_eligible_is_refused_before_any_row(tmp_path):
     data = [{"name": "x", "kind": "spike", "table": "orders", "column": "price", "count": 30,
              "effect": "sale", "where": "qty > 9"}]  # fmt: skip
-    with pytest.raises(SchemaError, match=r"^anomalies\[0\].count: 30 rows wanted, table orders has \d+ eligible rows$"):
+    wanted = r"^anomalies\[0\].count: 30 rows wanted, table orders has \d+ eligible rows$"
+    with pytest.raises(SchemaError, match=wanted):
         schema_run.generate_schema(schema(data), out=str(tmp_path / "r"), format="csv", workers=1)
     assert not (tmp_path / "r").exists()
     second = [{"name": "x", "kind": "spike", "table": "orders", "column": "price", "count": 1}] * 2
