@@ -169,8 +169,9 @@ def test_each_kind_changes_its_rows_as_it_says(both):
         for before, after in night
     )
     # where and effect: the rows were eligible in the clean run
-    assert con.execute("""SELECT count(*) FROM anomaly_labels l JOIN c_orders o
-        ON CAST(o.order_id AS VARCHAR) = l.row_key WHERE l.anomaly = 'gold_night' AND o.tier <> 'gold'""").fetchone()[0] == 0  # fmt: skip
+    not_gold = """SELECT count(*) FROM anomaly_labels l JOIN c_orders o
+        ON CAST(o.order_id AS VARCHAR) = l.row_key WHERE l.anomaly = 'gold_night' AND o.tier <> 'gold'"""
+    assert con.execute(not_gold).fetchone()[0] == 0
     sale = con.execute("""SELECT min(o.ordered_at), max(o.ordered_at) FROM anomaly_labels l JOIN c_orders o
         ON CAST(o.order_id AS VARCHAR) = l.row_key WHERE l.anomaly = 'sale_spikes'""").fetchone()
     assert dt.datetime(2024, 11, 1) <= sale[0] and sale[1] < dt.datetime(2024, 12, 2)  # a date end: its whole day
