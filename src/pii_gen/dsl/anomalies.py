@@ -17,10 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
-from ..core.registry import Registry, where
-from ..errors import RegistryError
-from .base import Params, fail
-from .modifiers import span_us
+from ..core.registry import Registry
+from .base import CheckedRegistry, Params, fail
+from .modifiers import Span, span_us
 
 #: Microseconds in a day (what a date column's delays are counted in).
 DAY_US = 86_400_000_000
@@ -47,16 +46,7 @@ class Anomaly:
         raise NotImplementedError(f"anomaly {self.name} adds rows (the engine copies them)")
 
 
-class _Kinds(Registry[type]):
-    def check(self, cls: type, others: list[type]) -> None:
-        for attr in ("Params", "summary"):
-            if not hasattr(cls, attr):
-                raise RegistryError(f"{self.what} {where(cls)} declares no {attr}")
-        if not (isinstance(cls.Params, type) and issubclass(cls.Params, Params)):
-            raise RegistryError(f"{self.what} {where(cls)}: Params must subclass dsl.base.Params")
-
-
-ANOMALIES: Registry[type[Anomaly]] = _Kinds("schema anomaly kind")
+ANOMALIES: Registry[type[Anomaly]] = CheckedRegistry("schema anomaly kind")
 
 
 def _numbers(values: pa.Array) -> np.ndarray:
@@ -109,14 +99,11 @@ class Negative(Anomaly):
 
 
 class LateParams(ColumnParams):
-    min: str = "3d"
-    max: str = "30d"
+    min: Span = "3d"
+    max: Span = "30d"
 
     @model_validator(mode="after")
     def _spans(self) -> "LateParams":
-        for key in ("min", "max"):
-            if span_us(getattr(self, key)) is None:
-                raise fail("must be a span like '30s', '15m', '2h' or '1d'", key)
         if not span_us(self.min) > 0:  # type: ignore[operator]
             raise fail("must be longer than 0", "min")
         if span_us(self.max) < span_us(self.min):  # type: ignore[operator]
@@ -175,13 +162,7 @@ class OffHours(Anomaly):
 
 class DuplicateParams(Params):
     time: str | None = None
-    within: str = "10m"
-
-    @model_validator(mode="after")
-    def _span(self) -> "DuplicateParams":
-        if span_us(self.within) is None:
-            raise fail("must be a span like '30s', '15m', '2h' or '1d'", "within")
-        return self
+    within: Span = "10m"
 
 
 class Duplicate(Anomaly):

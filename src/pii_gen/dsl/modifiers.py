@@ -7,12 +7,12 @@ refuses them there). ``noise`` needs the population's noise types and runs in th
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from ..core.contract import KINDS
 from ..variability.registry import noise_type
@@ -192,14 +192,18 @@ def span_us(text: str) -> float | None:
     return None if match is None else float(match.group(1)) * _SPAN_US[match.group(2)]
 
 
-class TimeJitterParams(Params):
-    sd: str
+def _span(text: str) -> str:
+    if span_us(text) is None:
+        raise fail("must be a span like '30s', '15m', '2h' or '1d'")
+    return text
 
-    @model_validator(mode="after")
-    def _span(self) -> "TimeJitterParams":
-        if span_us(self.sd) is None:
-            raise fail("must be a span like '30s', '15m', '2h' or '1d'", "sd")
-        return self
+
+#: A time span parameter: ``'30s'``, ``'15m'``, ``'2h'``, ``'1d'``.
+Span = Annotated[str, AfterValidator(_span)]
+
+
+class TimeJitterParams(Params):
+    sd: Span
 
 
 class TimeJitter(Modifier):
