@@ -288,5 +288,14 @@ def test_dry_run_json_is_the_plan_a_run_then_writes(anomalous):
     written = {name: info["rows"] for name, info in manifest["tables"].items()}
     assert written == {t["name"]: t["rows"] for t in plan["tables"]}
     assert (manifest["clean_twin"], twin["clean_twin"]) == (False, True)
-    assert "anomaly_labels" not in twin["tables"]
+    assert "anomaly_labels" not in twin["tables"] and "anomalies" not in twin
     assert twin["tables"]["orders"]["rows"] == written["orders"] - 4
+
+
+def test_dry_run_of_a_pack_prints_its_plan_and_writes_nothing(tmp_path):
+    r = run("generate", "--pack", "identity-graph", "-n", "300", "--dry-run", "--json", cwd=tmp_path)
+    assert (r.returncode, r.stderr) == (0, "")
+    plan = json.loads(r.stdout)
+    assert plan["schema"] == "identity-graph" and plan["tables"][1] == {"name": "individuals", "kind": "entity",
+                                                                        "rows": 300}
+    assert list(tmp_path.iterdir()) == []

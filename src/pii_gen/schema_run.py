@@ -86,10 +86,11 @@ def schema_manifest(schema: Schema, plan: RunPlan, fmt: str, files: dict[str, di
         "files": files,
     }  # fmt: skip
     if schema.anomalies:
-        counts = plan.settings["anomalies"]
-        out["anomalies"] = [{"name": a.name, "kind": a.kind, "table": a.table, "rows": counts[a.name]["count"]}
-                            for a in schema.anomalies]
         out["clean_twin"] = bool(plan.settings["clean"])
+        counts = plan.settings.get("anomalies", {})
+        if counts:
+            out["anomalies"] = [{"name": a.name, "kind": a.kind, "table": a.table, "rows": counts[a.name]["count"]}
+                                for a in schema.anomalies]
     steps = noise_steps(schema, noise or {})
     if steps:
         out["noise"] = steps

@@ -182,8 +182,9 @@ class SchemaPack(Pack):
                     "block_rows": {name: rows.tolist() for name, rows in engine.block_rows.items()},
                     "people": engine.population_size, "scale": scale}
         if schema.anomalies:
-            settings["anomalies"] = plan_counts(schema, engine)
             settings["clean"] = clean
+            if not clean:  # the twin picks nothing: no count, no pass over a table to count eligible rows
+                settings["anomalies"] = plan_counts(schema, engine)
         blocks = engine.blocks
         if table_major:  # each table's blocks padded to whole batches, so no batch holds two tables
             per = -(-batch_size // BLOCK_SIZE)
