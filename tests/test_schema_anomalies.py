@@ -307,3 +307,22 @@ def test_more_rows_than_the_table_has_eligible_is_refused_before_any_row(tmp_pat
     second = [{"name": "x", "kind": "spike", "table": "orders", "column": "price", "count": 1}] * 2
     with pytest.raises(SchemaError, match=r"anomalies\[1\].name: a second anomaly named 'x'"):
         schema(second)
+
+
+def test_validate_reads_the_run_and_its_clean_twin_alike_and_counts_what_the_anomalies_break(both):
+    from pii_gen.validate.schema import validate_schema
+
+    run, twin, con = both
+
+    def qty_range(folder: Path) -> int:
+        report = validate_schema(schema(), folder)
+        return next(c for c in report.checks if c.name == "range orders.qty min 1").metrics["violations"]
+
+    # the rows as written: the negative quantities (and copies of them) break the range; the twin (no labels
+    # table) breaks nothing
+    broken = con.execute("SELECT count(*) FROM orders WHERE qty < 1").fetchone()[0]
+    negatives = con.execute("SELECT count(*) FROM anomaly_labels WHERE anomaly = 'negative_qty'").fetchone()[0]
+    unlabelled = con.execute("""SELECT count(*) FROM orders WHERE qty < 1 AND CAST(order_id AS VARCHAR) NOT IN
+        (SELECT row_key FROM anomaly_labels WHERE anomaly IN ('negative_qty', 'double_order'))""").fetchone()[0]
+    assert negatives <= broken <= negatives + 7 and unlabelled == 0
+    assert (qty_range(run), qty_range(twin)) == (broken, 0)

@@ -21,8 +21,10 @@ from ..core.registry import Registry
 from .base import CheckedRegistry, Params, fail
 from .modifiers import Span, span_us
 
-#: Microseconds in a day (what a date column's delays are counted in).
+#: Microseconds in a day (what a date column's delays are counted in) and in a second (a timestamp's: delays
+#: are whole seconds, so a column of whole seconds keeps them).
 DAY_US = 86_400_000_000
+SECOND_US = 1_000_000
 
 
 class Anomaly:
@@ -117,7 +119,9 @@ class Late(Anomaly):
     name = "late"
     kinds = frozenset({"date", "timestamp"})
     Params = LateParams
-    summary = "moves `column` later by a uniform delay in [`min`, `max`] ('3d', '12h'; whole days on dates)"
+    summary = (
+        "moves `column` later by a uniform delay in [`min`, `max`] ('3d', '12h'; whole seconds, whole days on dates)"
+    )
 
     def apply(self, values: pa.Array, rng: np.random.Generator) -> pa.Array:
         lo, hi = span_us(self.params.min), span_us(self.params.max)
@@ -126,7 +130,7 @@ class Late(Anomaly):
             days = np.maximum(1, np.rint(delay / DAY_US)).astype(np.int32)
             before = np.asarray(values.cast(pa.int32()).to_numpy(zero_copy_only=False))
             return pa.array(before + days, pa.int32()).cast(values.type)
-        moved = _micros(values) + np.rint(delay).astype(np.int64)
+        moved = _micros(values) + np.maximum(1, np.rint(delay / SECOND_US)).astype(np.int64) * SECOND_US
         return pa.array(moved, pa.timestamp("us")).cast(values.type)
 
 
@@ -179,4 +183,5 @@ class Duplicate(Anomaly):
         if pa.types.is_date(values.type):
             before = np.asarray(values.cast(pa.int32()).to_numpy(zero_copy_only=False))
             return pa.array(before + np.maximum(1, np.ceil(delay / DAY_US)).astype(np.int32)).cast(values.type)
-        return pa.array(_micros(values) + np.rint(delay).astype(np.int64), pa.timestamp("us")).cast(values.type)
+        seconds = np.maximum(1, np.rint(delay / SECOND_US)).astype(np.int64)
+        return pa.array(_micros(values) + seconds * SECOND_US, pa.timestamp("us")).cast(values.type)
