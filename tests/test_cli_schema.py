@@ -299,3 +299,17 @@ def test_dry_run_of_a_pack_prints_its_plan_and_writes_nothing(tmp_path):
     assert plan["schema"] == "identity-graph" and plan["tables"][1] == {"name": "individuals", "kind": "entity",
                                                                         "rows": 300}
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("kind: duplicate", "kind: twice",
+     "anomalies[1].kind: unknown anomaly kind 'twice' (one of: spike, negative, late, off_hours, duplicate)"),
+    ("effect: spring}", "effect: autumn}", "anomalies[2].effect: no effect named 'autumn'"),
+    ("count: 9,", "count: 9, rate: 0.1,", "anomalies[0].count: needs count: N or rate: SHARE (one of them)"),
+])  # fmt: skip
+def test_check_of_a_bad_anomaly_is_its_one_line_with_file_line_and_path(anomalous, old, new, message):
+    lines = anomalous.read_text(encoding="utf-8").replace(old, new).splitlines()
+    anomalous.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    line = next(i for i, text in enumerate(lines, 1) if new in text)
+    r = run("schema", "check", "shop.yaml", cwd=anomalous.parent)
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", f"pii_gen: error: shop.yaml:{line}: {message}\n")
