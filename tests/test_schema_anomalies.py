@@ -243,19 +243,34 @@ def test_a_run_with_anomalies_is_byte_identical_at_any_worker_count_and_batch_si
     assert {a["name"]: a["rows"] for a in manifest["anomalies"]}["double_pay"] == 50
 
 
-def test_a_database_load_writes_the_labels_table(tmp_path):
+def test_a_database_load_writes_the_same_rows_and_labels_as_the_files(both):
     from pii_gen import api
     from pii_gen.config import build_config
+    from pii_gen.db.loaders import connect
+    from pii_gen.db.url import parse
 
-    url = f"duckdb:///{tmp_path / 'a.db'}"
-    api.generate_schema(schema(), build_config({}, db=url, quiet=True, workers=1))
-    con = duckdb.connect(str(tmp_path / "a.db"))
-    assert con.execute("SELECT count(*) FROM anomaly_labels").fetchone()[0] == sum(
-        a.get("count", 0) for a in ANOMALIES
-    ) + round(
-        0.01
-        * con.execute("SELECT count(*) FROM orders WHERE order_id <= (SELECT count(*) - 7 FROM orders)").fetchone()[0]
-    )
+    from servers import server_url
+
+    _, _, files = both
+    url = server_url("PII_GEN_TEST_POSTGRES_URL")
+    db_schema = "ax_anomalies"
+    conn = connect(parse(url), db_schema)
+    conn.execute(f"DROP SCHEMA IF EXISTS {db_schema} CASCADE")
+    conn.commit()
+    try:
+        api.generate_schema(schema(), build_config({}, db=url, db_schema=db_schema, quiet=True, workers=1))
+        q = conn.dialect.q
+        got = conn.execute(f"SELECT anomaly, {q('table')}, row_key FROM {conn.table('anomaly_labels')}")
+        want = files.execute('SELECT anomaly, "table", row_key FROM anomaly_labels').fetchall()
+        assert sorted(tuple(r) for r in got) == sorted(want)
+        # the spikes and the copies as in the files (a sum of floats in another order: to a relative 1e-9)
+        ((rows, total),) = conn.execute(f"SELECT count(*), sum(price) FROM {conn.table('orders')}")
+        ((want_rows, want_total),) = files.execute("SELECT count(*), sum(price) FROM orders").fetchall()
+        assert rows == want_rows and abs(float(total) - want_total) < 1e-9 * want_total
+    finally:
+        conn.execute(f"DROP SCHEMA IF EXISTS {db_schema} CASCADE")
+        conn.commit()
+        conn.close()
 
 
 def test_the_dry_run_plan_counts_every_tables_rows_and_every_anomaly(tmp_path):
