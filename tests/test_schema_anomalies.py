@@ -42,6 +42,7 @@ BASE = {
                 "qty": {"gen": "distribution", "dist": "poisson", "mean": 3, "min": 1},
                 "price": {"gen": "distribution", "dist": "gamma", "shape": 2, "scale": 20, "decimals": 2},
                 "tier": {"gen": "lookup", "via": "parent", "column": "tier"},
+                "referrer": {"gen": "ref", "to": "customers"},
             },
         },
         "payments": {
@@ -81,6 +82,7 @@ ANOMALIES = [
      "max": "20d"},
     {"name": "double_pay", "kind": "duplicate", "table": "payments", "time": "paid_on", "count": 50,
      "severity": "critical"},
+    {"name": "lost_referrer", "kind": "orphan", "table": "orders", "column": "referrer", "count": 15},
     {"name": "double_order", "kind": "duplicate", "table": "orders", "time": "ordered_at", "within": "2m", "count": 7},
 ]  # fmt: skip
 KEYS = {"customers": "customer_id", "orders": "order_id", "payments": "payment_id"}
@@ -160,6 +162,10 @@ def test_each_kind_changes_its_rows_as_it_says(both):
     assert all(after < 0 and after == -before for before, after in joined("negative_qty", "orders", "qty"))
     late = joined("late_pay", "payments", "paid_on")
     assert late and all(5 <= (after - before).days <= 20 for before, after in late)
+    lost = con.execute("""SELECT count(*) FILTER (WHERE a.referrer IS NULL AND b.referrer IS NOT NULL)
+        FROM anomaly_labels l JOIN orders a ON CAST(a.order_id AS VARCHAR) = l.row_key
+        JOIN c_orders b ON a.order_id = b.order_id WHERE l.anomaly = 'lost_referrer'""").fetchone()[0]
+    assert lost == 15
     night = joined("gold_night", "orders", "ordered_at")
     assert night and all(
         1 <= after.hour < 4
@@ -305,6 +311,7 @@ def test_the_dry_run_plan_counts_every_tables_rows_and_every_anomaly(tmp_path):
     ({"kind": "negative", "table": "visits", "column": "customer", "count": 1},
      "anomalies[0].column: customer is a key or a foreign key: anomalies never change those"),
     ({"kind": "spike", "table": "anomaly_labels", "column": "x", "count": 1}, "anomalies[0].table: no table named"),
+    ({"kind": "orphan", "column": "qty", "count": 1}, "anomalies[0].column: orders.qty is not a ref column"),
 ])  # fmt: skip
 def test_a_bad_anomaly_is_a_one_line_error_naming_its_path(anomaly, message):
     with pytest.raises(SchemaError) as err:

@@ -33,8 +33,10 @@ class Anomaly:
     name: ClassVar[str]
     Params: ClassVar[type[Params]]
     summary: ClassVar[str]
-    #: The kinds of column it changes (None: it changes no column, it adds rows).
+    #: The kinds of column it changes (None: it changes no column, it adds rows; or, with ``refs``, any kind).
     kinds: ClassVar[frozenset[str] | None] = None
+    #: It changes a ref column (which no other kind may touch), never a key or the parent link.
+    refs: ClassVar[bool] = False
 
     def __init_subclass__(cls, register: bool = True, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -162,6 +164,19 @@ class OffHours(Anomaly):
         new = lo + rng.integers(0, hi - lo - 1, len(us))  # one hour fewer: the current one is skipped
         new = np.where((hour >= lo) & (hour < hi) & (new >= hour), new + 1, new)
         return pa.array(day * DAY_US + new * hour_us + rest, pa.timestamp("us")).cast(values.type)
+
+
+class Orphan(Anomaly):
+    """An orphan-looking row (a shipment whose order seems gone): its ref emptied, so the foreign key still
+    holds (a null references nothing) while the row no longer says what it belongs to."""
+
+    name = "orphan"
+    refs = True
+    Params = ColumnParams
+    summary = "empties the ref `column` (null): the row looks orphaned, foreign keys still hold"
+
+    def apply(self, values: pa.Array, rng: np.random.Generator) -> pa.Array:
+        return pa.nulls(len(values), values.type)
 
 
 class DuplicateParams(Params):

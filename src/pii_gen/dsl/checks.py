@@ -671,14 +671,19 @@ def _check_anomalies(schema: Schema, all_kinds: dict[str, dict[str, str]]) -> No
                                              "and fact tables")
         kind = ANOMALIES[anomaly.kind]
         link = parent_column(schema, table)
-        protected = set(table.keys) | {link} | {c for c, col in table.columns.items() if col.gen == "ref"}
+        refs = {c for c, col in table.columns.items() if col.gen == "ref"}
         for key in ("column", "time"):
             column = getattr(anomaly, key, None)
             if column is None:
                 continue
             if column not in all_kinds[anomaly.table]:
                 raise Problem(path + (key,), f"table {anomaly.table} has no column '{column}'")
-            if column in protected:
+            if kind.refs and key == "column":
+                if column not in refs or column in table.keys:
+                    raise Problem(path + (key,), f"{anomaly.table}.{column} is not a ref column (anomaly "
+                                                 f"{anomaly.kind} empties a ref; never a key or the parent link)")
+                continue
+            if column in set(table.keys) | {link} | refs:
                 raise Problem(path + (key,), f"{column} is a key or a foreign key: anomalies never change those")
             found = all_kinds[anomaly.table][column]
             allowed = kind.kinds if key == "column" else frozenset({"date", "timestamp"})
