@@ -313,3 +313,9 @@ def test_check_of_a_bad_anomaly_is_its_one_line_with_file_line_and_path(anomalou
     line = next(i for i, text in enumerate(lines, 1) if new in text)
     r = run("schema", "check", "shop.yaml", cwd=anomalous.parent)
     assert (r.returncode, r.stdout, r.stderr) == (2, "", f"pii_gen: error: shop.yaml:{line}: {message}\n")
+
+
+def test_dry_run_with_a_database_connects_to_nothing(anomalous):
+    r = run("generate", "--schema", "shop.yaml", "--db", "postgresql://nobody@127.0.0.1:9/none", "--dry-run",
+            cwd=anomalous.parent)  # fmt: skip
+    assert (r.returncode, r.stderr) == (0, "") and "nothing is written" in r.stdout
