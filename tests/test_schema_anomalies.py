@@ -56,7 +56,14 @@ BASE = {
                 "amount": {"gen": "lookup", "via": "parent", "column": "price"},
             },
         },
-        "visits": {"kind": "fact", "rows": 200, "columns": {"customer": {"gen": "ref", "to": "customers"}}},
+        "visits": {
+            "kind": "fact",
+            "rows": 200,
+            "columns": {
+                "customer": {"gen": "ref", "to": "customers"},
+                "minutes": {"gen": "distribution", "dist": "uniform", "min": 1, "max": 60, "integer": True},
+            },
+        },
     },
     "effects": [
         {
@@ -227,6 +234,20 @@ def test_two_anomalies_on_one_row_both_change_it_and_both_are_labelled(tmp_path)
     changed = con.execute("""SELECT count(*) FROM orders o JOIN c_orders c USING (order_id)
         WHERE o IS DISTINCT FROM c""").fetchone()[0]
     assert changed == con.execute("SELECT count(DISTINCT row_key) FROM anomaly_labels").fetchone()[0]
+
+
+def test_a_keyless_tables_labels_key_its_rows_by_position(tmp_path):
+    keyless = [{"name": "long", "kind": "spike", "table": "visits", "column": "minutes", "count": 12}]
+    schema_run.generate_schema(schema(keyless), out=str(tmp_path / "r"), format="parquet", workers=1,
+                               clean_twin=str(tmp_path / "t"))  # fmt: skip
+    con = duckdb.connect()
+    views(con, tmp_path / "r")
+    views(con, tmp_path / "t", "c_")
+    numbered = "SELECT row_number() OVER () - 1 AS pos, * FROM {}"
+    changed = con.execute(f"""SELECT CAST(a.pos AS VARCHAR) FROM ({numbered.format("visits")}) a
+        JOIN ({numbered.format("c_visits")}) b USING (pos) WHERE a.minutes <> b.minutes""").fetchall()
+    labels = con.execute("SELECT row_key FROM anomaly_labels").fetchall()
+    assert len(labels) == 12 and sorted(changed) == sorted(labels)
 
 
 def test_a_run_with_anomalies_is_byte_identical_at_any_worker_count_and_batch_size(tmp_path):

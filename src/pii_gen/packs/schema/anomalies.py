@@ -176,7 +176,11 @@ class Anomalies:
                 index = np.arange(len(before), dtype=np.int64)
                 index[hit] = len(before) + np.arange(len(hit))
                 columns[column] = pa.concat_arrays([before, changed]).take(pa.array(index))
-                keys = row_keys(rows, spec.keys, first).take(pa.array(hit))
+                keys = (
+                    row_keys(rows.select(spec.keys).take(pa.array(hit)), spec.keys, 0)
+                    if spec.keys
+                    else pa.array(first + hit).cast(pa.string())
+                )  # a keyless table's: the row's position
             labels.append(self._labels(p.anomaly, table, keys, column))
         out = pa.table(columns)
         if copies:
