@@ -303,7 +303,8 @@ def test_dry_run_of_a_pack_prints_its_plan_and_writes_nothing(tmp_path):
 
 @pytest.mark.parametrize("old, new, message", [
     ("kind: duplicate", "kind: twice",
-     "anomalies[1].kind: unknown anomaly kind 'twice' (one of: spike, negative, late, off_hours, duplicate)"),
+     "anomalies[1].kind: unknown anomaly kind 'twice' (one of: spike, negative, late, off_hours, orphan, "
+     "duplicate)"),
     ("effect: spring}", "effect: autumn}", "anomalies[2].effect: no effect named 'autumn'"),
     ("count: 9,", "count: 9, rate: 0.1,", "anomalies[0].count: needs count: N or rate: SHARE (one of them)"),
 ])  # fmt: skip
