@@ -180,8 +180,16 @@ def test_preview_is_the_same_at_a_seed_and_changes_with_it(shop):
     (["stream", "--schema", "shop.yaml"],
      "stream takes no schema file yet (--schema shop.yaml); the database namespace option is --db-schema"),
     (["validate", "out", "--schema", "shop.yaml"], "'out' does not exist"),
+    (["generate", "--dry-run"], "--dry-run needs --schema FILE or --pack NAME"),
+    (["generate", "--clean-twin", "twin"], "--clean-twin needs --schema FILE or --pack NAME"),
+    (["generate", "--schema", "shop.yaml", "--json"], "--json needs --dry-run (it prints the plan as JSON)"),
+    (["generate", "--schema", "shop.yaml", "--clean-twin", "twin", "--db", "sqlite:///x.db"],
+     "--clean-twin writes files: it goes with --out, not --db"),
+    (["generate", "--schema", "shop.yaml", "--clean-twin", "out", "--out", "out"],
+     "--clean-twin needs a folder of its own, not the --out folder"),
 ], ids=["scale_without_schema", "count_with_schema", "noise_with_schema", "create_schema_noise", "missing_file",
-        "stream_file", "validate_file"])  # fmt: skip
+        "stream_file", "validate_file", "dry_run_without_schema", "twin_without_schema", "json_without_dry_run",
+        "twin_with_db", "twin_is_out"])  # fmt: skip
 def test_a_flag_that_does_not_fit_is_one_line_and_exit_2(shop, args, message):
     r = run(*args, cwd=shop.parent)
     assert (r.returncode, r.stderr, r.stdout) == (2, f"pii_gen: error: {message}\n", "")
@@ -233,3 +241,82 @@ def test_create_schema_prints_the_ddl_of_the_file(shop):
     first = r.stdout.splitlines()[0]
     assert first == "-- pii_gen schema for postgresql; generated from schema shop, do not edit by hand."
     assert sorted(p.name for p in shop.parent.iterdir()) == ["shop.yaml"]
+
+
+ANOMALIES = """\
+effects:
+  - {name: spring, table: orders, time: placed_at, window: {start: 2024-03-01, end: 2024-05-31}, rate: 2.0}
+anomalies:
+  - {name: spikes, kind: spike, table: orders, column: amount, count: 9, severity: high}
+  - {name: doubles, kind: duplicate, table: orders, count: 4}
+  - {name: spring_spikes, kind: spike, table: orders, column: amount, count: 3, effect: spring}
+"""
+
+
+@pytest.fixture
+def anomalous(shop: Path) -> Path:
+    text = SHOP.replace("      order_id: {gen: sequence}\n",
+                        "      order_id: {gen: sequence}\n      placed_at: {gen: datetime_series}\n")
+    shop.write_text(text + ANOMALIES, encoding="utf-8")
+    return shop
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(anomalous):
+    r = run("generate", "--schema", "shop.yaml", "--dry-run", cwd=anomalous.parent)
+    assert (r.returncode, r.stderr) == (0, "")
+    lines = r.stdout.splitlines()
+    assert lines[0] == "dry run of schema shop (seed 7, scale 1): nothing is written"
+    assert [line.split()[0] for line in lines[3:8]] == ["regions", "stores", "orders", "visits", "anomaly_labels"]
+    assert lines[8] == ""
+    assert any(line.split()[:2] == ["spring", "orders"] and "2024-03-01 .. 2024-05-31" in line for line in lines)
+    assert any(line.split()[:3] == ["doubles", "duplicate", "orders"] for line in lines)
+    assert sorted(p.name for p in anomalous.parent.iterdir()) == ["shop.yaml"]
+
+
+def test_dry_run_json_is_the_plan_a_run_then_writes(anomalous):
+    r = run("generate", "--schema", "shop.yaml", "--dry-run", "--json", "--seed", "4", cwd=anomalous.parent)
+    assert (r.returncode, r.stderr) == (0, "")
+    plan = json.loads(r.stdout)
+    assert sorted(p.name for p in anomalous.parent.iterdir()) == ["shop.yaml"]
+    assert [a["rows"] for a in plan["anomalies"]] == [9, 4, 3]
+    assert plan["anomalies"][2]["window"] == ["2024-03-01", "2024-05-31"] and plan["effects"][0]["rate"] == 2.0
+    r = run("generate", "--schema", "shop.yaml", "--seed", "4", "--out", "out", "--clean-twin", "twin",
+            cwd=anomalous.parent)  # fmt: skip
+    assert r.returncode == 0 and "without its anomalies to twin/" in r.stderr
+    manifest = json.loads((anomalous.parent / "out" / "manifest.json").read_text())
+    twin = json.loads((anomalous.parent / "twin" / "manifest.json").read_text())
+    written = {name: info["rows"] for name, info in manifest["tables"].items()}
+    assert written == {t["name"]: t["rows"] for t in plan["tables"]}
+    assert (manifest["clean_twin"], twin["clean_twin"]) == (False, True)
+    assert "anomaly_labels" not in twin["tables"] and "anomalies" not in twin
+    assert twin["tables"]["orders"]["rows"] == written["orders"] - 4
+
+
+def test_dry_run_of_a_pack_prints_its_plan_and_writes_nothing(tmp_path):
+    r = run("generate", "--pack", "identity-graph", "-n", "300", "--dry-run", "--json", cwd=tmp_path)
+    assert (r.returncode, r.stderr) == (0, "")
+    plan = json.loads(r.stdout)
+    assert plan["schema"] == "identity-graph" and plan["tables"][1] == {"name": "individuals", "kind": "entity",
+                                                                        "rows": 300}
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("kind: duplicate", "kind: twice",
+     "anomalies[1].kind: unknown anomaly kind 'twice' (one of: spike, negative, late, off_hours, orphan, "
+     "duplicate)"),
+    ("effect: spring}", "effect: autumn}", "anomalies[2].effect: no effect named 'autumn'"),
+    ("count: 9,", "count: 9, rate: 0.1,", "anomalies[0].count: needs count: N or rate: SHARE (one of them)"),
+])  # fmt: skip
+def test_check_of_a_bad_anomaly_is_its_one_line_with_file_line_and_path(anomalous, old, new, message):
+    lines = anomalous.read_text(encoding="utf-8").replace(old, new).splitlines()
+    anomalous.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    line = next(i for i, text in enumerate(lines, 1) if new in text)
+    r = run("schema", "check", "shop.yaml", cwd=anomalous.parent)
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", f"pii_gen: error: shop.yaml:{line}: {message}\n")
+
+
+def test_dry_run_with_a_database_connects_to_nothing(anomalous):
+    r = run("generate", "--schema", "shop.yaml", "--db", "postgresql://nobody@127.0.0.1:9/none", "--dry-run",
+            cwd=anomalous.parent)  # fmt: skip
+    assert (r.returncode, r.stderr) == (0, "") and "nothing is written" in r.stdout

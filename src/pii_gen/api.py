@@ -15,7 +15,7 @@ import pyarrow as pa
 from .config import GenerateConfig
 from .db.url import DatabaseURL, redact, scheme_of
 from .db.url import parse as parse_url
-from .errors import OutputError
+from .errors import ConfigError, OutputError
 from .sinks.database import DatabaseSink
 from .sinks.outputs import OUTPUTS
 from .backends import Backend, BlockDone, CancelToken, Event, Interrupted, LocalBackend, OnEvent, Retry, RunStats
@@ -264,23 +264,27 @@ def generate_schema(
     cancel: CancelToken | None = None,
     on_event: OnEvent | None = None,
     backend: Backend | None = None,
+    clean_twin: str | None = None,
 ) -> RunResult:
     """Generate a schema file's tables into files in ``config.out``, or into the database ``config.db``
     (see :mod:`pii_gen.schema_run`).
 
     ``config`` says where and how (format, workers; for a database ``db_schema``, ``if_exists``, ``resume``);
-    ``seed`` and ``scale`` override the file's.  The file is read and checked (a
-    :class:`~pii_gen.errors.SchemaError`) before any row.
+    ``seed`` and ``scale`` override the file's; ``clean_twin`` is a folder for the same run without its
+    anomalies (files only).  The file is read and checked (a :class:`~pii_gen.errors.SchemaError`) before
+    any row.
     """
     from . import schema_run
 
     _schema(schema)
+    if clean_twin is not None and config.db is not None:
+        raise ConfigError("--clean-twin writes files: it goes with --out, not --db")
     if config.db is not None:
         return schema_run.load_schema(schema, config, seed=seed, scale=scale, cancel=cancel, on_event=on_event,
                                       backend=backend)  # fmt: skip
     return schema_run.generate_schema(
         schema, out=config.out, seed=seed, scale=scale, format=config.format, workers=config.workers,
-        cancel=cancel, on_event=on_event, backend=backend, if_exists=config.if_exists,
+        cancel=cancel, on_event=on_event, backend=backend, if_exists=config.if_exists, clean_twin=clean_twin,
     )  # fmt: skip
 
 
@@ -299,6 +303,14 @@ def schema_ddl(
     from . import schema_run
 
     return schema_run.schema_ddl(_schema(schema), dialect, db_schema, drop_existing)
+
+
+def dry_run_schema(schema: Schema | str | Path, seed: int | None = None, scale: float | None = None) -> dict:
+    """A schema run's plan without writing anything (``generate --dry-run``): tables in generation order with
+    their rows, effects with their windows, anomalies with their counts (see :func:`schema_run.dry_run`)."""
+    from . import schema_run
+
+    return schema_run.dry_run(_schema(schema), seed, scale)
 
 
 def preview_schema(

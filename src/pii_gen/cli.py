@@ -7,6 +7,7 @@ the one place that happens.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -106,6 +107,11 @@ def _no_schema_file(command: str, path: Path | None) -> None:
 @click.option("--if-exists", type=click.Choice(["fail", "append", "replace"]), show_default=_default("if_exists"),
               help="When the tables already hold rows (a database, Delta tables).")  # fmt: skip
 @click.option("--resume", help="Run id of an interrupted database load to continue.")
+@click.option("--clean-twin", "clean_twin", metavar="DIR",
+              help="With --schema/--pack: also write the same run without its anomalies into DIR.")
+@click.option("--dry-run", is_flag=True,
+              help="With --schema/--pack: print the plan (tables, rows, effects, anomalies); write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="With --dry-run: print the plan as JSON.")
 @click.option("--noise", type=click.Choice(NOISE_PROFILES), show_default="none",
               help="Data-quality noise profile (none: clean data).")  # fmt: skip
 @click.option("-q", "--quiet", is_flag=True, default=None, help="No progress bar or summary.")
@@ -133,6 +139,9 @@ def generate(
     settings: tuple[str, ...],
     if_exists: str | None,
     resume: str | None,
+    clean_twin: str | None,
+    dry_run: bool,
+    as_json: bool,
     noise: str | None,
     quiet: bool | None,
     engine: str,
@@ -148,7 +157,14 @@ def generate(
         raise ConfigError(f"{' and '.join(sources)} are sources of tables: pass one of them")
     if settings and not (schema_file or pack_name):
         raise ConfigError("--set needs --pack NAME or --schema FILE (it overrides their settings)")
+    for option, given in (("--clean-twin", clean_twin), ("--dry-run", dry_run)):
+        if given and not (schema_file or template_file or pack_name):
+            raise ConfigError(f"{option} needs --schema FILE or --pack NAME")
+    if as_json and not dry_run:
+        raise ConfigError("--json needs --dry-run (it prints the plan as JSON)")
     if engine == "spark":
+        if clean_twin or dry_run:
+            raise ConfigError(f"{'--clean-twin' if clean_twin else '--dry-run'} runs with the local engine only")
         _generate_spark(count=count, seed=seed, scale=scale, workers=workers, fmt=fmt, out=out,
                         config_file=config_file, pii_mode=pii_mode, batch_size=batch_size, db=db, db_schema=db_schema,
                         schema_file=schema_file, template_file=template_file, pack_name=pack_name,
@@ -168,15 +184,20 @@ def generate(
         )  # fmt: skip
         if config.resume and not config.db:
             raise ConfigError("--resume needs --db with the database of the interrupted run")
+        if dry_run:
+            _print_plan(api.dry_run_schema(schema, seed, scale), as_json)
+            return
         estimates = dsl.row_estimates(schema, scale)
         total = None if None in estimates.values() else sum(n for n in estimates.values() if n is not None)
         with _progress("rows", total, not config.quiet and err_console.is_terminal) as advance, \
                 _CancelOnSignals() as cancel:  # fmt: skip
             source = schema_file if schema_file is not None and not settings else schema
             result = api.generate_schema(source, config, seed=seed, scale=scale, cancel=cancel,
-                                         on_event=advance)
+                                         on_event=advance, clean_twin=clean_twin)
         if not config.quiet:
             err_console.print(_schema_summary(config, result), soft_wrap=True)
+            if clean_twin:
+                err_console.print(f"Wrote the same run without its anomalies to {clean_twin}/", soft_wrap=True)
         return
     if scale is not None:
         raise ConfigError("--scale needs --schema FILE (it multiplies a schema file's rows)")
@@ -246,6 +267,26 @@ def _schema_source(schema_file: Path | None, template_file: Path | None, pack_na
         if value is not None:
             raise ConfigError(f"{option} does not apply to {flag} (the file describes the tables)")
     return schema
+
+
+def _print_plan(plan: dict[str, Any], as_json: bool) -> None:
+    """What ``generate --dry-run`` prints: the plan as JSON, or as aligned tables."""
+    if as_json:
+        click.echo(json.dumps(plan, indent=2, default=str))
+        return
+    click.echo(f"dry run of schema {plan['schema'] or '(unnamed)'} (seed {plan['seed']}, scale {plan['scale']:g}): "
+               "nothing is written")
+    click.echo(_aligned(["table", "kind", "rows"], [[t["name"], t["kind"], f"{t['rows']:,}"] for t in plan["tables"]],
+                        frozenset({2})))
+    if plan["effects"]:
+        click.echo("\n" + _aligned(["effect", "table", "window", "does"], [
+            [e["name"], e["table"], " .. ".join(e["window"]) if "window" in e else f"rows of {e['source']}",
+             ", ".join(f"{k} {e[k]}" for k in ("rate", "column", "multiply", "add", "where") if e[k] is not None)
+             + (", labelled" if e["label"] else "")] for e in plan["effects"]]))
+    if plan["anomalies"]:
+        click.echo("\n" + _aligned(["anomaly", "kind", "table", "column", "rows", "of", "severity", "effect"], [
+            [a["name"], a["kind"], a["table"], a["column"] or "", f"{a['rows']:,}", f"{a['eligible']:,}",
+             a["severity"], a["effect"] or ""] for a in plan["anomalies"]], frozenset({4, 5})))
 
 
 def _generate_spark(*, count: int | None, seed: int | None, scale: float | None, workers: int | None,

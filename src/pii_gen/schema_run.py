@@ -24,12 +24,14 @@ from .db.url import parse as parse_url
 from .start import decide_schema_start, refuse_schema_append
 from .db import ddl
 from .dsl.model import Schema
+from .errors import ConfigError
 from .packs.schema.constraints import ROW_LEVEL, kind, text as constraint_text
+from .packs.schema.anomalies import LABELS
 from .packs.schema.pack import BATCH_SIZE, SchemaPack, schema_hash
 from .sinks.base import Batch, Sink
 from .sinks.direct import PartWriter, Receipt
 
-__all__ = ["SchemaRunResult", "generate_schema", "load_schema", "noise_steps", "preview", "schema_ddl",
+__all__ = ["SchemaRunResult", "dry_run", "generate_schema", "load_schema", "noise_steps", "preview", "schema_ddl",
            "schema_manifest", "schema_plan"]
 
 
@@ -43,11 +45,11 @@ def _read(source: str | os.PathLike[str] | Schema) -> tuple[Schema, Path | None,
 
 def schema_plan(source: str | os.PathLike[str] | Schema, seed: int | None, scale: float | None,
                  batch_size: int | None = None, workers: int | None = None,
-                 table_major: bool = False) -> tuple[Schema, RunPlan]:
-    """The loaded schema (a path is read and checked) and its run plan."""
+                 table_major: bool = False, clean: bool = False) -> tuple[Schema, RunPlan]:
+    """The loaded schema (a path is read and checked) and its run plan (``clean``: its clean twin's)."""
     schema, base, digest = _read(source)
     plan = SchemaPack().plan(schema, seed=seed, scale=scale, base=base, batch_size=batch_size,
-                             workers=workers or 0, digest=digest, table_major=table_major)
+                             workers=workers or 0, digest=digest, table_major=table_major, clean=clean)
     return schema, plan
 
 
@@ -83,6 +85,12 @@ def schema_manifest(schema: Schema, plan: RunPlan, fmt: str, files: dict[str, di
         "tables": {info["table"]: {"rows": info["rows"], "file": f} for f, info in files.items()},
         "files": files,
     }  # fmt: skip
+    if schema.anomalies:
+        out["clean_twin"] = bool(plan.settings["clean"])
+        counts = plan.settings.get("anomalies", {})
+        if counts:
+            out["anomalies"] = [{"name": a.name, "kind": a.kind, "table": a.table, "rows": counts[a.name]["count"]}
+                                for a in schema.anomalies]
     steps = noise_steps(schema, noise or {})
     if steps:
         out["noise"] = steps
@@ -179,15 +187,31 @@ def generate_schema(
     on_event: OnEvent | None = None,
     backend: Backend | None = None,
     if_exists: str = "fail",
+    clean_twin: str | None = None,
+    clean: bool = False,
 ) -> RunResult:
     """Generate a schema file's tables into ``out``: one file per table plus manifest.json, staged and moved
     into place only when everything succeeded (as :func:`write_files`).  Byte-identical for any ``workers``
     and ``batch_size``.  ``if_exists`` is for Delta tables already in ``out`` (fail or replace: append is refused,
-    as the file's keys start at 1 again)."""
+    as the file's keys start at 1 again).
+
+    ``clean_twin``: also write the same run without its anomalies there (after ``out``), so that the rows
+    differing between the two, added or changed, are exactly those ``anomaly_labels`` lists; ``clean``: write
+    only that twin into ``out``."""
     started = time.perf_counter()
     if format == "delta":
         refuse_schema_append(if_exists, "another --out")
-    schema, plan = schema_plan(source, seed, scale, batch_size, workers)
+    if clean_twin is not None:
+        if os.path.abspath(clean_twin) == os.path.abspath(out):
+            raise ConfigError("--clean-twin needs a folder of its own, not the --out folder")
+        first = generate_schema(source, out=out, seed=seed, scale=scale, format=format, workers=workers,
+                                batch_size=batch_size, cancel=cancel, on_event=on_event, backend=backend,
+                                if_exists=if_exists)
+        twin = generate_schema(source, out=clean_twin, seed=seed, scale=scale, format=format, workers=workers,
+                               batch_size=batch_size, cancel=cancel, backend=backend, if_exists=if_exists,
+                               clean=True)
+        return dataclasses.replace(first, seconds=first.seconds + twin.seconds)
+    schema, plan = schema_plan(source, seed, scale, batch_size, workers, clean=clean)
     counting = _NoiseCounting(backend)
     files, rows, stats = write_plan(plan, out, format,
                                      lambda files: schema_manifest(schema, plan, format, files, counting.counts,
@@ -236,6 +260,39 @@ def load_schema(
     return SchemaRunResult(rows=dict(sink.rows), files={}, seconds=time.perf_counter() - started,
                            workers=stats.workers, peak_rss=stats.peak_rss, run_id=start.run_id, retries=sink.retries,
                            noise=noise_steps(schema, counting.counts))  # fmt: skip
+
+
+def _window(effect: Any) -> dict[str, object]:
+    if effect.window is not None:
+        return {"window": [str(effect.window.start), str(effect.window.end)]}
+    return {"source": effect.source.table}
+
+
+def dry_run(source: str | os.PathLike[str] | Schema, seed: int | None = None,
+            scale: float | None = None) -> dict[str, object]:
+    """What a run would write, without writing: the tables in generation order with their rows (exact: the
+    plan draws every block's counts, and each anomaly's eligible rows), the effects with their windows and
+    the anomalies with their counts (``generate --dry-run``)."""
+    schema, plan = schema_plan(source, seed, scale)
+    counts = plan.settings.get("anomalies", {})
+    added: dict[str, int] = {}
+    for a in schema.anomalies:
+        if a.kind == "duplicate":
+            added[a.table] = added.get(a.table, 0) + counts[a.name]["count"]
+    tables = [{"name": name, "kind": schema.tables[name].kind,
+               "rows": sum(plan.settings["block_rows"][name]) + added.get(name, 0)}
+              for name in plan.settings["block_rows"]]
+    if schema.anomalies:
+        tables.append({"name": LABELS, "kind": "labels", "rows": sum(c["count"] for c in counts.values())})
+    effects = [{"name": e.name, "table": e.table, "time": e.time, **_window(e), "where": e.where, "rate": e.rate,
+                "column": e.column, "multiply": e.multiply, "add": e.add, "label": e.label} for e in schema.effects]
+    windows = {e.name: _window(e) for e in schema.effects}
+    anomalies = [{"name": a.name, "kind": a.kind, "table": a.table, "column": getattr(a, "column", None),
+                  "rows": counts[a.name]["count"], "eligible": counts[a.name]["rows"], "severity": a.severity,
+                  "effect": a.effect, **(windows[a.effect] if a.effect else {}), "where": a.where,
+                  "causal_group": a.group or a.name} for a in schema.anomalies]
+    return {"schema": schema.name, "seed": plan.seed, "scale": plan.settings["scale"], "tables": tables,
+            "effects": effects, "anomalies": anomalies}  # fmt: skip
 
 
 def preview(source: str | os.PathLike[str] | Schema, rows: int = 10, seed: int | None = None) -> dict[str, pa.Table]:

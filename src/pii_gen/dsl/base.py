@@ -228,7 +228,9 @@ class Modifier:
         raise NotImplementedError(f"modifier {self.name} is applied by the engine")
 
 
-class _Checked(Registry[type]):
+class CheckedRegistry(Registry[type]):
+    """A registry of classes each declaring ``Params`` (a :class:`Params` model) and ``summary``."""
+
     def check(self, cls: type, others: list[type]) -> None:
         for attr in ("Params", "summary"):
             if not hasattr(cls, attr):
@@ -237,5 +239,5 @@ class _Checked(Registry[type]):
             raise RegistryError(f"{self.what} {where(cls)}: Params must subclass dsl.base.Params")
 
 
-GENERATORS: Registry[type[Generator]] = _Checked("schema generator")
-MODIFIERS: Registry[type[Modifier]] = _Checked("schema modifier")
+GENERATORS: Registry[type[Generator]] = CheckedRegistry("schema generator")
+MODIFIERS: Registry[type[Modifier]] = CheckedRegistry("schema modifier")

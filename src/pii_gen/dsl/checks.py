@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..variability.registry import noise_type
+from .anomalies import ANOMALIES
 from .base import GENERATORS, MODIFIERS, Expr, type_kind
 from .expr import ExprError, Scope, check as check_expr, names as names_in, parse
 from .fanout import expressions as fanout_expressions
@@ -543,6 +544,7 @@ def _qualified(schema: Schema, text: str, path: tuple[Any, ...]) -> None:
 
 def _check_sections(schema: Schema, all_kinds: dict[str, dict[str, str]]) -> None:
     names = _check_effects(schema, all_kinds)
+    _check_anomalies(schema, all_kinds)
     for i, constraint in enumerate(schema.constraints):
         path = ("constraints", i)
         if constraint.unique is not None:
@@ -639,6 +641,81 @@ def _check_effects(schema: Schema, all_kinds: dict[str, dict[str, str]]) -> set[
         if effect.rate is not None:
             _check_rate(schema, effect, path)
     return names
+
+
+#: The table of anomaly labels a run with ``anomalies:`` writes beside the file's tables.
+LABELS = "anomaly_labels"
+#: Generators whose values are never null when the column has no null_rate and no modifier: an anomaly on
+#: such a column picks among all the table's rows without reading them first.
+NEVER_NULL = frozenset({"sequence", "uuid", "pattern", "choice", "distribution", "bool", "datetime",
+                        "datetime_series", "constant", "partition_of"})
+
+
+def _check_anomalies(schema: Schema, all_kinds: dict[str, dict[str, str]]) -> None:
+    """Each anomaly names a table, a column its kind can change (never a key or a foreign key), a condition,
+    an effect of the same table; a duplicate's table has one plain sequence key (its copies' keys follow
+    the table's last)."""
+    if LABELS in schema.tables:
+        raise Problem(("tables", LABELS), f"{LABELS} is the name of the anomaly labels a run writes")
+    seen: set[str] = set()
+    effects = {e.name: e for e in schema.effects}
+    for i, anomaly in enumerate(schema.anomalies):
+        path = ("anomalies", i)
+        if anomaly.name in seen:
+            raise Problem(path + ("name",), f"a second anomaly named '{anomaly.name}'")
+        seen.add(anomaly.name)
+        _column(schema, anomaly.table, path + ("table",))
+        table = schema.tables[anomaly.table]
+        if table.kind == "vocab":
+            raise Problem(path + ("table",), f"table {anomaly.table} is a vocab table: anomalies go into entity "
+                                             "and fact tables")
+        kind = ANOMALIES[anomaly.kind]
+        link = parent_column(schema, table)
+        refs = {c for c, col in table.columns.items() if col.gen == "ref"}
+        for key in ("column", "time"):
+            column = getattr(anomaly, key, None)
+            if column is None:
+                continue
+            if column not in all_kinds[anomaly.table]:
+                raise Problem(path + (key,), f"table {anomaly.table} has no column '{column}'")
+            if kind.refs and key == "column":
+                if column not in refs or column in table.keys:
+                    raise Problem(path + (key,), f"{anomaly.table}.{column} is not a ref column (anomaly "
+                                                 f"{anomaly.kind} empties a ref; never a key or the parent link)")
+                continue
+            if column in set(table.keys) | {link} | refs:
+                raise Problem(path + (key,), f"{column} is a key or a foreign key: anomalies never change those")
+            found = all_kinds[anomaly.table][column]
+            allowed = kind.kinds if key == "column" else frozenset({"date", "timestamp"})
+            if allowed is not None and found not in allowed | {"any"}:
+                raise Problem(path + (key,), f"{anomaly.table}.{column} is {found}: anomaly {anomaly.kind} changes "
+                                             f"{' or '.join(sorted(allowed))} columns")
+        if anomaly.where is not None and _expr(anomaly.where, _table_scope(schema, anomaly.table, all_kinds),
+                                               path + ("where",)) not in ("bool", "any"):
+            raise Problem(path + ("where",), "must be a condition (true or false)")
+        if anomaly.effect is not None:
+            if anomaly.effect not in effects:
+                raise Problem(path + ("effect",), f"no effect named '{anomaly.effect}'")
+            if effects[anomaly.effect].table != anomaly.table:
+                raise Problem(path + ("effect",), f"effect {anomaly.effect} changes table "
+                                                  f"{effects[anomaly.effect].table}, not {anomaly.table}")
+        if anomaly.kind == "duplicate":
+            key = table.columns.get(table.keys[0]) if len(table.keys) == 1 else None
+            if key is None or key.gen != "sequence" or key.modify or key.null_rate or key.permute:
+                raise Problem(path + ("table",), f"a duplicate needs a table with one plain sequence key (its "
+                                                 f"copies' keys follow {anomaly.table}'s last)")
+
+
+def scanned(schema: Schema, anomaly: Any) -> bool:
+    """Whether an anomaly's eligible rows are known only from their values (a ``where``, an ``effect``'s
+    windows, a column that may be null), so a run's plan reads its table once to count them."""
+    if anomaly.where is not None or anomaly.effect is not None:
+        return True
+    column = getattr(anomaly, "column", None)
+    if column is None:
+        return False
+    col = schema.tables[anomaly.table].columns[column]
+    return col.gen not in NEVER_NULL or bool(col.null_rate) or bool(col.modify)
 
 
 def _instant(value: Any) -> dt.datetime:

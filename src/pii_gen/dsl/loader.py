@@ -76,7 +76,7 @@ def _message(err: dict[str, Any]) -> tuple[PathT, str]:
         return path + ((ctx["key"],) if ctx.get("key") else ()), ctx["message"]
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         what = {"_gen_tag()": ("gen", "generator"), "_step_tag()": ("", "modifier"),
-                "_tag()": ("dist", "fanout dist")}[ctx["discriminator"]]
+                "_tag()": ("dist", "fanout dist"), "_kind_tag()": ("kind", "anomaly kind")}[ctx["discriminator"]]
         options = ", ".join(t.split(":", 1)[1] for t in ctx.get("expected_tags", "").replace("'", "").split(", ") if t)
         if kind == "union_tag_not_found":
             if what[1] == "modifier":

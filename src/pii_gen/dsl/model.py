@@ -16,6 +16,7 @@ from pydantic import BeforeValidator, Discriminator, Field, Tag, create_model, m
 
 from ..core.registry import discover
 from . import modifiers as _modifiers  # noqa: F401  (registers the modifiers)
+from .anomalies import ANOMALIES
 from .base import GENERATORS, MODIFIERS, Params, fail, ordered
 from .fanout import Fanout
 
@@ -178,6 +179,41 @@ class Effect(Params):
         return self
 
 
+class AnomalyBase(Params):
+    """What every anomaly takes beside its kind's parameters: which rows, how many, and what its labels say."""
+
+    name: str
+    table: str
+    count: int | None = Field(None, ge=0)
+    rate: float | None = Field(None, ge=0, le=1)
+    severity: Literal["low", "medium", "high", "critical"] = "medium"
+    effect: str | None = None
+    where: str | None = None
+    group: str | None = None
+
+    @model_validator(mode="after")
+    def _how_many(self) -> "AnomalyBase":
+        if (self.count is None) == (self.rate is None):
+            raise fail("needs count: N or rate: SHARE (one of them)", "count")
+        return self
+
+
+def _kind_tag(value: Any) -> str | None:
+    if isinstance(value, Params):  # a validated anomaly, being serialized
+        return f"{TAG}kind:{value.kind}"  # type: ignore[attr-defined]
+    return f"{TAG}kind:{value.get('kind')}" if isinstance(value, dict) and "kind" in value else None
+
+
+def _anomalies() -> Any:
+    members = [Annotated[create_model(f"{cls.__name__}Anomaly", __base__=(AnomalyBase, cls.Params),
+                                      kind=(Literal[cls.name], ...)),  # type: ignore[valid-type]
+                         Tag(f"{TAG}kind:{cls.name}")] for cls in ANOMALIES]
+    return Annotated[Union[tuple(members)], Discriminator(_kind_tag)]
+
+
+Anomaly = _anomalies()
+
+
 class RangeConstraint(Params):
     column: str
     min: float | None = None
@@ -235,6 +271,7 @@ class Schema(Params):
     calendar: Calendar = Calendar(start=dt.date(2024, 1, 1), end=dt.date(2024, 12, 31))
     tables: dict[str, Table] = Field(min_length=1)
     effects: list[Effect] = Field(default_factory=list)
+    anomalies: list[Anomaly] = Field(default_factory=list)  # type: ignore[valid-type]
     constraints: list[Constraint] = Field(default_factory=list)
     targets: list[Target] = Field(default_factory=list)
     auto_targets: bool = True

@@ -7,12 +7,12 @@ refuses them there). ``noise`` needs the population's noise types and runs in th
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from ..core.contract import KINDS
 from ..variability.registry import noise_type
@@ -186,14 +186,24 @@ _SPAN = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)$")
 _SPAN_US = {"s": 1e6, "m": 60e6, "h": 3600e6, "d": 86400e6}
 
 
-class TimeJitterParams(Params):
-    sd: str
+def span_us(text: str) -> float | None:
+    """A span like ``'30s'``, ``'15m'``, ``'2h'`` or ``'1d'`` in microseconds (None: not a span)."""
+    match = _SPAN.match(text)
+    return None if match is None else float(match.group(1)) * _SPAN_US[match.group(2)]
 
-    @model_validator(mode="after")
-    def _span(self) -> "TimeJitterParams":
-        if not _SPAN.match(self.sd):
-            raise fail("must be a span like '30s', '15m', '2h' or '1d'", "sd")
-        return self
+
+def _span(text: str) -> str:
+    if span_us(text) is None:
+        raise fail("must be a span like '30s', '15m', '2h' or '1d'")
+    return text
+
+
+#: A time span parameter: ``'30s'``, ``'15m'``, ``'2h'``, ``'1d'``.
+Span = Annotated[str, AfterValidator(_span)]
+
+
+class TimeJitterParams(Params):
+    sd: Span
 
 
 class TimeJitter(Modifier):
@@ -203,9 +213,8 @@ class TimeJitter(Modifier):
     summary = "moves timestamps by normal noise of `sd` ('15m', '2h', '1d'), to the microsecond"
 
     def apply(self, values: pa.Array, rng: np.random.Generator, ctx: Context) -> pa.Array:
-        amount, unit = _SPAN.match(self.params.sd).groups()  # type: ignore[union-attr]
         us = pc.cast(pc.cast(values, pa.timestamp("us")), pa.int64()).to_numpy(zero_copy_only=False)
-        moved = us + np.rint(rng.standard_normal(len(values)) * float(amount) * _SPAN_US[unit]).astype(np.int64)
+        moved = us + np.rint(rng.standard_normal(len(values)) * span_us(self.params.sd)).astype(np.int64)
         return pa.array(moved, pa.timestamp("us"), mask=np.asarray(values.is_null()))
 
 

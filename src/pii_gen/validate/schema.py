@@ -202,9 +202,10 @@ def validate_schema(schema_file: Path | str | Any, folder: Path | str | None = N
     # a checked Schema (a pack's) is taken as it is
     schema = schema_file if isinstance(schema_file, Schema) else dsl.load(schema_file)
     base = None if isinstance(schema_file, Schema) else Path(schema_file).parent
-    # The tables' types come from the plan; effects change values, never types, so they are left out of it
-    # (a run with effects validates the same way whatever the engine applies).
-    plan = SchemaPack().plan(schema.model_copy(update={"effects": [], "targets": []}),
+    # The tables' types come from the plan; effects and anomalies change values, never types, so they are left
+    # out of it (a run with effects validates the same way whatever the engine applies, and a run and its clean
+    # twin, without anomaly_labels, validate alike).
+    plan = SchemaPack().plan(schema.model_copy(update={"effects": [], "targets": [], "anomalies": []}),
                              base=base)
     for i, c in enumerate(schema.constraints):
         if kind(c) in ROW_LEVEL:

@@ -314,16 +314,21 @@ class Effects:
         return pc.if_else(pc.is_null(before), pa.scalar(None, out.type), out) if before.null_count else out
 
 
+def row_keys(rows: pa.Table, keys: list[str], first: int) -> pa.Array:
+    """Each row's primary key as text (a composite key joined with ``|``; a table without key: the row's
+    0-based position in the table, ``first`` being the block's first)."""
+    if keys:
+        texts = [rows.column(k).combine_chunks().cast(pa.string()) for k in keys]
+        return texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, "|")
+    return pa.array(np.arange(first, first + rows.num_rows)).cast(pa.string())
+
+
 def ledger(table: str, pieces: list[Piece], rows: pa.Table, keys: list[str], first: int) -> pa.Table | None:
     """A block's ledger rows, piece after piece, each row keyed by its primary key as text (a composite key
     joined with ``|``; a table without key by its 0-based position in the table)."""
     if not pieces:
         return None
-    if keys:
-        texts = [rows.column(k).combine_chunks().cast(pa.string()) for k in keys]
-        key = texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, "|")
-    else:
-        key = pa.array(np.arange(first, first + rows.num_rows)).cast(pa.string())
+    key = row_keys(rows, keys, first)
     text = lambda value, m: pa.repeat(pa.scalar(value, pa.string()), m)  # noqa: E731
     parts = [pa.table({"effect": text(p.effect, len(p.rows)), "table": text(table, len(p.rows)),
                        "row_key": key.take(pa.array(p.rows, pa.int64())), "column": text(p.column, len(p.rows)),

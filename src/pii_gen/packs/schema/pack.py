@@ -24,6 +24,7 @@ from ...dsl.checks import Problem, check, composite_columns, parent_column
 from ...dsl.loader import dotted
 from ...dsl.model import Schema
 from ...errors import SchemaError
+from .anomalies import LABELS, Anomalies, labels_contract, plan_counts
 from .constraints import check_block, row_rules
 from .effects import LEDGER, labelled, ledger_contract
 from .engine import BLOCK_SIZE, Engine, unsupported
@@ -92,11 +93,12 @@ def declared_type(schema: Schema, table: str, column: str,
     return declared_type(schema, here, col.column, seen)
 
 
-def contract(schema: Schema, engine: Engine) -> dict[str, Table]:
+def contract(schema: Schema, engine: Engine, clean: bool = False) -> dict[str, Table]:
     """The output tables in generation order: types from the declared ``type:`` (a ref's and a lookup's: the
     column it copies, see :func:`declared_type`) or block 0's values, the key as primary key, a foreign key per
     ref column (a composite one for a ref with ``with:``, its columns comma-separated) and parent link; last
-    the ledger ``_effects`` when anything is labelled."""
+    the ledger ``_effects`` when anything is labelled, then ``anomaly_labels`` when the run injects anomalies
+    (not in a ``clean`` twin)."""
     out = {}
     for name in engine.order:
         spec = schema.tables[name]
@@ -124,6 +126,8 @@ def contract(schema: Schema, engine: Engine) -> dict[str, Table]:
         out[name] = Table(name, tuple(columns), ", ".join(spec.keys), tuple(fks), description=schema.name or "")
     if labelled(schema):
         out[LEDGER] = ledger_contract()
+    if schema.anomalies and not clean:
+        out[LABELS] = labels_contract()
     return out
 
 
@@ -146,7 +150,7 @@ class SchemaPack(Pack):
 
     def plan(self, schema: Schema, *, seed: int | None = None, scale: float | None = None, base: Path | None = None,
              batch_size: int | None = None, workers: int = 0, digest: str | None = None,
-             table_major: bool = False) -> RunPlan:  # type: ignore[override]
+             table_major: bool = False, clean: bool = False) -> RunPlan:  # type: ignore[override]
         """The run plan of a loaded schema (``base``: the folder its vocab files are read from; ``digest``: the
         SHA-256 of its file, which the manifest records; by default that of its canonical JSON form).
 
@@ -156,7 +160,9 @@ class SchemaPack(Pack):
         and the database would refuse the batch.  Loaded table after table, every foreign key holds at every
         commit (but a foreign key closing a cycle, which the load adds after the last batch: see
         :func:`~pii_gen.sinks.database.link`).  The rows are the same either way; only their grouping into
-        batches differs."""
+        batches differs.
+
+        ``clean``: the run's clean twin, the same rows without the file's anomalies (nor their labels)."""
         problems = unsupported(schema)
         if problems:
             raise SchemaError(problems[0])
@@ -169,12 +175,16 @@ class SchemaPack(Pack):
         seed = schema.seed if seed is None else seed
         scale = schema.scale if scale is None else scale
         engine = Engine.counting(schema, seed, scale)
-        tables = contract(schema, engine)
+        tables = contract(schema, engine, clean)
         first = engine.order[0]
         settings = {"schema": schema.model_dump(mode="json", by_alias=True, exclude_none=True),
                     "sha256": digest or schema_hash(schema),
                     "block_rows": {name: rows.tolist() for name, rows in engine.block_rows.items()},
                     "people": engine.population_size, "scale": scale}
+        if schema.anomalies:
+            settings["clean"] = clean
+            if not clean:  # the twin picks nothing: no count, no pass over a table to count eligible rows
+                settings["anomalies"] = plan_counts(schema, engine)
         blocks = engine.blocks
         if batch_size is None:
             batch_size = batch_rows(engine)
@@ -223,6 +233,8 @@ class SchemaRuntime:
         self.engine = Engine(schema, plan.seed, plan.settings["block_rows"], plan.keys.block_size,
                              people=plan.settings.get("people"), scale=plan.settings.get("scale", 1.0))
         self.rules = row_rules(schema)
+        counts = plan.settings.get("anomalies")
+        self.anomalies = Anomalies(self.engine, counts) if counts and not plan.settings.get("clean") else None
 
     def batch(self, n: int, start_block: int, stop_block: int) -> Batch:
         """Blocks ``start_block`` up to ``stop_block`` of every table (a schema's blocks are fixed by its plan,
@@ -235,22 +247,34 @@ class SchemaRuntime:
         out = SchemaBatch()
         out.noise, out.violations = {}, {}
         ledgers: dict[tuple[int, str], pa.Table] = {}
+        labels: dict[tuple[int, str], pa.Table] = {}
         for name, spec in self.plan.tables.items():
-            if name == LEDGER:  # block after block, each block's tables in generation order
-                parts = [ledgers[(k, t)] for k in blocks for t in self.engine.order if (k, t) in ledgers]
+            if name in (LEDGER, LABELS):  # block after block, each block's tables in generation order
+                pieces = ledgers if name == LEDGER else labels
+                parts = [pieces[(k, t)] for k in blocks for t in self.engine.order if (k, t) in pieces]
                 out[name] = (pa.concat_tables(parts).cast(spec.arrow_schema) if parts
                              else spec.arrow_schema.empty_table())
                 continue
             mine = not per_table or name == only
             made = [self.engine.block(name, k) for k in blocks] if mine else []
             parts = [b.table for b in made]
+            clean = None
+            if self.anomalies is not None and name in self.anomalies.by_table:
+                clean = parts  # the constraints hold for the clean rows: anomalies are their deliberate exceptions
+                parts = []
+                for k, part in zip(blocks, clean):
+                    changed, labelled_rows = self.anomalies.overlay(name, k, part, int(self.engine.firsts[name][k]))
+                    parts.append(changed)
+                    if labelled_rows is not None:
+                        labels[(k, name)] = labelled_rows
             # The chunks, not the chunked arrays: given ChunkedArrays, pa.chunked_array goes through Python
             # objects value by value.
             out[name] = pa.Table.from_arrays(
                 [pa.chunked_array([chunk for p in parts for chunk in p.column(c.name).cast(c.type).chunks],
                                   c.type).combine_chunks()
                  for c in spec.columns], schema=spec.arrow_schema)  # fmt: skip
-            for index, bad in check_block(self.engine.schema, self.rules, name, out[name]).items():
+            checked = out[name] if not clean else pa.concat_tables(clean)
+            for index, bad in check_block(self.engine.schema, self.rules, name, checked).items():
                 out.violations[index] = out.violations.get(index, 0) + bad
             for k, b in zip(blocks, made):
                 if b.ledger is not None:
