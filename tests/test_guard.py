@@ -26,7 +26,9 @@ from pii_gen.db import guard
 from pii_gen.db.guard import Overrides, Refused
 from pii_gen.db.loaders import connect
 from pii_gen.db.url import parse
+from pii_gen.dsl import packs
 from pii_gen.packs.person.contract import TABLES
+from pii_gen.stream import build_options, stream
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOKKEEPING = {"pii_gen_runs", "pii_gen_load_log", "pii_gen_marker"}
@@ -117,7 +119,7 @@ def test_production_names_match_by_word_and_the_patterns_are_configurable():
     assert not guard.check_target(parse("sqlite:///prod.db"), None, Overrides(allow_production=True), {})
 
 
-def test_a_production_name_or_environment_is_refused_before_connecting(tmp_path):
+def test_a_production_name_or_environment_is_refused_before_connecting(tmp_path, monkeypatch):
     target = tmp_path / "prod.db"
     r = cli("generate", "-n", "100", "--db", f"sqlite:///{target}")
     _refused(r, "file name 'prod.db'", "production pattern 'prod'", "--allow-production")
@@ -129,10 +131,11 @@ def test_a_production_name_or_environment_is_refused_before_connecting(tmp_path)
     people = tmp_path / "people.duckdb"
     r = cli("generate", "-n", "100", "--db", f"duckdb:///{people}", env={"PII_GEN_ENV": "production"})
     _refused(r, "PII_GEN_ENV is 'production'", "--allow-production")
-    r = cli("generate", "--pack", "identity-graph", "-n", "100", "--db", f"duckdb:///{people}",
-            env={"PII_GEN_ENV": "prod"})  # fmt: skip
-    _refused(r, "PII_GEN_ENV is 'prod'")
+    monkeypatch.setenv("PII_GEN_ENV", "prod")  # a pack's (a schema file's) load passes the same guard
+    with pytest.raises(Refused, match="PII_GEN_ENV is 'prod'"):
+        api.generate_schema(packs.load("identity-graph", people=100), build_config({}, db=f"duckdb:///{people}"))
     assert not people.exists()
+    monkeypatch.delenv("PII_GEN_ENV")
     r = cli("generate", "-n", "100", "--db", f"sqlite:///{target}", "--allow-production", "-q")
     assert r.returncode == 0, r.stderr
     assert set(TABLES) | BOOKKEEPING <= tables(f"sqlite:///{target}", None)
@@ -156,9 +159,10 @@ def test_a_database_that_marks_itself_production_is_refused(place):
     conn = connect(parse(url), schema)
     _execute(url, schema, f"CREATE TABLE {conn.table(guard.PRODUCTION_TABLE)} (note VARCHAR(20))")
     conn.close()
-    for args in (["generate", "-n", "100"], ["create-schema"], ["cleanup"]):
-        r = cli(*args, "--db", url, *_schema_args(schema))
-        _refused(r, guard.PRODUCTION_TABLE, "--allow-production")
+    _refused(cli("create-schema", "--db", url, *_schema_args(schema)), guard.PRODUCTION_TABLE, "--allow-production")
+    for write in (lambda: _load(url, schema, Overrides(allow_unmarked=True)), lambda: api.cleanup(url, schema)):
+        with pytest.raises(Refused, match=f"holds the table {guard.PRODUCTION_TABLE}.*--allow-production"):
+            write()
     assert tables(url, schema) == {guard.PRODUCTION_TABLE}
 
 
@@ -177,9 +181,13 @@ def test_a_schema_pii_gen_did_not_make_is_refused_and_cleanup_keeps_its_tables(p
     customers = conn.table("customers")
     conn.close()
     _execute(url, schema, f"CREATE TABLE {customers} (id INTEGER)", f"INSERT INTO {customers} VALUES (7)")
-    for args in (["generate", "-n", "100"], ["generate", "-n", "100", "--if-exists", "replace"], ["create-schema"]):
-        r = cli(*args, "--db", url, *_schema_args(schema))
-        _refused(r, "holds 1 tables (customers)", "no pii_gen_marker", "--allow-unmarked")
+    refusal = r"holds 1 tables \(customers\) but no pii_gen_marker.*--allow-unmarked"
+    _refused(cli("create-schema", "--db", url, *_schema_args(schema)), "holds 1 tables (customers)", "--allow-unmarked")
+    for if_exists in ("fail", "replace"):
+        with pytest.raises(Refused, match=refusal):
+            _load(url, schema, if_exists=if_exists)
+    with pytest.raises(Refused, match=refusal):  # a stream into it too
+        stream(build_config({}, seed=1), build_options(count=10, to=url, db_schema=schema, quiet=True))
     assert tables(url, schema) == {"customers"}
     _load(url, schema, Overrides(allow_unmarked=True))
     assert tables(url, schema) == {"customers"} | set(TABLES) | BOOKKEEPING
