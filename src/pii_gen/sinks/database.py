@@ -84,6 +84,8 @@ def ensure_schema(conn: Connection, drop_existing: bool = False, tables: dict[st
 def record_created(conn: Connection, names: list[str]) -> None:
     """Note in the marker that pii_gen created the tables ``names`` (in that order), so that cleanup drops
     them, and only them, later."""
+    if not names:
+        return
     marker = conn.table(ddl.MARKER.name)
     top = conn.execute(f"SELECT MAX(position) FROM {marker} WHERE kind = 'table'")[0][0]
     for position, name in enumerate(names, start=int(top or 0) + 1):
