@@ -21,6 +21,16 @@ CREATE TABLE "pii_gen_load_log" (
     CONSTRAINT "fk_pii_gen_load_log_run_id" FOREIGN KEY ("run_id") REFERENCES "pii_gen_runs" ("run_id")
 );
 
+CREATE TABLE "pii_gen_marker" (
+    "kind" VARCHAR(16) NOT NULL,
+    "name" VARCHAR(128) NOT NULL,
+    "position" INTEGER NOT NULL,
+    "expires_at" BIGINT,
+    "detail" VARCHAR(64),
+    "created_at" TIMESTAMP NOT NULL,
+    CONSTRAINT "pk_pii_gen_marker" PRIMARY KEY ("kind", "name")
+);
+
 CREATE TABLE "households" (
     "household_id" BIGINT NOT NULL,
     "household_type" VARCHAR(24) NOT NULL,

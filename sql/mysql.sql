@@ -21,6 +21,16 @@ CREATE TABLE `pii_gen_load_log` (
     CONSTRAINT `fk_pii_gen_load_log_run_id` FOREIGN KEY (`run_id`) REFERENCES `pii_gen_runs` (`run_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+CREATE TABLE `pii_gen_marker` (
+    `kind` VARCHAR(16) NOT NULL,
+    `name` VARCHAR(128) NOT NULL,
+    `position` INT NOT NULL,
+    `expires_at` BIGINT,
+    `detail` VARCHAR(64),
+    `created_at` DATETIME(6) NOT NULL,
+    CONSTRAINT `pk_pii_gen_marker` PRIMARY KEY (`kind`, `name`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
 CREATE TABLE `households` (
     `household_id` BIGINT NOT NULL,
     `household_type` VARCHAR(24) NOT NULL,

@@ -21,6 +21,16 @@ CREATE TABLE [pii_gen_load_log] (
     CONSTRAINT [fk_pii_gen_load_log_run_id] FOREIGN KEY ([run_id]) REFERENCES [pii_gen_runs] ([run_id])
 )
 GO
+CREATE TABLE [pii_gen_marker] (
+    [kind] NVARCHAR(16) NOT NULL,
+    [name] NVARCHAR(128) NOT NULL,
+    [position] INT NOT NULL,
+    [expires_at] BIGINT,
+    [detail] NVARCHAR(64),
+    [created_at] DATETIME2(6) NOT NULL,
+    CONSTRAINT [pk_pii_gen_marker] PRIMARY KEY ([kind], [name])
+)
+GO
 CREATE TABLE [households] (
     [household_id] BIGINT NOT NULL,
     [household_type] NVARCHAR(24) NOT NULL,

@@ -22,7 +22,7 @@ from pii_gen import api
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "examples").glob("*.yaml"))
 IDS = [p.stem for p in EXAMPLES]
 #: The bookkeeping tables every DDL script creates beside the file's own.
-BOOKKEEPING = {"pii_gen_runs", "pii_gen_load_log"}
+BOOKKEEPING = {"pii_gen_runs", "pii_gen_load_log", "pii_gen_marker"}
 
 #: table -> (primary key columns in order, {(column, referenced table, referenced column)}, {indexed leading columns})
 Catalog = dict[str, tuple[list[str], set[tuple[str, str, str]], set[str]]]

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Callable
 import pyarrow as pa
 
 from .config import GenerateConfig
+from .db.cleanup import Cleanup
+from .db.cleanup import cleanup as db_cleanup
+from .db.guard import NONE, Overrides
 from .db.url import DatabaseURL, redact, scheme_of
 from .db.url import parse as parse_url
 from .errors import ConfigError, OutputError
@@ -29,8 +32,9 @@ from .core.contract import Table
 if TYPE_CHECKING:
     from .dsl import Schema
 
-__all__ = ["CancelToken", "Interrupted", "RunResult", "generate", "generate_schema", "load_database", "manifest",
-           "preview_schema", "resume_command", "schema_ddl", "schema_tables", "write_files", "write_plan"]  # fmt: skip
+__all__ = ["CancelToken", "Interrupted", "RunResult", "cleanup", "generate", "generate_schema", "load_database",
+           "manifest", "preview_schema", "resume_command", "schema_ddl", "schema_tables", "write_files",
+           "write_plan"]  # fmt: skip
 
 Progress = Callable[[int], None]  # called with the people of each delivered batch
 
@@ -71,6 +75,7 @@ def generate(
     cancel: CancelToken | None = None,
     on_event: OnEvent | None = None,
     backend: Backend | None = None,
+    overrides: Overrides = NONE,
 ) -> RunResult:
     """Generate ``config.count`` people: into ``config.db`` when set, else into files in ``config.out``.
 
@@ -78,10 +83,12 @@ def generate(
     as Ctrl-C did: the batch being delivered is finished, then :class:`Interrupted` is raised, with the
     output folder as it was, or with the database holding whole batches and the command that resumes it.
     ``on_event`` hears the backend's events (:class:`~pii_gen.backends.BlockDone`, ``Retry``, ``Memory``);
-    ``progress`` is the short form that hears the people of each batch.
+    ``progress`` is the short form that hears the people of each batch.  ``overrides``: what the database
+    safety guard (:mod:`pii_gen.db.guard`) is allowed to let through.
     """
     if config.db is not None:
-        return load_database(config, progress, cancel=cancel, on_event=on_event, backend=backend)
+        return load_database(config, progress, cancel=cancel, on_event=on_event, backend=backend,
+                             overrides=overrides)  # fmt: skip
     return write_files(config, progress, cancel=cancel, on_event=on_event, backend=backend)
 
 
@@ -106,8 +113,10 @@ def load_database(
     cancel: CancelToken | None = None,
     on_event: OnEvent | None = None,
     backend: Backend | None = None,
+    overrides: Overrides = NONE,
 ) -> RunResult:
-    """Load people into a database, one logged transaction per batch (see :mod:`pii_gen.sinks.database`).
+    """Load people into a database, one logged transaction per batch (see :mod:`pii_gen.sinks.database`),
+    through the safety guard (:mod:`pii_gen.db.guard`) with ``overrides``.
 
     With ``config.resume`` the interrupted run's own config (seed, count, batch size)
     is used and loading continues after its last logged batch (see :func:`~pii_gen.start.decide_start`).
@@ -119,7 +128,7 @@ def load_database(
     plan = build_plan(start.config, first_task=start.first_task)
     sink, stats = load_plan(plan, start, config.db or "", config.db_schema,
                             lambda run_id: resume_command(config, url, run_id),
-                            cancel, _listener(progress, on_event), backend)  # fmt: skip
+                            cancel, _listener(progress, on_event), backend, overrides)  # fmt: skip
     return RunResult(
         rows=dict(sink.rows), files={}, seconds=time.perf_counter() - started, workers=stats.workers,
         peak_rss=stats.peak_rss, run_id=start.run_id, retries=sink.retries, people=stats.people,
@@ -135,15 +144,17 @@ def load_plan(
     cancel: CancelToken | None,
     on_event: OnEvent | None,
     backend: Backend | None,
+    overrides: Overrides = NONE,
 ) -> tuple[DatabaseSink, RunStats]:
     """Run ``plan`` into the database ``db`` as ``start`` decided: (the sink, with its rows and retries, and
     the run's stats).  A cancel ends in :class:`Interrupted` naming the batches loaded and, by ``resume``
-    (which takes the run id), the command that continues the load."""
+    (which takes the run id), the command that continues the load; the safety guard refuses (with
+    ``overrides``) before anything is written."""
     cancel = cancel or CancelToken()
     url = parse_url(db)
     output = OUTPUTS.by_scheme(scheme_of(db), streaming=False)
     assert output is not None, "every scheme parse_url takes has its output"
-    sink: DatabaseSink = output(url, start, plan.tables, db_schema)
+    sink: DatabaseSink = output(url, start, plan.tables, db_schema, overrides)
     sink.cancel = cancel
     if on_event is not None:
         listen = on_event
@@ -158,6 +169,14 @@ def load_plan(
                 f"{sink.next_batch} batches are loaded (run {run.run_id}); continue with: {resume(str(run.run_id))}"
             )
     return sink, stats
+
+
+def cleanup(db: str, db_schema: str | None = None, *, confirm: str | None = None, dry_run: bool = False,
+            overrides: Overrides = NONE, clock: Callable[[], float] = time.time) -> Cleanup:  # fmt: skip
+    """What pii_gen created in the database ``db`` (its ``db_schema``): listed with a token to confirm, or
+    with ``dry_run`` only listed, or with ``confirm`` (that token) dropped (see :mod:`pii_gen.db.cleanup`).
+    ``clock`` gives the Unix time tokens are issued and checked at."""
+    return db_cleanup(parse_url(db), db_schema, confirm=confirm, dry_run=dry_run, overrides=overrides, clock=clock)
 
 
 def resume_command(config: GenerateConfig, url: DatabaseURL, run_id: str, schema_file: str | None = None) -> str:
@@ -265,9 +284,10 @@ def generate_schema(
     on_event: OnEvent | None = None,
     backend: Backend | None = None,
     clean_twin: str | None = None,
+    overrides: Overrides = NONE,
 ) -> RunResult:
     """Generate a schema file's tables into files in ``config.out``, or into the database ``config.db``
-    (see :mod:`pii_gen.schema_run`).
+    (see :mod:`pii_gen.schema_run`; ``overrides``: what the database safety guard may let through).
 
     ``config`` says where and how (format, workers; for a database ``db_schema``, ``if_exists``, ``resume``);
     ``seed`` and ``scale`` override the file's; ``clean_twin`` is a folder for the same run without its
@@ -281,7 +301,7 @@ def generate_schema(
         raise ConfigError("--clean-twin writes files: it goes with --out, not --db")
     if config.db is not None:
         return schema_run.load_schema(schema, config, seed=seed, scale=scale, cancel=cancel, on_event=on_event,
-                                      backend=backend)  # fmt: skip
+                                      backend=backend, overrides=overrides)  # fmt: skip
     return schema_run.generate_schema(
         schema, out=config.out, seed=seed, scale=scale, format=config.format, workers=config.workers,
         cancel=cancel, on_event=on_event, backend=backend, if_exists=config.if_exists, clean_twin=clean_twin,

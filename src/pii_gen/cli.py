@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -22,6 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from . import __version__, api
 from .config import NOISE_PROFILES, GenerateConfig, build_config, default_config_yaml, read_config_file
 from .db import ddl
+from .db.guard import Overrides, open_checked
 from .db.loaders import connect
 from .db.url import DEFAULT_DUCKDB, redact
 from .db.url import parse as parse_url
@@ -70,6 +72,15 @@ def _no_schema_file(command: str, path: Path | None) -> None:
     if path is not None:
         raise ConfigError(f"{command} takes no schema file yet (--schema {path}); "
                           "the database namespace option is --db-schema")
+
+
+def _guard_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The safety guard's overrides (see :mod:`pii_gen.db.guard`), one flag per rule it names."""
+    command = click.option("--allow-unmarked", is_flag=True,
+                           help="Write into a database schema that holds tables pii_gen did not make.")(command)
+    return click.option("--allow-production", is_flag=True,
+                        help="Write to a database that PII_GEN_ENV, its marker or its name says is production.")(
+        command)  # fmt: skip
 
 
 @cli.command(short_help="Generate people into files or a database.")
@@ -121,6 +132,7 @@ def _no_schema_file(command: str, path: Path | None) -> None:
               "else local[*]).")
 @click.option("--partitions", type=click.IntRange(min=1),
               help="With --engine spark: Spark partitions of the blocks (default: four per core).")
+@_guard_options
 def generate(
     count: int | None,
     seed: int | None,
@@ -147,6 +159,8 @@ def generate(
     engine: str,
     master: str | None,
     partitions: int | None,
+    allow_production: bool,
+    allow_unmarked: bool,
 ) -> None:
     """Generate people (or the tables of a schema file, --schema, or of a metadata template, --template) into
     one file per table in an output folder, or into a database (--db); with --engine spark, on Spark into a
@@ -155,6 +169,7 @@ def generate(
                if v is not None]
     if len(sources) > 1:
         raise ConfigError(f"{' and '.join(sources)} are sources of tables: pass one of them")
+    overrides = Overrides(allow_production, allow_unmarked)
     if settings and not (schema_file or pack_name):
         raise ConfigError("--set needs --pack NAME or --schema FILE (it overrides their settings)")
     for option, given in (("--clean-twin", clean_twin), ("--dry-run", dry_run)):
@@ -193,7 +208,7 @@ def generate(
                 _CancelOnSignals() as cancel:  # fmt: skip
             source = schema_file if schema_file is not None and not settings else schema
             result = api.generate_schema(source, config, seed=seed, scale=scale, cancel=cancel,
-                                         on_event=advance, clean_twin=clean_twin)
+                                         on_event=advance, clean_twin=clean_twin, overrides=overrides)
         if not config.quiet:
             err_console.print(_schema_summary(config, result), soft_wrap=True)
             if clean_twin:
@@ -218,7 +233,7 @@ def generate(
         )
     show = not config.quiet and err_console.is_terminal
     with _progress("people", config.count, show) as advance, _CancelOnSignals() as cancel:
-        result = api.generate(config, cancel=cancel, on_event=advance)
+        result = api.generate(config, cancel=cancel, on_event=advance, overrides=overrides)
     if not config.quiet and result.run_id:
         tables = ", ".join(f"{name} {rows:,}" for name, rows in result.rows.items())
         err_console.print(
@@ -350,6 +365,7 @@ def _generate_spark(*, count: int | None, seed: int | None, scale: float | None,
 @click.option("--dialect", type=click.Choice(list(ddl.DIALECTS)), help="With --dry-run: the SQL dialect to print.")
 @click.option("--dry-run", is_flag=True, help="Print the DDL instead of connecting.")
 @click.option("--noise", type=click.Choice(NOISE_PROFILES), help="Tables for output with this noise profile.")
+@_guard_options
 def create_schema(
     db: str | None,
     db_schema: str | None,
@@ -358,6 +374,8 @@ def create_schema(
     dialect: str | None,
     dry_run: bool,
     noise: str | None,
+    allow_production: bool,
+    allow_unmarked: bool,
 ) -> None:
     """Create the output tables (with keys and indexes) in a database, or print their DDL; with --schema FILE
     the tables of that schema file."""
@@ -381,7 +399,7 @@ def create_schema(
     if not db:
         raise ConfigError("create-schema needs --db URL (or --dry-run --dialect D to print the DDL)")
     url = parse_url(db)
-    conn = connect(url, db_schema)
+    conn = open_checked(url, db_schema, Overrides(allow_production, allow_unmarked), lambda: connect(url, db_schema))
     try:
         ensure_schema(conn, drop_existing, tables)
         link(conn, ddl.forward_keys(ddl.all_tables(tables)))  # a load leaves them out until it ends
@@ -394,6 +412,37 @@ def create_schema(
     finally:
         conn.close()
     err_console.print(f"Created pii_gen's tables in {url.redacted()}", soft_wrap=True)
+
+
+@cli.command("cleanup", short_help="Drop the tables pii_gen created in a database.")
+@click.option("--db", required=True, help="Database URL to clean up.")
+@click.option("--db-schema", help="Database schema (namespace) holding the tables.")
+@click.option("--confirm", "token", metavar="TOKEN", help="Drop them: the token the first call printed.")
+@click.option("--dry-run", is_flag=True, help="Only list what would go (no token).")
+@click.option("--allow-production", is_flag=True,
+              help="Clean up a database that PII_GEN_ENV, its marker or its name says is production.")
+def cleanup_command(db: str, db_schema: str | None, token: str | None, dry_run: bool, allow_production: bool) -> None:
+    """List the tables pii_gen created in a database schema (from its marker) with their rows, and a token;
+    with --confirm TOKEN (within 300 s, once) drop them."""
+    from .db.cleanup import TOKEN_SECONDS
+
+    result = api.cleanup(db, db_schema, confirm=token, dry_run=dry_run, overrides=Overrides(allow_production))
+    if not result.tables:
+        click.echo(f"Nothing of pii_gen's in {result.where}: no {ddl.MARKER.name} there")
+        return
+    rows = [[name, f"{n:,}"] for name, n in result.tables]
+    verb = "Dropped" if result.dropped else "Would drop"
+    click.echo(f"{verb} {len(rows)} tables pii_gen created in {result.where}:")
+    click.echo(_aligned(["table", "rows"], rows, right=frozenset({1})))
+    if dry_run:
+        click.echo("(a dry run: nothing dropped, no token issued)")
+    if result.token is not None:
+        url = parse_url(db)
+        command = ["pii_gen", "cleanup", "--db", redact(db, url.password),
+                   *(["--db-schema", db_schema] if db_schema else []), "--confirm", result.token]  # fmt: skip
+        where = " (with the password in place of ***)" if url.password else ""
+        click.echo(f"To drop them, run within {TOKEN_SECONDS} s (the token works once){where}:\n  "
+                   f"{shlex.join(command)}")  # fmt: skip
 
 
 @cli.command("create-config", short_help="Write a commented config file.")
@@ -574,6 +623,7 @@ def validate(
 @click.option("--rotate-every", type=float, help="File: start a new file after this many seconds.")
 @click.option("--min-delivered", type=float, help="Share of people that must arrive (default 1: all), else exit 2.")
 @click.option("-q", "--quiet", is_flag=True, default=None, help="No progress, lag warnings or summary.")
+@_guard_options
 def stream_command(
     rate: float | None,
     duration: float | None,
@@ -591,6 +641,8 @@ def stream_command(
     rotate_every: float | None,
     min_delivered: float | None,
     quiet: bool | None,
+    allow_production: bool,
+    allow_unmarked: bool,
 ) -> None:
     """Stream people continuously at --rate per second to stdout, a file, a database, HTTP, Redis or NATS."""
     from .stream import build_options, parse_size, stream
@@ -603,6 +655,7 @@ def stream_command(
     options = build_options(
         rate=rate, duration=duration, count=count, format=fmt, to=to, db_schema=db_schema, batch=batch,
         rotate_size=parse_size(rotate_size), rotate_every=rotate_every, quiet=quiet, min_delivered=min_delivered,
+        allow_production=allow_production, allow_unmarked=allow_unmarked,
     )  # fmt: skip
     if config.pii_mode == "realistic":
         err_console.print(

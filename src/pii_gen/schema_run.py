@@ -20,6 +20,7 @@ from .backends import Backend, CancelToken, LocalBackend, OnEvent
 from .backends.base import RunStats
 from .config import GenerateConfig
 from .core.plan import RunPlan
+from .db.guard import NONE, Overrides
 from .db.url import parse as parse_url
 from .start import decide_schema_start, refuse_schema_append
 from .db import ddl
@@ -230,9 +231,11 @@ def load_schema(
     cancel: CancelToken | None = None,
     on_event: OnEvent | None = None,
     backend: Backend | None = None,
+    overrides: Overrides = NONE,
 ) -> RunResult:
     """Load a schema file's tables into ``config.db``: DDL from the file, one logged transaction per batch,
-    resumable (``config.resume``: with the run's own seed, scale and batch size, from the same file only).
+    resumable (``config.resume``: with the run's own seed, scale and batch size, from the same file only),
+    through the safety guard (:mod:`pii_gen.db.guard`) with ``overrides``.
 
     Batches are table-major (see :meth:`SchemaPack.plan`), so every foreign key resolves at every commit; the
     rows are those of a file run with the same seed.  ``config.batch_size``, when given, is the rows per
@@ -256,7 +259,8 @@ def load_schema(
         start = dataclasses.replace(start, count=sum(map(sum, plan.settings["block_rows"].values())))
     counting = _NoiseCounting(backend)
     sink, stats = load_plan(plan, start, config.db or "", config.db_schema,
-                            lambda run_id: resume_command(config, url, run_id, file), cancel, on_event, counting)
+                            lambda run_id: resume_command(config, url, run_id, file), cancel, on_event, counting,
+                            overrides)
     return SchemaRunResult(rows=dict(sink.rows), files={}, seconds=time.perf_counter() - started,
                            workers=stats.workers, peak_rss=stats.peak_rss, run_id=start.run_id, retries=sink.retries,
                            noise=noise_steps(schema, counting.counts))  # fmt: skip

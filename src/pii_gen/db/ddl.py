@@ -1,10 +1,12 @@
 """DDL for every supported database, rendered from the one output contract (the plan's tables;
 the person pack's in ``packs/person/contract.py`` by default).
 
-Besides the contract's tables there are two bookkeeping tables: ``pii_gen_runs``
-(one row per load, with the config that makes it reproducible) and
+Besides the contract's tables there are three bookkeeping tables: ``pii_gen_runs``
+(one row per load, with the config that makes it reproducible),
 ``pii_gen_load_log`` (one row per table and batch, written in the same
-transaction as the batch's rows, so the log says exactly what is loaded).
+transaction as the batch's rows, so the log says exactly what is loaded) and
+``pii_gen_marker`` (the tables pii_gen created there, and the cleanup tokens it
+issued: see :mod:`pii_gen.db.guard` and :mod:`pii_gen.db.cleanup`).
 """
 
 from __future__ import annotations
@@ -47,7 +49,20 @@ LOAD_LOG = Table(
     (("run_id", "pii_gen_runs", "run_id"),),
 )
 
-BOOKKEEPING = (RUNS, LOAD_LOG)
+MARKER = Table(
+    "pii_gen_marker",
+    (
+        Column("kind", pa.string(), max_length=16, description="table: one pii_gen created; token: a cleanup token"),
+        Column("name", pa.string(), max_length=128, description="the table's name, or the token"),
+        Column("position", pa.int32(), description="tables: the order they were created in"),
+        Column("expires_at", pa.int64(), nullable=True, description="tokens: when they expire (Unix seconds)"),
+        Column("detail", pa.string(), max_length=64, nullable=True, description="tokens: digest of what they drop"),
+        Column("created_at", pa.timestamp("us")),
+    ),
+    "kind, name",
+)
+
+BOOKKEEPING = (RUNS, LOAD_LOG, MARKER)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 import pyarrow as pa
 
-from ..db import ddl
+from ..db import ddl, guard
 from ..db.loaders import Connection, connect, now
 from ..db.url import SCHEMES, DatabaseURL
 from ..errors import OutputError, PiiGenError
@@ -67,15 +67,31 @@ def ensure_schema(conn: Connection, drop_existing: bool = False, tables: dict[st
     ordered = ddl.all_tables(tables)
     forward = ddl.forward_keys(ordered)
     unlink(conn, forward)  # before the drops too: a cycle's tables cannot be dropped while it is closed
-    if drop_existing:
+    if drop_existing:  # the marker stays: it lists what pii_gen created here, which cleanup drops
         for table in ddl.droppable(tables):
-            conn.execute(ddl.drop_table(d, table, conn.schema))
+            if table is not ddl.MARKER:
+                conn.execute(ddl.drop_table(d, table, conn.schema))
         conn.commit()
     # Look first, create after: a failed look-up aborts the transaction it runs in.
     missing = [t for t in ordered if not conn.table_exists(t.name)]
     for table in missing:
         for statement in ddl.create_table(d, table, conn.schema, () if d.name == "sqlite" else forward[table.name]):
             conn.execute(statement)
+    conn.commit()
+    record_created(conn, [t.name for t in missing])
+
+
+def record_created(conn: Connection, names: list[str]) -> None:
+    """Note in the marker that pii_gen created the tables ``names`` (in that order), so that cleanup drops
+    them, and only them, later."""
+    if not names:
+        return
+    marker = conn.table(ddl.MARKER.name)
+    top = conn.execute(f"SELECT MAX(position) FROM {marker} WHERE kind = 'table'")[0][0]
+    for position, name in enumerate(names, start=int(top or 0) + 1):
+        conn.execute(f"DELETE FROM {marker} WHERE kind = 'table' AND name = %s", (name,))
+        conn.execute(f"INSERT INTO {marker} (kind, name, position, created_at) VALUES ('table', %s, %s, %s)",
+                     (name, position, now()))  # fmt: skip
     conn.commit()
 
 
@@ -119,11 +135,13 @@ class DatabaseSink(Sink):
     capabilities = Capabilities(transactional=True)
 
     def __init__(self, url: DatabaseURL, start: RunStart, tables: Mapping[str, Table],
-                 schema: str | None = None) -> None:
+                 schema: str | None = None, overrides: guard.Overrides = guard.NONE) -> None:
         """``start``: how the run starts, as :func:`~pii_gen.start.decide_start` decided it (a stream's run
         records 0 people until it closes: an open-ended run that ``--resume`` must refuse); ``tables``: the
-        run plan's contract, which the schema is created from."""
+        run plan's contract, which the schema is created from; ``overrides``: what the user allowed the
+        safety guard to let through."""
         super().__init__()
+        self.overrides = overrides
         self.start = start
         self.stream = start.stream
         self.people = 0  # persons rows loaded by this run, duplicate records left out
@@ -150,9 +168,10 @@ class DatabaseSink(Sink):
         return connect(self.url, self.schema)
 
     def prepare(self) -> RunRecord:
-        """Connect, create what is missing of the schema (all of it anew for ``--if-exists replace``), and
-        record a new run (a resumed one is recorded already)."""
-        self.conn = self.connect()
+        """Connect through the safety guard (:mod:`pii_gen.db.guard`: a refusal writes nothing), create what
+        is missing of the schema (all of it anew for ``--if-exists replace``), and record a new run (a resumed
+        one is recorded already)."""
+        self.conn = guard.open_checked(self.url, self.schema, self.overrides, self.connect)
         try:
             self._relax()
             ensure_schema(self.conn, self.start.mode == "replace", self.tables)

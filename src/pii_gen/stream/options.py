@@ -26,6 +26,8 @@ class StreamOptions(BaseModel):
     rotate_size: int | None = Field(None, ge=1, description="file: start a new file past this many bytes")
     rotate_every: float | None = Field(None, gt=0, description="file: start a new file after this many seconds")
     quiet: bool = Field(False, description="no progress, lag warnings or summary")
+    allow_production: bool = Field(False, description="database: write though it looks like production")
+    allow_unmarked: bool = Field(False, description="database: write into a schema pii_gen did not make")
     min_delivered: float = Field(
         1.0, ge=0, le=1, description="share of the people handed over that must arrive, else exit status 2"
     )

@@ -88,14 +88,27 @@ class Connection:
             self.rollback()
             return False
 
+    #: The SQL naming the schema a connection without one works in (SQLite has none: it lists its file's tables).
+    HERE: ClassVar[dict[str, str]] = {"postgresql": "current_schema()", "mysql": "DATABASE()",
+                                      "tsql": "SCHEMA_NAME()", "duckdb": "current_schema()"}  # fmt: skip
+
+    def table_names(self) -> list[str]:
+        """The tables (and views) of this connection's schema, or of the one it works in without one, sorted."""
+        catalog = " AND table_catalog = current_database()" if self.dialect.name == "duckdb" else ""
+        rows = self.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            f"{'%s' if self.schema else self.HERE[self.dialect.name]}{catalog}",
+            tuple([self.schema] if self.schema else []),
+        )
+        return sorted(str(r[0]) for r in rows)
+
     def foreign_key_exists(self, table: str, name: str) -> bool:
         """Whether ``table`` has the foreign key constraint ``name``, from the catalog (PostgreSQL, MySQL/MariaDB
         and SQL Server keep ``information_schema.table_constraints``)."""
-        here = {"postgresql": "current_schema()", "mysql": "DATABASE()", "tsql": "SCHEMA_NAME()"}
         rows = self.execute(
             "SELECT COUNT(*) FROM information_schema.table_constraints WHERE constraint_type = 'FOREIGN KEY' "
             f"AND table_name = %s AND constraint_name = %s AND table_schema = "
-            f"{'%s' if self.schema else here[self.dialect.name]}",
+            f"{'%s' if self.schema else self.HERE[self.dialect.name]}",
             (table, name, *([self.schema] if self.schema else [])),
         )
         return bool(rows[0][0])

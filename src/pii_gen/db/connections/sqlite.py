@@ -21,6 +21,12 @@ class SqliteConnection(Connection):
         self.raw = sqlite3.connect(url.file, isolation_level="DEFERRED")
         self.raw.execute("PRAGMA foreign_keys = ON")
 
+    def table_names(self) -> list[str]:
+        rows = self.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
+        )
+        return sorted(str(r[0]) for r in rows)
+
     def load(self, table: Table, data: pa.Table, csv: bytes | None = None) -> None:
         if data.num_rows == 0:
             return

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from ...config import GenerateConfig
+from ...db.guard import NONE, Overrides
 from ...db.url import SCHEMES, DatabaseURL
 from ...db.url import parse as parse_db_url
 from ...errors import OutputError
@@ -49,11 +50,13 @@ class DatabaseDestination(Batching):
 
     @classmethod
     def create(cls, to: str, options: StreamOptions, config: GenerateConfig, header: bytes) -> Destination:
-        return cls(parse_db_url(to), config, options.db_schema, options.batch, options.flush_interval)
+        overrides = Overrides(options.allow_production, options.allow_unmarked)
+        return cls(parse_db_url(to), config, options.db_schema, options.batch, options.flush_interval, overrides)
 
     def __init__(self, url: DatabaseURL, config: GenerateConfig, schema: str | None, batch: int,
-                 interval: float) -> None:  # fmt: skip
+                 interval: float, overrides: Overrides = NONE) -> None:  # fmt: skip
         super().__init__(url.redacted(), batch, interval, url.secrets)
+        self.overrides = overrides
         self.url = url
         self.config = config
         self.schema = schema
@@ -63,8 +66,8 @@ class DatabaseDestination(Batching):
     def open(self) -> None:
         start = decide_start(self.config, self.url, self.schema, stream=True)  # continues the ids of people there
         # The stream's plan is built once this start is known; its contract is the same as the config's.
-        self.sink = DatabaseSink(self.url, start, tables_for(start.config), self.schema)
-        self.sink.prepare()  # connects, creates what is missing, records the run
+        self.sink = DatabaseSink(self.url, start, tables_for(start.config), self.schema, self.overrides)
+        self.sink.prepare()  # connects through the safety guard, creates what is missing, records the run
         self.sink.open({name: t.arrow_schema for name, t in self.sink.tables.items()})
         self.first_person_id = start.config.first_person_id
 
