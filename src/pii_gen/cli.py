@@ -246,7 +246,8 @@ def generate(
         tables = ", ".join(f"{name} {rows:,}" for name, rows in result.rows.items())
         err_console.print(
             f"Wrote {result.people:,} people{_duplicates(result)} to {config.out}/ as {config.format} "
-            f"in {result.seconds:.1f} s ({result.people_per_second:,.0f} people/s, {result.workers} workers): {tables}",
+            f"in {result.seconds:.1f} s ({result.people_per_second:,.0f} people/s, {_workers(result.workers)}): "
+            f"{tables}",
             soft_wrap=True,
         )
 
@@ -771,10 +772,15 @@ def _aligned(header: list[str], rows: list[list[str]], right: frozenset[int] = f
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
+def _workers(n: int) -> str:
+    """``1 worker``, ``2 workers``."""
+    return f"{n} worker" + ("" if n == 1 else "s")
+
+
 def _schema_summary(config: GenerateConfig, result: api.RunResult) -> str:
     """The last line of a schema run: where its rows went, how fast, per table."""
     tables = ", ".join(f"{name} {rows:,}" for name, rows in result.rows.items())
-    done = f"in {result.seconds:.1f} s ({result.workers} workers): {tables}"
+    done = f"in {result.seconds:.1f} s ({_workers(result.workers)}): {tables}"
     if result.run_id:
         return (f"Loaded {len(result.rows)} tables into {parse_url(config.db or '').redacted()} (run {result.run_id}, "
                 f"{result.retries} retried batches) {done}")
