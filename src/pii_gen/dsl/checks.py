@@ -14,7 +14,7 @@ from ..variability.registry import noise_type
 from .base import GENERATORS, MODIFIERS, Expr, type_kind
 from .expr import ExprError, Scope, check as check_expr, names as names_in, parse
 from .fanout import expressions as fanout_expressions
-from .model import HOUSEHOLDS, Schema, Table
+from .model import CALENDAR, HOUSEHOLDS, Schema, Table
 from .modifiers import SIBLINGS, column_kind, noise_kind
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -456,11 +456,11 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
         if vocab.data is not None and column not in known:
             raise Problem(path + ("from",), f"table {vocab_name} has no column '{column}'")
     elif col.gen == "person":
-        if col.of is None and table.from_ is None:
+        if col.of is None and table.from_ in (None, CALENDAR):
             raise Problem(path + ("of",), "needs of: REF_COLUMN outside a from: population (or {HOUSEHOLDS}) table")
         if col.of is not None and col.of not in scope.refs:
             raise Problem(path + ("of",), f"'{col.of}' is not an earlier ref column of {name}")
-        if col.of is not None and tables[scope.refs[col.of]].from_ is None:
+        if col.of is not None and tables[scope.refs[col.of]].from_ in (None, CALENDAR):
             raise Problem(path + ("of",), f"'{col.of}' refers to {scope.refs[col.of]}, not a from: population "
                                           f"(or {HOUSEHOLDS}) table")
     elif col.gen == "aggregate":
@@ -713,6 +713,9 @@ def _check_rate(schema: Schema, effect: Any, path: tuple[Any, ...]) -> None:
     time column is a series or a datetime over literal bounds, and what decides which rows it covers is made
     before the times."""
     table = schema.tables[effect.table]
+    if table.from_ == CALENDAR:
+        raise Problem(path + ("rate",), f"table {effect.table} has one row per day (from: calendar): change "
+                                        "its children's fanout through a column effect on it instead")
     if table.from_ is not None:
         raise Problem(path + ("rate",), f"table {effect.table} is the population's (from: {table.from_}): its rows "
                                         "are the population's, which a rate cannot add to")
