@@ -526,7 +526,9 @@ class Engine:
     def _whole(self, table: str) -> pa.Table:
         """All rows of ``table`` (what ``where:`` and ``weighted_by`` read: meant for vocab and small tables)."""
         if table not in self._wholes:
-            self._wholes[table] = pa.concat_tables([self.block(table, b).table for b in range(self.blocks)])
+            rows = self.block_rows[table] if table in self.block_rows else np.ones(1)
+            held = [b for b in range(self.blocks) if b < len(rows) and rows[b]] or [0]  # empty blocks add nothing
+            self._wholes[table] = pa.concat_tables([self.block(table, b).table for b in held])
         return self._wholes[table]
 
     def _eligible(self, table: str, where: str) -> np.ndarray:
