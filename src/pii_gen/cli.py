@@ -65,6 +65,36 @@ def _schema_file_option(hidden: bool = False) -> Callable[[Any], Any]:
                         help="Schema file (YAML or JSON) describing your own tables.")
 
 
+def _pack_run_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--scenario``, ``--from``, ``--to`` and ``--multiplier``: a pack's scenario, calendar window and volume."""
+    options = [
+        click.option("--scenario", metavar="NAME|FILE",
+                     help="With --pack: a scenario of the pack ('pii_gen packs scenarios NAME') or a scenario file."),
+        click.option("--from", "start", metavar="YYYY-MM-DD", help="With --pack: the calendar window's first day."),
+        click.option("--to", "end", metavar="YYYY-MM-DD", help="With --pack: the calendar window's last day."),
+        click.option("--multiplier", type=float, help="With --pack: multiply the pack's volumes."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _pack_settings(pack_name: str | None, settings: tuple[str, ...], scenario: str | None, start: str | None,
+                   end: str | None, multiplier: float | None) -> dict[str, str]:
+    """The settings of a pack's run: ``--set``, then the window and multiplier options (refused without --pack)."""
+    from .dsl.settings import parse_assignments
+
+    given = {"--scenario": scenario, "--from": start, "--to": end, "--multiplier": multiplier}
+    if pack_name is None:
+        for option, value in given.items():
+            if value is not None:
+                raise ConfigError(f"{option} needs --pack NAME")
+        return parse_assignments(settings)
+    from .dsl import packs
+
+    return {**parse_assignments(settings), **packs.run_settings(pack_name, start, end, multiplier)}
+
+
 def _no_schema_file(command: str, path: Path | None) -> None:
     if path is not None:
         raise ConfigError(f"{command} takes no schema file yet (--schema {path}); "
@@ -103,6 +133,7 @@ def _no_schema_file(command: str, path: Path | None) -> None:
               help="A schema pack that ships with pii_gen (see 'pii_gen packs list'); -n is its people.")
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Override a setting of the pack or schema file (repeatable; see 'pii_gen packs show').")
+@_pack_run_options
 @click.option("--if-exists", type=click.Choice(["fail", "append", "replace"]), show_default=_default("if_exists"),
               help="When the tables already hold rows (a database, Delta tables).")  # fmt: skip
 @click.option("--resume", help="Run id of an interrupted database load to continue.")
@@ -131,6 +162,10 @@ def generate(
     template_file: Path | None,
     pack_name: str | None,
     settings: tuple[str, ...],
+    scenario: str | None,
+    start: str | None,
+    end: str | None,
+    multiplier: float | None,
     if_exists: str | None,
     resume: str | None,
     noise: str | None,
@@ -148,6 +183,7 @@ def generate(
         raise ConfigError(f"{' and '.join(sources)} are sources of tables: pass one of them")
     if settings and not (schema_file or pack_name):
         raise ConfigError("--set needs --pack NAME or --schema FILE (it overrides their settings)")
+    chosen = _pack_settings(pack_name, settings, scenario, start, end, multiplier)
     if engine == "spark":
         if pack_name is not None or settings:
             raise ConfigError("--pack and --set do not run on --engine spark yet: run the pack with the local engine")
@@ -167,7 +203,7 @@ def generate(
             from .dsl import packs
 
             # -n is the pack's people and --pii-mode its population's: both belong to the pack's run
-            schema = packs.load(pack_name, parse_assignments(settings), people=count, pii_mode=pii_mode)
+            schema = packs.load(pack_name, chosen, people=count, pii_mode=pii_mode, scenario=scenario)
             count = pii_mode = None
         elif template_file is not None:
             from .importers.run import import_template
@@ -455,6 +491,7 @@ def _detections(result: Any) -> Any:
 )
 @click.option("--pack", "pack_name", metavar="NAME", help="Check a run of this schema pack (its targets).")
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="The pack settings the run used.")
+@_pack_run_options
 @click.option("-q", "--quiet", is_flag=True, help="No console report (exit status and files only).")
 def validate(
     folder: Path | None,
@@ -463,6 +500,10 @@ def validate(
     schema_file: Path | None,
     pack_name: str | None,
     settings: tuple[str, ...],
+    scenario: str | None,
+    start: str | None,
+    end: str | None,
+    multiplier: float | None,
     json_file: Path | None,
     html_file: Path | None,
     min_score: float,
@@ -474,13 +515,13 @@ def validate(
     from . import validate as validation
     from .validate import report as reporting
 
+    chosen = _pack_settings(pack_name, settings, scenario, start, end, multiplier)
     if pack_name is not None:
         from .dsl import packs
-        from .dsl.settings import parse_assignments
 
         if schema_file is not None:
             raise ConfigError("--pack and --schema are two schema files: pass one of them")
-        schema_file = packs.load(pack_name, parse_assignments(settings))
+        schema_file = packs.load(pack_name, chosen, scenario=scenario)
     elif settings:
         raise ConfigError("--set needs --pack NAME")
     if schema_file is not None:
@@ -601,6 +642,25 @@ def packs_show(name: str, only_settings: bool) -> None:
     rows = [[key, str(spec.get("default")), f"{spec.get('min', '')}..{spec.get('max', '')}"]
             for key, spec in packs.settings(name).items()]
     click.echo(_aligned(["setting", "default", "range"], rows))
+
+
+@packs_group.command("scenarios", short_help="List a pack's scenarios and what each simulates.")
+@click.argument("name")
+def packs_scenarios(name: str) -> None:
+    """Print each scenario of the pack: its name, the scenario it extends and what it simulates."""
+    from .dsl import packs
+    from .dsl.packs import scenarios
+
+    packs.path(name)  # an unknown pack is one error listing the packs
+    rows = []
+    for scenario in scenarios.names(name):
+        resolved = scenarios.resolve(name, scenario)
+        base = resolved.chain[-2] if len(resolved.chain) > 1 else "-"
+        rows.append([scenario, base, resolved.summary])
+    if not rows:
+        click.echo(f"pack {name} has no scenarios")
+        return
+    click.echo(_aligned(["scenario", "extends", "what it simulates"], rows))
 
 
 @cli.group("schema", short_help="Check, preview or describe schema files.")
