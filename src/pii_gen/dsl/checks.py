@@ -559,7 +559,7 @@ def _check_sections(schema: Schema, all_kinds: dict[str, dict[str, str]]) -> Non
             _column(schema, target.table, path + ("table",))
             if target.column is not None:
                 _column(schema, f"{target.table}.{target.column}", path + ("column",))
-            for key in ("where", "x", "y"):
+            for key in ("where", "among", "x", "y"):
                 if getattr(target, key) is not None:
                     _expr(getattr(target, key), _table_scope(schema, target.table, all_kinds), path + (key,))
         if target.parent is not None:

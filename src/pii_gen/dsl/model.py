@@ -217,6 +217,8 @@ class Target(Params):
     parent: str | None = None
     effect: str | None = None
     where: str | None = None
+    #: The rows a ``share`` is counted among (default: all rows): ``first attempts delivered among first attempts``.
+    among: str | None = None
     x: str | None = None
     y: str | None = None
     method: Literal["pearson", "spearman"] = "pearson"
