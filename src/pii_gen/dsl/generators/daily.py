@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
+from ...errors import SchemaError
 from ..base import Context, Generator, Num, Params
 
 
@@ -65,8 +66,6 @@ class DailyKey(Generator):
         index = np.arange(n, dtype=np.int64) if ctx.index_in_parent is None else ctx.index_in_parent
         width = 10 ** self.params.digits
         if n and int(index.max()) + 1 >= width:
-            from ...errors import SchemaError
-
             raise SchemaError(f"tables.{self.table}.columns.{self.column}.digits: a parent has "
                               f"{int(index.max()) + 1} children, more than {self.params.digits} digits hold")
         base = ctx.value(self.params.base, n)
