@@ -64,11 +64,15 @@ class DailyKey(Generator):
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
         index = np.arange(n, dtype=np.int64) if ctx.index_in_parent is None else ctx.index_in_parent
-        width = 10 ** self.params.digits
+        width = 10**self.params.digits
         if n and int(index.max()) + 1 >= width:
-            raise SchemaError(f"tables.{self.table}.columns.{self.column}.digits: a parent has "
-                              f"{int(index.max()) + 1} children, more than {self.params.digits} digits hold")
+            raise SchemaError(
+                f"tables.{self.table}.columns.{self.column}.digits: a parent has "
+                f"{int(index.max()) + 1} children, more than {self.params.digits} digits hold"
+            )
         base = ctx.value(self.params.base, n)
-        base = np.asarray(base.to_numpy(zero_copy_only=False) if isinstance(base, (pa.Array, pa.ChunkedArray))
-                          else base, dtype=np.int64)
+        base = np.asarray(
+            base.to_numpy(zero_copy_only=False) if isinstance(base, (pa.Array, pa.ChunkedArray)) else base,
+            dtype=np.int64,
+        )
         return pa.array(base * width + index + 1, pa.int64())
