@@ -150,7 +150,7 @@ EXPECTED = dict([
     ('parent_missing', "shop.yaml:12: tables.orders.parent: no table named 'shops'"),
     ('fanout_without_parent', 'shop.yaml:10: tables.orders.parent: fanout needs parent:'),
     ('entity_without_rows', 'shop.yaml:3: tables.stores.rows: an entity table needs rows: N or from: population | '
-                'households'),
+                'households | calendar'),
     ('bad_type', 'shop.yaml:17: tables.orders.columns.amount.type: must be int, bigint, float, '
                 'decimal(P,S), string, string(N), bool, date or timestamp'),
     ('lookup_via_non_ref', "shop.yaml:18: tables.orders.columns.r.via: 'amount' is not a ref column of orders"),

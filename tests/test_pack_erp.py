@@ -374,6 +374,7 @@ targets:
         (("--multiplier", "-2"), "--multiplier -2.0: must be > 0"),
         (("--scenario", "nope"), "--scenario nope: pack erp has no such scenario (scenarios: anomaly-heavy, "),
         (("--scenario", "missing.yaml"), "--scenario missing.yaml: no such file"),
+        (("-n", "10"), "population.size: 10 people, but the from: population tables reach person 320"),
     ],
 )
 def test_bad_values_are_one_line_errors(args: tuple[str, ...], message: str, tmp_path: Path) -> None:

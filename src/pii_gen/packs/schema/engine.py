@@ -97,10 +97,16 @@ def unsupported(schema: Schema) -> list[str]:
 def people(schema: Schema, scale: float) -> int | None:
     """The population's size at ``scale``: ``population.size`` scaled, else the people the ``from: population``
     tables reach (the largest ``start + rows``), None when no table needs people."""
-    if schema.population is not None and schema.population.size is not None:
-        return max(1, int(round(schema.population.size * scale)))
     reach = [scaled_start(t, scale) + scaled_rows(schema, t, scale) for t in schema.tables.values()
-             if t.from_ == "population"]
+             if t.from_ == "population" and t.rows is not None]
+    if schema.population is not None and schema.population.size is not None:
+        size = max(1, int(round(schema.population.size * scale)))
+        if reach and max(reach) > size:  # a table's people range past the population: refused, not wrapped
+            raise SchemaError(f"population.size: {size} people, but the from: population tables reach person "
+                              f"{max(reach)} (-n for a pack)")
+        return size
+    reach += [scaled_start(t, scale) + scaled_rows(schema, t, scale) for t in schema.tables.values()
+              if t.from_ == "population" and t.rows is None]
     return max(reach) if reach else None
 
 
