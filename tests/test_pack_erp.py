@@ -397,3 +397,13 @@ def test_bad_scenario_files_and_options_without_a_pack(tmp_path: Path) -> None:
         assert done.returncode == 2 and done.stderr == f"pii_gen: error: {option} needs --pack NAME\n", done.stderr
     done = run("validate", "--pack", "identity-graph", "--to", "2024-01-01", str(tmp_path))
     assert done.returncode == 2 and "--to: pack identity-graph has no to setting" in done.stderr
+
+
+def test_same_bytes_at_one_and_two_workers(tmp_path: Path) -> None:
+    window = ("--scenario", "peak-season", "--from", "2024-11-28", "--to", "2024-12-03", "--multiplier", "2")
+    one_worker = generate(tmp_path / "w1", *window, "--workers", "1")
+    two_workers = generate(tmp_path / "w2", *window, "--workers", "2", "--batch-size", "10000")
+    files = sorted(p.name for p in one_worker.glob("*.parquet"))
+    assert "_effects.parquet" in files and files == sorted(p.name for p in two_workers.glob("*.parquet"))
+    for name in files:
+        assert (one_worker / name).read_bytes() == (two_workers / name).read_bytes(), name
