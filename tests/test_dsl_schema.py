@@ -108,7 +108,8 @@ EXPECTED = dict([
     ('version_missing', 'shop.yaml:1: version: required'),
     ('version_two', 'shop.yaml:1: version: must be 1'),
     ('unknown_generator', "shop.yaml:16: tables.orders.columns.order_id.gen: unknown generator 'serial' (one of: "
-                "aggregate, choice, bool, expression, ref, lookup, person, faker, sequence, uuid, pattern, constant, "
+                "aggregate, choice, bool, calendar_day, daily_key, expression, ref, lookup, person, faker, sequence, "
+                "uuid, pattern, constant, "
                 "keyed, digest, device, household_device, identifier_type, device_id, identifier, identity_noise, "
                 "distribution, partition_of, pick, datetime, datetime_series)"),
     ('negative_sigma', 'shop.yaml:17: tables.orders.columns.amount.sigma: must be > 0'),
