@@ -81,7 +81,7 @@ def test_bad_pack_settings_are_one_line_exit_2(tmp_path: Path, args: list[str], 
 
 def test_unknown_pack_is_one_line() -> None:
     done = run("generate", "--pack", "nope", "-n", "10", "-q")
-    assert done.returncode == 2 and "no such pack (packs: identity-graph)" in done.stderr
+    assert done.returncode == 2 and "no such pack (packs: erp, identity-graph)" in done.stderr
 
 
 def test_settings_reach_their_places_and_scale_bounds() -> None:
