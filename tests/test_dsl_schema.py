@@ -108,8 +108,9 @@ EXPECTED = dict([
     ('version_missing', 'shop.yaml:1: version: required'),
     ('version_two', 'shop.yaml:1: version: must be 1'),
     ('unknown_generator', "shop.yaml:16: tables.orders.columns.order_id.gen: unknown generator 'serial' (one of: "
-                "aggregate, choice, bool, expression, ref, lookup, noise_label, person, faker, sequence, uuid, "
-                "pattern, constant, keyed, digest, device, household_device, identifier_type, device_id, identifier, "
+                "aggregate, choice, bool, calendar_day, daily_key, expression, ref, lookup, noise_label, person, "
+                "faker, sequence, uuid, pattern, constant, keyed, digest, device, household_device, identifier_type, "
+                "device_id, identifier, "
                 "distribution, partition_of, pick, datetime, datetime_series)"),
     ('negative_sigma', 'shop.yaml:17: tables.orders.columns.amount.sigma: must be > 0'),
     ('param_of_other_dist', 'shop.yaml:17: tables.orders.columns.amount.sd: is not a parameter of dist lognormal (it '
@@ -151,7 +152,7 @@ EXPECTED = dict([
     ('parent_missing', "shop.yaml:12: tables.orders.parent: no table named 'shops'"),
     ('fanout_without_parent', 'shop.yaml:10: tables.orders.parent: fanout needs parent:'),
     ('entity_without_rows', 'shop.yaml:3: tables.stores.rows: an entity table needs rows: N or from: population | '
-                'households'),
+                'households | calendar'),
     ('bad_type', 'shop.yaml:17: tables.orders.columns.amount.type: must be int, bigint, float, '
                 'decimal(P,S), string, string(N), bool, date or timestamp'),
     ('lookup_via_non_ref', "shop.yaml:18: tables.orders.columns.r.via: 'amount' is not a ref column of orders"),

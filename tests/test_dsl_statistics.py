@@ -176,6 +176,9 @@ COVERAGE: dict[str, list[str]] = {
     "identifier_type": ["test_pack_identity_graph.py::test_identifiers_per_person_and_their_devices"],
     "identifier": ["test_pack_identity_graph.py::test_ad_ids_cookies_and_ips"],
     "noise_label": ["test_pack_identity_noise.py::test_every_kind_is_a_noise_step_its_labels_count_exactly"],
+    "calendar_day": ["test_schema_engine.py::test_a_calendar_window_is_a_slice_of_a_longer_run"],
+    "daily_key": ["test_schema_engine.py::test_a_calendar_window_is_a_slice_of_a_longer_run",
+                  "test_schema_engine.py::test_a_calendar_table_takes_no_rows_and_a_full_parent_is_refused"],
 }
 #: Registered but not measured here yet, each with the reason; remove the entry when its test lands.
 EXCLUDED: dict[str, str] = {}

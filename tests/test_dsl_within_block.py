@@ -58,6 +58,10 @@ DATA = {
             "top_kind": {"gen": "aggregate", "of": "events", "key": "person_id", "fn": "mode", "column": "kind"},
             "kinds": {"gen": "aggregate", "of": "events", "key": "person_id", "fn": "distinct", "column": "kind"},
         }},
+        # two rows per person: a key the summarising table holds twice (each row gets the summary)
+        "per_person_twice": {"kind": "fact", "parent": "people", "fanout": {"dist": "fixed", "n": 2}, "columns": {
+            "minutes": {"gen": "aggregate", "of": "events", "key": "person_id", "fn": "sum", "column": "minutes"},
+        }},
         "per_household": {"kind": "entity", "from": "households", "key": "household_id", "columns": {
             "household_id": {"gen": "person", "field": "household_id"},
             "events": {"gen": "aggregate", "of": "events", "key": "household_id"},
@@ -98,6 +102,13 @@ def test_person_summaries_equal_the_group_by(out: Path) -> None:
     assert sql(out, "SELECT count(*) > 1000 FROM per_person WHERE events = 0 AND mean_minutes IS NULL") == [(True,)]
     assert sql(out, "SELECT count(*), sum(events) FROM per_person") == \
         [(PEOPLE, sql(out, "SELECT count(*) FROM events")[0][0])]
+
+
+def test_a_key_held_by_several_rows_gives_each_of_them_the_summary(out: Path) -> None:
+    wrong = """SELECT count(*) FROM per_person_twice t JOIN per_person p USING (person_id)
+               WHERE t.minutes IS DISTINCT FROM p.minutes"""
+    assert sql(out, wrong) == [(0,)]
+    assert sql(out, "SELECT count(*) FROM per_person_twice") == [(2 * PEOPLE,)]
 
 
 def test_mode_is_the_most_frequent_value_ties_to_the_smallest(out: Path) -> None:

@@ -365,3 +365,69 @@ def test_row_estimates_of_a_population_table_follow_the_scale_as_the_run_does() 
     made = sum(plan.settings["block_rows"]["customers"])
     assert made == 2 * schema.population.size
     assert dsl.row_estimates(schema, 2)["customers"] == made
+
+
+CALENDAR_SCHEMA = """
+version: 1
+calendar: {start: 2024-01-01, end: 2024-03-31}
+tables:
+  days:
+    kind: entity
+    from: calendar
+    key: day_id
+    columns:
+      day_id: {gen: calendar_day, format: number}
+      day: {gen: calendar_day}
+      rate: {gen: distribution, dist: uniform, min: 2, max: 12}
+  orders:
+    kind: fact
+    parent: days
+    key: order_id
+    fanout: {dist: poisson, mean: parent.rate}
+    columns:
+      order_id: {gen: daily_key, base: parent.day_id, digits: 4}
+      amount: {gen: distribution, dist: lognormal, mu: 3, sigma: 1}
+  items:
+    kind: fact
+    parent: orders
+    key: item_id
+    fanout: {dist: uniform, min: 1, max: 4}
+    columns:
+      item_id: {gen: daily_key, base: parent.order_id, digits: 1}
+      qty: {gen: distribution, dist: poisson, mean: 2}
+"""
+
+
+def _calendar_run(start: str, end: str) -> dict:
+    text = CALENDAR_SCHEMA.replace("2024-01-01", start).replace("2024-03-31", end)
+    plan = SchemaPack().plan(dsl.loads(text), seed=9)
+    runtime = SchemaPack().runtime(plan)
+    return {name: t.to_pylist() for name, t in runtime.batch(plan.count, 0, runtime.engine.blocks).items()}
+
+
+def test_a_calendar_window_is_a_slice_of_a_longer_run() -> None:
+    whole, february = _calendar_run("2024-01-01", "2024-03-31"), _calendar_run("2024-02-01", "2024-02-29")
+    assert [d["day_id"] for d in whole["days"]] == [int(f"2024{m:02d}{d:02d}") for m, n in ((1, 31), (2, 29), (3, 31))
+                                                    for d in range(1, n + 1)]
+    assert len(february["days"]) == 29 and february["days"][0]["day"].isoformat() == "2024-02-01"
+    day_of = {"days": lambda r: r["day_id"], "orders": lambda r: r["order_id"] // 10**4,
+              "items": lambda r: r["item_id"] // 10**5}
+    for table, day in day_of.items():
+        feb = [r for r in whole[table] if 20240201 <= day(r) <= 20240229]
+        assert feb and feb == february[table], table
+    # daily keys: the day, then the row's place under its parent from 1 (unique, dense under each parent)
+    orders = whole["orders"]
+    assert len({r["order_id"] for r in orders}) == len(orders)
+    first = [r["order_id"] for r in orders if r["day_id"] == 20240101]
+    assert first == [20240101 * 10**4 + i for i in range(1, len(first) + 1)]
+    assert all(r["item_id"] // 10 == r["order_id"] for r in whole["items"])
+
+
+def test_a_calendar_table_takes_no_rows_and_a_full_parent_is_refused() -> None:
+    with pytest.raises(SchemaError, match=r"tables.days.rows: a from: calendar table has one row per day"):
+        dsl.loads(CALENDAR_SCHEMA.replace("    from: calendar\n", "    from: calendar\n    rows: 5\n"))
+    crowded = CALENDAR_SCHEMA.replace("{dist: uniform, min: 1, max: 4}", "{dist: fixed, n: 12}")
+    with pytest.raises(SchemaError, match=r"tables.items.columns.item_id.digits: a parent has 12 children"):
+        plan = SchemaPack().plan(dsl.loads(crowded), seed=9)
+        runtime = SchemaPack().runtime(plan)
+        runtime.batch(plan.count, 0, 1)

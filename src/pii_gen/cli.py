@@ -68,6 +68,36 @@ def _schema_file_option(hidden: bool = False) -> Callable[[Any], Any]:
                         help="Schema file (YAML or JSON) describing your own tables.")
 
 
+def _pack_run_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--scenario``, ``--from``, ``--to`` and ``--multiplier``: a pack's scenario, calendar window and volume."""
+    options = [
+        click.option("--scenario", metavar="NAME|FILE",
+                     help="With --pack: a scenario of the pack ('pii_gen packs scenarios NAME') or a scenario file."),
+        click.option("--from", "start", metavar="YYYY-MM-DD", help="With --pack: the calendar window's first day."),
+        click.option("--to", "end", metavar="YYYY-MM-DD", help="With --pack: the calendar window's last day."),
+        click.option("--multiplier", type=float, help="With --pack: multiply the pack's volumes."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _pack_settings(pack_name: str | None, settings: tuple[str, ...], scenario: str | None, start: str | None,
+                   end: str | None, multiplier: float | None) -> dict[str, str]:
+    """The settings of a pack's run: ``--set``, then the window and multiplier options (refused without --pack)."""
+    from .dsl.settings import parse_assignments
+
+    given = {"--scenario": scenario, "--from": start, "--to": end, "--multiplier": multiplier}
+    if pack_name is None:
+        for option, value in given.items():
+            if value is not None:
+                raise ConfigError(f"{option} needs --pack NAME")
+        return parse_assignments(settings)
+    from .dsl import packs
+
+    return {**parse_assignments(settings), **packs.run_settings(pack_name, start, end, multiplier)}
+
+
 def _no_schema_file(command: str, path: Path | None) -> None:
     if path is not None:
         raise ConfigError(f"{command} takes no schema file yet (--schema {path}); "
@@ -115,6 +145,7 @@ def _guard_options(command: Callable[..., Any]) -> Callable[..., Any]:
               help="A schema pack that ships with pii_gen (see 'pii_gen packs list'); -n is its people.")
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Override a setting of the pack or schema file (repeatable; see 'pii_gen packs show').")
+@_pack_run_options
 @click.option("--if-exists", type=click.Choice(["fail", "append", "replace"]), show_default=_default("if_exists"),
               help="When the tables already hold rows (a database, Delta tables).")  # fmt: skip
 @click.option("--resume", help="Run id of an interrupted database load to continue.")
@@ -149,6 +180,10 @@ def generate(
     template_file: Path | None,
     pack_name: str | None,
     settings: tuple[str, ...],
+    scenario: str | None,
+    start: str | None,
+    end: str | None,
+    multiplier: float | None,
     if_exists: str | None,
     resume: str | None,
     clean_twin: str | None,
@@ -177,22 +212,23 @@ def generate(
             raise ConfigError(f"{option} needs --schema FILE or --pack NAME")
     if as_json and not dry_run:
         raise ConfigError("--json needs --dry-run (it prints the plan as JSON)")
+    chosen = _pack_settings(pack_name, settings, scenario, start, end, multiplier)
     if engine == "spark":
         if clean_twin or dry_run:
             raise ConfigError(f"{'--clean-twin' if clean_twin else '--dry-run'} runs with the local engine only")
         _generate_spark(count=count, seed=seed, scale=scale, workers=workers, fmt=fmt, out=out,
                         config_file=config_file, pii_mode=pii_mode, batch_size=batch_size, db=db, db_schema=db_schema,
                         schema_file=schema_file, template_file=template_file, pack_name=pack_name,
-                        settings=settings, if_exists=if_exists, resume=resume, noise=noise, quiet=quiet,
-                        master=master, partitions=partitions)  # fmt: skip
+                        settings=chosen, scenario=scenario, if_exists=if_exists, resume=resume, noise=noise,
+                        quiet=quiet, master=master, partitions=partitions)  # fmt: skip
         return
     if master is not None or partitions is not None:
         raise ConfigError(f"{'--master' if master is not None else '--partitions'} needs --engine spark")
     if schema_file is not None or template_file is not None or pack_name is not None:
         from . import dsl
 
-        schema = _schema_source(schema_file, template_file, pack_name, settings, count=count, pii_mode=pii_mode,
-                                config_file=config_file, noise=noise)
+        schema = _schema_source(schema_file, template_file, pack_name, chosen, scenario=scenario, count=count,
+                                pii_mode=pii_mode, config_file=config_file, noise=noise)
         config = build_config(
             {}, workers=workers, format=fmt, out=out, batch_size=batch_size, quiet=quiet, db=db, db_schema=db_schema,
             if_exists=if_exists, resume=resume,
@@ -253,19 +289,19 @@ def generate(
 
 
 def _schema_source(schema_file: Path | None, template_file: Path | None, pack_name: str | None,
-                   settings: tuple[str, ...], *, count: int | None, pii_mode: str | None, config_file: Path | None,
-                   noise: str | None) -> Any:
-    """The checked schema of ``--schema``, ``--template`` or ``--pack`` (with ``--set``), for either engine;
-    population options are refused, except a pack's ``-n`` (its people) and ``--pii-mode``."""
+                   settings: dict[str, str], *, scenario: str | None, count: int | None, pii_mode: str | None,
+                   config_file: Path | None, noise: str | None) -> Any:
+    """The checked schema of ``--schema``, ``--template`` or ``--pack`` (with its ``settings``, see
+    :func:`_pack_settings`, and ``--scenario``), for either engine; population options are refused, except a
+    pack's ``-n`` (its people) and ``--pii-mode``."""
     from . import dsl
-    from .dsl.settings import parse_assignments
 
     flag = "--schema FILE" if schema_file is not None else "--template FILE" if template_file else "--pack"
     if pack_name is not None:
         from .dsl import packs
 
         # -n is the pack's people and --pii-mode its population's: both belong to the pack's run
-        schema = packs.load(pack_name, parse_assignments(settings), people=count, pii_mode=pii_mode)
+        schema = packs.load(pack_name, settings, people=count, pii_mode=pii_mode, scenario=scenario)
         count = pii_mode = None
     elif template_file is not None:
         from .importers.run import import_template
@@ -275,7 +311,7 @@ def _schema_source(schema_file: Path | None, template_file: Path | None, pack_na
         from .packs.schema.pack import with_data
 
         # every error in the file before anything else; its vocab files read from its folder, as without --set
-        schema = with_data(dsl.load(schema_file, parse_assignments(settings)), schema_file.parent)
+        schema = with_data(dsl.load(schema_file, settings), schema_file.parent)
     else:
         schema = dsl.load(schema_file)  # every error in the file before anything else
     given = {"-n/--count": count, "--config": config_file, "--pii-mode": pii_mode, "--noise": noise}
@@ -308,9 +344,9 @@ def _print_plan(plan: dict[str, Any], as_json: bool) -> None:
 def _generate_spark(*, count: int | None, seed: int | None, scale: float | None, workers: int | None,
                     fmt: str | None, out: str | None, config_file: Path | None, pii_mode: str | None,
                     batch_size: int | None, db: str | None, db_schema: str | None, schema_file: Path | None,
-                    template_file: Path | None, pack_name: str | None, settings: tuple[str, ...],
-                    if_exists: str | None, resume: str | None, noise: str | None, quiet: bool | None,
-                    master: str | None, partitions: int | None) -> None:
+                    template_file: Path | None, pack_name: str | None, settings: dict[str, str],
+                    scenario: str | None, if_exists: str | None, resume: str | None, noise: str | None,
+                    quiet: bool | None, master: str | None, partitions: int | None) -> None:
     """``generate --engine spark``: the same source and seed as a local run, generated and written by Spark."""
     from . import spark
 
@@ -330,8 +366,8 @@ def _generate_spark(*, count: int | None, seed: int | None, scale: float | None,
         from . import dsl
 
         # every error in the file (and in --set) before Spark starts
-        schema = _schema_source(schema_file, template_file, pack_name, settings, count=count, pii_mode=pii_mode,
-                                config_file=config_file, noise=noise)
+        schema = _schema_source(schema_file, template_file, pack_name, settings, scenario=scenario, count=count,
+                                pii_mode=pii_mode, config_file=config_file, noise=noise)
         # a schema file as such keeps its folder, where its vocab files are
         source = schema_file if schema_file is not None and not settings else schema
         estimates = dsl.row_estimates(schema, scale)
@@ -553,6 +589,7 @@ def _detections(result: Any) -> Any:
 )
 @click.option("--pack", "pack_name", metavar="NAME", help="Check a run of this schema pack (its targets).")
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="The pack settings the run used.")
+@_pack_run_options
 @click.option("-q", "--quiet", is_flag=True, help="No console report (exit status and files only).")
 def validate(
     folder: Path | None,
@@ -561,6 +598,10 @@ def validate(
     schema_file: Path | None,
     pack_name: str | None,
     settings: tuple[str, ...],
+    scenario: str | None,
+    start: str | None,
+    end: str | None,
+    multiplier: float | None,
     json_file: Path | None,
     html_file: Path | None,
     min_score: float,
@@ -572,13 +613,13 @@ def validate(
     from . import validate as validation
     from .validate import report as reporting
 
+    chosen = _pack_settings(pack_name, settings, scenario, start, end, multiplier)
     if pack_name is not None:
         from .dsl import packs
-        from .dsl.settings import parse_assignments
 
         if schema_file is not None:
             raise ConfigError("--pack and --schema are two schema files: pass one of them")
-        schema_file = packs.load(pack_name, parse_assignments(settings))
+        schema_file = packs.load(pack_name, chosen, scenario=scenario)
     elif settings:
         raise ConfigError("--set needs --pack NAME")
     if schema_file is not None:
@@ -703,6 +744,25 @@ def packs_show(name: str, only_settings: bool) -> None:
     rows = [[key, str(spec.get("default")), f"{spec.get('min', '')}..{spec.get('max', '')}"]
             for key, spec in packs.settings(name).items()]
     click.echo(_aligned(["setting", "default", "range"], rows))
+
+
+@packs_group.command("scenarios", short_help="List a pack's scenarios and what each simulates.")
+@click.argument("name")
+def packs_scenarios(name: str) -> None:
+    """Print each scenario of the pack: its name, the scenario it extends and what it simulates."""
+    from .dsl import packs
+    from .dsl.packs import scenarios
+
+    packs.path(name)  # an unknown pack is one error listing the packs
+    rows = []
+    for scenario in scenarios.names(name):
+        resolved = scenarios.resolve(name, scenario)
+        base = resolved.chain[-2] if len(resolved.chain) > 1 else "-"
+        rows.append([scenario, base, resolved.summary])
+    if not rows:
+        click.echo(f"pack {name} has no scenarios")
+        return
+    click.echo(_aligned(["scenario", "extends", "what it simulates"], rows))
 
 
 @cli.group("schema", short_help="Check, preview or describe schema files.")

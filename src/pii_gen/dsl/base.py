@@ -153,6 +153,14 @@ class Context:
     noise: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
     #: (column, step) -> the rows a ``label: true`` modifier step changed in this block, and their values before.
     labels: dict[tuple[str, int], tuple[np.ndarray, pa.Array]] = field(default_factory=dict)
+    #: The block number the streams use when it is not ``block``: a ``from: calendar`` day's (and its
+    #: children's), keyed by the date so that a window of the calendar draws what a longer run draws there.
+    stream_block: int | None = None
+
+    @property
+    def key_block(self) -> int:
+        """The block number of this block's random streams."""
+        return self.block if self.stream_block is None else self.stream_block
 
     def groups(self, n: int) -> np.ndarray:
         """Each row's parent number within the block (children of one parent are contiguous)."""

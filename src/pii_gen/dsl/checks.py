@@ -15,7 +15,7 @@ from .anomalies import ANOMALIES
 from .base import GENERATORS, MODIFIERS, Expr, type_kind
 from .expr import ExprError, Scope, check as check_expr, names as names_in, parse
 from .fanout import expressions as fanout_expressions
-from .model import HOUSEHOLDS, Schema, Table
+from .model import CALENDAR, HOUSEHOLDS, Schema, Table
 from .modifiers import SIBLINGS, column_kind, noise_kind
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -457,11 +457,11 @@ def _check_generator(schema: Schema, name: str, table: Table, cname: str, col: A
         if vocab.data is not None and column not in known:
             raise Problem(path + ("from",), f"table {vocab_name} has no column '{column}'")
     elif col.gen == "person":
-        if col.of is None and table.from_ is None:
+        if col.of is None and table.from_ in (None, CALENDAR):
             raise Problem(path + ("of",), "needs of: REF_COLUMN outside a from: population (or {HOUSEHOLDS}) table")
         if col.of is not None and col.of not in scope.refs:
             raise Problem(path + ("of",), f"'{col.of}' is not an earlier ref column of {name}")
-        if col.of is not None and tables[scope.refs[col.of]].from_ is None:
+        if col.of is not None and tables[scope.refs[col.of]].from_ in (None, CALENDAR):
             raise Problem(path + ("of",), f"'{col.of}' refers to {scope.refs[col.of]}, not a from: population "
                                           f"(or {HOUSEHOLDS}) table")
     elif col.gen == "aggregate":
@@ -561,7 +561,7 @@ def _check_sections(schema: Schema, all_kinds: dict[str, dict[str, str]]) -> Non
             _column(schema, target.table, path + ("table",))
             if target.column is not None:
                 _column(schema, f"{target.table}.{target.column}", path + ("column",))
-            for key in ("where", "x", "y"):
+            for key in ("where", "among", "x", "y"):
                 if getattr(target, key) is not None:
                     _expr(getattr(target, key), _table_scope(schema, target.table, all_kinds), path + (key,))
         if target.parent is not None:
@@ -790,6 +790,9 @@ def _check_rate(schema: Schema, effect: Any, path: tuple[Any, ...]) -> None:
     time column is a series or a datetime over literal bounds, and what decides which rows it covers is made
     before the times."""
     table = schema.tables[effect.table]
+    if table.from_ == CALENDAR:
+        raise Problem(path + ("rate",), f"table {effect.table} has one row per day (from: calendar): change "
+                                        "its children's fanout through a column effect on it instead")
     if table.from_ is not None:
         raise Problem(path + ("rate",), f"table {effect.table} is the population's (from: {table.from_}): its rows "
                                         "are the population's, which a rate cannot add to")

@@ -31,14 +31,14 @@ def column_block(name: str, column: Any, n: int, ctx: Context) -> pa.Array:
     """One column of one block: its generator's values, each modifier in order, then its null share."""
     gen = GENERATORS[column.gen](column, ctx.table, name)
     ctx.column, ctx.step = name, -1
-    values = gen.generate(n, stream(ctx.seed, ctx.table, name, ctx.block), ctx)
+    values = gen.generate(n, stream(ctx.seed, ctx.table, name, ctx.key_block), ctx)
     for i, step in enumerate(column.modify):
         (mod_name, params), = step
         ctx.column, ctx.step = name, i
-        rng = stream(ctx.seed, ctx.table, name, ctx.block, MODIFY, i)
+        rng = stream(ctx.seed, ctx.table, name, ctx.key_block, MODIFY, i)
         values = MODIFIERS[mod_name](params).apply(values, rng, ctx)
     if column.null_rate:
-        hit = stream(ctx.seed, ctx.table, name, ctx.block, NULLS).random(n) < column.null_rate
+        hit = stream(ctx.seed, ctx.table, name, ctx.key_block, NULLS).random(n) < column.null_rate
         values = pc.if_else(pa.array(hit), pa.scalar(None, values.type), values)
     return values
 
@@ -58,7 +58,8 @@ def table_block(schema: Schema, table: str, block: int, first_row: int, n: int, 
     return pa.table(ctx.columns)
 
 
-def fanout_counts(schema: Schema, table: str, parents: pa.Table, block: int, seed: int | None = None) -> np.ndarray:
+def fanout_counts(schema: Schema, table: str, parents: pa.Table, block: int, seed: int | None = None,
+                  stream_block: int | None = None) -> np.ndarray:
     """How many children each parent row of a parent block gets (drawn before any child value, so a child's
     table-wide position is a prefix sum of counts, whatever the workers)."""
     spec = schema.tables[table]
@@ -66,7 +67,8 @@ def fanout_counts(schema: Schema, table: str, parents: pa.Table, block: int, see
     ctx = Context(seed=seed, table=table, block=block, first_row=0,
                   calendar=(schema.calendar.start, schema.calendar.end),
                   parent={name: parents.column(name).combine_chunks() for name in parents.column_names})
-    return draw_counts(spec.fanout, parents.num_rows, stream(seed, table, FANOUT, block), ctx)
+    key = block if stream_block is None else stream_block
+    return draw_counts(spec.fanout, parents.num_rows, stream(seed, table, FANOUT, key), ctx)
 
 
 def fact_block(schema: Schema, table: str, parents: pa.Table, counts: np.ndarray, block: int, first_row: int,

@@ -54,6 +54,8 @@ def row_estimates(schema: Schema, scale: float | None = None, population: int | 
         elif table.from_ == "population":
             # As the engine makes it: the population's size at the scale (``start`` only shifts which people).
             rows = None if population is None else population * scale
+        elif table.from_ == "calendar":
+            rows = (schema.calendar.end - schema.calendar.start).days + 1  # one row per day, never scaled
         elif table.from_ is not None:
             rows = None  # as many as the population's people live in: known once they are drawn
         else:

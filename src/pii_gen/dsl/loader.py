@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from pydantic import ValidationError
@@ -117,10 +117,12 @@ def _parse(text: str, source: str) -> tuple[Any, dict[PathT, int]]:
 
 
 def loads(text: str, source: str = "<schema>", json_text: bool = False, base: Path | None = None,
-          settings: dict[str, str] | None = None, population: dict[str, Any] | None = None) -> Schema:
+          settings: dict[str, str] | None = None, population: dict[str, Any] | None = None,
+          merge: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Schema:
     """A schema from its text, checked as a whole; ``source`` names it in messages, ``base`` is the folder
     vocab files are read from (None: their existence is not checked). ``settings`` override the file's
-    settings (see :mod:`.settings`), ``population`` keys its population section (a pack's ``-n``)."""
+    settings (see :mod:`.settings`), ``population`` keys its population section (a pack's ``-n``), ``merge``
+    changes the parsed document before its settings are applied (a pack's scenario)."""
     if json_text:
         try:
             data = json.loads(text)
@@ -134,6 +136,8 @@ def loads(text: str, source: str = "<schema>", json_text: bool = False, base: Pa
         data, lines = _parse(text, source)
     if not isinstance(data, dict):
         raise SchemaError(f"{source}:1: (file): must be a map of version, tables, ...")
+    if merge is not None:
+        data = merge(data)
     data = apply_settings(data, settings, source)
     if population:
         data["population"] = {**(data.get("population") or {}), **population}

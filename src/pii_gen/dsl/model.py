@@ -26,6 +26,9 @@ TYPE = re.compile(r"^(int|bigint|float|bool|date|timestamp|string(\(\d+\))?|deci
 #: The ``from:`` of an entity table whose rows are the population's households (its other ``from:`` is
 #: ``population``, whose rows are its people).
 HOUSEHOLDS = "households"
+#: The ``from:`` of an entity table with one row per day of the calendar, each day its own block whose streams
+#: are keyed by the day's date (so a shorter calendar is a slice of a longer one: see the engine).
+CALENDAR = "calendar"
 #: A tag marks a union member in pydantic's error paths; the loader drops it from the path it prints.
 TAG = "§"
 
@@ -104,7 +107,7 @@ class Table(Params):
     key: str | list[str] | None = None
     columns: dict[str, Column] = Field(default_factory=dict)  # type: ignore[valid-type]
     rows: int | None = Field(None, ge=0)
-    from_: Literal["population", "households"] | None = Field(None, alias="from")
+    from_: Literal["population", "households", "calendar"] | None = Field(None, alias="from")
     start: int = Field(0, ge=0)
     data: list[dict[str, Any]] | None = None
     file: str | None = None
@@ -123,7 +126,7 @@ class Table(Params):
         if self.kind == "vocab" and len(given & {"data", "file"}) != 1:
             raise fail("a vocab table takes data: or file: (one of them)", "data")
         if self.kind == "entity" and not given & {"rows", "from"}:
-            raise fail("an entity table needs rows: N or from: population | households", "rows")
+            raise fail("an entity table needs rows: N or from: population | households | calendar", "rows")
         if self.kind == "fact":
             if self.parent is not None and self.fanout is None:
                 raise fail("a fact with a parent needs fanout:", "fanout")
@@ -133,6 +136,8 @@ class Table(Params):
                 raise fail("a fact takes parent: with fanout: or rows:, not both", "rows")
             if self.parent is None and self.rows is None:
                 raise fail("a fact needs parent: with fanout:, or rows:", "rows")
+        if self.from_ == CALENDAR and self.rows is not None:
+            raise fail("a from: calendar table has one row per day of the calendar (no rows:)", "rows")
         if self.start and self.from_ != "population":
             raise fail("applies to from: population only", "start")
         return self
@@ -248,6 +253,8 @@ class Target(Params):
     parent: str | None = None
     effect: str | None = None
     where: str | None = None
+    #: The rows a ``share`` is counted among (default: all rows): ``first attempts delivered among first attempts``.
+    among: str | None = None
     x: str | None = None
     y: str | None = None
     method: Literal["pearson", "spearman"] = "pearson"

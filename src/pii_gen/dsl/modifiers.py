@@ -173,11 +173,13 @@ class Seasonality(Modifier):
         p = self.params
         x = _numbers(values)
         factor = np.ones(len(x)) if p.mode == "multiply" else np.zeros(len(x))
-        parts = (("weekday", pc.day_of_week(on)), ("hour", pc.hour(on)), ("month", pc.subtract(pc.month(on), 1)))
+        # only the profiles given: a date column has no hour
+        parts = (("weekday", lambda: pc.day_of_week(on)), ("hour", lambda: pc.hour(on)),
+                 ("month", lambda: pc.subtract(pc.month(on), 1)))
         for key, part in parts:
             w = getattr(p, key)
             if w is not None:
-                f = np.asarray(w)[np.asarray(part.to_numpy(zero_copy_only=False), dtype=np.int64)]
+                f = np.asarray(w)[np.asarray(part().to_numpy(zero_copy_only=False), dtype=np.int64)]
                 factor = factor * f if p.mode == "multiply" else factor + f
         return _like(x * factor if p.mode == "multiply" else x + factor, values)
 

@@ -113,9 +113,15 @@ class Targets:
 
     def _share(self, t: Target) -> tuple[float, dict, None] | None:
         hits = total = 0
-        for rows, (held,) in self.ev.values(t.table, [t.where]):  # type: ignore[arg-type, list-item]
-            hits += int(pc.sum(pc.fill_null(held, False)).as_py() or 0)
-            total += rows.num_rows
+        for rows, values in self.ev.values(t.table, [t.where] + ([t.among] if t.among else [])):  # type: ignore[list-item]
+            held = pc.fill_null(values[0], False)
+            if t.among:  # only the rows ``among`` holds for count, in the numerator and the denominator
+                among = pc.fill_null(values[1], False)
+                held = pc.and_(held, among)
+                total += int(pc.sum(among).as_py() or 0)
+            else:
+                total += rows.num_rows
+            hits += int(pc.sum(held).as_py() or 0)
         return None if not total else (hits / total, {"n": total}, None)
 
     def _corr(self, t: Target) -> tuple[float, dict, None] | None:
@@ -613,7 +619,8 @@ def _amount(effect: Effect, windows: Any, first: np.ndarray) -> np.ndarray | flo
     spec = effect.multiply if effect.multiply is not None else effect.add
     if spec == "value" and effect.source is not None and windows.values is not None:
         return np.asarray(windows.values, dtype=np.float64)[first]
-    return float(spec) if _literal(spec) else None  # type: ignore[arg-type]
+    # an effect's multiply/add text is an expression (the file model keeps it a plain str, not an Expr)
+    return float(spec) if _literal(spec) and not isinstance(spec, str) else None  # type: ignore[arg-type]
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:

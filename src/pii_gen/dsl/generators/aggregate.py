@@ -68,9 +68,19 @@ class Aggregate(Generator):
         return [params.of]
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
+        keys = ctx.columns[self.params.key]
+        distinct = pc.unique(keys)
+        if len(distinct) == n:
+            return self._summaries(n, keys, ctx)
+        # a key several rows share (two payments of one order): each distinct key summarised once, given to
+        # every row holding it
+        return self._summaries(len(distinct), distinct, ctx).take(pc.index_in(keys, value_set=distinct))
+
+    def _summaries(self, n: int, keys: pa.Array, ctx: Context) -> pa.Array:
+        """The summary of each of ``keys`` (distinct), in their order."""
         p = self.params
         rows = ctx.engine.block(p.of, ctx.block).table
-        group = _groups(rows.column(p.child_key).combine_chunks(), ctx.columns[p.key])
+        group = _groups(rows.column(p.child_key).combine_chunks(), keys)
         if p.where is not None:
             sub = Context(seed=ctx.seed, table=p.of, block=ctx.block, first_row=0, calendar=ctx.calendar,
                           tables=ctx.tables, columns={c: rows.column(c).combine_chunks() for c in rows.column_names})

@@ -5,6 +5,7 @@ A pack is an ordinary schema file with ``settings:``; ``pii_gen packs show NAME`
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,17 @@ def settings(name: str) -> dict[str, Any]:
 
 
 def load(name: str, settings: dict[str, str] | None = None, people: int | None = None,
-         pii_mode: str | None = None) -> Any:
-    """The pack as a checked schema: its settings (defaults or ``settings``), ``people`` people in its population."""
+         pii_mode: str | None = None, scenario: str | None = None) -> Any:
+    """The pack as a checked schema: its settings (defaults or ``settings``), ``people`` people in its population,
+    ``scenario`` (a name of its scenarios or a file) merged in under ``settings``."""
     from ..loader import loads
+    from . import scenarios
+
+    merge = None
+    if scenario is not None:
+        resolved = scenarios.resolve(name, scenario)
+        settings = {**resolved.overrides(), **(settings or {})}
+        merge = resolved.merge
 
     population: dict[str, Any] = {}
     if people is not None:
@@ -55,4 +64,38 @@ def load(name: str, settings: dict[str, str] | None = None, people: int | None =
         population["size"] = people
     if pii_mode is not None:
         population["pii_mode"] = pii_mode
-    return loads(text(name), f"pack {name}", settings=settings, population=population)
+    return loads(text(name), f"pack {name}", settings=settings, population=population, merge=merge)
+
+
+#: The command options that set a pack's run settings, and the setting each writes.
+RUN_OPTIONS = {"--from": "from", "--to": "to", "--multiplier": "multiplier"}
+
+
+def run_settings(name: str, start: str | None = None, end: str | None = None,
+                 multiplier: float | None = None) -> dict[str, str]:
+    """``--from``/``--to``/``--multiplier`` as the pack's settings, each refused in one line when the pack has no
+    such setting or the value is not one (a date, the window the right way round, a positive number)."""
+    given = {"--from": start, "--to": end, "--multiplier": multiplier}
+    own = settings(name)
+    out: dict[str, str] = {}
+    days: dict[str, dt.date] = {}
+    for option, value in given.items():
+        if value is None:
+            continue
+        if RUN_OPTIONS[option] not in own:
+            raise ConfigError(f"{option}: pack {name} has no {RUN_OPTIONS[option]} setting")
+        if option == "--multiplier":
+            if not float(value) > 0:
+                raise ConfigError(f"--multiplier {value}: must be > 0")
+            out["multiplier"] = repr(float(value))
+            continue
+        try:
+            days[option] = dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise ConfigError(f"{option} {value}: not a date (YYYY-MM-DD)") from None
+        out[RUN_OPTIONS[option]] = days[option].isoformat()
+    first = days.get("--from", own.get("from", {}).get("default"))
+    last = days.get("--to", own.get("to", {}).get("default"))
+    if days and isinstance(first, dt.date) and isinstance(last, dt.date) and first > last:
+        raise ConfigError(f"--from {first}: after --to {last}")
+    return out

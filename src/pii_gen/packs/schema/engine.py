@@ -6,6 +6,11 @@ parent, and a vocab table whole in block 0.  The row counts of every block are f
 (fanout counts are drawn first, from their own stream), so any block knows its first row without the others
 and keys stay dense 1..N at any worker count.
 
+A ``from: calendar`` table has one row per day of the calendar, day k in block k, and its blocks and its
+descendants' draw from streams numbered by the day's date rather than by k: a run over January to June makes
+exactly the rows a full-year run makes for those days (keys that are positions, such as a ``sequence``,
+count from the run's first day; key such tables by the day instead).
+
 A ``ref`` picks rows of its target by position and rebuilds the value from the position: a ``sequence`` key is
 a pure function of it; any other column (and every ``lookup``) is read from the target's blocks that hold the
 picked rows, regenerated here and kept in a small cache of recent blocks.  A ref to a plain sequence that
@@ -33,7 +38,7 @@ from ...dsl.expr import evaluate
 from ...dsl.fanout import draw_counts, expressions
 from ...dsl.generators._arrow import weighted_indices
 from ...dsl.generators.keys import Sequence as SequenceGen, permute
-from ...dsl.model import Schema, Table
+from ...dsl.model import CALENDAR, Schema, Table
 from ...errors import SchemaError
 from .effects import Effects, Piece, ledger
 from .near import near_positions
@@ -92,10 +97,16 @@ def unsupported(schema: Schema) -> list[str]:
 def people(schema: Schema, scale: float) -> int | None:
     """The population's size at ``scale``: ``population.size`` scaled, else the people the ``from: population``
     tables reach (the largest ``start + rows``), None when no table needs people."""
-    if schema.population is not None and schema.population.size is not None:
-        return max(1, int(round(schema.population.size * scale)))
     reach = [scaled_start(t, scale) + scaled_rows(schema, t, scale) for t in schema.tables.values()
-             if t.from_ == "population"]
+             if t.from_ == "population" and t.rows is not None]
+    if schema.population is not None and schema.population.size is not None:
+        size = max(1, int(round(schema.population.size * scale)))
+        if reach and max(reach) > size:  # a table's people range past the population: refused, not wrapped
+            raise SchemaError(f"population.size: {size} people, but the from: population tables reach person "
+                              f"{max(reach)} (-n for a pack)")
+        return size
+    reach += [scaled_start(t, scale) + scaled_rows(schema, t, scale) for t in schema.tables.values()
+              if t.from_ == "population" and t.rows is None]
     return max(reach) if reach else None
 
 
@@ -116,7 +127,30 @@ def scaled_rows(schema: Schema, table: Table, scale: float) -> int:
         rows = schema.population.size
     if table.from_ == "population":
         return int(round((table.start + (rows or 0)) * scale)) - scaled_start(table, scale)
+    if table.from_ == CALENDAR:  # one row per day, whatever the scale
+        return days(schema)
     return int(round((rows or 0) * scale))
+
+
+def days(schema: Schema) -> int:
+    """The days of the schema's calendar (both ends included)."""
+    return (schema.calendar.end - schema.calendar.start).days + 1
+
+
+def day_number(day: dt.date) -> int:
+    """The stream block of a ``from: calendar`` day: days since 1970-01-01 (a run's block k is its k-th day)."""
+    return (day - dt.date(1970, 1, 1)).days
+
+
+def calendar_rooted(schema: Schema) -> set[str]:
+    """The ``from: calendar`` tables and the facts descending from one through parents: their blocks are days,
+    their streams keyed by the day (see :meth:`Engine.key_block`)."""
+    out: set[str] = set()
+    for name in order(schema):
+        table = schema.tables[name]
+        if table.from_ == CALENDAR or (table.parent is not None and table.parent in out):
+            out.add(name)
+    return out
 
 
 class Engine:
@@ -146,6 +180,9 @@ class Engine:
         self._vocab_labels: dict[str, dict[tuple[str, int], tuple[np.ndarray, pa.Array]]] = {}
         self.vocab: dict[str, pa.Table] = {}
         self.effects = Effects(schema, self.vocab, seed, self._whole)
+        #: Tables whose block k is the calendar's day k, and the stream block of that day's first block.
+        self.daily = calendar_rooted(schema)
+        self.first_day = day_number(schema.calendar.start)
         for name in self.order:
             if schema.tables[name].kind == "vocab":
                 self.vocab[name] = self._vocab(name)
@@ -159,7 +196,8 @@ class Engine:
         engine = cls(schema, seed, {}, block_size, people=people(schema, scale), scale=scale)
         totals = {name: int(round(scaled_rows(schema, schema.tables[name], scale) * engine.effects.growth(name)))
                   for name in positional}
-        blocks = max([1] + [-(-total // block_size) for total in totals.values()])
+        blocks = max([1] + [-(-total // block_size) for name, total in totals.items() if name not in engine.daily]
+                     + [totals[name] for name in totals if name in engine.daily])
         if any(t.from_ == "households" for t in schema.tables.values()):
             blocks = max(blocks, engine.people.blocks)
         # Every table without a parent first: its counts need no rows, and a positional ref to a table generated
@@ -170,6 +208,8 @@ class Engine:
                 rows[name] = [len(table.data or [])] + [0] * (blocks - 1)
             elif table.from_ == "households":
                 rows[name] = engine._household_rows(name, table, scale, blocks)
+            elif table.from_ == CALENDAR:  # one day per block
+                rows[name] = [1 if k < totals[name] else 0 for k in range(blocks)]
             elif table.parent is None:
                 total = totals[name]
                 rows[name] = [max(0, min(block_size, total - k * block_size)) for k in range(blocks)]
@@ -203,11 +243,17 @@ class Engine:
     def total(self, table: str) -> int:
         return int(self.firsts[table][-1])
 
+    def key_block(self, table: str, block: int) -> int:
+        """The block number of a block's streams: its own, or for a table of days (``from: calendar`` and its
+        descendants) the day's number, so that the same day draws the same rows in any calendar window."""
+        return self.first_day + block if table in self.daily else block
+
     def _context(self, table: str, refs: dict[str, tuple[str, np.ndarray]],
-                 noise: dict[tuple[str, int], np.ndarray] | None = None) -> dict[str, Any]:
+                 noise: dict[tuple[str, int], np.ndarray] | None = None, block: int = 0) -> dict[str, Any]:
         """What a block's generators see besides the block itself."""
         return {"total_rows": self.total(table) if table in self.firsts else None, "tables": self.vocab,
-                "engine": self, "refs": refs, "noise": noise if noise is not None else {}}
+                "engine": self, "refs": refs, "noise": noise if noise is not None else {},
+                "stream_block": self.key_block(table, block)}
 
     def _vocab(self, name: str) -> pa.Table:
         """A vocab table whole: its ``data:`` rows (read from ``file:`` when the plan was built), then its
@@ -231,21 +277,22 @@ class Engine:
         effects keyed by the parent the covered parents' counts by their own windows' growth."""
         spec = self.schema.tables[table]
         if expressions(spec.fanout):
-            counts = fanout_counts(self.schema, table, self.block(spec.parent, block).table, block, self.seed)
+            counts = fanout_counts(self.schema, table, self.block(spec.parent, block).table, block, self.seed,
+                                   self.key_block(table, block))
         else:
             n = int(self.block_rows[spec.parent][block])
             ctx = Context(seed=self.seed, table=table, block=block, first_row=0,
                           calendar=(self.schema.calendar.start, self.schema.calendar.end))
-            counts = draw_counts(spec.fanout, n, stream(self.seed, table, FANOUT, block), ctx)
+            counts = draw_counts(spec.fanout, n, stream(self.seed, table, FANOUT, self.key_block(table, block)), ctx)
         grow = self.effects.growth(table)
         keyed = self._parent_growth(table, block) if table in self.effects.by_table else None
         if keyed is not None:
-            rng = stream(self.seed, table, RATE, block)
+            rng = stream(self.seed, table, RATE, self.key_block(table, block))
             grow = grow * keyed
             return rng.poisson(counts * np.maximum(grow - 1.0, 0.0)) + rng.binomial(counts, np.minimum(grow, 1.0))
         if grow == 1.0:
             return counts
-        rng = stream(self.seed, table, RATE, block)
+        rng = stream(self.seed, table, RATE, self.key_block(table, block))
         return counts + rng.poisson(counts * (grow - 1.0)) if grow > 1 else rng.binomial(counts, grow)
 
     def _parent_growth(self, table: str, block: int) -> np.ndarray | None:
@@ -261,7 +308,7 @@ class Engine:
         refs = {PARENT: (spec.parent, positions), link: (spec.parent, positions)}
         ctx = Context(seed=self.seed, table=table, block=block, first_row=0,
                       calendar=(self.schema.calendar.start, self.schema.calendar.end),
-                      **{**self._context(table, refs), "total_rows": None})  # type: ignore[arg-type]
+                      **{**self._context(table, refs, block=block), "total_rows": None})  # type: ignore[arg-type]
         ctx.columns = {link: parents.column(self.schema.tables[spec.parent].keys[0]).combine_chunks()}  # type: ignore[dict-item]
         return self.effects.parent_growth(table, ctx, n)
 
@@ -298,7 +345,7 @@ class Engine:
             return Block(whole, noise=self._vocab_noise.get(table, {}),
                          ledger=ledger(table, pieces, whole, spec.keys, 0))
         first = int(self.firsts[table][block])
-        context = {**self._context(table, refs, noise), "labels": labels}
+        context = {**self._context(table, refs, noise, block), "labels": labels}
         if spec.parent is None:
             n = int(self.block_rows[table][block])
             rows = table_block(schema, table, block, first, n, self.seed, **context)
@@ -313,7 +360,7 @@ class Engine:
         pieces = self._labels(table, labels)
         if table in self.effects.by_table:
             ctx = Context(seed=self.seed, table=table, block=block, first_row=first, calendar=(
-                schema.calendar.start, schema.calendar.end), **self._context(table, refs, noise))
+                schema.calendar.start, schema.calendar.end), **self._context(table, refs, noise, block))
             rows, changed = self.effects.apply(table, rows, ctx)
             pieces += changed
         return Block(rows, refs, noise, ledger(table, pieces, rows, spec.keys, first))
@@ -511,7 +558,9 @@ class Engine:
     def _whole(self, table: str) -> pa.Table:
         """All rows of ``table`` (what ``where:`` and ``weighted_by`` read: meant for vocab and small tables)."""
         if table not in self._wholes:
-            self._wholes[table] = pa.concat_tables([self.block(table, b).table for b in range(self.blocks)])
+            rows = self.block_rows[table] if table in self.block_rows else np.ones(1)
+            held = [b for b in range(self.blocks) if b < len(rows) and rows[b]] or [0]  # empty blocks add nothing
+            self._wholes[table] = pa.concat_tables([self.block(table, b).table for b in held])
         return self._wholes[table]
 
     def _eligible(self, table: str, where: str) -> np.ndarray:
