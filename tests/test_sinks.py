@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from pii_gen import GenerateConfig, PersonGenerator
 from pii_gen.packs.person.contract import TABLES
 from pii_gen.sinks import Staging, file_sink
+from pii_gen.sinks.codecs import CsvCodec
 from pii_gen.sinks.direct import crc32_combine
 
 
@@ -70,6 +71,22 @@ def test_failure_leaves_nothing(tmp_path, fmt, batches):
             raise RuntimeError("disk on fire")
     staging.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_csv_of_chunks_without_rows_is_the_rows_csv():
+    """Empty chunks first (a ledger concatenated from blocks without rows): pyarrow's writer alone writes zero
+    bytes and stray memory for them; the codec writes the rows' CSV, as for the combined table."""
+    empty = pa.array([], pa.string())
+    table = pa.table(
+        {
+            "effect": pa.chunked_array([empty, empty, pa.array(["outage", "late"]), empty, pa.array(["late"])]),
+            "row_key": pa.chunked_array([pa.array([], pa.int64())] * 2 + [pa.array([7, 8]), pa.array([], pa.int64()),
+                                         pa.array([9])]),
+        }
+    )  # fmt: skip
+    assert CsvCodec().encode(table) == b'"outage",7\n"late",8\n"late",9\n'
+    assert CsvCodec().encode(table) == CsvCodec().encode(table.combine_chunks())
+    assert CsvCodec().encode(table.slice(0, 0)) == b""
 
 
 @settings(max_examples=200, deadline=None)

@@ -28,6 +28,11 @@ class CsvCodec:
         return buf.getvalue()
 
     def encode(self, table: pa.Table) -> bytes:
+        # pyarrow's CSV writer writes garbage (zero bytes, stray memory) for a table whose first batch is
+        # empty, as a concatenation of blocks without rows (the effects ledger) is: leave those batches out
+        batches = table.to_batches()
+        if any(batch.num_rows == 0 for batch in batches):
+            table = pa.Table.from_batches([batch for batch in batches if batch.num_rows], schema=table.schema)
         sink = pa.BufferOutputStream()
         pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, batch_size=65_536))
         return sink.getvalue().to_pybytes()
