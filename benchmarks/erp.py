@@ -50,11 +50,15 @@ try:
     con.execute("INSTALL tpch")
     con.execute("LOAD tpch")
 except duckdb.Error:
-    import duckdb_ext
+    try:
+        import duckdb_ext
+    except ImportError:
+        sys.exit("no tpch extension: pip install duckdb-ext-tpch of duckdb " + duckdb.__version__
+                 + "'s version, or give --dbgen-python an interpreter that has the pair")
     found = [path for root in duckdb_ext.__path__
              for path in glob.glob(os.path.join(root, "extensions", "*", "*", "tpch.duckdb_extension"))]
     if not found:
-        sys.exit("no tpch extension: install duckdb-ext-tpch matching duckdb " + duckdb.__version__)
+        sys.exit("no tpch extension in duckdb-ext-tpch")
     con.execute("LOAD '" + found[0] + "'")
 start_cpu, start = time.process_time(), time.perf_counter()
 con.execute("CALL dbgen(sf=%s)")
@@ -138,7 +142,9 @@ def main() -> None:
         f"{info['Memory']}; Python {info['Python']}, pii_gen {info['pii_gen']}; load average {load()} at the start."
     )
     emit()
-    emit("```sh\npython3 benchmarks/erp.py" + (" --quick" if args.quick else "") + "\n```")
+    given = " --quick" if args.quick else ""
+    given += " --dbgen-python PYTHON" if args.dbgen_python != sys.executable else ""
+    emit("```sh\npython3 benchmarks/erp.py" + given + "\n```")
     emit()
     emit(
         f"pii_gen: `generate --pack erp --scenario {SCENARIO} --from 2024-01-01 --to 2024-12-31 --multiplier M "
