@@ -154,7 +154,7 @@ def test_a_retried_batch_is_reported_as_an_event():
     """A connection killed mid-COPY is retried; the listener hears each retry with its batch and table."""
     import time
 
-    from servers import server_url
+    from servers import server_url, terminate_copy
 
     from pii_gen.backends import Retry
     from pii_gen.db.loaders import connect
@@ -170,14 +170,7 @@ def test_a_retried_batch_is_reported_as_an_event():
         run.start()
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and run.is_alive() and not killed:
-            rows = watcher.execute(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = 'pii_gen' AND state <> 'idle' "
-                "AND query ILIKE 'COPY%%'"
-            )
-            watcher.commit()
-            if rows:
-                watcher.execute("SELECT pg_terminate_backend(%s)", (rows[0][0],))
-                watcher.commit()
+            if terminate_copy(watcher, schema):
                 killed += 1
             time.sleep(0.05)
         run.finish()
@@ -199,7 +192,7 @@ def test_a_cancel_while_a_batch_waits_to_be_retried_leaves_it_to_the_resume():
     """Cancelled during a retry's backoff, the load stops at once without that batch; the resume loads it."""
     import time
 
-    from servers import server_url
+    from servers import server_url, terminate_copy
 
     from pii_gen.backends import Retry
     from pii_gen.db.loaders import connect
@@ -223,14 +216,7 @@ def test_a_cancel_while_a_batch_waits_to_be_retried_leaves_it_to_the_resume():
         run.start()
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and run.is_alive() and not token.cancelled:
-            rows = watcher.execute(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = 'pii_gen' AND state <> 'idle' "
-                "AND query ILIKE 'COPY%%'"
-            )
-            watcher.commit()
-            if rows:
-                watcher.execute("SELECT pg_terminate_backend(%s)", (rows[0][0],))
-                watcher.commit()
+            terminate_copy(watcher, schema)
             time.sleep(0.05)
         run.finish()
         assert token.cancelled, "never caught the loader mid-COPY"

@@ -22,7 +22,7 @@ import pytest
 
 import pyarrow.compute as pc
 
-from servers import server_url
+from servers import server_url, terminate_copy
 
 from pii_gen import GenerateConfig, PersonGenerator
 from pii_gen.config import build_config
@@ -171,15 +171,7 @@ def test_killed_connection_is_retried_without_duplicates(tmp_path):
     try:
         deadline = time.time() + 120
         while time.time() < deadline and proc.poll() is None and not killed:
-            rows = watcher.execute(
-                "SELECT pid FROM pg_stat_activity WHERE application_name = 'pii_gen' AND state <> 'idle' "
-                "AND datname = current_database() AND query ILIKE 'COPY%%' AND query LIKE %s",
-                (f"%{schema}%",),
-            )  # this load's own COPY only: other loads on the server are never touched
-            watcher.commit()
-            if rows:
-                watcher.execute("SELECT pg_terminate_backend(%s)", (rows[0][0],))
-                watcher.commit()
+            if terminate_copy(watcher, schema):
                 killed += 1
             time.sleep(0.05)
         out, err = proc.communicate(timeout=300)
