@@ -64,7 +64,19 @@ def load(name: str, settings: dict[str, str] | None = None, people: int | None =
         population["size"] = people
     if pii_mode is not None:
         population["pii_mode"] = pii_mode
-    return loads(text(name), f"pack {name}", settings=settings, population=population, merge=merge)
+    schema = loads(text(name), f"pack {name}", settings=settings, population=population, merge=merge)
+    return _window_targets(name, schema)
+
+
+def _window_targets(name: str, schema: Any) -> Any:
+    """``schema`` without the targets its pack lists under ``x_whole_calendar_targets`` when the run's calendar
+    is not the pack's default window: a month has no November-December share, nor a year's share of weekends."""
+    whole = yaml.safe_load(text(name)).get("x_whole_calendar_targets") or []
+    own = settings(name)
+    window = (own.get("from", {}).get("default"), own.get("to", {}).get("default"))
+    if not whole or (schema.calendar.start, schema.calendar.end) == window:
+        return schema
+    return schema.model_copy(update={"targets": [t for t in schema.targets if t.name not in whole]})
 
 
 #: The command options that set a pack's run settings, and the setting each writes.
