@@ -29,7 +29,7 @@ from typing import Callable, Mapping
 
 from ..errors import OutputError
 from .connections.base import Connection
-from .ddl import MARKER, RUNS, qualified
+from .ddl import MARKER, RUNS
 from .url import DatabaseURL
 
 __all__ = ["DEFAULT_PATTERNS", "ENV_VAR", "NONE", "Overrides", "PATTERNS_VAR", "PRODUCTION_TABLE", "Refused",
@@ -122,22 +122,13 @@ def check_target(url: DatabaseURL, schema: str | None, overrides: Overrides,
             )
 
 
-def _exists(conn: Connection, name: str, schema: str | None) -> bool:
-    try:
-        conn.execute(f"SELECT 1 FROM {qualified(conn.dialect, name, schema)} WHERE 1 = 0")
-        return True
-    except Exception:  # noqa: BLE001 - any error here means "not there (for us)"
-        conn.rollback()
-        return False
-
-
 def check_database(conn: Connection, overrides: Overrides, *, unmarked: bool = True) -> None:
     """Refuse, before any write on ``conn``, a database that marks itself production and (with ``unmarked``)
     a schema that holds tables but no pii_gen marker."""
     where = _where(conn.url, conn.schema)
     if not overrides.allow_production:
         for schema in dict.fromkeys([conn.schema, None]):  # the target schema, then the connection's default
-            if _exists(conn, PRODUCTION_TABLE, schema):
+            if conn.table_exists(PRODUCTION_TABLE, schema):
                 place = f"schema {schema}" if schema else "its default schema"
                 raise Refused(f"refusing to write to {where}: {place} holds the table {PRODUCTION_TABLE}, which "
                               f"marks it production; pass {ALLOW_PRODUCTION} to write anyway")  # fmt: skip

@@ -7,6 +7,7 @@ Every loader runs inside one transaction per batch that the caller commits.
 
 from __future__ import annotations
 
+from types import EllipsisType
 from typing import Any, ClassVar, Sequence
 
 import pyarrow as pa
@@ -80,9 +81,12 @@ class Connection:
         except Exception:  # noqa: BLE001
             pass
 
-    def table_exists(self, name: str) -> bool:
+    def table_exists(self, name: str, schema: str | None | EllipsisType = ...) -> bool:
+        """Whether table ``name`` is there: in this connection's schema, or in ``schema`` when given (None: the
+        schema a connection without one works in)."""
+        where = self.schema if schema is ... else schema
         try:
-            self.execute(f"SELECT 1 FROM {self.table(name)} WHERE 1 = 0")
+            self.execute(f"SELECT 1 FROM {qualified(self.dialect, name, where)} WHERE 1 = 0")
             return True
         except Exception:  # noqa: BLE001 - any error here means "not there (for us)"
             self.rollback()
