@@ -85,9 +85,11 @@ def _pack_run_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def _pack_settings(pack_name: str | None, settings: tuple[str, ...], scenario: str | None, start: str | None,
                    end: str | None, multiplier: float | None) -> dict[str, str]:
     """The settings of a pack's run: ``--set``, then the window and multiplier options (refused without --pack)."""
+    given = {"--scenario": scenario, "--from": start, "--to": end, "--multiplier": multiplier}
+    if pack_name is None and not settings and all(v is None for v in given.values()):
+        return {}  # a population run: the schema package is not imported before the signal handlers are in place
     from .dsl.settings import parse_assignments
 
-    given = {"--scenario": scenario, "--from": start, "--to": end, "--multiplier": multiplier}
     if pack_name is None:
         for option, value in given.items():
             if value is not None:
