@@ -256,7 +256,7 @@ def load_schema(
     _, plan = schema_plan(source, run["seed"], run["scale"], run["batch_size"], config.workers, table_major=True)
     plan = dataclasses.replace(plan, first_task=start.first_task)
     if start.existing is None:  # the record's count: the rows the run loads over all tables
-        start = dataclasses.replace(start, count=sum(map(sum, plan.settings["block_rows"].values())))
+        start = dataclasses.replace(start, count=sum(plan.settings["rows"].values()))
     counting = _NoiseCounting(backend)
     sink, stats = load_plan(plan, start, config.db or "", config.db_schema,
                             lambda run_id: resume_command(config, url, run_id, file), cancel, on_event, counting,
@@ -284,8 +284,8 @@ def dry_run(source: str | os.PathLike[str] | Schema, seed: int | None = None,
         if a.kind == "duplicate":
             added[a.table] = added.get(a.table, 0) + counts[a.name]["count"]
     tables = [{"name": name, "kind": schema.tables[name].kind,
-               "rows": sum(plan.settings["block_rows"][name]) + added.get(name, 0)}
-              for name in plan.settings["block_rows"]]
+               "rows": plan.settings["rows"][name] + added.get(name, 0)}
+              for name in plan.settings["rows"]]
     if schema.anomalies:
         tables.append({"name": LABELS, "kind": "labels", "rows": sum(c["count"] for c in counts.values())})
     effects = [{"name": e.name, "table": e.table, "time": e.time, **_window(e), "where": e.where, "rate": e.rate,

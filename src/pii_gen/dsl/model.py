@@ -42,6 +42,9 @@ class Population(Params):
 class Calendar(Params):
     start: dt.date
     end: dt.date
+    #: Days of one block of a ``from: calendar`` table and its descendants, blocks aligned on multiples of it
+    #: counted from 1970-01-01 (so the same day falls in the same block, drawn alike, in any window).
+    days_per_block: int = Field(16, ge=1, le=366)
 
     @model_validator(mode="after")
     def _order(self) -> "Calendar":

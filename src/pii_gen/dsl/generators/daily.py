@@ -20,8 +20,9 @@ class CalendarDayParams(Params):
 
 
 class CalendarDay(Generator):
-    """The day of a ``from: calendar`` row (calendar start + its position); ``format: number`` writes it as
-    yyyymmdd (an integer key that reads as the date)."""
+    """The day of a ``from: calendar`` row (the first day of the run's first calendar block + its position:
+    blocks are aligned, see the engine); ``format: number`` writes it as yyyymmdd (an integer key that reads
+    as the date)."""
 
     name = "calendar_day"
     Params = CalendarDayParams
@@ -33,7 +34,8 @@ class CalendarDay(Generator):
         return "int" if params.format == "number" else "date"
 
     def generate(self, n: int, rng: np.random.Generator, ctx: Context) -> pa.Array:
-        first = (ctx.calendar[0] - dt.date(1970, 1, 1)).days + ctx.first_row
+        per = ctx.engine.schema.calendar.days_per_block if ctx.engine is not None else 1
+        first = (ctx.calendar[0] - dt.date(1970, 1, 1)).days // per * per + ctx.first_row
         days = np.arange(first, first + n, dtype=np.int64).astype("datetime64[D]")
         if self.params.format == "date":
             return pa.array(days, pa.date32())

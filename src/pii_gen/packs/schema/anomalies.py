@@ -59,7 +59,8 @@ def eligible(engine: Any, anomaly: Any, block: int) -> np.ndarray:
     """The positions (ascending) of a clean block's rows the anomaly may pick."""
     made = engine.block(anomaly.table, block)
     rows, n = made.table, made.table.num_rows
-    keep = np.ones(n, dtype=bool)
+    written = engine.kept(anomaly.table, block)
+    keep = np.ones(n, dtype=bool) if written is None else written.copy()
     column = getattr(anomaly, "column", None)
     if column is not None:
         keep &= np.asarray(pc.is_valid(rows.column(column)).to_numpy(zero_copy_only=False), dtype=bool)
@@ -86,7 +87,9 @@ def plan_counts(schema: Schema, engine: Any) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for i, anomaly in enumerate(schema.anomalies):
         per_block = (
-            [len(eligible(engine, anomaly, k)) for k in range(engine.blocks)] if scanned(schema, anomaly) else None
+            [len(eligible(engine, anomaly, k)) for k in range(engine.blocks)]
+            if scanned(schema, anomaly) or anomaly.table in engine.daily  # a window's ends drop some days' rows
+            else None
         )
         total = sum(per_block) if per_block is not None else engine.total(anomaly.table)
         count = anomaly.count if anomaly.count is not None else int(round(anomaly.rate * total))

@@ -6,10 +6,13 @@ parent, and a vocab table whole in block 0.  The row counts of every block are f
 (fanout counts are drawn first, from their own stream), so any block knows its first row without the others
 and keys stay dense 1..N at any worker count.
 
-A ``from: calendar`` table has one row per day of the calendar, day k in block k, and its blocks and its
-descendants' draw from streams numbered by the day's date rather than by k: a run over January to June makes
-exactly the rows a full-year run makes for those days (keys that are positions, such as a ``sequence``,
-count from the run's first day; key such tables by the day instead).
+A ``from: calendar`` table has one row per day, ``days_per_block`` days (16 by default) in a block, blocks
+aligned on multiples of it counted from 1970-01-01, and its blocks and its descendants' draw from streams
+numbered by that absolute block rather than by k.  The first and last blocks of a window are made whole, days
+outside the window included, and those days' rows (and their descendants') are dropped as they are written
+(see :meth:`Engine.kept`): so a run over January to June makes exactly the rows a full-year run makes for those
+days.  Positions count the dropped rows too, so keys that are positions (a ``sequence``) have gaps at a
+window's ends; key such tables by the day instead (``calendar_day``, ``daily_key``).
 
 A ``ref`` picks rows of its target by position and rebuilds the value from the position: a ``sequence`` key is
 a pure function of it; any other column (and every ``lookup``) is read from the target's blocks that hold the
@@ -138,8 +141,19 @@ def days(schema: Schema) -> int:
 
 
 def day_number(day: dt.date) -> int:
-    """The stream block of a ``from: calendar`` day: days since 1970-01-01 (a run's block k is its k-th day)."""
+    """Days since 1970-01-01."""
     return (day - dt.date(1970, 1, 1)).days
+
+
+def first_calendar_block(schema: Schema) -> int:
+    """The absolute number (days since 1970-01-01 over ``days_per_block``) of a run's first calendar block: the
+    stream block of its block 0."""
+    return day_number(schema.calendar.start) // schema.calendar.days_per_block
+
+
+def calendar_blocks(schema: Schema) -> int:
+    """The blocks of a ``from: calendar`` table: every aligned block holding a day of the calendar."""
+    return day_number(schema.calendar.end) // schema.calendar.days_per_block - first_calendar_block(schema) + 1
 
 
 def calendar_rooted(schema: Schema) -> set[str]:
@@ -182,7 +196,8 @@ class Engine:
         self.effects = Effects(schema, self.vocab, seed, self._whole)
         #: Tables whose block k is the calendar's day k, and the stream block of that day's first block.
         self.daily = calendar_rooted(schema)
-        self.first_day = day_number(schema.calendar.start)
+        self.first_daily_block = first_calendar_block(schema)
+        self._kept: dict[tuple[str, int], np.ndarray | None] = {}
         for name in self.order:
             if schema.tables[name].kind == "vocab":
                 self.vocab[name] = self._vocab(name)
@@ -197,7 +212,7 @@ class Engine:
         totals = {name: int(round(scaled_rows(schema, schema.tables[name], scale) * engine.effects.growth(name)))
                   for name in positional}
         blocks = max([1] + [-(-total // block_size) for name, total in totals.items() if name not in engine.daily]
-                     + [totals[name] for name in totals if name in engine.daily])
+                     + [calendar_blocks(schema) for name in totals if name in engine.daily])
         if any(t.from_ == "households" for t in schema.tables.values()):
             blocks = max(blocks, engine.people.blocks)
         # Every table without a parent first: its counts need no rows, and a positional ref to a table generated
@@ -208,8 +223,9 @@ class Engine:
                 rows[name] = [len(table.data or [])] + [0] * (blocks - 1)
             elif table.from_ == "households":
                 rows[name] = engine._household_rows(name, table, scale, blocks)
-            elif table.from_ == CALENDAR:  # one day per block
-                rows[name] = [1 if k < totals[name] else 0 for k in range(blocks)]
+            elif table.from_ == CALENDAR:  # whole aligned blocks of days (see kept)
+                per = schema.calendar.days_per_block
+                rows[name] = [per if k < calendar_blocks(schema) else 0 for k in range(blocks)]
             elif table.parent is None:
                 total = totals[name]
                 rows[name] = [max(0, min(block_size, total - k * block_size)) for k in range(blocks)]
@@ -245,8 +261,35 @@ class Engine:
 
     def key_block(self, table: str, block: int) -> int:
         """The block number of a block's streams: its own, or for a table of days (``from: calendar`` and its
-        descendants) the day's number, so that the same day draws the same rows in any calendar window."""
-        return self.first_day + block if table in self.daily else block
+        descendants) the absolute calendar block's, so that the same days draw the same rows in any window."""
+        return self.first_daily_block + block if table in self.daily else block
+
+    def kept(self, table: str, block: int) -> np.ndarray | None:
+        """Which rows of a block are written (None: all): a calendar block's days inside the calendar, and the
+        descendants of those days.  Drawn from the row counts alone, so a plan knows them without values."""
+        if table not in self.daily:
+            return None
+        key = (table, block)
+        if key not in self._kept:
+            spec = self.schema.tables[table]
+            if spec.parent is None:
+                per = self.schema.calendar.days_per_block
+                day = (self.first_daily_block + block) * per + np.arange(int(self.block_rows[table][block]))
+                inside = (day >= day_number(self.schema.calendar.start)) & (day <= day_number(self.schema.calendar.end))
+                self._kept[key] = None if inside.all() else inside
+            else:
+                parent = self.kept(spec.parent, block)
+                self._kept[key] = None if parent is None else np.repeat(parent, self.counts(table, block))
+        return self._kept[key]
+
+    def kept_rows(self, table: str) -> int:
+        """The rows of ``table`` a run writes (before anomalies' copies): its rows less the dropped days'."""
+        dropped = 0
+        if table in self.daily:  # only a window's first and last blocks hold days outside it
+            for block in {0, calendar_blocks(self.schema) - 1}:
+                keep = self.kept(table, block)
+                dropped += 0 if keep is None else int(len(keep) - keep.sum())
+        return self.total(table) - dropped
 
     def _context(self, table: str, refs: dict[str, tuple[str, np.ndarray]],
                  noise: dict[tuple[str, int], np.ndarray] | None = None, block: int = 0) -> dict[str, Any]:
@@ -363,6 +406,11 @@ class Engine:
                 schema.calendar.start, schema.calendar.end), **self._context(table, refs, noise, block))
             rows, changed = self.effects.apply(table, rows, ctx)
             pieces += changed
+        keep = self.kept(table, block)
+        if keep is not None:  # the ledger lists written rows only
+            pieces = [Piece(p.effect, p.rows[keep[p.rows]], p.column,
+                            None if p.original is None else p.original.filter(pa.array(keep[p.rows])))
+                      for p in pieces]
         return Block(rows, refs, noise, ledger(table, pieces, rows, spec.keys, first))
 
     def _labels(self, table: str, labels: dict[tuple[str, int], tuple[np.ndarray, pa.Array]]) -> list[Piece]:

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Mapping
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -180,6 +181,8 @@ class SchemaPack(Pack):
         settings = {"schema": schema.model_dump(mode="json", by_alias=True, exclude_none=True),
                     "sha256": digest or schema_hash(schema),
                     "block_rows": {name: rows.tolist() for name, rows in engine.block_rows.items()},
+                    # what each table writes: its blocks' rows less the days outside a calendar window
+                    "rows": {name: engine.kept_rows(name) for name in engine.block_rows},
                     "people": engine.population_size, "scale": scale}
         if schema.anomalies:
             settings["clean"] = clean
@@ -257,16 +260,20 @@ class SchemaRuntime:
                 continue
             mine = not per_table or name == only
             made = [self.engine.block(name, k) for k in blocks] if mine else []
+            keeps = [self.engine.kept(name, k) for k in blocks] if mine else []
             parts = [b.table for b in made]
             clean = None
             if self.anomalies is not None and name in self.anomalies.by_table:
-                clean = parts  # the constraints hold for the clean rows: anomalies are their deliberate exceptions
+                # the constraints hold for the clean rows: anomalies are their deliberate exceptions
+                clean = [kept(part, keep) for part, keep in zip(parts, keeps)]
                 parts = []
-                for k, part in zip(blocks, clean):
+                for k, part, keep in zip(blocks, [b.table for b in made], keeps):
                     changed, labelled_rows = self.anomalies.overlay(name, k, part, int(self.engine.firsts[name][k]))
-                    parts.append(changed)
+                    parts.append(kept(changed, keep))
                     if labelled_rows is not None:
                         labels[(k, name)] = labelled_rows
+            else:
+                parts = [kept(part, keep) for part, keep in zip(parts, keeps)]
             # The chunks, not the chunked arrays: given ChunkedArrays, pa.chunked_array goes through Python
             # objects value by value.
             out[name] = pa.Table.from_arrays(
@@ -276,10 +283,18 @@ class SchemaRuntime:
             checked = out[name] if not clean else pa.concat_tables(clean)
             for index, bad in check_block(self.engine.schema, self.rules, name, checked).items():
                 out.violations[index] = out.violations.get(index, 0) + bad
-            for k, b in zip(blocks, made):
+            for k, b, keep in zip(blocks, made, keeps):
                 if b.ledger is not None:
                     ledgers[(k, name)] = b.ledger
                 for (column, step), touched in b.noise.items():
                     key = (name, column, step)
-                    out.noise[key] = out.noise.get(key, 0) + int(touched.sum())
+                    out.noise[key] = out.noise.get(key, 0) + int((touched if keep is None else touched[keep]).sum())
         return out
+
+
+def kept(rows: pa.Table, keep: np.ndarray | None) -> pa.Table:
+    """A block's rows a run writes (see :meth:`Engine.kept`); rows after the block's own (an anomaly's copies
+    of kept rows) are kept."""
+    if keep is None:
+        return rows
+    return rows.filter(pa.array(np.concatenate([keep, np.ones(rows.num_rows - len(keep), dtype=bool)])))
