@@ -7,6 +7,7 @@ bound is about half a percentage point or less where the rate allows)."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -411,3 +412,55 @@ def test_same_bytes_at_one_and_two_workers(tmp_path: Path) -> None:
     assert "_effects.parquet" in files and files == sorted(p.name for p in two_workers.glob("*.parquet"))
     for name in files:
         assert (one_worker / name).read_bytes() == (two_workers / name).read_bytes(), name
+
+
+def test_anomaly_heavy_labels_every_injected_row_and_its_twin_differs_exactly_there(tmp_path: Path) -> None:
+    # a window starting and ending inside calendar blocks: the days outside it are dropped with their anomalies
+    window = ("--scenario", "anomaly-heavy", "--from", "2024-03-05", "--to", "2024-04-20", "--multiplier", "2")
+    twin = tmp_path / "twin"
+    con = connect(generate(tmp_path / "run", *window, "--clean-twin", str(twin)))
+    clean = connect(twin)
+    dry = run("generate", "--pack", "erp", "--seed", "5", *window, "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    plan = json.loads(dry.stdout)
+    planned = {a["name"]: a["rows"] for a in plan["anomalies"]}
+    got = dict(con.execute("SELECT anomaly, COUNT(*) FROM anomaly_labels GROUP BY anomaly").fetchall())
+    assert got == planned and set(got) == {"price_spikes", "negative_payments", "very_late_payments",
+                                           "night_audit_entries", "orphan_customers"}
+    assert all(n > 0 for n in got.values())
+    assert {t["name"]: t["rows"] for t in plan["tables"]}["orders"] == one(con, "SELECT COUNT(*) FROM orders")[0]
+    (first, last), = con.execute("SELECT MIN(day_id), MAX(day_id) FROM days").fetchall()
+    assert (first, last) == (20240305, 20240420)
+    cases = {"price_spikes": ("order_items", "order_item_id", "line_total"),
+             "negative_payments": ("payments", "payment_id", "amount"),
+             "very_late_payments": ("payments", "payment_id", "paid_on"),
+             "night_audit_entries": ("audit_logs", "log_id", "logged_at"),
+             "orphan_customers": ("orders", "order_id", "company_id")}  # fmt: skip
+    for anomaly, (table, key, column) in cases.items():
+        source = tmp_path / "run" / f"{table}.parquet"
+        clean.execute(f"CREATE TABLE run_{table}_{column} AS SELECT * FROM read_parquet('{source}')")
+        changed = {str(k) for (k,) in clean.execute(
+            f"SELECT a.{key} FROM run_{table}_{column} a JOIN {table} b USING ({key}) "
+            f"WHERE a.{column} IS DISTINCT FROM b.{column}").fetchall()}  # fmt: skip
+        labelled = {k for (k,) in con.execute(
+            f"SELECT row_key FROM anomaly_labels WHERE anomaly = '{anomaly}'").fetchall()}  # fmt: skip
+        others = {k for (k,) in con.execute(
+            f"SELECT row_key FROM anomaly_labels WHERE \"table\" = '{table}' AND \"column\" = '{column}'").fetchall()}
+        assert labelled <= changed == others, anomaly
+    (orphans,) = one(con, "SELECT COUNT(*) FROM orders o LEFT JOIN companies c USING (company_id) "
+                          "WHERE c.company_id IS NULL")  # fmt: skip
+    assert orphans == planned["orphan_customers"]
+
+
+def test_scenario_anomalies_merge_by_name_and_remove_drops_them(tmp_path: Path) -> None:
+    assert [a["name"] for a in scenarios.resolve("erp", "normal-ops").anomalies] == []
+    heavy = [a["name"] for a in scenarios.resolve("erp", "anomaly-heavy").anomalies]
+    assert heavy[:2] == ["price_spikes", "negative_payments"] and len(heavy) == 5
+    custom = tmp_path / "custom.yaml"
+    custom.write_text("extends: anomaly-heavy\nremove: [orphan_customers]\nanomalies:\n"
+                      "  - {name: price_spikes, kind: spike, table: order_items, column: line_total, count: 3}\n")
+    merged = scenarios.resolve("erp", str(custom)).anomalies
+    assert [a["name"] for a in merged] == heavy[:-1] and merged[0]["count"] == 3
+    custom.write_text("anomalies:\n  - {kind: spike, table: orders}\n")
+    with pytest.raises(ConfigError, match="anomalies.0: must be a map with a name"):
+        scenarios.resolve("erp", str(custom))

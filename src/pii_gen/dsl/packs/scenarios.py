@@ -8,13 +8,14 @@ any other file the same way.  A scenario file::
     settings: {late_share: 0.2}
     effects: [{name: black_friday, table: days, time: day, window: {...}, column: order_rate, multiply: 3}]
     targets: [{name: late, metric: share, table: orders, where: late, between: [0.18, 0.22]}]
-    remove: [some_inherited_effect_or_target]
+    anomalies: [{name: spikes, kind: spike, table: order_items, column: line_total, count: 50}]
+    remove: [some_inherited_effect_target_or_anomaly]
 
 Merge rules, applied from the farthest base to the scenario itself: ``settings`` merge key by key (the
-later file wins; ``--set`` and the command's own options win over every file); ``effects`` and ``targets``
-merge by ``name`` (a later one replaces the inherited one of that name in its place, a new name is appended);
-``remove`` drops inherited effects or targets by name.  The pack's own effects and targets come first, as the
-farthest base.
+later file wins; ``--set`` and the command's own options win over every file); ``effects``, ``targets`` and
+``anomalies`` merge by ``name`` (a later one replaces the inherited one of that name in its place, a new name
+is appended); ``remove`` drops inherited effects, targets or anomalies by name.  The pack's own effects,
+targets and anomalies come first, as the farthest base.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ import yaml
 from ...errors import ConfigError
 
 _HERE = Path(__file__).parent
-_KEYS = {"extends", "settings", "effects", "targets", "remove", "description"}
+_KEYS = {"extends", "settings", "effects", "targets", "anomalies", "remove", "description"}
+#: The lists a scenario merges by name.
+_LISTS = ("effects", "targets", "anomalies")
 
 
 @dataclass
@@ -41,11 +44,14 @@ class Scenario:
     settings: dict[str, Any] = field(default_factory=dict)
     effects: list[dict[str, Any]] = field(default_factory=list)
     targets: list[dict[str, Any]] = field(default_factory=list)
+    anomalies: list[dict[str, Any]] = field(default_factory=list)
     remove: list[str] = field(default_factory=list)
 
     def merge(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The pack's parsed document with this scenario's effects and targets merged in (the merge rules)."""
-        for key, mine in (("effects", self.effects), ("targets", self.targets)):
+        """The pack's parsed document with this scenario's effects, targets and anomalies merged in (the merge
+        rules)."""
+        for key in _LISTS:
+            mine = getattr(self, key)
             own = [item for item in data.get(key) or [] if item.get("name") not in self.remove]
             data[key] = _merged(own, mine)
         return data
@@ -101,16 +107,16 @@ def _read(path: Path, ref: str) -> dict[str, Any]:
         line = f":{mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"--scenario {ref}{line}: not valid YAML") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"--scenario {ref}: must be a map of extends, settings, effects, targets, remove")
+        raise ConfigError(f"--scenario {ref}: must be a map of extends, settings, effects, targets, anomalies, remove")
     extra = sorted(set(data) - _KEYS)
     if extra:
         raise ConfigError(f"--scenario {ref}: {extra[0]}: unknown key (keys: {', '.join(sorted(_KEYS))})")
-    for key, kind in (("settings", dict), ("effects", list), ("targets", list), ("remove", list)):
+    for key, kind in (("settings", dict), ("effects", list), ("targets", list), ("anomalies", list), ("remove", list)):
         if key in data and not isinstance(data[key], kind):
             raise ConfigError(f"--scenario {ref}: {key}: must be a {'map' if kind is dict else 'list'}")
-    for key in ("effects", "targets"):
+    for key in _LISTS:
         for i, item in enumerate(data.get(key) or []):
-            if not isinstance(item, dict) or (key == "effects" and not item.get("name")):
+            if not isinstance(item, dict) or (key != "targets" and not item.get("name")):
                 raise ConfigError(f"--scenario {ref}: {key}.{i}: must be a map with a name")
     return data
 
@@ -138,10 +144,9 @@ def resolve(pack: str, ref: str) -> Scenario:
     out = Scenario(name=Path(ref).stem, summary=summary_of(_file(pack, ref)), chain=[n for n, _ in reversed(chain)])
     for _, data in reversed(chain):  # the farthest base first
         out.settings.update(data.get("settings") or {})
-        out.effects = _merged(out.effects, list(data.get("effects") or []))
-        out.targets = _merged(out.targets, list(data.get("targets") or []))
         gone = set(data.get("remove") or [])
-        out.effects = [e for e in out.effects if e.get("name") not in gone]
-        out.targets = [t for t in out.targets if t.get("name") not in gone]
+        for key in _LISTS:
+            merged = _merged(getattr(out, key), list(data.get(key) or []))
+            setattr(out, key, [item for item in merged if item.get("name") not in gone])
         out.remove = sorted(set(out.remove) | gone)
     return out
