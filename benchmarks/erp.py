@@ -36,8 +36,8 @@ from run import MiB, load, machine_info, md_table  # noqa: E402
 from schema import measure  # noqa: E402
 
 SCENARIO = "normal-ops"
-#: Multipliers of the full run: about 20k and 115k orders a year (normal-ops draws about 19k a multiplier).
-MULTIPLIERS = (1.0, 6.0)
+#: Multipliers of the full run: about 20k, 115k and 570k orders a year (normal-ops draws about 19k a multiplier).
+MULTIPLIERS = (1.0, 6.0, 30.0)
 QUICK_MULTIPLIERS = (0.5,)
 SCALE_FACTOR, QUICK_SCALE_FACTOR = 0.5, 0.05
 #: What the dbgen subprocess runs: the extension from DuckDB's site, else from the duckdb-ext-tpch package.
