@@ -24,6 +24,7 @@ from pii_gen import spark as pii_spark
 from pii_gen.backends import BlockDone, CancelToken, Interrupted, Memory
 from pii_gen.cli import main
 from pii_gen.config import GenerateConfig, build_config
+from pii_gen.db.guard import Overrides, Refused
 from pii_gen.errors import ConfigError, OutputError
 
 pytestmark = pytest.mark.spark
@@ -140,6 +141,38 @@ def test_save_as_table(spark) -> None:
     again = pii_spark.write(pii_spark.dataframes(spark, EXAMPLES / "hr.yaml", seed=5), database="synth",
                             if_exists="append")
     assert spark.table("synth.employees").count() == 2 * again.rows["employees"]
+    marked = spark.table("synth.pii_gen_marker").orderBy("position").collect()
+    assert [(r["kind"], r["name"], r["position"]) for r in marked] == [
+        ("table", name, i) for i, name in enumerate(tables)]  # named once, though written twice
+
+
+def test_catalog_writes_pass_the_guard(spark, monkeypatch: pytest.MonkeyPatch) -> None:
+    """saveAsTable meets the database guard's rules, each refusal before anything is written, each override
+    letting it through."""
+    def attempt(database: str, **allowed: bool) -> None:
+        pii_spark.write(pii_spark.dataframes(spark, EXAMPLES / "hr.yaml", seed=5), database=database,
+                        if_exists="replace", overrides=Overrides(**allowed))
+
+    spark.sql("CREATE DATABASE IF NOT EXISTS sales_prod")
+    with pytest.raises(Refused, match="schema name 'sales_prod' matches the production pattern 'prod'"):
+        attempt("sales_prod")
+    assert spark.catalog.listTables("sales_prod") == []
+    spark.sql("CREATE DATABASE IF NOT EXISTS theirs")
+    spark.sql("CREATE TABLE IF NOT EXISTS theirs.accounts (id INT) USING parquet")
+    with pytest.raises(Refused, match=r"holds 1 tables \(accounts\) but no pii_gen_marker.*--allow-unmarked"):
+        attempt("theirs")
+    spark.sql("CREATE DATABASE IF NOT EXISTS flagged")
+    spark.sql("CREATE TABLE IF NOT EXISTS flagged.pii_gen_production (id INT) USING parquet")
+    with pytest.raises(Refused, match="holds the table pii_gen_production"):
+        attempt("flagged", allow_unmarked=True)
+    monkeypatch.setenv("PII_GEN_ENV", "production")
+    with pytest.raises(Refused, match="PII_GEN_ENV is 'production'"):
+        attempt("synth")
+    assert {t.name for t in spark.catalog.listTables("theirs")} == {"accounts"}
+    monkeypatch.delenv("PII_GEN_ENV")
+    attempt("theirs", allow_unmarked=True)
+    assert "employees" in {t.name for t in spark.catalog.listTables("theirs")}
+    attempt("flagged", allow_production=True, allow_unmarked=True)
 
 
 def test_cancel_stops_the_jobs(spark, tmp_path: Path) -> None:

@@ -222,7 +222,7 @@ def generate(
                         config_file=config_file, pii_mode=pii_mode, batch_size=batch_size, db=db, db_schema=db_schema,
                         schema_file=schema_file, template_file=template_file, pack_name=pack_name,
                         settings=chosen, scenario=scenario, if_exists=if_exists, resume=resume, noise=noise,
-                        quiet=quiet, master=master, partitions=partitions)  # fmt: skip
+                        quiet=quiet, master=master, partitions=partitions, overrides=overrides)  # fmt: skip
         return
     if master is not None or partitions is not None:
         raise ConfigError(f"{'--master' if master is not None else '--partitions'} needs --engine spark")
@@ -348,7 +348,8 @@ def _generate_spark(*, count: int | None, seed: int | None, scale: float | None,
                     batch_size: int | None, db: str | None, db_schema: str | None, schema_file: Path | None,
                     template_file: Path | None, pack_name: str | None, settings: dict[str, str],
                     scenario: str | None, if_exists: str | None, resume: str | None, noise: str | None,
-                    quiet: bool | None, master: str | None, partitions: int | None) -> None:
+                    quiet: bool | None, master: str | None, partitions: int | None,
+                    overrides: Overrides) -> None:
     """``generate --engine spark``: the same source and seed as a local run, generated and written by Spark."""
     from . import spark
 
@@ -388,7 +389,7 @@ def _generate_spark(*, count: int | None, seed: int | None, scale: float | None,
     with _progress(unit, total, show) as advance, _CancelOnSignals() as cancel:
         result = spark.generate(source, out=where, database=db_schema, format=fmt or "parquet",
                                 if_exists=if_exists or "fail", seed=seed, scale=scale, partitions=partitions,
-                                master=master, cancel=cancel, on_event=advance)  # fmt: skip
+                                master=master, cancel=cancel, on_event=advance, overrides=overrides)  # fmt: skip
     if not quiet:
         tables = ", ".join(f"{name} {rows:,}" for name, rows in result.rows.items())
         dest = f"{where}/" if where is not None else f"the tables of {db_schema}"

@@ -13,6 +13,9 @@ The rules, in the order they are checked (the first that refuses names itself an
 * the target schema holds tables but no :data:`~pii_gen.db.ddl.MARKER` (nor the ``pii_gen_runs`` of a
   version before it), so pii_gen did not make it.
 
+Spark's catalog writes (``saveAsTable`` into a namespace) pass the same rules, with the namespace's parts
+as its names (:mod:`pii_gen.spark`).
+
 The first three give way to ``--allow-production``, the last to ``--allow-unmarked``.  A refusal is a
 :class:`Refused` raised before anything is written: the name checks run before connecting (a SQLite or
 DuckDB file that is not there is not created), the others before the first statement that writes.
@@ -33,7 +36,8 @@ from .ddl import MARKER, RUNS
 from .url import DatabaseURL
 
 __all__ = ["DEFAULT_PATTERNS", "ENV_VAR", "NONE", "Overrides", "PATTERNS_VAR", "PRODUCTION_TABLE", "Refused",
-           "check_database", "check_target", "open_checked", "production_patterns"]  # fmt: skip
+           "check_database", "check_names", "check_target", "open_checked", "production_patterns",
+           "refuse_production_table", "refuse_unmarked"]  # fmt: skip
 
 #: The variable naming the environment pii_gen runs in; :data:`PRODUCTION_ENVS` refuse every write.
 ENV_VAR = "PII_GEN_ENV"
@@ -105,21 +109,45 @@ def _matching(name: str, patterns: tuple[str, ...]) -> str | None:
 def check_target(url: DatabaseURL, schema: str | None, overrides: Overrides,
                  environ: Mapping[str, str] = os.environ) -> None:  # fmt: skip
     """Refuse, without connecting, a target the environment or its names say is production."""
+    check_names(_where(url, schema), target_names(url, schema), overrides, environ)
+
+
+def check_names(where: str, names: list[tuple[str, str]], overrides: Overrides,
+                environ: Mapping[str, str] = os.environ) -> None:  # fmt: skip
+    """Refuse a write to ``where`` (as the message shows it) when the environment says production or one of
+    its ``(what, name)`` names matches a production pattern; shared by databases and Spark catalogs."""
     if overrides.allow_production:
         return
     env = environ.get(ENV_VAR, "").strip().lower()
     if env in PRODUCTION_ENVS:
-        raise Refused(f"refusing to write to {_where(url, schema)}: {ENV_VAR} is '{env}'; "
-                      f"pass {ALLOW_PRODUCTION} to write anyway")  # fmt: skip
+        raise Refused(f"refusing to write to {where}: {ENV_VAR} is '{env}'; pass {ALLOW_PRODUCTION} to write anyway")
     patterns = production_patterns(environ)
-    for what, name in target_names(url, schema):
+    for what, name in names:
         pattern = _matching(name, patterns)
         if pattern is not None:
             raise Refused(
-                f"refusing to write to {_where(url, schema)}: its {what} name '{name}' matches the production "
+                f"refusing to write to {where}: its {what} name '{name}' matches the production "
                 f"pattern '{pattern}' ({PATTERNS_VAR} sets the patterns); pass {ALLOW_PRODUCTION} if it is not "
                 "production"
             )
+
+
+def refuse_unmarked(where: str, tables: list[str], overrides: Overrides) -> None:
+    """Refuse a write into ``where`` when it holds ``tables`` but none of pii_gen's markers."""
+    if overrides.allow_unmarked or not tables or set(MARKERS) & set(tables):
+        return
+    shown = ", ".join(tables[:3]) + (f" and {len(tables) - 3} more" if len(tables) > 3 else "")
+    raise Refused(
+        f"refusing to write to {where}: it holds {len(tables)} tables ({shown}) but no {MARKER.name}, so "
+        f"pii_gen did not make it; pass {ALLOW_UNMARKED} to write there anyway"
+    )
+
+
+def refuse_production_table(where: str, place: str, overrides: Overrides) -> None:
+    """Refuse a write to ``where``, whose ``place`` holds :data:`PRODUCTION_TABLE`."""
+    if not overrides.allow_production:
+        raise Refused(f"refusing to write to {where}: {place} holds the table {PRODUCTION_TABLE}, which "
+                      f"marks it production; pass {ALLOW_PRODUCTION} to write anyway")  # fmt: skip
 
 
 def check_database(conn: Connection, overrides: Overrides, *, unmarked: bool = True) -> None:
@@ -129,19 +157,12 @@ def check_database(conn: Connection, overrides: Overrides, *, unmarked: bool = T
     if not overrides.allow_production:
         for schema in dict.fromkeys([conn.schema, None]):  # the target schema, then the connection's default
             if conn.table_exists(PRODUCTION_TABLE, schema):
-                place = f"schema {schema}" if schema else "its default schema"
-                raise Refused(f"refusing to write to {where}: {place} holds the table {PRODUCTION_TABLE}, which "
-                              f"marks it production; pass {ALLOW_PRODUCTION} to write anyway")  # fmt: skip
+                refuse_production_table(where, f"schema {schema}" if schema else "its default schema", overrides)
     if not unmarked or overrides.allow_unmarked:
         return
     tables = conn.table_names()
     conn.commit()  # a read: nothing to keep, but no transaction left open across the writes
-    if tables and not set(MARKERS) & set(tables):
-        shown = ", ".join(tables[:3]) + (f" and {len(tables) - 3} more" if len(tables) > 3 else "")
-        raise Refused(
-            f"refusing to write to {where}: it holds {len(tables)} tables ({shown}) but no {MARKER.name}, so "
-            f"pii_gen did not make it; pass {ALLOW_UNMARKED} to write there anyway"
-        )
+    refuse_unmarked(where, tables, overrides)
 
 
 def open_checked(url: DatabaseURL, schema: str | None, overrides: Overrides,

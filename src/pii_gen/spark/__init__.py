@@ -29,6 +29,7 @@ import yaml
 from ..backends.base import CancelToken, OnEvent
 from ..config import GenerateConfig, build_config, read_config_file
 from ..core.plan import RunPlan
+from ..db.guard import NONE, PRODUCTION_TABLE, Overrides, check_names, refuse_production_table, refuse_unmarked
 from ..errors import ConfigError, OutputError
 
 if TYPE_CHECKING:
@@ -184,10 +185,11 @@ class SparkRun:
 
 def write(tables: SparkTables, path: str | os.PathLike | None = None, *, format: str = "parquet",
           if_exists: str = "fail", database: str | None = None, cancel: CancelToken | None = None,
-          on_event: OnEvent | None = None) -> SparkRun:
+          on_event: OnEvent | None = None, overrides: Overrides = NONE) -> SparkRun:
     """Write every table of :func:`dataframes`: with ``df.write.format(format)`` to ``path/<table>`` (a local
     folder or any URI Spark writes to), or with ``saveAsTable`` as ``database.<table>`` (``catalog.schema``
-    in Unity Catalog).  ``if_exists``: fail, append or replace, per table.
+    in Unity Catalog).  ``if_exists``: fail, append or replace, per table.  A namespace passes the safety guard
+    first (:func:`guard_namespace`) and gets pii_gen's marker table, naming the tables written.
 
     Every block is generated once, for the first table, and kept (memory, then disk) for the others; progress
     comes to ``on_event`` as the local backend's events.  ``cancel`` stops the Spark jobs; tables written
@@ -203,6 +205,8 @@ def write(tables: SparkTables, path: str | os.PathLike | None = None, *, format:
     cancel = cancel or CancelToken()
     started = time.perf_counter()
     spark = tables.blocks.sparkSession
+    if database is not None:
+        guard_namespace(spark, database, overrides)
     sc = spark.sparkContext
     group = engine.job_group()
     watcher = engine.Watcher(tables, cancel, on_event, group)
@@ -226,6 +230,8 @@ def write(tables: SparkTables, path: str | os.PathLike | None = None, *, format:
         watcher.stop()
         sc.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
         tables.blocks.unpersist()
+        if database is not None and outputs:
+            _mark(spark, database, list(outputs))
     if cancel.cancelled:
         done = ", ".join(outputs) or "none"
         raise cancel.error(f"tables written before it: {done}")
@@ -233,6 +239,37 @@ def write(tables: SparkTables, path: str | os.PathLike | None = None, *, format:
     rows = {name: sum(block[name] for block in made.values()) for name in tables}
     return SparkRun(rows=rows, outputs=outputs, people=watcher.people, seconds=time.perf_counter() - started,
                     peak_rss=watcher.peak_rss, partitions=tables.partitions)
+
+
+def guard_namespace(spark: SparkSession, database: str, overrides: Overrides = NONE) -> None:
+    """The database guard's rules for a catalog namespace: ``PII_GEN_ENV`` and the production patterns on its
+    parts (catalog, schema), a ``pii_gen_production`` table in it, and tables in it but no pii_gen marker."""
+    where = f"the Spark namespace {database}"
+    parts = [p.strip("`") for p in database.split(".")]
+    names = [("catalog" if i < len(parts) - 1 else "schema", part) for i, part in enumerate(parts) if part]
+    check_names(where, names, overrides)
+    if not spark.catalog.databaseExists(database):
+        return  # saveAsTable names it in its own error
+    tables = [t.name for t in spark.catalog.listTables(database) if not t.isTemporary]
+    if PRODUCTION_TABLE in tables:
+        refuse_production_table(where, "it", overrides)
+    refuse_unmarked(where, tables, overrides)
+
+
+def _mark(spark: SparkSession, database: str, written: list[str]) -> None:
+    """Add the tables just written to the namespace's marker table (made on the first write), so the guard lets
+    the next run in and a cleanup knows what pii_gen made."""
+    from ..db.ddl import MARKER
+
+    target = f"{database}.{MARKER.name}"
+    known: set[str] = set()
+    if spark.catalog.tableExists(target):
+        known = {row["name"] for row in spark.table(target).where("kind = 'table'").select("name").collect()}
+    start = len(known)
+    rows = [("table", name, start + i, None) for i, name in enumerate(n for n in written if n not in known)]
+    if rows:
+        schema = "kind string, name string, position int, expires_at bigint"
+        spark.createDataFrame(rows, schema).write.mode("append").saveAsTable(target)
 
 
 def _write_error(err: Exception, format: str, target: str) -> Exception:
@@ -344,7 +381,7 @@ def generate(source: Source, *, out: str | os.PathLike | None = None, database: 
              scale: float | None = None, partitions: int | None = None, master: str | None = None,
              spark: SparkSession | None = None, cancel: CancelToken | None = None,
              on_event: OnEvent | None = None, direct: bool = True,
-             settings: Mapping[str, str] | None = None) -> SparkRun:
+             settings: Mapping[str, str] | None = None, overrides: Overrides = NONE) -> SparkRun:
     """Generate ``source`` (with ``settings``: see :func:`plan_of`) on Spark into ``out`` or the namespace
     ``database``: the session given, the running one, or a new one on ``master`` (stopped at the end).  Into ``out`` the
     executors write the files themselves (:func:`write_direct`); ``direct=False`` writes with Spark's writers
@@ -364,7 +401,7 @@ def generate(source: Source, *, out: str | os.PathLike | None = None, database: 
         else:
             tables = dataframes(spark, source, seed=seed, count=count, scale=scale, partitions=partitions)
             result = write(tables, out, format=format, if_exists=if_exists, database=database, cancel=cancel,
-                           on_event=on_event)
+                           on_event=on_event, overrides=overrides)
     except Exception as err:
         failed = _task_error(err)
         if failed is None:
