@@ -464,3 +464,28 @@ def test_scenario_anomalies_merge_by_name_and_remove_drops_them(tmp_path: Path) 
     custom.write_text("anomalies:\n  - {kind: spike, table: orders}\n")
     with pytest.raises(ConfigError, match="anomalies.0: must be a map with a name"):
         scenarios.resolve("erp", str(custom))
+
+
+def test_scenario_windows_recur_in_every_year_black_friday_on_its_weekday(tmp_path: Path) -> None:
+    """A 2025-2026 run of peak-season and warehouse-outage meets the same windows as 2024 does: the rush from
+    15 November, Black Friday to Cyber Monday on each year's own dates, the outage's 8-14 July with its
+    backlog counted to the window's last day."""
+    con = connect(generate(tmp_path / "peak", "--scenario", "peak-season", "--from", "2025-11-20",
+                           "--to", "2026-12-05"))
+    labelled = con.execute(
+        "SELECT d.day FROM _effects e JOIN days d ON e.row_key = d.day_id::VARCHAR "
+        "WHERE e.effect = 'black_friday_to_cyber_monday' ORDER BY 1").fetchall()
+    assert [str(day) for (day,) in labelled] == [
+        "2025-11-28", "2025-11-29", "2025-11-30", "2025-12-01", "2026-11-27", "2026-11-28", "2026-11-29", "2026-11-30"]
+    (rush,) = one(con, "SELECT COUNT(*) FROM _effects WHERE effect = 'holiday_rush'")
+    assert rush == (11 + 23) + (16 + 5)  # 20 Nov-23 Dec 2025, 15 Nov-5 Dec 2026
+    con = connect(generate(tmp_path / "outage", "--scenario", "warehouse-outage", "--from", "2025-06-25",
+                           "--to", "2025-08-05", "--multiplier", "4"))
+    assert one(con, "SELECT COUNT(*) FROM inventory_movements WHERE movement_type = 'fulfilment' "
+                    "AND moved_at >= TIMESTAMP '2025-07-08' AND moved_at < TIMESTAMP '2025-07-15'") == (0,)
+    backlog = con.execute("SELECT day::VARCHAR, backlog_days FROM days WHERE day BETWEEN DATE '2025-07-06' "
+                          "AND DATE '2025-07-23' ORDER BY day").fetchall()
+    expected = [0, 10, 9, 8, 7, 6, 5, 4, 3, 2.3, 2.0, 1.7, 1.4, 1.1, 0.8, 0.5, 0, 0]
+    assert [round(b, 6) for _, b in backlog] == pytest.approx(expected)
+    assert one(con, "SELECT MIN(shipped_at) >= TIMESTAMP '2025-07-17' FROM orders "
+                    "WHERE day_id BETWEEN 20250708 AND 20250714") == (True,)

@@ -515,6 +515,11 @@ def _column(schema: Schema, ref: str, path: tuple[Any, ...]) -> None:
         raise Problem(path, f"table {table} has no column '{column}'")
 
 
+#: What a column effect's multiply/add expression may name beside the table's columns: the bounds of the
+#: window each changed row is inside.
+WINDOW_NAMES = ("window_start", "window_end")
+
+
 def _table_scope(schema: Schema, table: str, all_kinds: dict[str, dict[str, str]]) -> Scope:
     """What an expression about a whole table (effects, targets) may name: all its columns and refs."""
     spec = schema.tables[table]
@@ -624,8 +629,12 @@ def _check_effects(schema: Schema, all_kinds: dict[str, dict[str, str]]) -> set[
             if value == "value" and effect.source is not None:
                 if effect.source.value is None:
                     raise Problem(path + (key,), "takes the source's value: name it with source.value")
-            elif isinstance(value, str) and _expr(value, scope, path + (key,)) not in _NUMBERS:
-                raise Problem(path + (key,), "must be a number")
+            elif isinstance(value, str):
+                # the row's window, as the time column's kind (a date window's end: its last day)
+                spans = {name: kinds_here[effect.time] for name in WINDOW_NAMES}
+                inner = Scope(columns={**scope.columns, **spans}, refs=scope.refs, tables=scope.tables)
+                if _expr(value, inner, path + (key,)) not in _NUMBERS:
+                    raise Problem(path + (key,), "must be a number")
         if kinds_here[effect.time] not in _TIMES:
             raise Problem(path + ("time",), f"{effect.table}.{effect.time} is {kinds_here[effect.time]}: the time "
                                             "column must be a date or timestamp")

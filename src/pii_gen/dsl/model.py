@@ -150,9 +150,29 @@ class Table(Params):
         return [] if self.key is None else [self.key] if isinstance(self.key, str) else list(self.key)
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
 class Window(Params):
+    """A time window: ``start`` to ``end`` (an end date is inside); with ``every: year`` the same window in every
+    year of the calendar, with ``weekday`` each year's moved forward to start on that weekday (a window
+    "the Friday on or after 23 November, four days" is Black Friday to Cyber Monday in any year)."""
+
     start: dt.date | dt.datetime
     end: dt.date | dt.datetime
+    every: Literal["year"] | None = None
+    weekday: Literal[WEEKDAYS] | None = None  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _recurring(self) -> "Window":
+        if self.weekday is not None and self.every is None:
+            raise fail("weekday: moves a recurring window: it needs every: year", "weekday")
+        if self.every is not None:
+            start = self.start if isinstance(self.start, dt.datetime) else dt.datetime.combine(self.start, dt.time())
+            end = self.end if isinstance(self.end, dt.datetime) else dt.datetime.combine(self.end, dt.time())
+            if end - start >= dt.timedelta(days=365):
+                raise fail("a window recurring every year must be shorter than a year", "end")
+        return self
 
 
 class EffectSource(Params):

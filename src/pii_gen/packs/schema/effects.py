@@ -15,8 +15,10 @@ vectorized over a block; loops run over effects, windows' key groups and ledger 
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
@@ -28,7 +30,7 @@ from ...dsl.checks import parent_column
 from ...dsl.expr import evaluate, names
 from ...dsl.generators._arrow import as_numpy
 from ...dsl.generators.temporal import bounds_us, growth, window_us
-from ...dsl.model import Effect, Schema
+from ...dsl.model import WEEKDAYS, Effect, Schema, Window
 from ...errors import SchemaError
 
 #: The ledger table's name, and its columns (name, nullable).
@@ -95,8 +97,9 @@ class Effects:
         """The effect's windows: its ``window:``, or one per row of its source table."""
         if effect.name not in self._windows:
             if effect.window is not None:
-                start, end = window_us(effect.window.start, effect.window.end)
-                made = Windows(np.array([start]), np.array([end]), None, [])
+                spans = [window_us(s, e) for s, e in recurrences(effect.window, self.schema.calendar.start,
+                                                                  self.schema.calendar.end)]
+                made = Windows(np.array([s for s, _ in spans]), np.array([e for _, e in spans]), None, [])
             else:
                 src = effect.source
                 rows = self.vocab[src.table] if src.table in self.vocab else self.whole(src.table)  # type: ignore
@@ -290,6 +293,24 @@ class Effects:
         hit, win = self._inside(effect, columns, ctx, n)
         return eligible, group, win_group, hit, win
 
+    def _spans(self, effect: Effect, kind: pa.DataType, hit: np.ndarray, window: np.ndarray, n: int
+               ) -> dict[str, pa.Array]:
+        """``window_start`` and ``window_end`` of each changed row (null elsewhere), of the time column's type:
+        a date window's end is its last day, a timestamp window's its end instant."""
+        windows = self.windows(effect)
+        out = {}
+        for name, bounds, back in (("window_start", windows.starts, 0), ("window_end", windows.ends, 1)):
+            values = np.zeros(n, dtype=np.int64)
+            values[hit] = bounds[window]
+            mask = np.ones(n, dtype=bool)
+            mask[hit] = False
+            if pa.types.is_date(kind):
+                days = values // 86_400_000_000 - back
+                out[name] = pa.array(days.astype(np.int32), pa.date32(), mask=mask).cast(kind)
+            else:
+                out[name] = pa.array(values, pa.timestamp("us"), mask=mask).cast(kind)
+        return out
+
     def _change(self, effect: Effect, before: pa.Array, hit: np.ndarray, window: np.ndarray, ctx: Context, n: int,
                 table: str) -> pa.Array:
         """The effect's column with ``multiply``/``add`` applied at rows ``hit`` (whole numbers stay whole,
@@ -298,6 +319,7 @@ class Effects:
         if amount_spec == "value" and effect.source is not None:
             amount = self.windows(effect).values[window]  # type: ignore[index]
         elif isinstance(amount_spec, str):
+            ctx.columns = {**ctx.columns, **self._spans(effect, ctx.columns[effect.time].type, hit, window, n)}
             amount = as_numpy(evaluate(amount_spec, ctx, n))[hit]  # type: ignore[index]
         else:
             amount = float(amount_spec)  # type: ignore[arg-type]
@@ -312,6 +334,24 @@ class Effects:
         out = pa.array(np.rint(x).astype(np.int64) if pa.types.is_integer(before.type) else x)
         out = out.cast(before.type) if not pa.types.is_integer(before.type) else out
         return pc.if_else(pc.is_null(before), pa.scalar(None, out.type), out) if before.null_count else out
+
+
+def recurrences(window: Window, first: dt.date, last: dt.date) -> list[tuple[Any, Any]]:
+    """The (start, end) pairs of a window over a calendar from ``first`` to ``last``: itself, or with
+    ``every: year`` one per year that can touch the calendar (the year before too, for a window across New
+    Year), each moved forward to its ``weekday`` (the same shift for its end); 29 February is 28 February in
+    other years."""
+    if window.every is None:
+        return [(window.start, window.end)]
+    length = window.end - window.start
+    out = []
+    for year in range(first.year - 1, last.year + 1):
+        day = min(window.start.day, calendar.monthrange(year, window.start.month)[1])
+        start = window.start.replace(year=year, day=day)
+        if window.weekday is not None:
+            start += dt.timedelta(days=(WEEKDAYS.index(window.weekday) - start.weekday()) % 7)
+        out.append((start, start + length))
+    return out
 
 
 def row_keys(rows: pa.Table, keys: list[str], first: int) -> pa.Array:
