@@ -431,3 +431,25 @@ def test_a_calendar_table_takes_no_rows_and_a_full_parent_is_refused() -> None:
         plan = SchemaPack().plan(dsl.loads(crowded), seed=9)
         runtime = SchemaPack().runtime(plan)
         runtime.batch(plan.count, 0, 1)
+
+
+@pytest.mark.parametrize("source", ["pack:erp", "bank.yaml", "gov_cases.yaml", "hr.yaml", "saas.yaml", "shop.yaml"])
+def test_counting_reads_only_the_parent_columns_a_fanout_needs_with_the_same_counts(
+        source: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan counts children from the parent columns their fanout reads (and what those read), not the
+    whole parent: the same counts per block as from whole parent blocks, and for the ERP pack no people drawn."""
+    from pii_gen.dsl import packs
+    from pii_gen.packs.schema import engine as engine_module
+
+    schema = packs.load("erp", {"multiplier": "2", "to": "2024-02-29"}) if source == "pack:erp" else \
+        dsl.load(Path(__file__).resolve().parents[1] / "examples" / source)
+    narrow = Engine.counting(schema, 7, 1.0)
+    made = {key[0] for key in narrow._cache}
+    monkeypatch.setattr(engine_module, "column_closure", lambda table, texts: None)
+    whole = Engine.counting(schema, 7, 1.0)
+    assert narrow.block_rows.keys() == whole.block_rows.keys()
+    for name in whole.block_rows:
+        assert narrow.block_rows[name].tolist() == whole.block_rows[name].tolist(), name
+    if source == "pack:erp":
+        assert "orders@order_id,cancelled,first_attempt_failed" in made and "orders" not in made
+        assert narrow._people is None  # the people of users and contacts are the run's, not the plan's

@@ -282,7 +282,7 @@ class ParquetSink(FileOutput):
             self.rows[name] = 0
             self.pending[name] = []
             self.writers[name] = pq.ParquetWriter(self.staging.path(self.file_name(name)), schema,
-                                                  **parquet_options(name))
+                                                  **parquet_options(name, schema))
 
     def write(self, batch: Batch) -> None:
         self._count(batch)
@@ -326,17 +326,23 @@ class ParquetSink(FileOutput):
                 pass
 
 
-def parquet_options(table: str) -> dict[str, Any]:
+def parquet_options(table: str, schema: pa.Schema) -> dict[str, Any]:
     """The Parquet writer settings of table ``table`` (zstd level 1; dictionaries only for the columns with few
-    distinct values), one place for every output that writes Parquet (the file per table, Delta part files)."""
-    return {"compression": "zstd", "compression_level": 1,
-            "use_dictionary": TABLES[table].repetitive_columns if table in TABLES else True}
+    distinct values: the population's repetitive columns, a schema file's text columns), one place for every
+    output that writes Parquet (the file per table, Delta part files).  Keys, numbers and times are left out
+    of dictionaries: trying one costs more than it saves, the encoder giving up on most of them."""
+    if table in TABLES:
+        dictionary = TABLES[table].repetitive_columns
+    else:
+        dictionary = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+                      or pa.types.is_dictionary(f.type)]
+    return {"compression": "zstd", "compression_level": 1, "use_dictionary": dictionary}
 
 
 def parquet_bytes(table_name: str, table: pa.Table, row_group: int = ParquetSink.ROW_GROUP) -> pa.Buffer:
     """``table`` as one Parquet file in memory, with :func:`parquet_options` and row groups of ``row_group`` rows."""
     sink = pa.BufferOutputStream()
-    with pq.ParquetWriter(sink, table.schema, **parquet_options(table_name)) as writer:
+    with pq.ParquetWriter(sink, table.schema, **parquet_options(table_name, table.schema)) as writer:
         for start in range(0, table.num_rows, row_group):
             writer.write_table(table.slice(start, row_group), row_group_size=row_group)
     return sink.getvalue()

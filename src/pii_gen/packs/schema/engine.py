@@ -25,6 +25,7 @@ Everything is vectorized over the block: picks, grouping by block and gathering 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -33,11 +34,12 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import BaseModel
 
 from ...dsl.base import Context, Generator, stream
 from ...dsl.checks import order, parent_column
 from ...dsl.columns import FANOUT, column_block, fact_block, fanout_counts, table_block
-from ...dsl.expr import evaluate
+from ...dsl.expr import ExprError, evaluate, names
 from ...dsl.fanout import draw_counts, expressions
 from ...dsl.generators._arrow import weighted_indices
 from ...dsl.generators.keys import Sequence as SequenceGen, permute
@@ -57,6 +59,49 @@ PARENT = "#parent"
 RATE = "#rate"
 #: Rows of other tables' blocks a process keeps for refs and lookups (recent blocks first).
 CACHE_ROWS = 2_000_000
+
+
+_PARENT_NAME = re.compile(r"\bparent\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def column_closure(table: Table, texts: list[str]) -> tuple[str, ...] | None:
+    """The columns of ``table`` that expressions over its rows as ``parent.COLUMN`` read, with every column
+    those read in turn (any text of their parameters and modifiers naming a column, ``via`` and ``with``), in
+    file order; None when an expression names something else (then the whole row is needed)."""
+    wanted: list[str] = []
+    for text in texts:
+        try:
+            if set(names(text)) - {"parent", "None", "True", "False"}:
+                return None
+        except ExprError:
+            return None  # not an expression: nothing to narrow
+        wanted += _PARENT_NAME.findall(text)
+    if any(w not in table.columns for w in wanted):
+        return None
+    seen: set[str] = set()
+    while wanted:
+        name = wanted.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for text in _texts(table.columns[name]):
+            found = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)) & set(table.columns)
+            wanted += sorted(found - seen)
+    return tuple(c for c in table.columns if c in seen)
+
+
+def _texts(value: Any) -> list[str]:
+    """Every text in a column's parameters, nested ones, map keys and modifiers included (what may name a
+    column of its row)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, BaseModel):
+        return [t for _, v in value for t in _texts(v)]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in _texts(k) + _texts(v)]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _texts(v)]
+    return []
 
 
 @dataclass
@@ -188,7 +233,7 @@ class Engine:
         self._wholes: dict[str, pa.Table] = {}
         self._vocabularies: dict[tuple[str, str], pa.Array] = {}
         self._eligibles: dict[tuple[str, str], np.ndarray] = {}
-        self._prefixes: dict[tuple[str, str | None], Schema] = {}
+        self._prefixes: dict[tuple[str, tuple[str, ...]], Schema] = {}
         self._noise: Noiser | None = None
         self._vocab_noise: dict[str, dict[tuple[str, int], np.ndarray]] = {}
         self._vocab_labels: dict[str, dict[tuple[str, int], tuple[np.ndarray, pa.Array]]] = {}
@@ -198,6 +243,7 @@ class Engine:
         self.daily = calendar_rooted(schema)
         self.first_daily_block = first_calendar_block(schema)
         self._kept: dict[tuple[str, int], np.ndarray | None] = {}
+        self._reads: dict[tuple[str, tuple[str, ...]], tuple[str, ...] | None] = {}
         for name in self.order:
             if schema.tables[name].kind == "vocab":
                 self.vocab[name] = self._vocab(name)
@@ -320,7 +366,7 @@ class Engine:
         effects keyed by the parent the covered parents' counts by their own windows' growth."""
         spec = self.schema.tables[table]
         if expressions(spec.fanout):
-            counts = fanout_counts(self.schema, table, self.block(spec.parent, block).table, block, self.seed,
+            counts = fanout_counts(self.schema, table, self._parents_read(table, block).table, block, self.seed,
                                    self.key_block(table, block))
         else:
             n = int(self.block_rows[spec.parent][block])
@@ -337,6 +383,42 @@ class Engine:
             return counts
         rng = stream(self.seed, table, RATE, self.key_block(table, block))
         return counts + rng.poisson(counts * (grow - 1.0)) if grow > 1 else rng.binomial(counts, grow)
+
+    def _parents_read(self, table: str, block: int, texts: list[str] | None = None) -> Block:
+        """The parent block that ``texts`` (expressions over the parent row as ``parent.COLUMN``; default: the
+        table's fanout) read: the whole block when it is at hand or effects change it, else only the parent's
+        key, the columns they read and those these need (a plan counts rows without making the parent's
+        other columns: refs, people and text that only the run needs)."""
+        spec = self.schema.tables[table]
+        parent: str = spec.parent  # type: ignore[assignment]
+        if (parent, block) in self._cache or parent in self.effects.by_table:
+            return self.block(parent, block)
+        texts = list(expressions(spec.fanout).values()) if texts is None else texts
+        reads = (table, tuple(texts))
+        if reads not in self._reads:
+            found = column_closure(self.schema.tables[parent], texts)
+            keys = self.schema.tables[parent].keys
+            self._reads[reads] = None if found is None else tuple(
+                c for c in self.schema.tables[parent].columns if c in found or c in keys)
+        keep = self._reads[reads]
+        if keep is None:
+            return self.block(parent, block)
+        return self._partial(parent, block, keep, (f"{parent}@{','.join(keep)}", block))
+
+    def _partial_parents(self, table: str, block: int, schema: Schema) -> Block:
+        """The parent block a partial block of ``table`` (``schema``'s columns of it) reads: its columns' texts
+        and lookups through the parent, as :meth:`_parents_read`; the whole block for a lookup of more hops."""
+        spec = schema.tables[table]
+        texts = []
+        for col in spec.columns.values():
+            via = getattr(col, "via", None) if col.gen == "lookup" else None
+            if via == "parent" or via == ["parent"]:
+                texts.append(f"parent.{col.column}")
+            elif via is not None and "parent" in ([via] if isinstance(via, str) else list(via)):
+                return self.block(spec.parent, block)  # type: ignore[arg-type]
+            else:
+                texts += [t for t in _texts(col) if "parent" in t]
+        return self._parents_read(table, block, texts)
 
     def _parent_growth(self, table: str, block: int) -> np.ndarray | None:
         """Each parent's growth of a parent block from the keyed rate effects its parent decides (None: the
@@ -393,7 +475,8 @@ class Engine:
             n = int(self.block_rows[table][block])
             rows = table_block(schema, table, block, first, n, self.seed, **context)
         else:
-            parents = self.block(spec.parent, block).table
+            parents = (self.block(spec.parent, block) if schema is self.schema
+                       else self._partial_parents(table, block, schema)).table
             counts = self.counts(table, block)
             owners = self.firsts[spec.parent][block] + np.repeat(np.arange(len(counts), dtype=np.int64), counts)
             refs[PARENT] = refs[parent_column(schema, spec)] = (spec.parent, owners)  # a lookup through the link
@@ -432,14 +515,19 @@ class Engine:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
-        if (table, upto) not in self._prefixes:
+        names = list(self.schema.tables[table].columns)
+        return self._partial(table, block, tuple(names[:names.index(upto) + 1] if upto in names else ()), key)
+
+    def _partial(self, table: str, block: int, keep: tuple[str, ...], key: tuple[str, int]) -> Block:
+        """Block ``block`` of ``table`` with only the columns ``keep`` (in file order; each column's values
+        depend on its own streams and the columns it reads alone, so they are the full block's), cached as
+        ``key``; values before effects."""
+        if (table, keep) not in self._prefixes:
             spec = self.schema.tables[table]
-            names = list(spec.columns)
-            keep = names[:names.index(upto) + 1] if upto in spec.columns else []
-            short = spec.model_copy(update={"columns": {c: spec.columns[c] for c in keep}})
-            self._prefixes[(table, upto)] = self.schema.model_copy(
+            short = spec.model_copy(update={"columns": {c: col for c, col in spec.columns.items() if c in keep}})
+            self._prefixes[(table, keep)] = self.schema.model_copy(
                 update={"tables": {**self.schema.tables, table: short}})
-        made = self._make(table, block, self._prefixes[(table, upto)])
+        made = self._make(table, block, self._prefixes[(table, keep)])
         self._cache[key] = made
         self._cached += made.table.num_rows
         while self._cached > self.cache_rows and len(self._cache) > 1:
