@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import signal
 import threading
-from dataclasses import dataclass
-from typing import Callable, Protocol, Union
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Protocol, Union
 
 from ..core.plan import RunPlan
 from ..errors import PiiGenError
@@ -61,10 +61,11 @@ class CancelToken:
 @dataclass(frozen=True)
 class BlockDone:
     """A batch of blocks was delivered: ``people`` generated (duplicate records left out) in ``rows`` rows
-    over all tables."""
+    over all tables, ``tables`` of them per table (empty where a backend does not tell)."""
 
     people: int
     rows: int
+    tables: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

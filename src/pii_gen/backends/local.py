@@ -327,10 +327,11 @@ class PerformanceOptimizer:
     def _deliver(self, sink: Sink, result: Result, task: Task, on_event: OnEvent | None) -> None:
         if isinstance(result, Receipt):
             sink.record(result)
-            rows = sum(result.rows.values())
+            tables = dict(result.rows)
         else:
             sink.write(result)
-            rows = sum(table.num_rows for table in result.values())
+            tables = {name: table.num_rows for name, table in result.items()}
+        rows = sum(tables.values())
         # People generated, not person records: noise can add duplicate records.
         _, start, stop = task
         block = self.plan.keys.block_size
@@ -339,7 +340,7 @@ class PerformanceOptimizer:
         rss = _rss_all()
         self.peak_rss = max(self.peak_rss, rss)
         if on_event is not None:
-            on_event(BlockDone(people, rows))
+            on_event(BlockDone(people, rows, tables))
             on_event(Memory(rss))
 
 

@@ -173,7 +173,11 @@ class Watcher(threading.Thread):
         people = sum(people_of(self.tables.plan, b) for b in new)
         self.people += people
         if self.on_event is not None:
-            self.on_event(BlockDone(people, sum(sum(done[b].values()) for b in new)))
+            tables: dict[str, int] = {}
+            for b in new:
+                for name, rows in done[b].items():
+                    tables[name] = tables.get(name, 0) + rows
+            self.on_event(BlockDone(people, sum(tables.values()), tables))
             self.on_event(Memory(rss))
 
     def stop(self) -> None:
