@@ -31,6 +31,7 @@ from .backends import BlockDone, CancelToken, Event, OnEvent
 from .errors import ConfigError, OutputError, PiiGenError
 from .sinks.database import ensure_schema, link
 from .planning import build_plan
+from .sources import pack_settings, schema_source
 
 err_console = Console(stderr=True, highlight=False)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -80,24 +81,6 @@ def _pack_run_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         command = option(command)
     return command
-
-
-def _pack_settings(pack_name: str | None, settings: tuple[str, ...], scenario: str | None, start: str | None,
-                   end: str | None, multiplier: float | None) -> dict[str, str]:
-    """The settings of a pack's run: ``--set``, then the window and multiplier options (refused without --pack)."""
-    given = {"--scenario": scenario, "--from": start, "--to": end, "--multiplier": multiplier}
-    if pack_name is None and not settings and all(v is None for v in given.values()):
-        return {}  # a population run: the schema package is not imported before the signal handlers are in place
-    from .dsl.settings import parse_assignments
-
-    if pack_name is None:
-        for option, value in given.items():
-            if value is not None:
-                raise ConfigError(f"{option} needs --pack NAME")
-        return parse_assignments(settings)
-    from .dsl import packs
-
-    return {**parse_assignments(settings), **packs.run_settings(pack_name, start, end, multiplier)}
 
 
 def _no_schema_file(command: str, path: Path | None) -> None:
@@ -214,7 +197,7 @@ def generate(
             raise ConfigError(f"{option} needs --schema FILE or --pack NAME")
     if as_json and not dry_run:
         raise ConfigError("--json needs --dry-run (it prints the plan as JSON)")
-    chosen = _pack_settings(pack_name, settings, scenario, start, end, multiplier)
+    chosen = pack_settings(pack_name, settings, scenario, start, end, multiplier)
     if engine == "spark":
         if clean_twin or dry_run:
             raise ConfigError(f"{'--clean-twin' if clean_twin else '--dry-run'} runs with the local engine only")
@@ -229,8 +212,8 @@ def generate(
     if schema_file is not None or template_file is not None or pack_name is not None:
         from . import dsl
 
-        schema = _schema_source(schema_file, template_file, pack_name, chosen, scenario=scenario, count=count,
-                                pii_mode=pii_mode, config_file=config_file, noise=noise)
+        schema = schema_source(schema_file, template_file, pack_name, chosen, scenario=scenario, count=count,
+                               pii_mode=pii_mode, config_file=config_file, noise=noise)
         config = build_config(
             {}, workers=workers, format=fmt, out=out, batch_size=batch_size, quiet=quiet, db=db, db_schema=db_schema,
             if_exists=if_exists, resume=resume,
@@ -290,39 +273,6 @@ def generate(
         )
 
 
-def _schema_source(schema_file: Path | None, template_file: Path | None, pack_name: str | None,
-                   settings: dict[str, str], *, scenario: str | None, count: int | None, pii_mode: str | None,
-                   config_file: Path | None, noise: str | None) -> Any:
-    """The checked schema of ``--schema``, ``--template`` or ``--pack`` (with its ``settings``, see
-    :func:`_pack_settings`, and ``--scenario``), for either engine; population options are refused, except a
-    pack's ``-n`` (its people) and ``--pii-mode``."""
-    from . import dsl
-
-    flag = "--schema FILE" if schema_file is not None else "--template FILE" if template_file else "--pack"
-    if pack_name is not None:
-        from .dsl import packs
-
-        # -n is the pack's people and --pii-mode its population's: both belong to the pack's run
-        schema = packs.load(pack_name, settings, people=count, pii_mode=pii_mode, scenario=scenario)
-        count = pii_mode = None
-    elif template_file is not None:
-        from .importers.run import import_template
-
-        schema = import_template(template_file).model
-    elif settings:
-        from .packs.schema.pack import with_data
-
-        # every error in the file before anything else; its vocab files read from its folder, as without --set
-        schema = with_data(dsl.load(schema_file, settings), schema_file.parent)
-    else:
-        schema = dsl.load(schema_file)  # every error in the file before anything else
-    given = {"-n/--count": count, "--config": config_file, "--pii-mode": pii_mode, "--noise": noise}
-    for option, value in given.items():
-        if value is not None:
-            raise ConfigError(f"{option} does not apply to {flag} (the file describes the tables)")
-    return schema
-
-
 def _print_plan(plan: dict[str, Any], as_json: bool) -> None:
     """What ``generate --dry-run`` prints: the plan as JSON, or as aligned tables."""
     if as_json:
@@ -369,8 +319,8 @@ def _generate_spark(*, count: int | None, seed: int | None, scale: float | None,
         from . import dsl
 
         # every error in the file (and in --set) before Spark starts
-        schema = _schema_source(schema_file, template_file, pack_name, settings, scenario=scenario, count=count,
-                                pii_mode=pii_mode, config_file=config_file, noise=noise)
+        schema = schema_source(schema_file, template_file, pack_name, settings, scenario=scenario, count=count,
+                               pii_mode=pii_mode, config_file=config_file, noise=noise)
         # a schema file as such keeps its folder, where its vocab files are
         source = schema_file if schema_file is not None and not settings else schema
         estimates = dsl.row_estimates(schema, scale)
@@ -616,7 +566,7 @@ def validate(
     from . import validate as validation
     from .validate import report as reporting
 
-    chosen = _pack_settings(pack_name, settings, scenario, start, end, multiplier)
+    chosen = pack_settings(pack_name, settings, scenario, start, end, multiplier)
     if pack_name is not None:
         from .dsl import packs
 
