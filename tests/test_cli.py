@@ -362,7 +362,7 @@ def test_help_shows_defaults_and_whole_command_descriptions():
     top = run("--help")
     assert top.returncode == 0
     commands = top.stdout.split("Commands:")[1].strip().splitlines()
-    assert len(commands) == 9 and not any(line.rstrip().endswith("...") for line in commands), top.stdout
+    assert len(commands) == 10 and not any(line.rstrip().endswith("...") for line in commands), top.stdout
     gen = " ".join(run("generate", "--help").stdout.split())
     for default in ("1000", "30000", "csv", "people", "strict", "fail", "all cores"):
         assert f"[default: ({default})]" in gen, default

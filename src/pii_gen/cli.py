@@ -435,6 +435,33 @@ def cleanup_command(db: str, db_schema: str | None, token: str | None, dry_run: 
                    f"{shlex.join(command)}")  # fmt: skip
 
 
+@cli.command("serve", short_help="Run the job API and the web wizard.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; beyond this machine a token is required (PII_GEN_API_TOKEN or --token-file).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--data", type=click.Path(path_type=Path), default=Path("pii_gen_server"), show_default=True,
+              help="Folder of the jobs' files, uploaded schema files, file databases and the job store.")
+@click.option("--token-file", type=click.Path(path_type=Path), help="File whose first line is the API token.")
+@click.option("--store", metavar="URL", help="A postgresql:// URL to keep jobs in (default: SQLite in --data).")
+@click.option("--max-jobs", type=int, default=2, show_default=True, help="Jobs running at once; more wait.")
+@click.option("--max-rows", type=int, default=200_000_000, show_default=True,
+              help="Rows one job may write (a population job: people x 13).")
+@click.option("--grace", type=float, default=10.0, show_default=True,
+              help="Seconds a cancelled job has to stop before its processes are killed.")
+@click.option("--heartbeat", type=float, default=15.0, show_default=True,
+              help="Seconds between the comments that keep an idle event stream open.")
+def serve_command(host: str, port: int, data: Path, token_file: Path | None, store: str | None, max_jobs: int,
+                  max_rows: int, grace: float, heartbeat: float) -> None:
+    """Run the job API (POST /jobs, GET /jobs/ID, events, previews, downloads, reports, cleanup) and the
+    wizard at http://HOST:PORT/ until interrupted (pip install "pii-gen[server]")."""
+    from .server import ServerSettings, serve
+    from .server.settings import read_token
+
+    settings = ServerSettings(host=host, port=port, data=data, token=read_token(token_file), store=store,
+                              max_jobs=max_jobs, max_rows=max_rows, grace=grace, heartbeat=heartbeat)
+    serve(settings.check())
+
+
 @cli.command("create-config", short_help="Write a commented config file.")
 @click.option("--out", "path", default="pii_gen.yaml", show_default=True, help="File to write, or - for stdout.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
