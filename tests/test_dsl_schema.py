@@ -636,3 +636,9 @@ def test_a_composite_foreign_key_is_checked_before_any_row(old, new, message):
     with pytest.raises(SchemaError) as caught:
         loads(COMPOSITE.replace(old, new), "c.yaml")
     assert str(caught.value) == message
+
+
+def test_a_character_yaml_refuses_is_a_schema_error_not_a_crash() -> None:
+    """YAML's reader refuses control characters before it has a line to name: still one SchemaError."""
+    with pytest.raises(SchemaError, match=r"<schema>: not valid YAML: unacceptable character #x008e"):
+        loads("version: 1\u008e")

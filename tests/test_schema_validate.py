@@ -11,12 +11,10 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -26,11 +24,11 @@ import pytest
 
 from servers import server_url
 
+from browsing import browser
 from pii_gen import schema_run
 from pii_gen.validate.schema import validate_schema
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"  # Debian's package: playwright downloads no browser here
 HOURS = str([0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.7, 1.0, 1.2, 1.3, 1.4, 1.5, 1.4, 1.3, 1.3, 1.4, 1.6, 1.9, 2.2, 2.3,
              2.0, 1.4, 0.7])
 FLAT = "[" + ", ".join(["1"] * 24) + "]"
@@ -403,23 +401,6 @@ def test_a_generated_column_effect_gets_an_automatic_lift_unless_its_column_has_
         assert len(lifts) == 1 and lifts[0].status == "pass", (lifts[0].figure, lifts[0].threshold)
         measured = float(lifts[0].figure.split()[1])  # "lift 0.7994 (expected 0.8)"
         assert abs(measured - 0.8) < 0.02, lifts[0].figure
-
-
-def browser() -> tuple[Any, str]:
-    """Playwright's sync API and Debian's chromium, or skip (fail under PII_GEN_REQUIRE_BROWSER=1) saying
-    which is missing: no browser is downloaded for the test."""
-    problem = ""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        problem = 'playwright is not installed (pip install "pii-gen[test]")'
-    if not problem and not Path(CHROMIUM).is_file():
-        problem = f"no chromium at {CHROMIUM} (apt-get install chromium)"
-    if problem:
-        if os.environ.get("PII_GEN_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"the HTML report is rendered in a real browser: {problem}")
-        pytest.skip(f"the HTML report needs a real browser: {problem}")
-    return sync_playwright, CHROMIUM
 
 
 def test_the_html_report_renders_in_chromium(tmp_path) -> None:

@@ -110,6 +110,8 @@ def _parse(text: str, source: str) -> tuple[Any, dict[PathT, int]]:
         mark = err.problem_mark or err.context_mark
         line = f"{mark.line + 1}:" if mark else ""
         raise SchemaError(f"{source}:{line} not valid YAML: {err.problem or err}") from None
+    except yaml.YAMLError as err:  # a character YAML refuses to read (a control character): no line mark
+        raise SchemaError(f"{source}: not valid YAML: {' '.join(str(err).split())}") from None
     if node is None:
         raise SchemaError(f"{source}: the file is empty")
     _walk(node, (), lines, source)

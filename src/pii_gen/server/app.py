@@ -21,6 +21,8 @@ from typing import Any, AsyncIterator, Optional
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
@@ -50,9 +52,16 @@ class Refusal(Exception):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": text} for status, text in
-    ((401, "No or a wrong API token"), (404, "No such job, file or report"),
+    ((400, "The body is not JSON"), (401, "No or a wrong API token"), (404, "No such job, file or report"),
      (409, "Generation is switched off, or the job's state does not allow it"), (422, "The request is wrong"))
 }
+
+
+#: The media type of a job's file, by its suffix (anything else: bytes).
+MEDIA = {".csv": "text/csv", ".json": "application/json", ".jsonl": "application/x-ndjson",
+         ".parquet": "application/vnd.apache.parquet"}
+FILE: dict[int | str, dict[str, Any]] = {200: {"description": "The file", "content": {
+    t: {"schema": {"type": "string", "format": "binary"}} for t in (*MEDIA.values(), "application/octet-stream")}}}
 
 
 def _first_error(err: RequestValidationError) -> str:
@@ -85,6 +94,20 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @app.exception_handler(Refusal)
     async def _refusal(request: Request, exc: Refusal) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only those of the first route matched
+            methods = set()
+            for route in app.routes:
+                if isinstance(route, APIRoute) and route.path_regex.match(request.url.path):
+                    methods |= route.methods
+            headers["Allow"] = ", ".join(sorted(methods))
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no such path: {request.url.path} (GET /openapi.json lists them)"
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -141,7 +164,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return manager().cancel(job)
 
     @api.get("/jobs/{job_id}/events", summary="The job's events, live (Server-Sent Events)",
-             response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
                               "description": "id, event and data lines per event; ': heartbeat' comments"}})
     async def job_events(job_id: str, request: Request,
@@ -161,7 +183,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
             raise Refusal(404, f"job {job_id} has no report (only a finished job writing files has one)")
         return json.loads(path.read_text(encoding="utf-8"))
 
-    @api.get("/jobs/{job_id}/report.html", response_class=HTMLResponse, summary="The report as a page, with plots")
+    @api.get("/jobs/{job_id}/report.html", summary="The report as a page, with plots",
+             responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "The page"}})
     async def job_report_html(job_id: str) -> FileResponse:
         path = manager().job_dir(job_of(job_id)) / "report.html"
         if not path.is_file():
@@ -180,14 +203,17 @@ def create_app(settings: ServerSettings) -> FastAPI:
         return [{"name": name, "bytes": path.stat().st_size, "href": f"/jobs/{job_id}/files/{name}"}
                 for name, path in outputs(job_of(job_id)).items()]
 
-    @api.get("/jobs/{job_id}/files/{name}", response_class=FileResponse, summary="One file of a finished job")
+    @api.get("/jobs/{job_id}/files/{name}", summary="One file of a finished job", responses=FILE)
     async def job_file(job_id: str, name: str) -> FileResponse:
         files = outputs(job_of(job_id))
         if name not in files:
             raise Refusal(404, f"job {job_id} wrote no file '{name}' (GET /jobs/{job_id}/files lists them)")
-        return FileResponse(files[name], filename=name)
+        return FileResponse(files[name], filename=name,
+                            media_type=MEDIA.get(files[name].suffix, "application/octet-stream"))
 
-    @api.get("/jobs/{job_id}/download", response_class=FileResponse, summary="Every file of a job, as a zip")
+    @api.get("/jobs/{job_id}/download", summary="Every file of a job, as a zip",
+             responses={200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+                              "description": "A zip of the job's files"}})
     def job_download(job_id: str) -> FileResponse:
         job = job_of(job_id)
         files = outputs(job)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from ..redact import redact_url
 
@@ -26,33 +26,48 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 Setting = Union[bool, int, float, str]
 
 
+def _number(value: Any) -> Any:
+    """JSON numbers only: text or true/false is not a number here (no quiet coercion of "5" to 5)."""
+    if isinstance(value, (str, bool)):
+        raise ValueError("must be a number")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_number)]
+Integer = Annotated[int, BeforeValidator(_number)]
+#: The JSON Schema of a name (the models' validators say what is wrong in a friendlier line).
+NAMED = {"pattern": NAME.pattern}
+
+
 class JobRequest(BaseModel):
     """A generation job (or a preview): its source and the options ``pii_gen generate`` takes."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    pack: Optional[str] = Field(None, description="A schema pack (GET /packs).", examples=["erp"])
-    scenario: Optional[str] = Field(None, description="With pack: one of its scenarios (GET /packs).")
+    pack: Optional[str] = Field(None, description="A schema pack (GET /packs).", examples=["erp"],
+                                json_schema_extra=NAMED)
+    scenario: Optional[str] = Field(None, description="With pack: one of its scenarios (GET /packs).",
+                                    json_schema_extra=NAMED)
     schema_name: Optional[str] = Field(None, alias="schema", description="A schema file the server holds "
-                                       "(GET /schemas; POST /schemas uploads one).")
+                                       "(GET /schemas; POST /schemas uploads one).", json_schema_extra=NAMED)
     config: Optional[dict[str, Any]] = Field(None, description="A population config (the config file's keys).")
     settings: dict[str, Setting] = Field(default_factory=dict, description="Pack or schema settings (--set).")
     start: Optional[dt.date] = Field(None, alias="from", description="With pack: the calendar's first day.")
     end: Optional[dt.date] = Field(None, alias="to", description="With pack: the calendar's last day.")
-    multiplier: Optional[float] = Field(None, gt=0, description="With pack: its volumes times this.")
-    count: Optional[int] = Field(None, ge=1, description="People: of the population, or of a pack's population.")
-    scale: Optional[float] = Field(None, gt=0, description="With schema: its rows times this.")
-    seed: Optional[int] = Field(None, ge=0, le=2**63 - 1)
+    multiplier: Optional[Number] = Field(None, gt=0, description="With pack: its volumes times this.")
+    count: Optional[Integer] = Field(None, ge=1, description="People: of the population, or of a pack's population.")
+    scale: Optional[Number] = Field(None, gt=0, description="With schema: its rows times this.")
+    seed: Optional[Integer] = Field(None, ge=0, le=2**63 - 1)
     format: Optional[Literal["csv", "parquet", "jsonl", "delta"]] = Field(None, description="Files' format.")
     db: Optional[str] = Field(None, description="A database URL to load into instead of files (never shown back "
                                                 "with its password).")
     db_schema: Optional[str] = Field(None, description="With db: the schema (namespace) to load into.")
     if_exists: Optional[Literal["fail", "append", "replace"]] = None
-    noise: Optional[str] = Field(None, description="A noise profile (population runs).")
-    workers: Optional[int] = Field(None, ge=1, le=64)
-    allow_production: bool = False
-    allow_unmarked: bool = False
-    validate_output: bool = Field(True, alias="validate", description="Score the files when the run is done.")
+    noise: Optional[str] = Field(None, description="A noise profile (population runs).", json_schema_extra=NAMED)
+    workers: Optional[Integer] = Field(None, ge=1, le=64)
+    allow_production: StrictBool = False
+    allow_unmarked: StrictBool = False
+    validate_output: StrictBool = Field(True, alias="validate", description="Score the files when the run is done.")
 
     @field_validator("pack", "scenario", "schema_name", "noise")
     @classmethod
@@ -141,7 +156,8 @@ class Preview(BaseModel):
 class SchemaUpload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(..., description="The name jobs give as schema (letters, digits, - and _).")
+    name: str = Field(..., description="The name jobs give as schema (letters, digits, - and _).",
+                      json_schema_extra=NAMED)
     text: str = Field(..., description="The schema file's YAML.", max_length=1_000_000)
 
     @field_validator("name")
@@ -171,8 +187,8 @@ class CleanupRequest(BaseModel):
     db: str = Field(..., description="The database URL pii_gen wrote to.")
     db_schema: Optional[str] = None
     confirm: Optional[str] = Field(None, description="The token a first call gave: drops the tables.")
-    dry_run: bool = False
-    allow_production: bool = False
+    dry_run: StrictBool = False
+    allow_production: StrictBool = False
 
 
 class CleanupResult(BaseModel):
@@ -186,7 +202,7 @@ class CleanupResult(BaseModel):
 class Toggle(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool
+    enabled: StrictBool
 
 
 class Problem(BaseModel):

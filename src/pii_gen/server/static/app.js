@@ -357,7 +357,7 @@ function draw(job) {
     const expected = (p.expected || {})[name];
     const share = expected ? Math.min(100, (100 * done) / expected) : (job.state === "succeeded" ? 100 : (p.percent || 0));
     tr.insertCell().textContent = name;
-    tr.insertCell().textContent = fmt(done) + (expected ? ` of ~${fmt(expected)}` : "");
+    tr.insertCell().textContent = fmt(done) + (expected ? ` of ${fmt(expected)}` : "");
     const bar = document.createElement("div"); bar.className = "mini";
     const fill = document.createElement("div"); fill.style.width = share + "%"; bar.appendChild(fill);
     tr.insertCell().appendChild(bar);
