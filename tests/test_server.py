@@ -317,6 +317,25 @@ def test_an_uploaded_schema_is_checked_like_a_file_then_runs(server: Server) -> 
         assert packs["identity-graph"]["people"] == 10000
 
 
+def test_an_identity_graph_job_takes_its_populations_demographics_and_jobs_wait_their_turn(tmp_path: Path) -> None:
+    body = {"pack": "identity-graph", "count": 3000, "seed": 2, "validate": False, "format": "parquet",
+            "population": {"demographics": {"min_age": 25, "max_age": 60}, "households": {"enabled": False}}}
+    with Server(tmp_path / "data", "--max-jobs", "1") as s, s.client() as c:
+        first = c.post("/jobs", json=body).json()
+        second = c.post("/jobs", json={"count": 1000}).json()
+        assert second["state"] == "queued"  # one at a time here
+        assert wait(c, first["id"], lambda j: finished(j) or j["state"] == "running")["state"] == "running"
+        assert c.get(f"/jobs/{second['id']}").json()["state"] == "queued"
+        done = wait(c, first["id"], finished)
+        assert done["state"] == "succeeded", done
+        people = pq.read_table(io.BytesIO(c.get(f"/jobs/{first['id']}/files/individuals.parquet").content))
+        ages = people.column("age").to_pylist()
+        assert people.num_rows == 3000 and min(ages) >= 25 and max(ages) <= 60
+        assert wait(c, second["id"], finished)["state"] == "succeeded"
+        wrong = c.post("/jobs", json={**body, "population": {"demographics": {"min_age": 30, "max_age": 40}}})
+        assert wrong.status_code == 422 and "households.enabled: false" in wrong.json()["detail"]
+
+
 def test_the_spec_served_is_the_one_checked_in(server: Server) -> None:
     checked_in = json.loads((ROOT / "src" / "pii_gen" / "server" / "openapi.json").read_text())
     with server.client() as c:

@@ -51,6 +51,8 @@ class JobRequest(BaseModel):
     schema_name: Optional[str] = Field(None, alias="schema", description="A schema file the server holds "
                                        "(GET /schemas; POST /schemas uploads one).", json_schema_extra=NAMED)
     config: Optional[dict[str, Any]] = Field(None, description="A population config (the config file's keys).")
+    population: Optional[dict[str, Any]] = Field(None, description="With pack: its population's config sections "
+                                                 "(demographics, households, contact, employment).")
     settings: dict[str, Setting] = Field(default_factory=dict, description="Pack or schema settings (--set).")
     start: Optional[dt.date] = Field(None, alias="from", description="With pack: the calendar's first day.")
     end: Optional[dt.date] = Field(None, alias="to", description="With pack: the calendar's last day.")
@@ -94,6 +96,8 @@ class JobRequest(BaseModel):
                                ("multiplier", self.multiplier)):  # fmt: skip
                 if value is not None:
                     raise ValueError(f"{key} needs pack")
+        if self.population is not None and self.pack is None:
+            raise ValueError("population needs pack (a population job takes config)")
         if self.settings and not (self.pack or self.schema_name):
             raise ValueError("settings need pack or schema")
         if self.db_schema is not None and self.db is None:

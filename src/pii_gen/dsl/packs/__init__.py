@@ -45,9 +45,11 @@ def settings(name: str) -> dict[str, Any]:
 
 
 def load(name: str, settings: dict[str, str] | None = None, people: int | None = None,
-         pii_mode: str | None = None, scenario: str | None = None) -> Any:
+         pii_mode: str | None = None, scenario: str | None = None,
+         population_config: dict[str, Any] | None = None) -> Any:
     """The pack as a checked schema: its settings (defaults or ``settings``), ``people`` people in its population,
-    ``scenario`` (a name of its scenarios or a file) merged in under ``settings``."""
+    ``scenario`` (a name of its scenarios or a file) merged in under ``settings``; ``population_config`` (a
+    population config's sections: demographics, households, contact, ...) for its population's people."""
     from ..loader import loads
     from . import scenarios
 
@@ -64,6 +66,8 @@ def load(name: str, settings: dict[str, str] | None = None, people: int | None =
         population["size"] = people
     if pii_mode is not None:
         population["pii_mode"] = pii_mode
+    if population_config:
+        population["config"] = population_config
     schema = loads(text(name), f"pack {name}", settings=settings, population=population, merge=merge)
     return _window_targets(name, schema)
 

@@ -163,7 +163,9 @@ function buildOptions() {
     ]));
   }
   if (p.people) {
-    box.append(group("Population", [field("count", "People (population size)", { type: "number", min: 1, value: p.people })]));
+    box.append(group("Population", [field("count", "People (population size)", { type: "number", min: 1, value: p.people })]),
+      group("Demographics", [field("min-age", "Youngest age", { type: "number", min: 0, max: 120, value: 0 }),
+        field("max-age", "Oldest age", { type: "number", min: 0, max: 120, value: 90 }), households()]));
   }
   const rest = settings.filter(([name]) => !["from", "to", "multiplier"].includes(name));
   const placed = new Set();
@@ -181,7 +183,7 @@ function households() {
   wrap.htmlFor = "households";
   const input = document.createElement("input");
   input.type = "checkbox"; input.id = "households"; input.checked = true;
-  wrap.append(input, " Households (people live together, share addresses)");
+  wrap.append(input, " Households in the population (people live together)");
   wrap.style.flexDirection = "row";
   return wrap;
 }
@@ -213,6 +215,12 @@ function request() {
       }
     });
     if (Object.keys(settings).length) body.settings = settings;
+    const population = {};
+    if (value("min-age") !== null && (value("min-age") !== "0" || value("max-age") !== "90")) {
+      population.demographics = { min_age: Number(value("min-age")), max_age: Number(value("max-age")) };
+    }
+    if ($("households") && !$("households").checked) population.households = { enabled: false };
+    if (Object.keys(population).length) body.population = population;
   } else if (kind() === "schema") {
     if (!$("schema").value) throw new Error("choose a schema file on the server, or upload one");
     body.schema = $("schema").value;
