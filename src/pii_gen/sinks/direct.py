@@ -10,6 +10,7 @@ into the whole file's CRC-32.
 
 from __future__ import annotations
 
+import functools
 import os
 import zlib
 from dataclasses import dataclass, field
@@ -120,17 +121,28 @@ def _gf2_square(mat: list[int]) -> list[int]:
     return [_gf2_times(mat, mat[n]) for n in range(32)]
 
 
+@functools.lru_cache(maxsize=1)
+def _zero_operators() -> tuple[list[int], ...]:
+    """The operators appending 2**k zero bytes to a CRC-32, k = 0..63 (made once: squaring them is the costly
+    part of a combine, and every task's receipt combines one CRC per table)."""
+    op = [_CRC_POLY] + [1 << n for n in range(31)]  # appends one zero bit
+    for _ in range(3):
+        op = _gf2_square(op)  # ... one zero byte
+    out = [op]
+    for _ in range(63):
+        out.append(_gf2_square(out[-1]))  # twice as many zero bytes
+    return tuple(out)
+
+
 def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
     """CRC-32 of ``A + B`` given CRC-32 of A, CRC-32 of B and the length of B."""
     if len2 <= 0:
         return crc1
-    op = [_CRC_POLY] + [1 << n for n in range(31)]  # appends one zero bit
-    for _ in range(3):
-        op = _gf2_square(op)  # ... one zero byte
+    operators = _zero_operators()
+    k = 0
     while len2:
         if len2 & 1:
-            crc1 = _gf2_times(op, crc1)
+            crc1 = _gf2_times(operators[k], crc1)
         len2 >>= 1
-        if len2:
-            op = _gf2_square(op)  # twice as many zero bytes
+        k += 1
     return crc1 ^ crc2
