@@ -52,7 +52,7 @@ class JobRequest(BaseModel):
                                        "(GET /schemas; POST /schemas uploads one).", json_schema_extra=NAMED)
     config: Optional[dict[str, Any]] = Field(None, description="A population config (the config file's keys).")
     population: Optional[dict[str, Any]] = Field(None, description="With pack: its population's config sections "
-                                                 "(demographics, households, contact, employment).")
+                                                 "(demographics and the others a config file holds).")
     settings: dict[str, Setting] = Field(default_factory=dict, description="Pack or schema settings (--set).")
     start: Optional[dt.date] = Field(None, alias="from", description="With pack: the calendar's first day.")
     end: Optional[dt.date] = Field(None, alias="to", description="With pack: the calendar's last day.")

@@ -48,8 +48,8 @@ def load(name: str, settings: dict[str, str] | None = None, people: int | None =
          pii_mode: str | None = None, scenario: str | None = None,
          population_config: dict[str, Any] | None = None) -> Any:
     """The pack as a checked schema: its settings (defaults or ``settings``), ``people`` people in its population,
-    ``scenario`` (a name of its scenarios or a file) merged in under ``settings``; ``population_config`` (a
-    population config's sections: demographics, households, contact, ...) for its population's people."""
+    ``scenario`` (a name of its scenarios or a file) merged in under ``settings``; ``population_config`` (the
+    sections of a population config: demographics and the others) for its population's people."""
     from ..loader import loads
     from . import scenarios
 
