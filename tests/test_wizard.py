@@ -97,7 +97,7 @@ def test_pick_a_pack_preview_start_watch_it_finish_see_the_score_and_download(pa
 def test_cancel_a_job_midway(page) -> None:  # noqa: ANN001
     page.check("input[name=kind][value=population]")
     page.click("#to-options")
-    page.fill("#count", "400000")
+    page.fill("#count", "1000000")  # long enough that the cancel comes while it generates
     page.click("#to-preview")
     page.wait_for_selector("#preview-grid td", timeout=120_000)
     page.click("#start")

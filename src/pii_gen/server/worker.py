@@ -84,6 +84,8 @@ def run(request: JobRequest, job_dir: Path, data: Path, emit: Emit, cancel: Canc
     done: dict[str, Any] = {"rows": result.rows, "seconds": round(result.seconds, 3), "people": result.people,
                             "peak_rss": result.peak_rss, "workers": result.workers, "run_id": result.run_id,
                             "files": sorted(p.name for p in out.iterdir() if p.is_file()) if out.is_dir() else []}
+    if cancel.cancelled:  # asked while the last batch was written: the job ends cancelled, not scored
+        raise cancel.error("the files were complete; not validated")
     if request.validate_output and resolved.config.db is None and resolved.config.format != "delta":
         emit("validating", {})
         done["report"] = score(resolved, out, job_dir)
