@@ -260,15 +260,17 @@ def _mark(spark: SparkSession, database: str, written: list[str]) -> None:
     """Add the tables just written to the namespace's marker table (made on the first write), so the guard lets
     the next run in and a cleanup knows what pii_gen made."""
     from ..db.ddl import MARKER
+    from ..db.loaders import now
 
     target = f"{database}.{MARKER.name}"
     known: set[str] = set()
     if spark.catalog.tableExists(target):
         known = {row["name"] for row in spark.table(target).where("kind = 'table'").select("name").collect()}
-    start = len(known)
-    rows = [("table", name, start + i, None) for i, name in enumerate(n for n in written if n not in known)]
+    start, made = len(known), now()
+    rows = [("table", name, start + i, None, None, made)
+            for i, name in enumerate(n for n in written if n not in known)]  # the database marker's columns
     if rows:
-        schema = "kind string, name string, position int, expires_at bigint"
+        schema = _engine().spark_schema(MARKER.arrow_schema)
         spark.createDataFrame(rows, schema).write.mode("append").saveAsTable(target)
 
 
