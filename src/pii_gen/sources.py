@@ -34,10 +34,10 @@ def pack_settings(pack_name: str | None, settings: tuple[str, ...], scenario: st
 
 def schema_source(schema_file: Path | None, template_file: Path | None, pack_name: str | None,
                   settings: dict[str, str], *, scenario: str | None, count: int | None, pii_mode: str | None,
-                  config_file: Path | None, noise: str | None) -> Any:
+                  config_file: Path | None, noise: str | None, population_config: dict[str, Any] | None = None) -> Any:
     """The checked schema of ``--schema``, ``--template`` or ``--pack`` (with its ``settings``, see
     :func:`pack_settings`, and ``--scenario``), for either engine; population options are refused, except a
-    pack's ``-n`` (its people) and ``--pii-mode``."""
+    pack's ``-n`` (its people), ``--pii-mode`` and ``population_config`` (its population's config sections)."""
     from . import dsl
 
     flag = "--schema FILE" if schema_file is not None else "--template FILE" if template_file else "--pack"
@@ -45,7 +45,8 @@ def schema_source(schema_file: Path | None, template_file: Path | None, pack_nam
         from .dsl import packs
 
         # -n is the pack's people and --pii-mode its population's: both belong to the pack's run
-        schema = packs.load(pack_name, settings, people=count, pii_mode=pii_mode, scenario=scenario)
+        schema = packs.load(pack_name, settings, people=count, pii_mode=pii_mode, scenario=scenario,
+                            population_config=population_config)
         count = pii_mode = None
     elif template_file is not None:
         from .importers.run import import_template

@@ -80,15 +80,11 @@ def resolve(request: JobRequest, data: Path, out: Path | None = None) -> Resolve
         chosen = pack_settings(request.pack, request.settings_text(), request.scenario,
                                request.start.isoformat() if request.start else None,
                                request.end.isoformat() if request.end else None, request.multiplier)  # fmt: skip
+        if request.population:
+            build_config(request.population)  # its sections checked as a config file's are, one line each
         schema = schema_source(file, None, request.pack, chosen, scenario=request.scenario,
                                count=request.count if request.pack else None, pii_mode=None, config_file=None,
-                               noise=request.noise)  # fmt: skip
-        if request.population:
-            from ..dsl import packs
-
-            build_config(request.population)  # its sections checked as a config file's are, one line each
-            schema = packs.load(request.pack, chosen, people=request.count, scenario=request.scenario,  # type: ignore[arg-type]
-                                population_config=request.population)
+                               noise=request.noise, population_config=request.population)  # fmt: skip
         if request.count is not None and request.pack is None:
             raise ConfigError("count: a schema file says its rows (scale multiplies them)")
         if file is not None and not request.settings:
