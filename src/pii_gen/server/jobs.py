@@ -54,6 +54,7 @@ class Job:
         self.result: dict[str, Any] | None = row.get("result")
         self.pid: int | None = row.get("pid")
         self.events: list[tuple[int, str, dict[str, Any]]] | None = None  # loaded from the store when asked
+        self.last_event: int = 0  # the sequence number of its last event, whether or not they are loaded
         self.process: subprocess.Popen[bytes] | None = None
         self.cancel_asked = False
 
@@ -61,7 +62,7 @@ class Job:
         return JobView(id=self.id, state=self.state, request=public_request(self.request),  # type: ignore[arg-type]
                        created=self.created, started=self.started, finished=self.finished,
                        progress=Progress.model_validate(self.progress), error=self.error, result=self.result,
-                       events=len(self.events or ()))  # fmt: skip
+                       events=self.last_event)  # fmt: skip
 
 
 class JobManager:
@@ -83,11 +84,11 @@ class JobManager:
         still alive from then is stopped), queued ones wait for their turn again."""
         for row in self.store.jobs():
             job = Job(row)
+            job.last_event = self.store.last_seq(job.id)
             self.jobs[job.id] = job
             if job.state in ("running", "cancelling"):
                 self._stop_leftover(job.pid)
-                self._finish(job, "crashed", error="the server stopped while the job ran")
-                self._event(job, "crashed", {"error": job.error})
+                self._end(job, "crashed", error="the server stopped while the job ran")
         self._dispatch()
 
     @staticmethod
@@ -113,7 +114,7 @@ class JobManager:
                 job.process.wait(timeout=30)
             with self.lock:
                 if job.state not in FINAL:
-                    self._finish(job, "crashed", error="the server stopped while the job ran")
+                    self._end(job, "crashed", error="the server stopped while the job ran")
 
     # -- jobs ----------------------------------------------------------------------------------------------
 
@@ -153,8 +154,7 @@ class JobManager:
         """Cancel ``job``: a queued one at once, a running one through its token, then by force."""
         with self.lock:
             if job.state == "queued":
-                self._finish(job, "cancelled", error=None)
-                self._event(job, "cancelled", {"message": "cancelled before it started"})
+                self._end(job, "cancelled", {"message": "cancelled before it started"})
             elif job.state == "running":
                 job.cancel_asked = True
                 self._set(job, state="cancelling")
@@ -198,8 +198,7 @@ class JobManager:
                                        stderr=log, start_new_session=True, cwd=folder, env=worker_env())
         except OSError as err:
             log.close()
-            self._finish(job, "failed", error=f"cannot start the job's process: {os.strerror(err.errno or 0)}")
-            self._event(job, "failed", {"error": job.error})
+            self._end(job, "failed", error=f"cannot start the job's process: {os.strerror(err.errno or 0)}")
             return
         log.close()
         job.process = process
@@ -230,24 +229,19 @@ class JobManager:
             job.process = None
             if job.state not in FINAL:
                 if job.cancel_asked:
-                    self._finish(job, "cancelled", error=None)
-                    self._event(job, "cancelled", {"message": "stopped by force after the cancel"})
+                    self._end(job, "cancelled", {"message": "stopped by force after the cancel"})
                 else:
                     how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
-                    self._finish(job, "crashed", error=f"the job's process ended without a result ({how})")
-                    self._event(job, "crashed", {"error": job.error})
+                    self._end(job, "crashed", error=f"the job's process ended without a result ({how})")
             self._dispatch()
 
     def _on(self, job: Job, kind: str, data: dict[str, Any]) -> None:
         if kind == "progress":
             self._set(job, progress=data)
-        elif kind == "succeeded":
-            self._finish(job, "succeeded", error=None, result=data)
-        elif kind == "failed":
-            self._finish(job, "failed", error=data.get("error"))
-        elif kind == "cancelled":
-            self._finish(job, "cancelled", error=None)
-        self._event(job, kind, data)
+        if kind in ("succeeded", "failed", "cancelled"):
+            self._end(job, kind, data, error=data.get("error"), result=data if kind == "succeeded" else None)
+        else:
+            self._event(job, kind, data)
 
     # -- bookkeeping ---------------------------------------------------------------------------------------
 
@@ -256,15 +250,17 @@ class JobManager:
             setattr(job, key, value)
         self.store.update_job(job.id, **changes)
 
-    def _finish(self, job: Job, state: str, error: str | None, result: dict[str, Any] | None = None) -> None:
+    def _end(self, job: Job, state: str, data: dict[str, Any] | None = None, error: str | None = None,
+             result: dict[str, Any] | None = None) -> None:
+        """Put the job in its final ``state`` and tell it as the event of that name (``data``, else the error)."""
         self._set(job, state=state, finished=time.time(), error=error, result=result)
+        self._event(job, state, data if data is not None else {"error": error})
 
     def _event(self, job: Job, kind: str, data: dict[str, Any]) -> None:
-        events = self.events(job)
-        seq = (events[-1][0] if events else 0) + 1
-        assert job.events is not None
-        job.events.append((seq, kind, data))
-        self.store.add_event(job.id, seq, kind, data)
+        job.last_event += 1
+        if job.events is not None:  # else the store has them all, and they are read from it when asked
+            job.events.append((job.last_event, kind, data))
+        self.store.add_event(job.id, job.last_event, kind, data)
 
 
 def preview(data: Path, request: JobRequest, timeout: float = 120.0) -> dict[str, Any]:
