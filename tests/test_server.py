@@ -160,16 +160,14 @@ def gone(pids: list[int], timeout: float = 10.0) -> bool:
 
 
 def _replay(c, job_id: str) -> list:  # noqa: ANN001 - an httpx client
-    """The events so far of a job that is still running (the stream is read until it has them)."""
+    """The job's events up to its ``running`` one, read from its stream, which is then dropped."""
     out = []
-    with c.stream("GET", f"/jobs/{job_id}/events", timeout=30) as response:
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: "):
-                out.append((None, kind, json.loads(line[6:])))
-                if kind in ("running",):
-                    break
+    stream = events(c, job_id)
+    for event in stream:
+        out.append(event)
+        if event[1] == "running":
+            break
+    stream.close()  # the connection goes with it
     return out
 
 
