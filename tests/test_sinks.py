@@ -100,8 +100,9 @@ def test_capabilities_are_declared_and_a_false_declaration_is_refused():
     from pii_gen.sinks.base import Capabilities, Sink
     from pii_gen.sinks.database import DatabaseSink
 
-    assert [file_sink(f, None).capabilities.parallel_parts for f in ("csv", "jsonl", "parquet")] == [  # type: ignore[arg-type]
-        True, True, False,
+    assert [file_sink(f, None).capabilities for f in ("csv", "jsonl", "parquet")] == [  # type: ignore[arg-type]
+        Capabilities(parallel_parts=True), Capabilities(parallel_parts=True),
+        Capabilities(parallel_parts=True, blocks_per_task=5),
     ]  # fmt: skip
     assert DatabaseSink.capabilities == Capabilities(transactional=True)
     with pytest.raises(RegistryError, match=r"Boasting declares parallel_parts but does not implement part_writer"):

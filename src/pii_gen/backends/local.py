@@ -194,10 +194,12 @@ class PerformanceOptimizer:
     ``open_ended`` run has no count: its tasks go on until the output stops it (a stream).
     """
 
-    def __init__(self, plan: RunPlan, memory_limit: int = MEMORY_LIMIT) -> None:
+    def __init__(self, plan: RunPlan, memory_limit: int = MEMORY_LIMIT, blocks_per_task: int | None = None) -> None:
         self.plan = plan
         self.memory_limit = memory_limit
-        self.per = plan.blocks_per_batch
+        self.per = blocks_per_task or plan.blocks_per_batch
+        if blocks_per_task and plan.first_task:
+            raise PiiGenError("a run resumed part way cannot go to an output with tasks of its own size")
         self.total_blocks = plan.blocks
         self.first_task = plan.first_task
         self.open_ended = plan.open_ended
@@ -351,6 +353,6 @@ class LocalBackend:
         self.memory_limit = memory_limit
 
     def run(self, plan: RunPlan, output: Sink, cancel: CancelToken, on_event: OnEvent | None = None) -> RunStats:
-        optimizer = PerformanceOptimizer(plan, self.memory_limit)
+        optimizer = PerformanceOptimizer(plan, self.memory_limit, output.capabilities.blocks_per_task)
         optimizer.run(output, cancel, on_event)
         return RunStats(optimizer.people, optimizer.workers, optimizer.peak_rss, optimizer.interrupted)

@@ -31,22 +31,30 @@ class Capabilities:
       the backend handing their receipts back in order (:meth:`Sink.record`);
     * ``transactional``: each written batch is committed as a whole, so a cancelled run keeps whole batches
       (a database) instead of being discarded (a folder of files);
-    * ``streaming``: it takes an open-ended run, batch by batch as people are due (``pii_gen stream``).
+    * ``streaming``: it takes an open-ended run, batch by batch as people are due (``pii_gen stream``);
+    * ``blocks_per_task``: a run into it hands out tasks of exactly this many blocks, whatever its batch size
+      (an output whose units follow tasks, Parquet's row groups, stays the same for every batch size).
     """
 
     parallel_parts: bool = False
     transactional: bool = False
     streaming: bool = False
+    blocks_per_task: int | None = None
 
 
 class Codec(Protocol):
-    """Turns a table into bytes that can be appended to a file; pure, so workers can run it."""
+    """Turns a table into bytes that can be appended to a file; pure, so workers can run it.
+
+    ``encode_part`` is what a part writer calls: the bytes of table ``name`` and what the output needs to know
+    of them besides (a Parquet part's footer; None for text formats), handed back in the receipt's ``parts``."""
 
     extension: str
 
     def header(self, schema: pa.Schema) -> bytes: ...
 
     def encode(self, table: pa.Table) -> bytes: ...
+
+    def encode_part(self, name: str, table: pa.Table) -> tuple[Any, Any]: ...
 
 
 class Sink(ABC):

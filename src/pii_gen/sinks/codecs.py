@@ -17,7 +17,17 @@ _CONTROL_ESCAPES = [("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")] + [
 ]
 
 
-class CsvCodec:
+class TextCodec:
+    """A codec whose bytes say everything about themselves: a part is its bytes alone."""
+
+    def encode(self, table: pa.Table) -> bytes:
+        raise NotImplementedError
+
+    def encode_part(self, name: str, table: pa.Table) -> tuple[bytes, None]:
+        return self.encode(table), None
+
+
+class CsvCodec(TextCodec):
     """RFC 4180 CSV: a header row, strings quoted, empty field for null, ISO dates."""
 
     extension = "csv"
@@ -38,7 +48,7 @@ class CsvCodec:
         return sink.getvalue().to_pybytes()
 
 
-class JsonlCodec:
+class JsonlCodec(TextCodec):
     """One JSON object per line, keys in schema order, null for missing values."""
 
     extension = "jsonl"

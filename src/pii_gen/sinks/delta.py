@@ -31,7 +31,8 @@ import pyarrow.parquet as pq
 from ..errors import OutputError
 from .base import Batch, Capabilities
 from .direct import Receipt
-from .files import PartedOutput, Staging, parquet_bytes
+from .files import PartedOutput, Staging
+from .parquet import parquet_bytes
 
 Mode = Literal["error", "append", "overwrite"]
 

@@ -80,7 +80,12 @@ class PartWriter:
 
     def write(self, task: int, batch: dict[str, pa.Table]) -> Receipt:
         names = self.ledger.tables
-        data = [self.codec.encode(batch[name]) for name in names]
+        data, parts = [], {}
+        for name in names:
+            chunk, part = self.codec.encode_part(name, batch[name])
+            data.append(chunk)
+            if part is not None:
+                parts[name] = part
         offsets = self.ledger.claim(task, [len(d) for d in data])
         crcs = {}
         for name, chunk, offset in zip(names, data, offsets):
@@ -92,7 +97,8 @@ class PartWriter:
                 written = os.pwrite(fd, view, offset)
                 view, offset = view[written:], offset + written
             crcs[name] = zlib.crc32(chunk)
-        return Receipt(task, {n: batch[n].num_rows for n in names}, {n: len(d) for n, d in zip(names, data)}, crcs)
+        sizes = {n: len(d) for n, d in zip(names, data)}
+        return Receipt(task, {n: batch[n].num_rows for n in names}, sizes, crcs, parts)
 
     def close(self) -> None:
         for fd in self._fds.values():

@@ -18,10 +18,8 @@ from typing import Any, ClassVar
 
 import psutil
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..errors import OutputError
-from ..packs.person.contract import TABLES
 from .base import Batch, Capabilities, Codec, Sink
 from .codecs import CsvCodec, JsonlCodec
 from .direct import Ledger, PartWriter, Receipt, crc32_combine
@@ -254,106 +252,6 @@ class JsonlSink(FileSink):
 
     def __init__(self, staging: Staging) -> None:
         super().__init__(staging, JsonlCodec())
-
-
-class ParquetSink(FileOutput):
-    """One Parquet file per table, zstd-compressed, in row groups of a fixed size; columns with few
-    distinct values are dictionary-encoded, the others (SSNs, e-mails, card numbers) are not.
-
-    Row groups never follow batch boundaries, so the file is the same however
-    the run was batched or parallelised.
-    """
-
-    name = "parquet"
-    extension = "parquet"
-    ROW_GROUP = 131_072
-
-    def __init__(self, staging: Staging) -> None:
-        super().__init__(staging)
-        self.writers: dict[str, pq.ParquetWriter] = {}
-        self.pending: dict[str, list[pa.Table]] = {}
-
-    def file_name(self, table: str) -> str:
-        return f"{table}.parquet"
-
-    def open(self, schemas: dict[str, pa.Schema]) -> None:
-        self.schemas = schemas
-        for name, schema in schemas.items():
-            self.rows[name] = 0
-            self.pending[name] = []
-            self.writers[name] = pq.ParquetWriter(self.staging.path(self.file_name(name)), schema,
-                                                  **parquet_options(name, schema))
-
-    def write(self, batch: Batch) -> None:
-        self._count(batch)
-        for name, table in batch.items():
-            self.pending[name].append(table)
-            self._flush(name, final=False)
-
-    def _flush(self, name: str, final: bool) -> None:
-        table = pa.concat_tables(self.pending[name]) if self.pending[name] else None
-        if table is None:
-            return
-        start = 0
-        while table.num_rows - start >= self.ROW_GROUP or (final and start < table.num_rows):
-            part = table.slice(start, min(self.ROW_GROUP, table.num_rows - start))
-            self.writers[name].write_table(part, row_group_size=self.ROW_GROUP)
-            start += part.num_rows
-        self.pending[name] = [table.slice(start)] if start < table.num_rows else []
-
-    def checksums(self) -> dict[str, dict[str, object]]:
-        out: dict[str, dict[str, object]] = {}
-        for name in self.writers:
-            path = self.staging.path(self.file_name(name))
-            out[self.file_name(name)] = {
-                "table": name,
-                "rows": self.rows[name],
-                "bytes": path.stat().st_size,
-                "crc32": f"{_crc32_file(path):08x}",
-            }
-        return out
-
-    def close(self) -> None:
-        for name, w in self.writers.items():
-            self._flush(name, final=True)
-            w.close()
-
-    def abort(self) -> None:
-        for w in self.writers.values():
-            try:
-                w.close()
-            except Exception:  # noqa: BLE001 - the files are being discarded anyway
-                pass
-
-
-def parquet_options(table: str, schema: pa.Schema) -> dict[str, Any]:
-    """The Parquet writer settings of table ``table`` (zstd level 1; dictionaries only for the columns with few
-    distinct values: the population's repetitive columns, a schema file's text columns), one place for every
-    output that writes Parquet (the file per table, Delta part files).  Keys, numbers and times are left out
-    of dictionaries: trying one costs more than it saves, the encoder giving up on most of them."""
-    if table in TABLES:
-        dictionary = TABLES[table].repetitive_columns
-    else:
-        dictionary = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-                      or pa.types.is_dictionary(f.type)]
-    return {"compression": "zstd", "compression_level": 1, "use_dictionary": dictionary}
-
-
-def parquet_bytes(table_name: str, table: pa.Table, row_group: int = ParquetSink.ROW_GROUP) -> pa.Buffer:
-    """``table`` as one Parquet file in memory, with :func:`parquet_options` and row groups of ``row_group`` rows."""
-    sink = pa.BufferOutputStream()
-    with pq.ParquetWriter(sink, table.schema, **parquet_options(table_name, table.schema)) as writer:
-        for start in range(0, table.num_rows, row_group):
-            writer.write_table(table.slice(start, row_group), row_group_size=row_group)
-    return sink.getvalue()
-
-
-def _crc32_file(path: Path) -> int:
-    crc = 0
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(8 << 20), b""):
-            crc = zlib.crc32(chunk, crc)
-    return crc
 
 
 def file_formats() -> tuple[type[FileOutput], ...]:
