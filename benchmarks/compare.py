@@ -81,6 +81,17 @@ def compare(case: Case, found: dict[tuple[Case, str], list[float]]) -> list[str]
     return [case.label(), f"{before:,.0f}", f"{after:,.0f}", f"{after / before:.3f}", *runs]
 
 
+def parse_case(text: str) -> Case:
+    """A ``--case`` value: people, format, workers and, optionally, a noise profile."""
+    parts = text.split(":")
+    try:
+        if len(parts) not in (3, 4):
+            raise ValueError
+        return Case(int(parts[0]), parts[1], int(parts[2]), parts[3] if len(parts) == 4 else None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not N:FORMAT:WORKERS[:NOISE], e.g. 10000000:parquet:2") from None
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--before", help="baseline revision (default: the commit before the golden test was added)")
@@ -88,6 +99,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=3, help="runs of each case per commit, median taken (default 3)")
     p.add_argument("--large", action="store_true", help="also 10,000,000 people CSV (slow on 2 cores)")
     p.add_argument("--people", type=int, help="people in every case instead (a quick check of the script)")
+    p.add_argument("--case", action="append", type=parse_case, dest="cases", metavar="N:FORMAT:WORKERS[:NOISE]",
+                   help="a case to run instead of the default ones (repeatable), e.g. 10000000:parquet:2")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-dir", type=Path, default=REPO / "bench-out", help="scratch folder (default bench-out/)")
     p.add_argument("--results", type=Path, default=BENCH_DIR / "RESULTS-compare.md", help="Markdown report path")
@@ -103,7 +116,7 @@ def main() -> None:
     command = shlex.join(["python3", "benchmarks/compare.py", *sys.argv[1:]])
     revs = {"before": git("rev-parse", args.before or commit_before_golden()), "after": git("rev-parse", args.after)}
     titles = {k: f"{rev[:9]} {git('log', '-1', '--format=%s', rev)[:70]}" for k, rev in revs.items()}
-    cases = (*CASES, LARGE) if args.large else CASES
+    cases = tuple(args.cases) if args.cases else (*CASES, LARGE) if args.large else CASES
     if args.people:
         cases = tuple(dataclasses.replace(case, n=args.people) for case in cases)
     args.out_dir.mkdir(parents=True, exist_ok=True)

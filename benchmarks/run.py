@@ -29,6 +29,8 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from baselines import disk_write_speed, faker_people, mimesis_people, time_baseline  # noqa: E402
 
+#: Formats whose workers encode and write their own parts (Parquet row groups, Delta part files).
+PARTED = ("parquet", "delta")
 MiB = 1024**2
 GiB = 1024**3
 RUN_HEADERS = ["n", "format", "workers", "output", "seconds", "people/s", "MB written", "MB/s", "peak RSS MiB", "CPU s"]
@@ -279,7 +281,8 @@ def compute_targets(runs: list[dict], base: dict[str, dict], disk_bps: float) ->
                 one, many = by.get((n, fmt, 1)), by.get((n, fmt, w))
                 if w > 1 and one and many:
                     ratio = many["people_per_s"] / one["people_per_s"]
-                    goal = 0.85 * w
+                    # Parquet and Delta at full size: the workers encode and write their own parts (issue 20)
+                    goal = 0.9 * w if fmt in PARTED and n == big else 0.85 * w
                     check(
                         f"{fmt} n={n:,}, {w} ÷ 1 workers throughput", f"{ratio:.2f}×", f"≥ {goal:.2f}×", ratio >= goal
                     )
@@ -301,7 +304,7 @@ def compute_targets(runs: list[dict], base: dict[str, dict], disk_bps: float) ->
             )
             if fmt == "csv" and w > 1:
                 ratio = hi["bytes_per_s"] / disk_bps
-                check(f"csv {w}w n={big:,} write rate ÷ raw disk", f"{ratio:.2f}", "(share of disk)", None)
+                check(f"csv {w}w n={big:,} write rate ÷ raw disk", f"{ratio:.2f}", "≥ 0.85", ratio >= 0.85)
     for r in noisy:
         clean = by.get((r["n"], r["format"], r["workers"]))
         if clean:
@@ -309,15 +312,17 @@ def compute_targets(runs: list[dict], base: dict[str, dict], disk_bps: float) ->
             check(
                 f"{r['format']} n={r['n']:,}, {r['workers']} workers, {r['profile']} ÷ clean throughput",
                 f"{ratio:.2f}×",
-                "≥ 0.70×",
-                ratio >= 0.70,
+                "≥ 0.80× (noise costs ≤ 20%)",
+                ratio >= 0.80,
             )
             cpu = r["cpu_s"] / clean["cpu_s"]
             check(f"{r['format']} n={r['n']:,}, {r['profile']} ÷ clean CPU seconds", f"{cpu:.2f}×", "(info)", None)
     for fmt in fmts:
         r = by.get((10_000_000, fmt, 2))
         if r:
-            check(f"{fmt} n=10,000,000, 2 workers wall time", f"{r['seconds']:.1f} s", "≤ 60 s", r["seconds"] <= 60)
+            limit = 35 if fmt in PARTED else 60
+            check(f"{fmt} n=10,000,000, 2 workers wall time", f"{r['seconds']:.1f} s", f"≤ {limit} s",
+                  r["seconds"] <= limit)  # fmt: skip
     return rows
 
 
@@ -329,7 +334,7 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="only n=1,000,000")
     p.add_argument("--sizes", type=int_list, help="people per run, comma-separated (default 1000000,10000000)")
-    p.add_argument("--formats", type=str_list, default=["csv", "parquet"], help="default csv,parquet")
+    p.add_argument("--formats", type=str_list, default=["csv", "parquet", "delta"], help="default csv,parquet,delta")
     p.add_argument("--workers", type=int_list, default=[1, 2], help="default 1,2")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--noise", default="realistic", help="noise profile of the noisy CSV runs (default realistic)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 
+from .cache import cached
 from .households import _households
 from .model import Households, Names, People, Places, Reference, Work
 from .names import _names, slug
@@ -60,6 +61,7 @@ __all__ = [
     "_read",
     "data_dir",
     "load",
+    "prepare",
     "min_education",
     "slug",
 ]
@@ -67,7 +69,12 @@ __all__ = [
 
 @functools.lru_cache(maxsize=1)
 def load() -> Reference:
-    """All reference data, read and prepared once per process."""
+    """All reference data, read and prepared once per process (and kept on disk between runs: see ``cache``)."""
+    return cached(prepare)
+
+
+def prepare() -> Reference:
+    """All reference data, read from ``data/`` and prepared."""
     places = _places()
     names = _names()
     people = _people()
