@@ -24,7 +24,7 @@ for batch in PersonGenerator(GenerateConfig(seed=7)).iter_batches(20_000, batch_
     ...                                                   # the same people, a batch at a time
 
 from pii_gen import api
-result = api.generate(GenerateConfig(count=40_000, out="people", format="parquet", workers=2, batch_size=10_000))
+result = api.generate(GenerateConfig(count=60_000, out="people", format="parquet", workers=2, batch_size=10_000))
 print("people", result.people, "workers", result.workers)
 """
 
@@ -41,11 +41,11 @@ def _python(args: list[str], cwd: Path, stdin: str | None = None) -> subprocess.
 
 def _check_output(folder: Path, result: subprocess.CompletedProcess) -> None:
     assert result.returncode == 0, result.stderr
-    assert "people 40000 workers 2" in result.stdout
+    assert "people 60000 workers 2" in result.stdout
     assert "Traceback" not in result.stderr
-    assert pq.read_table(folder / "people" / "persons.parquet").num_rows == 40_000
+    assert pq.read_table(folder / "people" / "persons.parquet").num_rows == 60_000
     # Workers never ran the script again (it would have printed and generated a second time).
-    assert result.stdout.count("people 40000") == 1
+    assert result.stdout.count("people 60000") == 1
 
 
 def test_readme_snippet_runs_as_a_plain_script(tmp_path):

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import portable
 from .base import Expr
 from .checks import order
 from .model import Schema
@@ -30,12 +31,12 @@ def expected_count(fanout: Any) -> float | None:
         return float(fanout.mean)
     if dist == "explicit":
         w = np.array(list(fanout.weights.values()), dtype=float)
-        return float(np.dot(list(fanout.weights), w) / w.sum())
+        return float(portable.matmul(np.array(list(fanout.weights), dtype=float), w) / w.sum())
     k = np.arange(1, int(fanout.max) + 1 if fanout.max is not None else 1_000_001, dtype=float)
     if fanout.max is None and fanout.s <= 2:
         return None  # the mean of an untruncated Zipf with s <= 2 is infinite
-    p = k ** -float(fanout.s)
-    return float(np.dot(k, p) / p.sum())
+    p = portable.power(k, -float(fanout.s))
+    return float(portable.matmul(k, p) / p.sum())
 
 
 def row_estimates(schema: Schema, scale: float | None = None, population: int | None = None) -> dict[str, int | None]:

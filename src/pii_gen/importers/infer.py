@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import portable
 from .source import MIN_CATEGORY_COUNT, ColumnStats, SourceColumn
 
 #: Examples kept in memory for value-shape detection (never written).
@@ -59,11 +60,12 @@ def fit_numbers(values: list[float], integer: bool) -> dict[str, Any]:
     x = np.asarray(values, dtype=np.float64)
     spec: dict[str, Any]
     mean, sd = float(x.mean()), float(x.std())
-    skew = float(((x - mean) ** 3).mean() / sd**3) if sd > 0 else 0.0
+    d = x - mean
+    skew = float((d * d * d).mean() / sd**3) if sd > 0 else 0.0
     if sd == 0:
         spec = {"dist": "normal", "mean": _round(mean), "sd": _round(abs(mean) * 1e-6 or 1e-6)}
     elif x.min() > 0 and skew > 1.0:
-        logs = np.log(x)
+        logs = portable.log(x)
         spec = {"dist": "lognormal", "mu": _round(float(logs.mean())), "sigma": _round(max(float(logs.std()), 1e-6))}
     else:
         spec = {"dist": "normal", "mean": _round(mean), "sd": _round(sd)}

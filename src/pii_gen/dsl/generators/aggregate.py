@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import model_validator
 
+from ...core import portable
 from ..base import Context, Generator, Params, fail
 from ..expr import evaluate
 
@@ -164,7 +165,7 @@ def _categorical(fn: str, values: pa.Array, g: np.ndarray, n: int, count: np.nda
     best[row[lead]] = code[lead]
     present = np.zeros(n, dtype=bool)
     present[row[lead]] = True
-    ordered = words.take(pa.array(np.argsort(rank)))
+    ordered = words.take(pa.array(portable.argsort(rank)))
     out = ordered.take(pa.array(best)) if len(words) else pa.nulls(n, pa.string())
     return _filled_strings(out, present, default)
 

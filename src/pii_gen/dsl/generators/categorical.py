@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field, model_validator
 
+from ...core import portable
 from ..base import Context, Generator, Num, Params, fail
 from ._arrow import as_numpy, weighted_indices
 
@@ -61,7 +62,7 @@ def popularity(count: int, p: ChoiceParams) -> np.ndarray:
         order = p.values if p.values is not None else list(p.weights)
         w = np.array([p.weights.get(v, 0.0) for v in order], dtype=np.float64)
     elif p.dist == "zipf":
-        w = 1.0 / np.arange(1, count + 1, dtype=np.float64) ** p.s
+        w = 1.0 / portable.power(np.arange(1, count + 1, dtype=np.float64), p.s)
     elif p.dist == "head_tail":
         head = min(p.head or 1, count)
         tail = count - head

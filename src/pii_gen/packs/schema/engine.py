@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
+from ...core import portable
 from ...dsl.base import Context, Generator, stream
 from ...dsl.checks import order, parent_column
 from ...dsl.columns import FANOUT, column_block, fact_block, fanout_counts, table_block
@@ -684,7 +685,7 @@ class Engine:
                 lo, hi = firsts[at], firsts[np.minimum(at + 1, len(firsts) - 1)]
             picked = near_positions(own, size, p.pick.near.window, rng, lo, hi)
         elif hasattr(p.pick, "zipf"):  # over position order: the first (eligible) rows are the most referenced
-            picked = weighted_indices(np.arange(1, size + 1, dtype=np.float64) ** -p.pick.zipf.s, n, rng)
+            picked = weighted_indices(portable.power(np.arange(1, size + 1, dtype=np.float64), -p.pick.zipf.s), n, rng)
         else:
             picked = weighted_indices(self._weights(target, p.pick.weighted_by, eligible, path), n, rng)
         positions = picked.astype(np.int64) if eligible is None else eligible[picked]

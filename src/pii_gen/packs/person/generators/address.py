@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ....core import portable
 from ....core.text import assemble, join, number_strings, take
 from ....core.dates import DAYS_PER_YEAR, as_of_days, date_array
 from .base import Column, Context, SubGenerator, child_ids
@@ -206,7 +207,7 @@ class Address(SubGenerator):
 
 def _street(rng: np.random.Generator, places, n: int) -> pa.Array:
     """House number, an occasional direction, a street name and its USPS suffix abbreviation."""
-    number = np.floor(10 ** (rng.random(n) * 4.1)).astype(np.int64) + 1
+    number = np.floor(portable.power(10.0, rng.random(n) * 4.1)).astype(np.int64) + 1
     direction = take(DIRECTIONS, rng.integers(0, len(DIRECTIONS), n), null_mask=rng.random(n) >= DIRECTION_RATE)
     name_suffix = places.street.sample(rng, n) * len(places.suffix_vocab) + places.suffix.sample(rng, n)
     return join([number_strings(number), direction, take(places.street_and_suffix, name_suffix)], " ")

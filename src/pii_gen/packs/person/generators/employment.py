@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import numpy as np
 
 from ..reference import EDUCATION_EMPLOYMENT_FACTOR, MAX_AGE, Work
+from ....core import portable
 from ....core.text import take
 from ....core.dates import DAYS_PER_YEAR, as_of_days, date_array
 from .base import Column, Context, SubGenerator, child_ids
@@ -108,7 +110,7 @@ class Employment(SubGenerator):
         z *= work.wage_spread[occ]  # the state's ratio below adds the rest of the national spread
         salary = _wage_at(work.wage_pct[occ], z) * work.state_wage_ratio[v["home_state"][who], occ]
         years_ago = np.where(current, 0.0, (today - end_d) / DAYS_PER_YEAR)
-        salary = salary / (1 + WAGE_GROWTH) ** years_ago
+        salary = salary / portable.power(1 + WAGE_GROWTH, years_ago)
         salary = np.clip(np.round(salary, -2), 8_000, 2_000_000).astype(np.int32)
 
         employer = work.employer_by_state_industry.sample(
@@ -171,16 +173,16 @@ def _wage_at(pct: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Wage at normal score ``z`` for rows of (p10, p25, p50, p75, p90): log-linear between the published
     percentiles; beyond p10 and p90 along the outer segments' slopes, but no steeper than gives p99 = TAIL_P99 x
     p90 (p1 = p10 / TAIL_P99), and flattening out so that no wage passes the one at p99.5 of that line."""
-    logw = np.log(np.maximum(pct, 1.0))
+    logw = portable.log(np.maximum(pct, 1.0))
     rows = np.arange(len(z))
     inner = np.clip(z, Z_KNOTS[0], Z_KNOTS[-1])
     seg = np.clip(np.searchsorted(Z_KNOTS, inner) - 1, 0, len(Z_KNOTS) - 2)
     x0, x1 = Z_KNOTS[seg], Z_KNOTS[seg + 1]
     y0, y1 = logw[rows, seg], logw[rows, seg + 1]
     y = y0 + (y1 - y0) * (inner - x0) / (x1 - x0)
-    cap = np.log(TAIL_P99) / (Z_99 - Z_KNOTS[-1])
+    cap = math.log(TAIL_P99) / (Z_99 - Z_KNOTS[-1])
     top = np.minimum((logw[:, 4] - logw[:, 3]) / (Z_KNOTS[4] - Z_KNOTS[3]), cap)
     bottom = np.minimum((logw[:, 1] - logw[:, 0]) / (Z_KNOTS[1] - Z_KNOTS[0]), cap)
     span = Z_TAIL - Z_KNOTS[-1]
-    beyond = span * np.tanh(np.maximum(np.abs(z) - Z_KNOTS[-1], 0.0) / span)  # in [0, span)
-    return np.exp(y + np.where(z > 0, top, -bottom) * beyond)
+    beyond = span * portable.tanh(np.maximum(np.abs(z) - Z_KNOTS[-1], 0.0) / span)  # in [0, span)
+    return portable.exp(y + np.where(z > 0, top, -bottom) * beyond)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ....core import portable
 from .. import identifiers as ids
 from .base import Column, Context, SubGenerator
 
@@ -35,20 +38,19 @@ class Financial(SubGenerator):
         age = v["age"].astype(np.float64)
         employed = v["employed"]
         retired = ~employed & (age >= 62)
-        other = np.where(rng.random(n) < 0.4, 0.0, rng.lognormal(np.log(9_000), 0.8, n))
-        retirement = rng.lognormal(np.log(24_000), 0.45, n) * np.clip(0.6 + v["work_years"] / 60, 0.6, 1.3)
+        other = np.where(rng.random(n) < 0.4, 0.0, rng.lognormal(math.log(9_000), 0.8, n))
+        retirement = rng.lognormal(math.log(24_000), 0.45, n) * np.clip(0.6 + v["work_years"] / 60, 0.6, 1.3)
         income = np.where(employed, v["current_salary"], np.where(retired, retirement, other))
-        investment = np.where(rng.random(n) < 0.2, rng.lognormal(np.log(3_000), 1.2, n), 0.0)
+        investment = np.where(rng.random(n) < 0.2, rng.lognormal(math.log(3_000), 1.2, n), 0.0)
         income = np.round(income + investment).astype(np.int64)
 
         ages, rates = zip(*MORTGAGE_RATE_BY_AGE)
         mortgage_p = np.asarray(rates)[np.searchsorted(ages, age, side="right") - 1]
         has_mortgage = rng.random(n) < mortgage_p * np.clip(income / 60_000, 0.3, 1.6)
-        mortgage = np.where(
-            has_mortgage, np.clip(rng.lognormal(np.log(2.6 * np.maximum(income, 20_000)), 0.5), 30_000, 1_500_000), 0
-        )
+        size = rng.lognormal(portable.log(2.6 * np.maximum(income, 20_000)), 0.5)
+        mortgage = np.where(has_mortgage, np.clip(size, 30_000, 1_500_000), 0)
         consumer = np.where(
-            rng.random(n) < DEBT_RATE, rng.lognormal(np.log(0.22 * np.maximum(income, 15_000) + 4_000), 0.9), 0
+            rng.random(n) < DEBT_RATE, rng.lognormal(portable.log(0.22 * np.maximum(income, 15_000) + 4_000), 0.9), 0
         )
         debt = np.round(mortgage + consumer).astype(np.int64)
         payments = mortgage * 0.0062 + consumer * 0.028
@@ -57,7 +59,7 @@ class Financial(SubGenerator):
         stability = np.where(employed, np.minimum(v["job_tenure_years"], 15) / 5, np.where(retired, 2.0, -1.0))
         z = (
             0.30 * (age - 45) / 17
-            + 0.30 * np.clip((np.log1p(income) - 10.8) / 0.9, -3, 3)
+            + 0.30 * np.clip((portable.log1p(income) - 10.8) / 0.9, -3, 3)
             + 0.20 * (stability - 1)
             - 0.35 * np.clip((dti - 0.3) / 0.2, -1.5, 3)
             + 0.80 * rng.standard_normal(n)

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..reference import MAX_AGE, Households
+from ....core import portable
 from ....core.sampling import GroupedSampler
 from .base import Column, Context, SubGenerator, child_ids
 
@@ -212,7 +213,7 @@ def _units(n: int, rng: np.random.Generator, hh: Households) -> tuple[np.ndarray
     remaining few people live alone.
     """
     n_types = len(hh.types)
-    mean = float(hh.type_share @ hh.mean_size)
+    mean = float(portable.matmul(hh.type_share, hh.mean_size))
     g = hh.gq_share.sum()
     kinds = np.concatenate([hh.type_share * (1 - g) / mean, hh.gq_share])  # units per person, by kind
     cdf = np.cumsum(kinds / kinds.sum())

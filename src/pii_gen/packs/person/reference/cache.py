@@ -2,8 +2,8 @@
 
 Preparing the samplers from ``data/`` takes one to two seconds in every process (the main one and each
 worker); reading them back takes a hundredth of that.  The cache file's name is a digest of everything the
-prepared data depends on (the reference tables' bytes, this package's reference code, pii_gen's, Python's,
-numpy's and pyarrow's versions), so a change to any of them prepares the data anew, and output never depends
+prepared data depends on (the reference tables' bytes, pii_gen's code and version, Python's, numpy's and
+pyarrow's versions), so a change to any of them prepares the data anew, and output never depends
 on whether the cache was used.
 
 The folder is ``PII_GEN_CACHE`` when set (``off`` turns the cache off), else ``$XDG_CACHE_HOME/pii_gen`` or
@@ -50,7 +50,8 @@ def digest() -> str:
     h = hashlib.sha256()
     for part in (__version__, platform.python_version(), np.__version__, pa.__version__):
         h.update(part.encode() + b"\0")
-    sources = sorted(Path(__file__).parent.glob("*.py")) + sorted(data_dir().glob("*.parquet"))
+    package = Path(__file__).resolve().parents[3]  # all of pii_gen's code: the samplers use core's kernels too
+    sources = sorted(package.rglob("*.py")) + sorted(data_dir().glob("*.parquet"))
     for path in sources:
         h.update(path.name.encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ....core import portable
 from ....core.sampling import GroupedSampler, Sampler
 from .model import Households
 from .tables import MAX_AGE, _np, _read
@@ -13,7 +14,7 @@ def _spread(lo: int, hi: int, share: float) -> np.ndarray:
     """A group's share spread over its single years (the open top group falls off as survivorship does)."""
     ages = np.arange(lo, hi + 1)
     rate = 0.13 if lo >= 85 else (0.09 if lo >= 75 else (0.04 if lo >= 65 else 0.0))  # as the 2020 pyramid falls
-    shape = np.exp(-rate * (ages - lo))
+    shape = portable.exp(-rate * (ages - lo))
     return share * shape / shape.sum()
 
 

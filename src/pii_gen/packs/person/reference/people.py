@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ....core import portable
 from ....core.sampling import Sampler
 from .model import People
 from .tables import EDUCATION, MARITAL, MAX_AGE, RACES, SEXES, _np, _read
@@ -30,7 +31,7 @@ def _people() -> People:
         hi = min(hi, MAX_AGE)
         ages = np.arange(lo, hi + 1)
         if hi - lo > 5:  # open-ended top group: survivorship falls off steeply
-            shape = np.exp(-0.13 * (ages - lo))
+            shape = portable.exp(-0.13 * (ages - lo))
         else:
             shape = np.ones(len(ages))
         shape = shape / shape.sum()

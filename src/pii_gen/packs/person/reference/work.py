@@ -7,6 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ....errors import DataError
+from ....core import portable
 from ....core.sampling import GroupedSampler, Sampler
 from .model import Names, People, Places, Work
 from .names import slug
@@ -74,7 +75,7 @@ def _work(places: Places, names: Names, people: People) -> Work:
     emp = _np(oc, "employment", np.float64)
     p50 = pct[:, 2]
     # Employment-weighted wage quintile of each occupation.
-    order = np.argsort(p50)
+    order = portable.argsort(p50)
     cum = np.cumsum(emp[order]) / emp.sum()
     quintile = np.empty(k, dtype=np.int64)
     quintile[order] = np.minimum((cum * 5).astype(np.int64), 4)
@@ -100,12 +101,12 @@ def _work(places: Places, names: Names, people: People) -> Work:
     # curve would centre where the states' (employment-weighted, geometric) mean ratio is, not at the national
     # median, and spread wider than the nation's: the ratios are divided by that mean, and within a state the
     # normal score is narrowed by the share of the national variance of log wages that is not between states.
-    log_ratio = np.log(ratio)
+    log_ratio = portable.log(ratio)
     state_share = state_emp / state_emp.sum(axis=0, keepdims=True)
     centre = (state_share * log_ratio).sum(axis=0)
-    ratio = np.clip(np.exp(log_ratio - centre), 1 / STATE_WAGE_RATIO_MAX, STATE_WAGE_RATIO_MAX)
+    ratio = np.clip(portable.exp(log_ratio - centre), 1 / STATE_WAGE_RATIO_MAX, STATE_WAGE_RATIO_MAX)
     between = (state_share * log_ratio**2).sum(axis=0) - centre**2
-    national = (np.log(pct[:, 4] / pct[:, 0]) / (2 * 1.2815516)) ** 2
+    national = (portable.log(pct[:, 4] / pct[:, 0]) / (2 * 1.2815516)) ** 2
     spread = np.sqrt(np.clip(1 - between / national, 0.5, 1.0))
 
     n_edu = len(EDUCATION)
@@ -174,9 +175,9 @@ def _rake(affinity: np.ndarray, emp: np.ndarray, min_age: np.ndarray, rate: np.n
     factor = np.ones(len(emp))
     for _ in range(RAKE_ROUNDS):
         w = target * factor
-        total = affinity @ (open_at * w).T  # (edu, ages): weight each cell's draw is normalised by
+        total = portable.matmul(affinity, (open_at * w).T)  # (edu, ages): weight each cell's draw is normalised by
         share = cells / np.where(total > 0, total, np.inf)
-        drawn = w * np.einsum("ek,ea,ak->k", affinity, share, open_at)
+        drawn = w * (affinity * portable.matmul(share, open_at)).sum(axis=0)
         factor *= np.where(drawn > 0, target / np.maximum(drawn, 1e-300), 1.0)
     return factor
 
@@ -234,5 +235,5 @@ def _employers(
     suffix = legal_vocab.take(pa.array(Sampler(legal_w).sample(rng, m)))
     name = pc.binary_join_element_wise(base, stem, suffix, " ", null_handling="skip")
     domain = pc.utf8_slice_codeunits(slug(pc.binary_join_element_wise(base, stem, "")), 0, 30)
-    sampler = GroupedSampler(group, 1.0 / rank**1.1, n_states * n_ind)
+    sampler = GroupedSampler(group, 1.0 / portable.power(rank, 1.1), n_states * n_ind)
     return name, domain, sampler
