@@ -38,22 +38,28 @@ tanh = _unary(pc.tanh)
 
 def power(base: np.ndarray | float, exponent: np.ndarray | float) -> np.ndarray:
     """``base ** exponent`` element-wise (broadcast), in float64, the same on every CPU."""
-    b, e = np.broadcast_arrays(np.asarray(base, dtype=np.float64), np.asarray(exponent, dtype=np.float64))
-    out = pc.power(pa.array(np.ascontiguousarray(b).reshape(-1)), pa.array(np.ascontiguousarray(e).reshape(-1)))
-    return out.to_numpy(zero_copy_only=False).reshape(b.shape)
+    b, e = np.asarray(base, dtype=np.float64), np.asarray(exponent, dtype=np.float64)
+    shape = np.broadcast_shapes(b.shape, e.shape)
+
+    def operand(x: np.ndarray) -> pa.Array | float:  # a single number stays a scalar: no array of copies of it
+        return float(x) if x.ndim == 0 else pa.array(np.ascontiguousarray(np.broadcast_to(x, shape)).reshape(-1))
+
+    out = pc.power(operand(b), operand(e))
+    return np.asarray(out.as_py() if isinstance(out, pa.Scalar) else out.to_numpy(zero_copy_only=False),
+                      dtype=np.float64).reshape(shape)  # fmt: skip
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for 1-D or 2-D operands, each entry summed in index order (BLAS sums in the order its
-    CPU-chosen kernel likes)."""
+    CPU-chosen kernel likes).  Every product is formed at once, so it is meant for the small products of
+    reference preparation and estimates."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     if a2.shape[1] != b2.shape[0]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align")
-    out = np.zeros((a2.shape[0], b2.shape[1]))
-    for k in range(a2.shape[1]):  # one rank-1 update per inner index: a fixed order of exact-per-step adds
-        out += a2[:, k, None] * b2[None, k, :]
+    products = a2[:, :, None] * b2[None, :, :]  # (rows, inner, columns)
+    out = np.cumsum(products, axis=1)[:, -1, :] if a2.shape[1] else np.zeros((a2.shape[0], b2.shape[1]))
     if a.ndim == 1:
         out = out[0]
     return out[..., 0] if b.ndim == 1 else out

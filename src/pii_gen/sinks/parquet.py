@@ -165,9 +165,6 @@ class ParquetSink(FileSink):
             self.footers[name].add(footer, starts[name] - len(MAGIC))
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
         for name, footer in self.footers.items():
             tail = footer.encode()
             tail += struct.pack("<I", len(tail)) + MAGIC
